@@ -1,0 +1,131 @@
+#include "index/block_allocator.h"
+
+#include <cstring>
+
+#include "index/keys.h"
+#include "index/schema.h"
+
+namespace hoodyfs::index {
+
+static_assert(kFreeMapGroupBlocks == 4096, "BlockAllocator's group size is the format's");
+
+Status BlockAllocator::Load(const KvScope& scope) {
+  groups_.clear();
+  used_ = 0;
+  HOODY_ASSIGN_OR_RETURN(KvIterator it, scope.NewIterator(Table::kFreeMap));
+  for (it.Seek(""); it.Valid(); it.Next()) {
+    if (it.key().size() != 8 || it.value().size() != sizeof(Group::used)) {
+      return Status::Corruption("malformed free-map record");
+    }
+    const uint64_t g = GetBig64(it.key().data());
+    if (g != groups_.size()) return Status::Corruption("free-map groups are not dense");
+    Group group;
+    std::memcpy(group.used, it.value().data(), sizeof(group.used));
+    uint32_t used = 0;
+    for (uint64_t w : group.used) used += static_cast<uint32_t>(__builtin_popcountll(w));
+    group.free_count = kGroupBlocks - used;
+    used_ += used;
+    groups_.push_back(group);
+  }
+  return it.status();
+}
+
+void BlockAllocator::Persist(WriteScope& scope, uint64_t group) const {
+  const Group& g = groups_[group];
+  scope.Put(Table::kFreeMap, FreeMapKey(group),
+            std::string_view(reinterpret_cast<const char*>(g.used), sizeof(g.used)));
+}
+
+void BlockAllocator::AddGroups(WriteScope& scope, uint64_t groups) {
+  for (uint64_t i = 0; i < groups; ++i) {
+    groups_.emplace_back();
+    Persist(scope, groups_.size() - 1);
+  }
+}
+
+bool BlockAllocator::Busy(const Group& g, uint32_t bit) const {
+  const uint64_t mask = uint64_t{1} << (bit % 64);
+  return ((g.used[bit / 64] | g.quarantine[bit / 64]) & mask) != 0;
+}
+
+bool BlockAllocator::IsUsed(BlockNo block) const {
+  const uint64_t g = block.value / kGroupBlocks;
+  if (g >= groups_.size()) return false;
+  const uint32_t bit = block.value % kGroupBlocks;
+  return (groups_[g].used[bit / 64] >> (bit % 64)) & 1;
+}
+
+Result<BlockRun> BlockAllocator::Allocate(WriteScope& scope, uint32_t max_blocks) {
+  HOODY_ASSERT(max_blocks > 0, "empty allocation");
+  const uint64_t n_groups = groups_.size();
+  if (n_groups == 0) return Status::NoSpace("data file has no blocks");
+  uint64_t start_group = (cursor_ / kGroupBlocks) % n_groups;
+  for (uint64_t i = 0; i <= n_groups; ++i) {
+    const uint64_t gi = (start_group + i) % n_groups;
+    Group& g = groups_[gi];
+    if (g.free_count == 0) continue;
+    uint32_t bit = (i == 0 && cursor_ / kGroupBlocks == gi) ? cursor_ % kGroupBlocks : 0;
+    // Find the first free bit, skipping whole busy words.
+    while (bit < kGroupBlocks) {
+      const uint64_t busy = g.used[bit / 64] | g.quarantine[bit / 64];
+      if (busy == ~uint64_t{0}) {
+        bit = (bit / 64 + 1) * 64;
+        continue;
+      }
+      if (!Busy(g, bit)) break;
+      ++bit;
+    }
+    if (bit >= kGroupBlocks) continue;  // the free blocks lie before the cursor: next pass
+    uint32_t count = 0;
+    while (count < max_blocks && bit + count < kGroupBlocks && !Busy(g, bit + count)) {
+      g.used[(bit + count) / 64] |= uint64_t{1} << ((bit + count) % 64);
+      ++count;
+    }
+    g.free_count -= count;
+    used_ += count;
+    Persist(scope, gi);
+    const uint64_t start = gi * kGroupBlocks + bit;
+    cursor_ = start + count;
+    return BlockRun{BlockNo(start), count};
+  }
+  return Status::NoSpace("every block of the data file is in use");
+}
+
+void BlockAllocator::Free(WriteScope& scope, BlockNo block) {
+  const uint64_t gi = block.value / kGroupBlocks;
+  HOODY_ASSERT(gi < groups_.size(), "freeing a block beyond the data file");
+  Group& g = groups_[gi];
+  const uint32_t bit = block.value % kGroupBlocks;
+  const uint64_t mask = uint64_t{1} << (bit % 64);
+  HOODY_ASSERT(g.used[bit / 64] & mask, "freeing a free block");
+  g.used[bit / 64] &= ~mask;
+  g.quarantine[bit / 64] |= mask;
+  --used_;
+  ++quarantined_;
+  quarantine_by_epoch_[scope.epoch()].push_back(block);
+  Persist(scope, gi);
+}
+
+std::vector<BlockRun> BlockAllocator::ReleaseQuarantine(uint64_t durable_epoch) {
+  std::vector<BlockRun> released;
+  auto end = quarantine_by_epoch_.upper_bound(durable_epoch);
+  for (auto it = quarantine_by_epoch_.begin(); it != end; ++it) {
+    for (BlockNo b : it->second) {
+      Group& g = groups_[b.value / kGroupBlocks];
+      const uint32_t bit = b.value % kGroupBlocks;
+      g.quarantine[bit / 64] &= ~(uint64_t{1} << (bit % 64));
+      ++g.free_count;
+      --quarantined_;
+      if (!released.empty() &&
+          released.back().start.value + released.back().count == b.value) {
+        ++released.back().count;
+      } else {
+        released.push_back(BlockRun{b, 1});
+      }
+    }
+  }
+  quarantine_by_epoch_.erase(quarantine_by_epoch_.begin(), end);
+  return released;
+}
+
+}  // namespace hoodyfs::index

@@ -1,0 +1,76 @@
+// BlockAllocator: which 4 KiB blocks of the data file are in use. The
+// persistent truth is the kFreeMap table (one bitmap record per group of
+// kFreeMapGroupBlocks blocks), written through the memtable in the same
+// scope as the references that use or release the blocks, so every commit
+// holds a consistent pair of refcounts and free map.
+//
+// A freed block is quarantined in memory until the commit that freed it is
+// durable and no reader can still reach it (the owner calls
+// ReleaseQuarantine then): a crash never finds a reused block under a
+// committed pointer, and an in-flight read never sees another file's bytes.
+//
+// Thread-safety: none of its own; the owner calls Allocate/Free/AddGroups
+// under a WriteScope and ReleaseQuarantine under a WriteScope too.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "base/status.h"
+#include "base/types.h"
+#include "index/kv_store.h"
+
+namespace hoodyfs::index {
+
+struct BlockRun {
+  BlockNo start;
+  uint32_t count = 0;
+};
+
+class BlockAllocator {
+ public:
+  // Loads the free map. Errors: kCorruption, kIoError.
+  Status Load(const KvScope& scope);
+
+  uint64_t capacity_blocks() const { return groups_.size() * uint64_t{kGroupBlocks}; }
+  uint64_t used_blocks() const { return used_; }
+  uint64_t quarantined_blocks() const { return quarantined_; }
+
+  // Adds `groups` empty groups at the end (the owner grew the data file).
+  void AddGroups(WriteScope& scope, uint64_t groups);
+
+  // Allocates one contiguous run of 1..max_blocks free blocks, preferring to
+  // continue after the previous allocation.
+  // Errors: kNoSpace when no block is free (the owner grows and retries).
+  Result<BlockRun> Allocate(WriteScope& scope, uint32_t max_blocks);
+
+  // Frees blocks used until now; they stay unallocatable until
+  // ReleaseQuarantine(epoch) with epoch >= scope.epoch().
+  void Free(WriteScope& scope, BlockNo block);
+
+  // Makes blocks freed in epochs <= `durable_epoch` allocatable again.
+  // Returns them so the owner can punch them out of the data file.
+  std::vector<BlockRun> ReleaseQuarantine(uint64_t durable_epoch);
+
+  bool IsUsed(BlockNo block) const;
+
+ private:
+  static constexpr uint32_t kGroupBlocks = 4096;
+  static constexpr uint32_t kWords = kGroupBlocks / 64;
+  struct Group {
+    uint64_t used[kWords] = {};
+    uint64_t quarantine[kWords] = {};
+    uint32_t free_count = kGroupBlocks;  // neither used nor quarantined
+  };
+  void Persist(WriteScope& scope, uint64_t group) const;
+  bool Busy(const Group& g, uint32_t bit) const;
+
+  std::vector<Group> groups_;
+  uint64_t used_ = 0;
+  uint64_t quarantined_ = 0;
+  uint64_t cursor_ = 0;  // next-fit position (block number)
+  std::map<uint64_t, std::vector<BlockNo>> quarantine_by_epoch_;
+};
+
+}  // namespace hoodyfs::index

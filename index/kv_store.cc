@@ -1,0 +1,246 @@
+#include "index/kv_store.h"
+
+#include <utility>
+
+#include "base/test_hook.h"
+
+namespace hoodyfs::index {
+
+// ---- KvIterator ----
+
+KvIterator::KvIterator(std::vector<MemSource> mems, std::optional<Cursor> cursor)
+    : mems_(std::move(mems)), cursor_(std::move(cursor)) {}
+KvIterator::KvIterator(KvIterator&&) noexcept = default;
+KvIterator& KvIterator::operator=(KvIterator&&) noexcept = default;
+KvIterator::~KvIterator() = default;
+
+void KvIterator::Fail(Status s) {
+  status_ = std::move(s);
+  valid_ = false;
+}
+
+void KvIterator::Seek(std::string_view key) {
+  for (auto& m : mems_) m.it = m.map->lower_bound(key);
+  if (cursor_) {
+    Result<bool> r = cursor_->Seek(key);
+    if (!r.ok()) return Fail(r.status());
+    cursor_valid_ = *r;
+  }
+  if (Status s = Settle(); !s.ok()) Fail(std::move(s));
+}
+
+void KvIterator::Next() {
+  HOODY_ASSERT(valid_, "Next on an exhausted iterator");
+  // Copy: advancing the source that owns key_ invalidates it.
+  std::string current(key_);
+  for (auto& m : mems_) {
+    if (m.it != m.map->end() && m.it->first == current) ++m.it;
+  }
+  if (cursor_valid_ && cursor_->key() == current) {
+    Result<bool> r = cursor_->Next();
+    if (!r.ok()) return Fail(r.status());
+    cursor_valid_ = *r;
+  }
+  if (Status s = Settle(); !s.ok()) Fail(std::move(s));
+}
+
+Status KvIterator::Settle() {
+  for (;;) {
+    // The smallest key among the sources; the newest source holding it wins.
+    const MemEntry* winner = nullptr;
+    std::string_view min_key;
+    bool any = false;
+    for (auto& m : mems_) {
+      if (m.it == m.map->end()) continue;
+      if (!any || m.it->first < min_key) {
+        min_key = m.it->first;
+        winner = &m.it->second;
+        any = true;
+      }
+    }
+    bool from_cursor = false;
+    if (cursor_valid_ && (!any || cursor_->key() < min_key)) {
+      min_key = cursor_->key();
+      from_cursor = true;
+      any = true;
+    }
+    if (!any) {
+      valid_ = false;
+      return Status::OK();
+    }
+    if (from_cursor || !winner->tombstone) {
+      valid_ = true;
+      key_ = min_key;
+      value_ = from_cursor ? cursor_->value() : std::string_view(winner->value);
+      return Status::OK();
+    }
+    // A tombstone hides this key in every older source: skip it everywhere.
+    std::string hidden(min_key);
+    for (auto& m : mems_) {
+      if (m.it != m.map->end() && m.it->first == hidden) ++m.it;
+    }
+    if (cursor_valid_ && cursor_->key() == hidden) {
+      HOODY_ASSIGN_OR_RETURN(cursor_valid_, cursor_->Next());
+    }
+  }
+}
+
+// ---- KvScope ----
+
+KvScope::KvScope(KvStore& store, bool exclusive) : store_(&store) {
+  if (exclusive) {
+    unique_lock_ = std::unique_lock(store.state_mu_);
+  } else {
+    shared_lock_ = std::shared_lock(store.state_mu_);
+  }
+  active_ = store.active_.get();
+  sealed_ = store.sealed_.get();
+}
+
+KvScope::~KvScope() {
+  if (txn_) store_->ReleaseTxn(std::move(*txn_));
+}
+
+Status KvScope::EnsureTxn() const {
+  if (txn_) return Status::OK();
+  HOODY_ASSIGN_OR_RETURN(ReadTxn txn, store_->AcquireTxn());
+  txn_.emplace(std::move(txn));
+  return Status::OK();
+}
+
+Result<std::optional<std::string_view>> KvScope::Get(Table t, std::string_view key) const {
+  for (const MemTable* m : {static_cast<const MemTable*>(active_), sealed_}) {
+    if (m == nullptr) continue;
+    if (const MemEntry* e = m->Find(t, key)) {
+      if (e->tombstone) return std::optional<std::string_view>();
+      return std::optional<std::string_view>(e->value);
+    }
+  }
+  HOODY_RETURN_IF_ERROR(EnsureTxn());
+  return txn_->Get(store_->handle(t), key);
+}
+
+Result<KvIterator> KvScope::NewIterator(Table t) const {
+  std::vector<KvIterator::MemSource> mems;
+  for (const MemTable* m : {static_cast<const MemTable*>(active_), sealed_}) {
+    if (m != nullptr && !m->map(t).empty()) mems.push_back({&m->map(t), m->map(t).end()});
+  }
+  HOODY_RETURN_IF_ERROR(EnsureTxn());
+  HOODY_ASSIGN_OR_RETURN(Cursor cursor, Cursor::Open(*txn_, store_->handle(t)));
+  return KvIterator(std::move(mems), std::optional<Cursor>(std::move(cursor)));
+}
+
+uint64_t WriteScope::epoch() const { return store_->active_epoch_; }
+
+// ---- KvStore ----
+
+Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
+                                               const EnvOptions& options) {
+  std::unique_ptr<KvStore> store(new KvStore());
+  HOODY_ASSIGN_OR_RETURN(store->env_, Env::Open(path, options));
+  HOODY_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(*store->env_));
+  for (size_t i = 0; i < kTableCount; ++i) {
+    HOODY_ASSIGN_OR_RETURN(store->tables_[i], txn.OpenTable(kTableNames[i]));
+  }
+  HOODY_RETURN_IF_ERROR(std::move(txn).Commit());
+  store->active_ = std::make_unique<MemTable>();
+  return store;
+}
+
+KvStore::~KvStore() {
+  // Pooled transactions must end before the environment closes.
+  txn_pool_.clear();
+}
+
+Result<ReadTxn> KvStore::AcquireTxn() {
+  {
+    std::lock_guard l(pool_mu_);
+    if (!txn_pool_.empty()) {
+      ReadTxn txn = std::move(txn_pool_.back());
+      txn_pool_.pop_back();
+      HOODY_RETURN_IF_ERROR(txn.Renew());
+      return txn;
+    }
+  }
+  return ReadTxn::Begin(*env_);
+}
+
+void KvStore::ReleaseTxn(ReadTxn txn) {
+  txn.Reset();
+  std::lock_guard l(pool_mu_);
+  txn_pool_.push_back(std::move(txn));
+}
+
+uint64_t KvStore::ActiveEpoch() const {
+  std::shared_lock l(state_mu_);
+  return active_epoch_;
+}
+
+uint64_t KvStore::DurableEpoch() const {
+  std::shared_lock l(state_mu_);
+  return durable_epoch_;
+}
+
+size_t KvStore::PendingBytes() const {
+  std::shared_lock l(state_mu_);
+  return active_->ApproximateBytes() + (sealed_ ? sealed_->ApproximateBytes() : 0);
+}
+
+Status KvStore::CommitSealed(const MemTable& sealed) {
+  HOODY_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(*env_));
+  for (size_t i = 0; i < kTableCount; ++i) {
+    const Table t = static_cast<Table>(i);
+    for (const auto& [key, entry] : sealed.map(t)) {
+      if (entry.tombstone) {
+        HOODY_RETURN_IF_ERROR(txn.Delete(tables_[i], key));
+      } else {
+        HOODY_RETURN_IF_ERROR(txn.Put(tables_[i], key, entry.value));
+      }
+    }
+  }
+  HOODY_TEST_HOOK("kv.before_commit");
+  HOODY_RETURN_IF_ERROR(std::move(txn).Commit());
+  HOODY_TEST_HOOK("kv.after_commit");
+  return Status::OK();
+}
+
+Status KvStore::Flush() {
+  uint64_t wanted;
+  {
+    std::shared_lock l(state_mu_);
+    wanted = active_epoch_;
+  }
+  std::lock_guard flush_lock(flush_mu_);
+  for (;;) {
+    uint64_t sealed_epoch;
+    {
+      std::unique_lock l(state_mu_);
+      // Group commit: a flush that ran while we waited may already cover us.
+      if (durable_epoch_ >= wanted) return Status::OK();
+      // A sealed memtable left by a failed flush is retried first, alone.
+      if (!sealed_) {
+        if (active_->empty()) {
+          durable_epoch_ = active_epoch_++;
+          return Status::OK();
+        }
+        sealed_ = std::move(active_);
+        active_ = std::make_unique<MemTable>();
+        ++active_epoch_;
+      }
+      sealed_epoch = active_epoch_ - 1;
+    }
+    if (hooks_.before_commit) HOODY_RETURN_IF_ERROR(hooks_.before_commit());
+    // The sealed memtable is immutable now; reading it without the lock is safe.
+    HOODY_RETURN_IF_ERROR(CommitSealed(*sealed_));
+    std::unique_ptr<MemTable> retired;
+    {
+      std::unique_lock l(state_mu_);
+      retired = std::move(sealed_);
+      durable_epoch_ = sealed_epoch;
+    }
+    retired.reset();  // free the memtable outside the lock
+    if (hooks_.after_commit) hooks_.after_commit(sealed_epoch);
+  }
+}
+
+}  // namespace hoodyfs::index

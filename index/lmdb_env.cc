@@ -1,0 +1,177 @@
+#include "index/lmdb_env.h"
+
+#include <lmdb.h>
+
+#include <cstdio>
+#include <utility>
+
+namespace hoodyfs::index {
+namespace {
+MDB_val ToVal(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+std::string_view FromVal(const MDB_val& v) {
+  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+}  // namespace
+
+Status FromMdb(int rc, std::string_view what) {
+  if (rc == MDB_SUCCESS) return Status::OK();
+  std::string m(what);
+  m += ": ";
+  m += mdb_strerror(rc);
+  switch (rc) {
+    case MDB_NOTFOUND: return Status(Code::kNotFound, std::move(m));
+    case MDB_KEYEXIST: return Status(Code::kExists, std::move(m));
+    case MDB_MAP_FULL: return Status(Code::kNoSpace, std::move(m), ENOSPC);
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_PANIC:
+    case MDB_VERSION_MISMATCH:
+    case MDB_BAD_TXN: return Status(Code::kCorruption, std::move(m));
+    case MDB_READERS_FULL:
+    case MDB_TXN_FULL:
+    case MDB_MAP_RESIZED: return Status(Code::kBusy, std::move(m));
+    default: break;
+  }
+  if (rc > 0) return FromErrno(rc, what);
+  return Status(Code::kIoError, std::move(m));
+}
+
+Result<std::unique_ptr<Env>> Env::Open(const std::string& path, const EnvOptions& options) {
+  MDB_env* raw = nullptr;
+  int rc = mdb_env_create(&raw);
+  if (rc != 0) return FromMdb(rc, "mdb_env_create");
+  std::unique_ptr<Env> env(new Env(raw));
+  rc = mdb_env_set_mapsize(raw, options.map_size_bytes);
+  if (rc == 0) rc = mdb_env_set_maxreaders(raw, options.max_readers);
+  if (rc == 0) rc = mdb_env_set_maxdbs(raw, options.max_tables);
+  if (rc != 0) return FromMdb(rc, "configure LMDB environment " + path);
+  rc = mdb_env_open(raw, path.c_str(), MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD, 0600);
+  if (rc != 0) return FromMdb(rc, "open LMDB environment " + path);
+  int dead = 0;
+  rc = mdb_reader_check(raw, &dead);
+  if (rc != 0) return FromMdb(rc, "mdb_reader_check " + path);
+  return env;
+}
+
+Env::~Env() { mdb_env_close(env_); }
+
+Txn::Txn(Txn&& other) noexcept : txn_(std::exchange(other.txn_, nullptr)) {}
+Txn& Txn::operator=(Txn&& other) noexcept {
+  if (this != &other) {
+    Abort();
+    txn_ = std::exchange(other.txn_, nullptr);
+  }
+  return *this;
+}
+Txn::~Txn() { Abort(); }
+
+void Txn::Abort() {
+  if (txn_ != nullptr) mdb_txn_abort(std::exchange(txn_, nullptr));
+}
+
+Result<std::optional<std::string_view>> Txn::Get(TableHandle table, std::string_view key) const {
+  MDB_val k = ToVal(key);
+  MDB_val v;
+  int rc = mdb_get(txn_, table.dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string_view>();
+  if (rc != 0) return FromMdb(rc, "mdb_get");
+  return std::optional<std::string_view>(FromVal(v));
+}
+
+Result<ReadTxn> ReadTxn::Begin(const Env& env) {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env.raw(), nullptr, MDB_RDONLY, &txn);
+  if (rc != 0) return FromMdb(rc, "begin read transaction");
+  return ReadTxn(txn);
+}
+
+void ReadTxn::Reset() { mdb_txn_reset(txn_); }
+
+Status ReadTxn::Renew() { return FromMdb(mdb_txn_renew(txn_), "renew read transaction"); }
+
+Result<WriteTxn> WriteTxn::Begin(const Env& env) {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env.raw(), nullptr, 0, &txn);
+  if (rc != 0) return FromMdb(rc, "begin write transaction");
+  return WriteTxn(txn);
+}
+
+Result<TableHandle> WriteTxn::OpenTable(const char* name) {
+  MDB_dbi dbi;
+  int rc = mdb_dbi_open(txn_, name, MDB_CREATE, &dbi);
+  if (rc != 0) return FromMdb(rc, std::string("open table ") + name);
+  return TableHandle{dbi};
+}
+
+Status WriteTxn::Put(TableHandle table, std::string_view key, std::string_view value) {
+  HOODY_ASSERT(!poisoned_, "Put on a poisoned write transaction");
+  MDB_val k = ToVal(key);
+  MDB_val v = ToVal(value);
+  int rc = mdb_put(txn_, table.dbi, &k, &v, 0);
+  if (rc != 0) poisoned_ = true;
+  return FromMdb(rc, "mdb_put");
+}
+
+Status WriteTxn::Delete(TableHandle table, std::string_view key) {
+  HOODY_ASSERT(!poisoned_, "Delete on a poisoned write transaction");
+  MDB_val k = ToVal(key);
+  int rc = mdb_del(txn_, table.dbi, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return Status::OK();
+  if (rc != 0) poisoned_ = true;
+  return FromMdb(rc, "mdb_del");
+}
+
+Status WriteTxn::Commit() && {
+  HOODY_ASSERT(!poisoned_, "Commit of a poisoned write transaction");
+  int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
+  return FromMdb(rc, "commit metadata transaction");
+}
+
+Result<Cursor> Cursor::Open(const Txn& txn, TableHandle table) {
+  MDB_cursor* c = nullptr;
+  int rc = mdb_cursor_open(txn.raw(), table.dbi, &c);
+  if (rc != 0) return FromMdb(rc, "mdb_cursor_open");
+  return Cursor(c);
+}
+
+Cursor::Cursor(Cursor&& other) noexcept
+    : cursor_(std::exchange(other.cursor_, nullptr)), key_(other.key_), value_(other.value_) {}
+Cursor& Cursor::operator=(Cursor&& other) noexcept {
+  if (this != &other) {
+    if (cursor_) mdb_cursor_close(cursor_);
+    cursor_ = std::exchange(other.cursor_, nullptr);
+    key_ = other.key_;
+    value_ = other.value_;
+  }
+  return *this;
+}
+Cursor::~Cursor() {
+  if (cursor_) mdb_cursor_close(cursor_);
+}
+
+Result<bool> Cursor::Move(int op, std::string_view key) {
+  MDB_val k = ToVal(key);
+  MDB_val v{0, nullptr};
+  int rc = mdb_cursor_get(cursor_, &k, &v, static_cast<MDB_cursor_op>(op));
+  if (rc == MDB_NOTFOUND) {
+    key_ = value_ = {};
+    return false;
+  }
+  if (rc != 0) return FromMdb(rc, "mdb_cursor_get");
+  key_ = FromVal(k);
+  value_ = FromVal(v);
+  return true;
+}
+
+Result<bool> Cursor::Seek(std::string_view key) {
+  // MDB_SET_RANGE rejects an empty key; an empty key means "from the start".
+  if (key.empty()) return First();
+  return Move(MDB_SET_RANGE, key);
+}
+Result<bool> Cursor::First() { return Move(MDB_FIRST, {}); }
+Result<bool> Cursor::Next() { return Move(MDB_NEXT, {}); }
+
+}  // namespace hoodyfs::index

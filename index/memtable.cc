@@ -1,0 +1,41 @@
+#include "index/memtable.h"
+
+namespace hoodyfs::index {
+namespace {
+// Node overhead of a std::map entry plus two std::string headers.
+constexpr size_t kEntryOverhead = 96;
+}  // namespace
+
+MemEntry& MemTable::Slot(Table t, std::string_view key) {
+  Map& m = maps_[TableIndex(t)];
+  auto it = m.lower_bound(key);
+  if (it == m.end() || it->first != key) {
+    it = m.emplace_hint(it, std::string(key), MemEntry{});
+    ++entries_;
+    bytes_ += kEntryOverhead + key.size();
+  }
+  return it->second;
+}
+
+void MemTable::Put(Table t, std::string_view key, std::string_view value) {
+  MemEntry& e = Slot(t, key);
+  bytes_ += value.size();
+  bytes_ -= e.value.size();
+  e.value.assign(value);
+  e.tombstone = false;
+}
+
+void MemTable::Delete(Table t, std::string_view key) {
+  MemEntry& e = Slot(t, key);
+  bytes_ -= e.value.size();
+  e.value.clear();
+  e.tombstone = true;
+}
+
+const MemEntry* MemTable::Find(Table t, std::string_view key) const {
+  const Map& m = maps_[TableIndex(t)];
+  auto it = m.find(key);
+  return it == m.end() ? nullptr : &it->second;
+}
+
+}  // namespace hoodyfs::index

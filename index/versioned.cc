@@ -1,0 +1,100 @@
+#include "index/versioned.h"
+
+#include "index/keys.h"
+#include "index/records.h"
+
+namespace hoodyfs::index {
+namespace {
+bool IsVersionOf(std::string_view key, std::string_view logical) {
+  return key.size() == logical.size() + kGenSuffixBytes && key.substr(0, logical.size()) == logical;
+}
+}  // namespace
+
+Result<std::optional<VersionedTable::Raw>> VersionedTable::Find(const KvScope& scope,
+                                                                std::string_view logical,
+                                                                GenId gen) const {
+  const std::string key = VersionedKey(logical, gen);
+  // Fast path: the generation's own version (most lookups from a busy head).
+  HOODY_ASSIGN_OR_RETURN(std::optional<std::string_view> own, scope.Get(table_, key));
+  auto make = [&](GenId g, std::string_view v) -> Result<std::optional<Raw>> {
+    if (v.empty()) return Status::Corruption("empty versioned value");
+    return std::optional<Raw>(Raw{g, v[0] == kWhiteoutTag, v.substr(1)});
+  };
+  if (own) return make(gen, *own);
+  if (!tree_.Parent(gen).valid()) return std::optional<Raw>();
+  // The seek lands on the newest version older than `gen`; versions of
+  // siblings and cousins sit between it and the nearest ancestor's: skip them.
+  HOODY_ASSIGN_OR_RETURN(KvIterator it, scope.NewIterator(table_));
+  for (it.Seek(key); it.Valid(); it.Next()) {
+    if (!IsVersionOf(it.key(), logical)) break;
+    const GenId g = GenOfKey(it.key());
+    if (tree_.IsAncestorOrSelf(g, gen)) return make(g, it.value());
+  }
+  HOODY_RETURN_IF_ERROR(it.status());
+  return std::optional<Raw>();
+}
+
+Result<std::optional<VisibleVersion>> VersionedTable::Get(const KvScope& scope,
+                                                           std::string_view logical,
+                                                           GenId gen) const {
+  HOODY_ASSIGN_OR_RETURN(std::optional<Raw> raw, Find(scope, logical, gen));
+  if (!raw || raw->whiteout) return std::optional<VisibleVersion>();
+  return std::optional<VisibleVersion>(VisibleVersion{raw->gen, raw->data});
+}
+
+Status VersionedTable::ForEach(const KvScope& scope, std::string_view prefix,
+                               std::string_view start, GenId gen, const VisitFn& fn) const {
+  HOODY_ASSIGN_OR_RETURN(KvIterator it, scope.NewIterator(table_));
+  std::string done_logical;  // logical key already decided (found or hidden)
+  bool have_done = false;
+  for (it.Seek(start.empty() ? prefix : start); it.Valid(); it.Next()) {
+    const std::string_view key = it.key();
+    if (key.substr(0, prefix.size()) != prefix) break;
+    if (key.size() < prefix.size() + kGenSuffixBytes) return Status::Corruption("short key");
+    const std::string_view logical = LogicalPart(key);
+    if (have_done && logical == done_logical) continue;
+    const GenId g = GenOfKey(key);
+    if (!tree_.IsAncestorOrSelf(g, gen)) continue;
+    // Versions sort newest first, so the first ancestor-or-self version is
+    // the visible one; later versions of this logical key are older.
+    done_logical.assign(logical);
+    have_done = true;
+    const std::string_view v = it.value();
+    if (v.empty()) return Status::Corruption("empty versioned value");
+    if (v[0] == kWhiteoutTag) continue;
+    HOODY_ASSIGN_OR_RETURN(bool more, fn(done_logical, VisibleVersion{g, v.substr(1)}));
+    if (!more) break;
+  }
+  return it.status();
+}
+
+Status VersionedTable::Record(WriteScope& scope, std::string_view logical, GenId gen,
+                              const std::string& value) {
+  const std::string key = VersionedKey(logical, gen);
+  HOODY_ASSIGN_OR_RETURN(std::optional<std::string_view> own, scope.Get(table_, key));
+  if (!own) scope.Put(Table::kChangeLog, ChangeLogKey(gen, table_, logical), "");
+  scope.Put(table_, key, value);
+  return Status::OK();
+}
+
+Status VersionedTable::Put(WriteScope& scope, std::string_view logical, GenId gen,
+                           std::string_view payload) {
+  return Record(scope, logical, gen, LiveValue(payload));
+}
+
+Status VersionedTable::Erase(WriteScope& scope, std::string_view logical, GenId gen) {
+  const GenId parent = tree_.Parent(gen);
+  bool inherited = false;
+  if (parent.valid()) {
+    HOODY_ASSIGN_OR_RETURN(std::optional<Raw> below, Find(scope, logical, parent));
+    inherited = below && !below->whiteout;
+  }
+  if (inherited) return Record(scope, logical, gen, WhiteoutValue());
+  // Nothing older to hide: the key simply stops existing in this generation,
+  // and the generation no longer changed it.
+  scope.Delete(table_, VersionedKey(logical, gen));
+  scope.Delete(Table::kChangeLog, ChangeLogKey(gen, table_, logical));
+  return Status::OK();
+}
+
+}  // namespace hoodyfs::index
