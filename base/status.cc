@@ -39,6 +39,8 @@ constexpr CodeInfo kCodes[] = {
     {Code::kPermission, "permission denied", EPERM},
     {Code::kTooManyLinks, "too many links", EMLINK},
     {Code::kRange, "out of range", ERANGE},
+    {Code::kNoData, "no such attribute", ENODATA},
+    {Code::kStale, "stale", ESTALE},
 };
 
 const CodeInfo& Info(Code code) {
@@ -109,6 +111,8 @@ Status FromErrno(int err, std::string_view what) {
     case EACCES: code = Code::kPermission; break;
     case EMLINK: code = Code::kTooManyLinks; break;
     case ERANGE: code = Code::kRange; break;
+    case ENODATA: code = Code::kNoData; break;
+    case ESTALE: code = Code::kStale; break;
     default: code = Code::kIoError; break;
   }
   return Status(code, std::move(m), err);

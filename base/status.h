@@ -38,6 +38,8 @@ enum class Code : int {
   kPermission,
   kTooManyLinks,
   kRange,
+  kNoData,    // no such extended attribute (ENODATA)
+  kStale,     // the object belongs to a tree that is no longer the head (ESTALE)
 };
 
 std::string_view CodeName(Code code);
@@ -68,6 +70,8 @@ class [[nodiscard]] Status {
   static Status Permission(std::string m) { return Status(Code::kPermission, std::move(m)); }
   static Status TooManyLinks(std::string m) { return Status(Code::kTooManyLinks, std::move(m)); }
   static Status Range(std::string m) { return Status(Code::kRange, std::move(m)); }
+  static Status NoData(std::string m) { return Status(Code::kNoData, std::move(m)); }
+  static Status Stale(std::string m) { return Status(Code::kStale, std::move(m)); }
 
   bool ok() const { return state_ == nullptr; }
   Code code() const { return state_ ? state_->code : Code::kOk; }
@@ -130,11 +134,15 @@ class [[nodiscard]] Result {
 #define HOODY_CONCAT_INNER(a, b) a##b
 #define HOODY_CONCAT(a, b) HOODY_CONCAT_INNER(a, b)
 
-#define HOODY_RETURN_IF_ERROR(expr)                \
-  do {                                             \
-    ::hoodyfs::Status hoody_status_ = (expr);      \
-    if (!hoody_status_.ok()) return hoody_status_; \
+// The temporaries get unique names: these macros nest (a lambda passed to a
+// call inside HOODY_RETURN_IF_ERROR may use them again) and -Wshadow is on.
+#define HOODY_RETURN_IF_ERROR_IMPL(var, expr) \
+  do {                                        \
+    ::hoodyfs::Status var = (expr);           \
+    if (!var.ok()) return var;                \
   } while (0)
+#define HOODY_RETURN_IF_ERROR(expr) \
+  HOODY_RETURN_IF_ERROR_IMPL(HOODY_CONCAT(hoody_status_, __COUNTER__), expr)
 
 #define HOODY_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                \
@@ -142,4 +150,4 @@ class [[nodiscard]] Result {
   lhs = std::move(tmp).value()
 
 #define HOODY_ASSIGN_OR_RETURN(lhs, expr) \
-  HOODY_ASSIGN_OR_RETURN_IMPL(HOODY_CONCAT(hoody_result_, __LINE__), lhs, expr)
+  HOODY_ASSIGN_OR_RETURN_IMPL(HOODY_CONCAT(hoody_result_, __COUNTER__), lhs, expr)

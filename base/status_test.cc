@@ -26,13 +26,14 @@ TEST(StatusTest, EveryCodeMapsToItsErrno) {
       {Status::NotDirectory("x"), ENOTDIR},  {Status::IsDirectory("x"), EISDIR},
       {Status::NameTooLong("x"), ENAMETOOLONG}, {Status::Permission("x"), EPERM},
       {Status::TooManyLinks("x"), EMLINK},   {Status::Range("x"), ERANGE},
+      {Status::NoData("x"), ENODATA},        {Status::Stale("x"), ESTALE},
   };
   for (const auto& c : cases) EXPECT_EQ(c.status.ErrnoValue(), c.err) << c.status.ToString();
 }
 
 TEST(StatusTest, FromErrnoRoundTripsTheErrno) {
   for (int err : {ENOENT, EEXIST, EINVAL, ENOSPC, EDQUOT, EIO, EBUSY, EROFS, ENOTEMPTY, ENOTDIR,
-                  EISDIR, ENAMETOOLONG, EACCES, EPERM, EMLINK, ERANGE, EOPNOTSUPP, EFAULT}) {
+                  EISDIR, ENAMETOOLONG, ENODATA, ESTALE, EACCES, EPERM, EMLINK, ERANGE, EOPNOTSUPP, EFAULT}) {
     Status s = FromErrno(err, "op");
     EXPECT_FALSE(s.ok());
     EXPECT_EQ(s.ErrnoValue(), err);

@@ -37,6 +37,8 @@ void BlockAllocator::Persist(WriteScope& scope, uint64_t group) const {
 }
 
 void BlockAllocator::AddGroups(WriteScope& scope, uint64_t groups) {
+  const size_t before = groups_.size();
+  scope.OnRollback([this, before] { groups_.resize(before); });
   for (uint64_t i = 0; i < groups; ++i) {
     groups_.emplace_back();
     Persist(scope, groups_.size() - 1);
@@ -45,7 +47,8 @@ void BlockAllocator::AddGroups(WriteScope& scope, uint64_t groups) {
 
 bool BlockAllocator::Busy(const Group& g, uint32_t bit) const {
   const uint64_t mask = uint64_t{1} << (bit % 64);
-  return ((g.used[bit / 64] | g.quarantine[bit / 64]) & mask) != 0;
+  const uint32_t w = bit / 64;
+  return ((g.used[w] | g.quarantine[w] | g.reserved[w]) & mask) != 0;
 }
 
 bool BlockAllocator::IsUsed(BlockNo block) const {
@@ -55,11 +58,26 @@ bool BlockAllocator::IsUsed(BlockNo block) const {
   return (groups_[g].used[bit / 64] >> (bit % 64)) & 1;
 }
 
-Result<BlockRun> BlockAllocator::Allocate(WriteScope& scope, uint32_t max_blocks) {
+void BlockAllocator::SetBits(BlockRun run, uint64_t (Group::*map)[kWords], bool on) {
+  Group& g = groups_[run.start.value / kGroupBlocks];
+  const uint32_t first = run.start.value % kGroupBlocks;
+  HOODY_ASSERT(first + run.count <= kGroupBlocks, "a run never crosses a group");
+  for (uint32_t i = first; i < first + run.count; ++i) {
+    const uint64_t mask = uint64_t{1} << (i % 64);
+    HOODY_ASSERT(((g.*map)[i / 64] & mask) != (on ? mask : 0), "bit already in that state");
+    if (on) {
+      (g.*map)[i / 64] |= mask;
+    } else {
+      (g.*map)[i / 64] &= ~mask;
+    }
+  }
+}
+
+Result<BlockRun> BlockAllocator::Reserve(uint32_t max_blocks) {
   HOODY_ASSERT(max_blocks > 0, "empty allocation");
   const uint64_t n_groups = groups_.size();
   if (n_groups == 0) return Status::NoSpace("data file has no blocks");
-  uint64_t start_group = (cursor_ / kGroupBlocks) % n_groups;
+  const uint64_t start_group = (cursor_ / kGroupBlocks) % n_groups;
   for (uint64_t i = 0; i <= n_groups; ++i) {
     const uint64_t gi = (start_group + i) % n_groups;
     Group& g = groups_[gi];
@@ -67,39 +85,59 @@ Result<BlockRun> BlockAllocator::Allocate(WriteScope& scope, uint32_t max_blocks
     uint32_t bit = (i == 0 && cursor_ / kGroupBlocks == gi) ? cursor_ % kGroupBlocks : 0;
     // Find the first free bit, skipping whole busy words.
     while (bit < kGroupBlocks) {
-      const uint64_t busy = g.used[bit / 64] | g.quarantine[bit / 64];
-      if (busy == ~uint64_t{0}) {
-        bit = (bit / 64 + 1) * 64;
+      const uint32_t w = bit / 64;
+      if ((g.used[w] | g.quarantine[w] | g.reserved[w]) == ~uint64_t{0}) {
+        bit = (w + 1) * 64;
         continue;
       }
       if (!Busy(g, bit)) break;
       ++bit;
     }
-    if (bit >= kGroupBlocks) continue;  // the free blocks lie before the cursor: next pass
+    if (bit >= kGroupBlocks) continue;  // free blocks lie before the cursor: next pass
     uint32_t count = 0;
-    while (count < max_blocks && bit + count < kGroupBlocks && !Busy(g, bit + count)) {
-      g.used[(bit + count) / 64] |= uint64_t{1} << ((bit + count) % 64);
-      ++count;
-    }
+    while (count < max_blocks && bit + count < kGroupBlocks && !Busy(g, bit + count)) ++count;
+    const BlockRun run{BlockNo(gi * kGroupBlocks + bit), count};
+    SetBits(run, &Group::reserved, true);
     g.free_count -= count;
-    used_ += count;
-    Persist(scope, gi);
-    const uint64_t start = gi * kGroupBlocks + bit;
-    cursor_ = start + count;
-    return BlockRun{BlockNo(start), count};
+    cursor_ = run.start.value + count;
+    return run;
   }
   return Status::NoSpace("every block of the data file is in use");
+}
+
+void BlockAllocator::Claim(WriteScope& scope, BlockRun run, bool free_on_rollback) {
+  SetBits(run, &Group::reserved, false);
+  SetBits(run, &Group::used, true);
+  used_ += run.count;
+  Persist(scope, run.start.value / kGroupBlocks);
+  scope.OnRollback([this, run, free_on_rollback] {
+    SetBits(run, &Group::used, false);
+    used_ -= run.count;
+    if (free_on_rollback) {
+      groups_[run.start.value / kGroupBlocks].free_count += run.count;
+    } else {
+      SetBits(run, &Group::reserved, true);
+    }
+  });
+}
+
+
+void BlockAllocator::Unreserve(BlockRun run) {
+  SetBits(run, &Group::reserved, false);
+  groups_[run.start.value / kGroupBlocks].free_count += run.count;
+}
+
+Result<BlockRun> BlockAllocator::Allocate(WriteScope& scope, uint32_t max_blocks) {
+  HOODY_ASSIGN_OR_RETURN(BlockRun run, Reserve(max_blocks));
+  Claim(scope, run, /*free_on_rollback=*/true);
+  return run;
 }
 
 void BlockAllocator::Free(WriteScope& scope, BlockNo block) {
   const uint64_t gi = block.value / kGroupBlocks;
   HOODY_ASSERT(gi < groups_.size(), "freeing a block beyond the data file");
-  Group& g = groups_[gi];
-  const uint32_t bit = block.value % kGroupBlocks;
-  const uint64_t mask = uint64_t{1} << (bit % 64);
-  HOODY_ASSERT(g.used[bit / 64] & mask, "freeing a free block");
-  g.used[bit / 64] &= ~mask;
-  g.quarantine[bit / 64] |= mask;
+  SetBits(BlockRun{block, 1}, &Group::used, false);
+  SetBits(BlockRun{block, 1}, &Group::quarantine, true);
   --used_;
   ++quarantined_;
   quarantine_by_epoch_[scope.epoch()].push_back(block);

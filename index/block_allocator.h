@@ -9,6 +9,10 @@
 // ReleaseQuarantine then): a crash never finds a reused block under a
 // committed pointer, and an in-flight read never sees another file's bytes.
 //
+// Allocate and AddGroups undo themselves if their scope rolls back; Free
+// must only be called when the scope is sure to commit (Meta defers it to
+// OnCommit).
+//
 // Thread-safety: none of its own; the owner calls Allocate/Free/AddGroups
 // under a WriteScope and ReleaseQuarantine under a WriteScope too.
 #pragma once
@@ -45,6 +49,17 @@ class BlockAllocator {
   // Errors: kNoSpace when no block is free (the owner grows and retries).
   Result<BlockRun> Allocate(WriteScope& scope, uint32_t max_blocks);
 
+  // Two-step allocation for writes that do their data I/O between two
+  // scopes: Reserve marks a run busy in memory only (a crash forgets it, so
+  // nothing leaks), Claim makes it used in the scope that references it, and
+  // Unreserve gives back a run that was never claimed.
+  // REQUIRES: the state lock held exclusively.
+  Result<BlockRun> Reserve(uint32_t max_blocks);
+  // A rollback of `scope` returns the run to reserved, or frees it when
+  // `free_on_rollback` (the run was reserved inside the same scope).
+  void Claim(WriteScope& scope, BlockRun run, bool free_on_rollback = false);
+  void Unreserve(BlockRun run);
+
   // Frees blocks used until now; they stay unallocatable until
   // ReleaseQuarantine(epoch) with epoch >= scope.epoch().
   void Free(WriteScope& scope, BlockNo block);
@@ -61,9 +76,12 @@ class BlockAllocator {
   struct Group {
     uint64_t used[kWords] = {};
     uint64_t quarantine[kWords] = {};
-    uint32_t free_count = kGroupBlocks;  // neither used nor quarantined
+    uint64_t reserved[kWords] = {};
+    uint32_t free_count = kGroupBlocks;  // neither used, quarantined nor reserved
   };
   void Persist(WriteScope& scope, uint64_t group) const;
+  // Sets or clears `count` bits from block `start` in one bitmap of a group.
+  void SetBits(BlockRun run, uint64_t (Group::*map)[kWords], bool on);
   bool Busy(const Group& g, uint32_t bit) const;
 
   std::vector<Group> groups_;

@@ -132,6 +132,48 @@ Result<KvIterator> KvScope::NewIterator(Table t) const {
 
 uint64_t WriteScope::epoch() const { return store_->active_epoch_; }
 
+WriteScope::~WriteScope() {
+  if (committed_) return;
+  for (auto it = on_rollback_.rbegin(); it != on_rollback_.rend(); ++it) (*it)();
+  // Newest first, so a key touched twice ends at its first saved state.
+  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+    active_->Restore(it->table, it->key, it->saved);
+  }
+}
+
+void WriteScope::Remember(Table t, std::string_view key) {
+  undo_.push_back(Undo{t, std::string(key), active_->Save(t, key)});
+}
+
+void WriteScope::Put(Table t, std::string_view key, std::string_view value) {
+  if (!committed_) Remember(t, key);
+  active_->Put(t, key, value);
+}
+
+void WriteScope::Delete(Table t, std::string_view key) {
+  if (!committed_) Remember(t, key);
+  active_->Delete(t, key);
+}
+
+void WriteScope::OnCommit(std::function<void(WriteScope&)> action) {
+  HOODY_ASSERT(!committed_, "OnCommit after Commit");
+  on_commit_.push_back(std::move(action));
+}
+
+void WriteScope::OnRollback(std::function<void()> action) {
+  HOODY_ASSERT(!committed_, "OnRollback after Commit");
+  on_rollback_.push_back(std::move(action));
+}
+
+void WriteScope::Commit() {
+  HOODY_ASSERT(!committed_, "WriteScope committed twice");
+  committed_ = true;
+  for (auto& action : on_commit_) action(*this);
+  on_commit_.clear();
+  on_rollback_.clear();
+  undo_.clear();
+}
+
 // ---- KvStore ----
 
 Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,

@@ -108,14 +108,39 @@ class ReadScope : public KvScope {
   explicit ReadScope(KvStore& store) : KvScope(store, /*exclusive=*/false) {}
 };
 
+// A WriteScope is all-or-nothing: its changes stay only if Commit() is
+// called; a scope destroyed uncommitted (an operation that failed half way)
+// puts every memtable entry it touched back as it was, so a failed call
+// leaves nothing behind. In-memory state outside the memtable that must
+// follow the same rule registers an OnCommit action instead of changing
+// eagerly.
 class WriteScope : public KvScope {
  public:
   explicit WriteScope(KvStore& store) : KvScope(store, /*exclusive=*/true) {}
+  ~WriteScope();
 
-  void Put(Table t, std::string_view key, std::string_view value) { active_->Put(t, key, value); }
-  void Delete(Table t, std::string_view key) { active_->Delete(t, key); }
+  void Put(Table t, std::string_view key, std::string_view value);
+  void Delete(Table t, std::string_view key);
+  // Runs `action` at Commit(), in registration order, still under the lock.
+  void OnCommit(std::function<void(WriteScope&)> action);
+  // Runs `action` if the scope ends uncommitted, newest first: the undo of
+  // an eager in-memory change (an allocation) made inside the scope.
+  void OnRollback(std::function<void()> action);
+  void Commit();
   // Epoch of the memtable this scope writes into.
   uint64_t epoch() const;
+
+ private:
+  struct Undo {
+    Table table;
+    std::string key;
+    std::optional<MemEntry> saved;
+  };
+  void Remember(Table t, std::string_view key);
+  std::vector<Undo> undo_;
+  std::vector<std::function<void(WriteScope&)>> on_commit_;
+  std::vector<std::function<void()>> on_rollback_;
+  bool committed_ = false;
 };
 
 struct FlushHooks {

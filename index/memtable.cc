@@ -38,4 +38,26 @@ const MemEntry* MemTable::Find(Table t, std::string_view key) const {
   return it == m.end() ? nullptr : &it->second;
 }
 
+std::optional<MemEntry> MemTable::Save(Table t, std::string_view key) const {
+  const MemEntry* e = Find(t, key);
+  if (e == nullptr) return std::nullopt;
+  return *e;
+}
+
+void MemTable::Restore(Table t, std::string_view key, const std::optional<MemEntry>& saved) {
+  if (saved) {
+    MemEntry& e = Slot(t, key);
+    bytes_ += saved->value.size();
+    bytes_ -= e.value.size();
+    e = *saved;
+    return;
+  }
+  Map& m = maps_[TableIndex(t)];
+  auto it = m.find(key);
+  if (it == m.end()) return;
+  bytes_ -= kEntryOverhead + it->first.size() + it->second.value.size();
+  --entries_;
+  m.erase(it);
+}
+
 }  // namespace hoodyfs::index

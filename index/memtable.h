@@ -7,6 +7,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,11 @@ class MemTable {
   void Delete(Table t, std::string_view key);
   // nullptr when the table holds no entry (neither value nor tombstone) for key.
   const MemEntry* Find(Table t, std::string_view key) const;
+
+  // Undo support for WriteScope: the entry as it is now (nullopt: absent),
+  // and putting it back.
+  std::optional<MemEntry> Save(Table t, std::string_view key) const;
+  void Restore(Table t, std::string_view key, const std::optional<MemEntry>& saved);
 
   const Map& map(Table t) const { return maps_[TableIndex(t)]; }
   bool empty() const { return entries_ == 0; }

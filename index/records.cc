@@ -37,6 +37,7 @@ std::string InodeRecord::Encode() const {
   PutLe32(&v, nlink);
   PutLe64(&v, size);
   PutLe64(&v, rdev);
+  PutLe64(&v, blocks);
   PutTime(&v, atime);
   PutTime(&v, mtime);
   PutTime(&v, ctime);
@@ -56,6 +57,7 @@ Result<InodeRecord> InodeRecord::Decode(std::string_view v) {
   r.nlink = d.Le32();
   r.size = d.Le64();
   r.rdev = d.Le64();
+  r.blocks = d.Le64();
   r.atime = GetTime(d);
   r.mtime = GetTime(d);
   r.ctime = GetTime(d);

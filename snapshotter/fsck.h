@@ -1,0 +1,36 @@
+// Fsck: the store's consistency checker (Store::CheckInvariants). Read-only;
+// it reports the first broken invariant as kCorruption naming it:
+//  - every versioned record's generation exists, and the change log lists
+//    exactly the (generation, table, key) triples that have records;
+//  - block refcounts equal the number of chunk-record versions referencing
+//    each block; referenced blocks are used in the free map, and used blocks
+//    are exactly the blocks with records (free and used are disjoint and
+//    together cover the data file);
+//  - in every generation: entries, readdir cookies and back-references agree,
+//    entries point at existing inodes of the recorded type, link counts match
+//    the entries, directories have exactly one parent, mapped blocks lie
+//    within the file size and add up to the inode's block count.
+//
+// Cost: O(records x generations); for tests and `hoodyfs fsck`, not the hot path.
+#pragma once
+
+#include "base/status.h"
+#include "base/types.h"
+
+namespace hoodyfs::snapshotter {
+
+class Store;
+
+class Fsck {
+ public:
+  explicit Fsck(Store& store) : store_(store) {}
+  Status Run();
+
+ private:
+  Status CheckRecordsAndChangeLog();
+  Status CheckBlocks();
+  Status CheckGeneration(GenId gen);
+  Store& store_;
+};
+
+}  // namespace hoodyfs::snapshotter

@@ -1,0 +1,172 @@
+// Store: one hoodyfs store directory opened by one process. It owns the
+// metadata (KvStore over LMDB), the generation tree, the block allocator and
+// the data file, and offers the generation operations (freeze, branch) and
+// per-container filesystem views (FileSystem).
+//
+// Directory layout: `meta.lmdb` (+ `meta.lmdb-lock`), `data` (the block
+// store's data file), `lock` (flock: one process owns a store).
+//
+// Durability: every call's effect is visible to every later call when it
+// returns; it is durable when Flush(), a file's Fsync, or Freeze returns,
+// or when the background flusher's timer fires. Data reaches the disk before
+// the metadata commit that points at it.
+//
+// Thread-safety: all public methods may be called from many threads.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/status.h"
+#include "base/types.h"
+#include "base/unique_fd.h"
+#include "blockstore/block_device.h"
+#include "blockstore/data_file.h"
+#include "index/block_allocator.h"
+#include "index/generation_tree.h"
+#include "index/kv_store.h"
+#include "index/records.h"
+#include "index/versioned.h"
+
+namespace hoodyfs::snapshotter {
+
+class FileSystem;
+
+struct StoreOptions {
+  blockstore::DeviceOptions device;
+  // Period of the background group commit; 0 disables the flusher thread
+  // (tests that want to control durability exactly).
+  unsigned flush_interval_ms = 1000;
+  // A mutating call that leaves more pending metadata than this flushes.
+  size_t flush_pending_bytes = 64u << 20;
+  // Data file growth step when the allocator runs out of blocks.
+  uint64_t grow_step_bytes = 64u << 20;
+  // Clock for timestamps; tests inject a fake one.
+  std::function<index::Timespec()> clock;
+  // Test seam: use this device instead of opening the data file.
+  std::unique_ptr<blockstore::BlockDevice> device_override;
+};
+
+struct GenerationInfo {
+  GenId id;
+  GenId parent;
+  index::GenState state;
+  std::string container;
+  int64_t created_ns;
+};
+
+class Store {
+ public:
+  // Creates an empty store in `dir` (created if absent).
+  // Errors: kExists (already a store), kIoError, kPermission.
+  static Status Init(const std::string& dir);
+
+  // Opens the store in `dir`, taking its lock.
+  // Errors: kNotFound (not a store), kBusy (another process owns it),
+  // kCorruption, kIoError.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, StoreOptions options);
+
+  // Flushes and closes.
+  ~Store();
+
+  // --- containers and generations ---
+  // Creates a container with an empty root directory, or (from.valid()) a
+  // container whose head is a fresh child of generation `from`.
+  // Errors: kExists, kInvalidArgument (bad name), kNotFound (from).
+  Status CreateContainer(const std::string& name, GenId from = GenId());
+  std::vector<std::string> ListContainers() const;
+  // Errors: kNotFound.
+  Result<GenId> HeadOf(const std::string& container) const;
+  Result<GenerationInfo> Generation(GenId gen) const;
+
+  // Freezes the container's head: it becomes immutable and the container gets
+  // a new head, its child. O(1): one short transaction plus the synced commit
+  // of what was pending. Returns the frozen generation.
+  Result<GenId> Freeze(const std::string& container);
+  // Points the container's head at a fresh child of `from` (restore). The
+  // previous head stays as it is. Returns the new head.
+  Result<GenId> Branch(const std::string& container, GenId from);
+
+  // A filesystem view: the container's live head (writable) or one frozen
+  // generation (read-only). Cheap; views share the store.
+  Result<FileSystem> Head(const std::string& container);
+  Result<FileSystem> AtGeneration(GenId gen);
+
+  // Makes everything done so far durable. Errors: kNoSpace, kIoError.
+  Status Flush();
+
+  // Consistency check of the whole store (docs/design.md, "fsck").
+  Status CheckInvariants();
+
+  uint64_t capacity_blocks() const;
+  uint64_t used_blocks() const;
+  const std::string& dir() const { return dir_; }
+  std::string DescribeDevice() const { return device_->Describe(); }
+
+ private:
+  friend class FileSystem;
+  friend class Fsck;
+  Store() = default;
+  Status Load();
+  void FlusherLoop();
+  void AfterCommit(uint64_t epoch);
+  index::Timespec Now() const;
+  Status MaybeFlush();
+
+  // Allocation of inode numbers and generation ids (under a WriteScope).
+  Ino NextIno(index::WriteScope& scope);
+  GenId NextGen(index::WriteScope& scope);
+  void PutGeneration(index::WriteScope& scope, GenId gen, const index::GenerationRecord& rec);
+  Result<index::ContainerRecord> GetContainer(const index::KvScope& scope,
+                                              const std::string& name) const;
+  Status CreateRoot(index::WriteScope& scope, GenId gen);
+  // Reserves data blocks (BlockAllocator::Reserve), growing the data file
+  // when full; the growth is recorded in `scope`.
+  Result<index::BlockRun> ReserveBlocks(index::WriteScope& scope, uint32_t max_blocks);
+  // Reserves and claims in one scope.
+  Result<index::BlockRun> AllocateBlocks(index::WriteScope& scope, uint32_t max_blocks);
+
+  std::string dir_;
+  StoreOptions options_;
+  UniqueFd lock_fd_;
+  std::unique_ptr<index::KvStore> kv_;
+  std::unique_ptr<blockstore::BlockDevice> device_;
+
+  // Guarded by the KvStore state lock (shared to read, exclusive to write).
+  index::GenerationTree tree_;
+  index::BlockAllocator allocator_;
+  uint64_t next_ino_ = 2;
+  uint64_t next_gen_ = 1;
+
+  // Readers of data blocks hold this shared from before they drop the state
+  // lock until their I/O is done; releasing quarantined blocks takes it
+  // exclusively, so no in-flight read can see a reused block.
+  std::shared_mutex data_readers_;
+
+  // Per-inode write serialization (striped): a write's read-modify-write of
+  // edge blocks and its chunk update must not interleave with another
+  // write or truncate of the same file.
+  static constexpr size_t kInodeLockStripes = 256;
+  std::mutex& InodeLock(Ino ino) { return inode_locks_[ino.value % kInodeLockStripes]; }
+  std::array<std::mutex, kInodeLockStripes> inode_locks_;
+
+  // Open-file counts, so an unlinked open file keeps its data until release.
+  std::mutex open_mu_;
+  std::unordered_map<uint64_t, uint32_t> open_counts_;  // key: ino
+
+  std::mutex flusher_mu_;
+  std::condition_variable flusher_cv_;
+  bool stopping_ = false;
+  std::thread flusher_;
+};
+
+}  // namespace hoodyfs::snapshotter
