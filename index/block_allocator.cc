@@ -26,6 +26,7 @@ Status BlockAllocator::Load(const KvScope& scope) {
     group.free_count = kGroupBlocks - used;
     used_ += used;
     groups_.push_back(group);
+    if (groups_.size() == 1) ReserveBlockZero();
   }
   return it.status();
 }
@@ -41,8 +42,15 @@ void BlockAllocator::AddGroups(WriteScope& scope, uint64_t groups) {
   scope.OnRollback([this, before] { groups_.resize(before); });
   for (uint64_t i = 0; i < groups; ++i) {
     groups_.emplace_back();
+    if (groups_.size() == 1) ReserveBlockZero();
     Persist(scope, groups_.size() - 1);
   }
+}
+
+void BlockAllocator::ReserveBlockZero() {
+  // Block number 0 means "hole" in chunk maps, so it never holds data.
+  groups_[0].reserved[0] |= 1;
+  --groups_[0].free_count;
 }
 
 bool BlockAllocator::Busy(const Group& g, uint32_t bit) const {

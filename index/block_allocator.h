@@ -83,6 +83,7 @@ class BlockAllocator {
   // Sets or clears `count` bits from block `start` in one bitmap of a group.
   void SetBits(BlockRun run, uint64_t (Group::*map)[kWords], bool on);
   bool Busy(const Group& g, uint32_t bit) const;
+  void ReserveBlockZero();
 
   std::vector<Group> groups_;
   uint64_t used_ = 0;
