@@ -106,9 +106,10 @@ Status ReadMapped(blockstore::BlockDevice& device, const std::vector<MappedBlock
   return Status::OK();
 }
 
-// Writes consecutive blocks of `buf` to the runs, in order.
-Status WriteRuns(blockstore::BlockDevice& device, const std::vector<index::BlockRun>& runs,
-                 const AlignedBuffer& buf) {
+// Writes consecutive blocks of `buf` to the runs, in order, and counts the
+// write for the next commit's data sync.
+Status WriteRuns(blockstore::BlockDevice& device, std::atomic<uint64_t>& write_count,
+                 const std::vector<index::BlockRun>& runs, const AlignedBuffer& buf) {
   std::vector<blockstore::IoOp> ops;
   size_t at = 0;
   for (const index::BlockRun& run : runs) {
@@ -120,7 +121,9 @@ Status WriteRuns(blockstore::BlockDevice& device, const std::vector<index::Block
     ops.push_back(op);
     at += run.count;
   }
-  return device.Execute(ops);
+  HOODY_RETURN_IF_ERROR(device.Execute(ops));
+  write_count.fetch_add(1, std::memory_order_release);
+  return Status::OK();
 }
 
 std::vector<BlockNo> Flatten(const std::vector<index::BlockRun>& runs) {
@@ -208,7 +211,7 @@ Status FileSystem::ConvertInline(WriteScope& s, Meta& meta, GenId g, Ino ino, In
   std::memcpy(buf.data(), rec->inline_data.data(), rec->inline_data.size());
   rec->inline_data.clear();
   HOODY_ASSIGN_OR_RETURN(index::BlockRun run, store_->AllocateBlocks(s, 1));
-  HOODY_RETURN_IF_ERROR(WriteRuns(*store_->device_, {run}, buf));
+  HOODY_RETURN_IF_ERROR(WriteRuns(*store_->device_, store_->data_writes_, {run}, buf));
   HOODY_ASSIGN_OR_RETURN(int64_t delta, MapFresh(s, meta, g, ino, 0, {run.start},
                                                  {blockstore::BlockChecksum(buf.data())}));
   rec->blocks += delta;
@@ -298,7 +301,7 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
   };
 
   // 3. The data, with no engine lock held.
-  if (Status st = WriteRuns(*store_->device_, runs, buf); !st.ok()) {
+  if (Status st = WriteRuns(*store_->device_, store_->data_writes_, runs, buf); !st.ok()) {
     unreserve();
     return st;
   }
@@ -360,7 +363,7 @@ Status FileSystem::Truncate(WriteScope& s, Meta& meta, GenId g, Ino ino, InodeRe
         HOODY_RETURN_IF_ERROR(ReadMapped(*store_->device_, tail, &buf));
         std::memset(buf.data() + new_size % kBlockSize, 0, kBlockSize - new_size % kBlockSize);
         HOODY_ASSIGN_OR_RETURN(index::BlockRun run, store_->AllocateBlocks(s, 1));
-        HOODY_RETURN_IF_ERROR(WriteRuns(*store_->device_, {run}, buf));
+        HOODY_RETURN_IF_ERROR(WriteRuns(*store_->device_, store_->data_writes_, {run}, buf));
         HOODY_ASSIGN_OR_RETURN(int64_t delta,
                                MapFresh(s, meta, g, ino, keep - 1, {run.start},
                                         {blockstore::BlockChecksum(buf.data())}));

@@ -105,7 +105,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions 
   HOODY_RETURN_IF_ERROR(store->Load());
   Store* raw = store.get();
   store->kv_->SetFlushHooks(index::FlushHooks{
-      [raw]() { return raw->device_->Sync(); },
+      [raw]() { return raw->SyncDataForCommit(); },
       [raw](uint64_t epoch) { raw->AfterCommit(epoch); },
   });
   if (store->options_.flush_interval_ms > 0) {
@@ -187,6 +187,16 @@ void Store::AfterCommit(uint64_t epoch) {
     device_->Discard(run.start.value * kBlockSize, uint64_t{run.count} * kBlockSize)
         .IgnoreError();
   }
+}
+
+Status Store::SyncDataForCommit() {
+  // Every block the sealed memtable references was written before its
+  // metadata was recorded, so before the seal, so before this load.
+  const uint64_t written = data_writes_.load(std::memory_order_acquire);
+  if (written == synced_data_writes_) return Status::OK();
+  HOODY_RETURN_IF_ERROR(device_->Sync().WithContext("sync data file"));
+  synced_data_writes_ = written;
+  return Status::OK();
 }
 
 Status Store::MaybeFlush() {

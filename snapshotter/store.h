@@ -163,6 +163,12 @@ class Store {
   std::mutex open_mu_;
   std::unordered_map<uint64_t, uint32_t> open_counts_;  // key: ino
 
+  // Data writes completed, and how many of them the last commit's fdatasync
+  // covered: a commit with no new data skips the data file's fdatasync.
+  std::atomic<uint64_t> data_writes_{0};
+  uint64_t synced_data_writes_ = 0;  // touched only by the flush hook
+  Status SyncDataForCommit();
+
   std::mutex flusher_mu_;
   std::condition_variable flusher_cv_;
   bool stopping_ = false;
