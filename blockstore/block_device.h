@@ -41,11 +41,13 @@ class BlockDevice {
   // Runs every op of the batch, several in flight at once, and returns when
   // all have completed. Short transfers, EINTR and EAGAIN are retried until
   // the op completes or fails. Each op's `result` is set; the return value is
-  // the first failure (or OK).
-  // Errors: kInvalidArgument (misaligned op), kNoSpace, kIoError.
+  // the first failure (or OK). Ops are independent: a bad op fails alone.
+  // Errors: kInvalidArgument (misaligned op, or one reaching past SizeBytes()),
+  // kNoSpace, kIoError, kBusy (the kernel kept refusing io_uring submissions).
   virtual Status Execute(std::span<IoOp> ops) = 0;
 
   // Makes every write that completed before the call durable (fdatasync).
+  // Errors: kIoError (the writes must then be treated as lost).
   virtual Status Sync() = 0;
 
   // Current size of the device in bytes.
@@ -54,14 +56,31 @@ class BlockDevice {
   // Grows the device to `new_size_bytes` (a multiple of kIoAlign), reserving
   // the space (fallocate) so later writes do not fail or block on allocation.
   // Errors: kNoSpace when the host has no room; the size is then unchanged.
+  // kInvalidArgument when misaligned or smaller than SizeBytes() (never shrinks).
   virtual Status Grow(uint64_t new_size_bytes) = 0;
 
   // Returns the byte range to the host (fallocate PUNCH_HOLE | KEEP_SIZE);
   // reads of it return zeros afterwards.
+  // Errors: kInvalidArgument (misaligned, or past SizeBytes()), kIoError.
   virtual Status Discard(uint64_t offset_bytes, uint64_t length_bytes) = 0;
 
   // A short human-readable description for logs ("io_uring, O_DIRECT, 4 rings").
   virtual std::string Describe() const = 0;
 };
+
+// Checks the alignment rules above and that the op lies inside a device of
+// `device_size_bytes`. Every device calls it first, so all of them reject the
+// same ops. Errors: kInvalidArgument naming the rule broken.
+Status ValidateIoOp(const IoOp& op, uint64_t device_size_bytes);
+
+// The same check for a Discard range (length 0 is allowed and does nothing).
+// Errors: kInvalidArgument.
+Status ValidateRange(uint64_t offset_bytes, uint64_t length_bytes, uint64_t device_size_bytes);
+
+// The first non-OK result of a batch, or OK: what Execute() returns.
+Status FirstFailure(std::span<const IoOp> ops);
+
+// "read of 4096 bytes at offset 8192": names an op in error messages.
+std::string DescribeOp(const IoOp& op);
 
 }  // namespace hoodyfs::blockstore

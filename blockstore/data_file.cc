@@ -1,0 +1,66 @@
+#include "blockstore/data_file.h"
+
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "base/unique_fd.h"
+#include "blockstore/posix_device.h"
+#include "blockstore/uring_device.h"
+
+namespace hoodyfs::blockstore {
+namespace {
+
+Result<UniqueFd> OpenFd(const std::string& path, int flags) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags, 0600);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return FromErrno(errno, "open data file " + path);
+  return UniqueFd(fd);
+}
+
+// Opens with O_DIRECT when asked, and without it when the filesystem refuses
+// (tmpfs before Linux 6.6, some FUSE and network filesystems). `*direct_io`
+// tells the caller which it got.
+Result<UniqueFd> OpenWithFallback(const std::string& path, bool create, bool* direct_io) {
+  const int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
+  if (*direct_io) {
+    Result<UniqueFd> fd = OpenFd(path, flags | O_DIRECT);
+    if (fd.ok() || fd.status().ErrnoValue() != EINVAL) return fd;
+    std::fprintf(stderr, "hoodyfs: O_DIRECT refused on %s; using buffered I/O plus fdatasync\n",
+                 path.c_str());
+    *direct_io = false;
+  }
+  return OpenFd(path, flags);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BlockDevice>> OpenDataFile(const std::string& path,
+                                                  const DeviceOptions& options, bool create) {
+  const UringOptions uring_options{options.rings, options.queue_depth, options.direct_io};
+  if (options.kind == DeviceOptions::Kind::kUring) {
+    HOODY_RETURN_IF_ERROR(ValidateUringOptions(uring_options));
+  }
+  bool direct_io = options.direct_io;
+  HOODY_ASSIGN_OR_RETURN(UniqueFd fd, OpenWithFallback(path, create, &direct_io));
+  PosixDeviceOptions posix_options{direct_io, ""};
+  if (options.kind == DeviceOptions::Kind::kUring) {
+    UringOptions chosen = uring_options;
+    chosen.direct_io = direct_io;
+    Result<std::unique_ptr<UringDevice>> uring = UringDevice::Create(&fd, chosen);
+    if (uring.ok()) return std::unique_ptr<BlockDevice>(std::move(uring).value());
+    // Create keeps the descriptor on failure; an fstat error would fail
+    // PosixDevice the same way, so every failure here means "try pread".
+    std::fprintf(stderr, "hoodyfs: io_uring unavailable for %s (%s); using pread/pwrite\n",
+                 path.c_str(), uring.status().ToString().c_str());
+    posix_options.note = "io_uring unavailable: " + uring.status().message();
+  }
+  HOODY_ASSIGN_OR_RETURN(std::unique_ptr<PosixDevice> posix,
+                         PosixDevice::Create(std::move(fd), std::move(posix_options)));
+  return std::unique_ptr<BlockDevice>(std::move(posix));
+}
+
+}  // namespace hoodyfs::blockstore

@@ -1,0 +1,116 @@
+#include "blockstore/file_ops.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+
+#include "blockstore/aligned_buffer.h"
+#include "blockstore/block_device.h"
+
+namespace hoodyfs::blockstore {
+namespace {
+
+std::string At(const char* call, uint64_t length_bytes, uint64_t offset_bytes) {
+  return std::string(call) + " of " + std::to_string(length_bytes) + " bytes at offset " +
+         std::to_string(offset_bytes);
+}
+
+Status WriteZeros(int fd, uint64_t offset_bytes, uint64_t length_bytes) {
+  AlignedBuffer zeros(std::min<uint64_t>(length_bytes, kMaxIoBytes));
+  for (uint64_t done = 0; done < length_bytes;) {
+    const size_t n = std::min<uint64_t>(length_bytes - done, zeros.size_bytes());
+    HOODY_RETURN_IF_ERROR(PwriteFull(fd, zeros.data(), n, offset_bytes + done));
+    done += n;
+  }
+  return Status::OK();
+}
+
+// Undoes a failed fallocate, which may have extended the file part way.
+Status RestoreSize(int fd, uint64_t old_size_bytes, const Status& cause) {
+  if (::ftruncate(fd, static_cast<off_t>(old_size_bytes)) != 0) {
+    return FromErrno(errno, "ftruncate back to " + std::to_string(old_size_bytes) + " after " +
+                                cause.ToString());
+  }
+  return cause;
+}
+
+}  // namespace
+
+Status PreadFull(int fd, void* buffer, size_t length_bytes, uint64_t offset_bytes) {
+  auto* p = static_cast<char*>(buffer);
+  size_t done = 0;
+  while (done < length_bytes) {
+    const ssize_t n =
+        ::pread(fd, p + done, length_bytes - done, static_cast<off_t>(offset_bytes + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FromErrno(errno, At("pread", length_bytes, offset_bytes));
+    if (n == 0) return Status::IoError(At("pread", length_bytes, offset_bytes) + ": end of file");
+    done += static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
+Status PwriteFull(int fd, const void* buffer, size_t length_bytes, uint64_t offset_bytes) {
+  const auto* p = static_cast<const char*>(buffer);
+  size_t done = 0;
+  while (done < length_bytes) {
+    const ssize_t n =
+        ::pwrite(fd, p + done, length_bytes - done, static_cast<off_t>(offset_bytes + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FromErrno(errno, At("pwrite", length_bytes, offset_bytes));
+    // A zero-byte write would repeat forever; POSIX gives no reason for it.
+    if (n == 0) return Status::IoError(At("pwrite", length_bytes, offset_bytes) + ": no progress");
+    done += static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
+Result<uint64_t> FileSizeBytes(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return FromErrno(errno, "fstat data file");
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Status GrowFile(int fd, uint64_t old_size_bytes, uint64_t new_size_bytes) {
+  HOODY_ASSERT(old_size_bytes <= new_size_bytes, "GrowFile never shrinks");
+  if (old_size_bytes == new_size_bytes) return Status::OK();
+  const off_t length = static_cast<off_t>(new_size_bytes - old_size_bytes);
+  int rc;
+  do {
+    rc = ::fallocate(fd, 0, static_cast<off_t>(old_size_bytes), length);
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) return Status::OK();
+  if (errno == EOPNOTSUPP) {
+    if (::ftruncate(fd, static_cast<off_t>(new_size_bytes)) == 0) return Status::OK();
+    return FromErrno(errno, "ftruncate to " + std::to_string(new_size_bytes));
+  }
+  return RestoreSize(fd, old_size_bytes,
+                     FromErrno(errno, "fallocate to " + std::to_string(new_size_bytes)));
+}
+
+Status PunchHole(int fd, uint64_t offset_bytes, uint64_t length_bytes) {
+  if (length_bytes == 0) return Status::OK();
+  int rc;
+  do {
+    rc = ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                     static_cast<off_t>(offset_bytes), static_cast<off_t>(length_bytes));
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) return Status::OK();
+  if (errno == EOPNOTSUPP) return WriteZeros(fd, offset_bytes, length_bytes);
+  return FromErrno(errno, At("punch hole", length_bytes, offset_bytes));
+}
+
+Status DataSync(int fd) {
+  int rc;
+  do {
+    rc = ::fdatasync(fd);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) return FromErrno(errno, "fdatasync data file");
+  return Status::OK();
+}
+
+}  // namespace hoodyfs::blockstore

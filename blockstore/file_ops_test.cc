@@ -1,0 +1,104 @@
+#include "blockstore/file_ops.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "base/unique_fd.h"
+#include "blockstore/posix_device.h"
+#include "blockstore/testing/gtest_util.h"
+#include "blockstore/testing/pattern.h"
+#include "blockstore/testing/syscall_filter.h"
+#include "blockstore/testing/temp_dir.h"
+
+namespace hoodyfs::blockstore {
+namespace {
+
+using testing::TempDir;
+
+constexpr uint64_t kMiB = 1 << 20;
+
+UniqueFd CreateFile(const std::string& path) {
+  return UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+}
+
+TEST(FileOpsTest, PreadPastTheEndIsAnIoError) {
+  Result<TempDir> dir = TempDir::Create();
+  ASSERT_OK(dir.status());
+  UniqueFd fd = CreateFile(dir->File("f"));
+  ASSERT_TRUE(fd.valid());
+  ASSERT_OK(GrowFile(fd.get(), 0, 8192));
+  char buf[8192];
+  ASSERT_OK(PreadFull(fd.get(), buf, sizeof(buf), 0));
+  const Status s = PreadFull(fd.get(), buf, sizeof(buf), 4096);
+  EXPECT_EQ(s.code(), Code::kIoError) << s.ToString();
+}
+
+// tmpfs checks a fallocate against its whole size before allocating, so a
+// request larger than the filesystem fails at once, without filling it.
+TEST(FileOpsTest, GrowBeyondTheFilesystemIsNoSpaceAndKeepsTheSize) {
+  Result<TempDir> dir = TempDir::Create("/dev/shm");
+  if (!dir.ok()) GTEST_SKIP() << "no /dev/shm here: " << dir.status().ToString();
+  struct statfs fs {};
+  ASSERT_EQ(::statfs(dir->path().c_str(), &fs), 0);
+  if (fs.f_type != TMPFS_MAGIC || fs.f_blocks == 0) {
+    GTEST_SKIP() << "/dev/shm is not a size-limited tmpfs";
+  }
+  const uint64_t too_big =
+      (static_cast<uint64_t>(fs.f_blocks) * static_cast<uint64_t>(fs.f_bsize) * 2 + kMiB) / kMiB *
+      kMiB;
+  UniqueFd fd = CreateFile(dir->File("f"));
+  ASSERT_TRUE(fd.valid());
+  Result<std::unique_ptr<PosixDevice>> dev = PosixDevice::Create(std::move(fd), {});
+  ASSERT_OK(dev.status());
+  ASSERT_OK((*dev)->Grow(kMiB));
+
+  const Status s = (*dev)->Grow(too_big);
+  EXPECT_EQ(s.code(), Code::kNoSpace) << s.ToString();
+  EXPECT_EQ((*dev)->SizeBytes(), kMiB);
+  struct stat st {};
+  ASSERT_EQ(::stat(dir->File("f").c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), kMiB);
+}
+
+[[noreturn]] void ExitWith(const std::string& failure) {
+  std::fprintf(stderr, "%s\n", failure.empty() ? "fallback ok" : failure.c_str());
+  std::fflush(stderr);
+  std::_Exit(failure.empty() ? 0 : 1);
+}
+
+// Where fallocate is unsupported, Grow still grows (ftruncate) and Discard
+// still reads back zeros (written zeros).
+std::string GrowAndDiscardWithoutFallocate() {
+  Result<TempDir> dir = TempDir::Create();
+  if (!dir.ok()) return dir.status().ToString();
+  const testing::SyscallRule rules[] = {{SYS_fallocate, EOPNOTSUPP}};
+  if (Status s = testing::DenySyscalls(rules); !s.ok()) return "filter: " + s.ToString();
+  Result<std::unique_ptr<PosixDevice>> dev = PosixDevice::Create(CreateFile(dir->File("f")), {});
+  if (!dev.ok()) return dev.status().ToString();
+  BlockDevice& device = **dev;
+  if (Status s = device.Grow(2 * kMiB); !s.ok()) return "grow: " + s.ToString();
+  if (device.SizeBytes() != 2 * kMiB) return "size " + std::to_string(device.SizeBytes());
+  if (Status s = testing::WritePattern(device, 0, 2 * kMiB, 5); !s.ok()) return s.ToString();
+  if (Status s = device.Discard(kMiB / 2, kMiB); !s.ok()) return "discard: " + s.ToString();
+  Result<AlignedBuffer> in = testing::ReadRange(device, 0, 2 * kMiB);
+  if (!in.ok()) return in.status().ToString();
+  std::string failure = testing::CheckZeros(in->span().subspan(kMiB / 2, kMiB), kMiB / 2);
+  if (failure.empty()) failure = testing::CheckPattern(in->span().first(kMiB / 2), 0, 5);
+  return failure;
+}
+
+TEST(FileOpsDeathTest, WithoutFallocateGrowTruncatesAndDiscardWritesZeros) {
+  EXPECT_EXIT(ExitWith(GrowAndDiscardWithoutFallocate()), ::testing::ExitedWithCode(0),
+              "fallback ok");
+}
+
+}  // namespace
+}  // namespace hoodyfs::blockstore

@@ -1,0 +1,72 @@
+#include "blockstore/uring_device.h"
+
+#include <string>
+
+#include "blockstore/ring_pool.h"
+#include "blockstore/uring_batch.h"
+
+namespace hoodyfs::blockstore {
+
+Status ValidateUringOptions(const UringOptions& options) {
+  if (options.rings < 1 || options.rings > kMaxRings || options.queue_depth < 1 ||
+      options.queue_depth > kMaxQueueDepth) {
+    return Status::InvalidArgument("io_uring options: " + std::to_string(options.rings) +
+                                   " rings of depth " + std::to_string(options.queue_depth) +
+                                   " (allowed 1.." + std::to_string(kMaxRings) + " rings, 1.." +
+                                   std::to_string(kMaxQueueDepth) + " deep)");
+  }
+  return Status::OK();
+}
+
+Status ProbeIoUring() {
+  io_uring ring{};
+  const int rc = io_uring_queue_init(1, &ring, 0);
+  if (rc < 0) return FromErrno(-rc, "io_uring_queue_init");
+  io_uring_queue_exit(&ring);
+  return Status::OK();
+}
+
+Result<std::unique_ptr<UringDevice>> UringDevice::Create(UniqueFd* fd,
+                                                         const UringOptions& options) {
+  HOODY_RETURN_IF_ERROR(ValidateUringOptions(options));
+  HOODY_ASSIGN_OR_RETURN(const uint64_t size, BackingFile::ReadSize(fd->get()));
+  HOODY_ASSIGN_OR_RETURN(std::unique_ptr<RingPool> pool,
+                         RingPool::Create(fd->get(), options.rings, options.queue_depth));
+  return std::unique_ptr<UringDevice>(
+      new UringDevice(std::move(*fd), size, std::move(pool), options.direct_io));
+}
+
+UringDevice::UringDevice(UniqueFd fd, uint64_t size_bytes, std::unique_ptr<RingPool> pool,
+                         bool direct_io)
+    : file_(std::move(fd), size_bytes), pool_(std::move(pool)), direct_io_(direct_io) {}
+
+UringDevice::~UringDevice() = default;
+
+Status UringDevice::Execute(std::span<IoOp> ops) {
+  bool any_valid = false;
+  for (IoOp& op : ops) {
+    op.result = file_.CheckOp(op);
+    any_valid = any_valid || op.result.ok();
+  }
+  if (!any_valid) return FirstFailure(ops);
+  Result<RingPool::Lease> lease = pool_->Borrow();
+  if (!lease.ok()) {
+    for (IoOp& op : ops) {
+      if (op.result.ok()) op.result = lease.status();
+    }
+    return lease.status();
+  }
+  RunBatch(lease->ring(), ops);
+  return FirstFailure(ops);
+}
+
+std::string UringDevice::Describe() const {
+  std::string out = "io_uring, ";
+  out += direct_io_ ? "O_DIRECT" : "buffered I/O + fdatasync";
+  out += ", " + std::to_string(pool_->rings()) + " rings x " +
+         std::to_string(pool_->queue_depth()) + " deep";
+  out += pool_->fixed_file() ? ", fixed file" : ", plain fd";
+  return out;
+}
+
+}  // namespace hoodyfs::blockstore

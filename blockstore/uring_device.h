@@ -1,0 +1,69 @@
+// UringDevice: the production BlockDevice. Each Execute borrows one io_uring
+// from a fixed pool, submits the whole batch through it (in waves of the
+// queue depth when larger), waits for every completion and returns the ring.
+// See docs/blockstore.md for why a pool and how the limits were chosen.
+//
+// Sync is a plain fdatasync on the descriptor, not IORING_OP_FSYNC: a caller
+// of Sync wants to block until durability anyway, and one system call on the
+// calling thread is simpler than a ring round trip. Grow and Discard share
+// PosixDevice's code (BackingFile).
+//
+// Ownership: owns the descriptor and the rings. Thread-safety: every method
+// may be called from many threads at once; at most `rings` batches run at a
+// time and further callers wait for a ring.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "base/unique_fd.h"
+#include "blockstore/backing_file.h"
+#include "blockstore/block_device.h"
+
+namespace hoodyfs::blockstore {
+
+class RingPool;
+
+struct UringOptions {
+  unsigned rings = 4;         // 1..kMaxRings
+  unsigned queue_depth = 64;  // 1..kMaxQueueDepth ops in flight per ring
+  bool direct_io = false;     // whether the descriptor was opened O_DIRECT; for Describe()
+};
+inline constexpr unsigned kMaxRings = 64;
+inline constexpr unsigned kMaxQueueDepth = 4096;
+
+// Errors: kInvalidArgument when a limit above is broken.
+Status ValidateUringOptions(const UringOptions& options);
+
+// Tries io_uring_queue_init once. OK when this process may use io_uring;
+// otherwise the reason (kernel without io_uring, seccomp, io_uring_disabled).
+Status ProbeIoUring();
+
+class UringDevice final : public BlockDevice {
+ public:
+  // Sets up the ring pool on `*fd`. Takes the descriptor out of `*fd` only on
+  // success, so a caller can fall back to PosixDevice over the same file.
+  // Errors: kInvalidArgument (options), whatever io_uring_queue_init's errno
+  // maps to (the kernel refuses io_uring), what FromErrno maps for fstat.
+  static Result<std::unique_ptr<UringDevice>> Create(UniqueFd* fd, const UringOptions& options);
+  ~UringDevice() override;
+
+  Status Execute(std::span<IoOp> ops) override;
+  Status Sync() override { return file_.Sync(); }
+  uint64_t SizeBytes() const override { return file_.SizeBytes(); }
+  Status Grow(uint64_t new_size_bytes) override { return file_.Grow(new_size_bytes); }
+  Status Discard(uint64_t offset_bytes, uint64_t length_bytes) override {
+    return file_.Discard(offset_bytes, length_bytes);
+  }
+  std::string Describe() const override;
+
+ private:
+  UringDevice(UniqueFd fd, uint64_t size_bytes, std::unique_ptr<RingPool> pool, bool direct_io);
+
+  BackingFile file_;
+  std::unique_ptr<RingPool> pool_;  // declared after file_: rings go before the fd closes
+  const bool direct_io_;
+};
+
+}  // namespace hoodyfs::blockstore
