@@ -21,7 +21,7 @@
 #include "blockstore/testing/gtest_util.h"
 #include "blockstore/testing/mem_device.h"
 #include "blockstore/testing/pattern.h"
-#include "blockstore/testing/temp_dir.h"
+#include "base/testing/temp_dir.h"
 #include "blockstore/uring_device.h"
 
 namespace hoodyfs::blockstore {
@@ -67,7 +67,7 @@ class BlockDeviceTest : public ::testing::TestWithParam<DeviceParam> {
       const Status probe = ProbeIoUring();
       if (!probe.ok()) GTEST_SKIP() << "io_uring unavailable here: " << probe.ToString();
     }
-    Result<testing::TempDir> dir = testing::TempDir::Create();
+    Result<::hoodyfs::testing::TempDir> dir = ::hoodyfs::testing::TempDir::Create();
     ASSERT_OK(dir.status());
     dir_.emplace(std::move(dir).value());
     path_ = dir_->File("data");
@@ -98,7 +98,7 @@ class BlockDeviceTest : public ::testing::TestWithParam<DeviceParam> {
     return static_cast<uint64_t>(st.st_blocks) * 512;
   }
 
-  std::optional<testing::TempDir> dir_;
+  std::optional<::hoodyfs::testing::TempDir> dir_;
   std::string path_;
   std::unique_ptr<BlockDevice> device_;
 };

@@ -16,12 +16,12 @@
 #include "blockstore/testing/gtest_util.h"
 #include "blockstore/testing/pattern.h"
 #include "blockstore/testing/syscall_filter.h"
-#include "blockstore/testing/temp_dir.h"
+#include "base/testing/temp_dir.h"
 
 namespace hoodyfs::blockstore {
 namespace {
 
-using testing::TempDir;
+using ::hoodyfs::testing::TempDir;
 
 constexpr uint64_t kMiB = 1 << 20;
 

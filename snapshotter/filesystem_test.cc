@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "snapshotter/store.h"
-#include "tests/testing/temp_dir.h"
+#include "base/testing/temp_dir.h"
 
 namespace hoodyfs::snapshotter {
 namespace {
@@ -20,7 +20,7 @@ namespace {
 class FileSystemTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(Store::Init(dir_.Sub("store")).ok());
+    ASSERT_TRUE(Store::Init(dir_.File("store")).ok());
     Reopen();
     ASSERT_TRUE(store_->CreateContainer("c1").ok());
     fs_.emplace(store_->Head("c1").value());
@@ -36,7 +36,7 @@ class FileSystemTest : public ::testing::Test {
     store_.reset();
     StoreOptions options;
     options.flush_interval_ms = 0;
-    auto opened = Store::Open(dir_.Sub("store"), std::move(options));
+    auto opened = Store::Open(dir_.File("store"), std::move(options));
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     store_ = std::move(opened).value();
     if (!store_->ListContainers().empty()) fs_.emplace(store_->Head("c1").value());
@@ -75,7 +75,7 @@ class FileSystemTest : public ::testing::Test {
                                          << ", first difference at byte " << i;
   }
 
-  testing::TempDir dir_;
+  testing::TempDir dir_ = testing::TempDir::Create().value();
   std::unique_ptr<Store> store_;
   std::optional<FileSystem> fs_;
 };
@@ -407,7 +407,7 @@ TEST_F(FileSystemTest, ContainersAreValidatedAndUnique) {
 TEST_F(FileSystemTest, SecondOpenOfAStoreIsRefused) {
   StoreOptions options;
   options.flush_interval_ms = 0;
-  auto second = Store::Open(dir_.Sub("store"), std::move(options));
+  auto second = Store::Open(dir_.File("store"), std::move(options));
   EXPECT_EQ(second.status().code(), Code::kBusy);
   EXPECT_NE(second.status().message().find("in use"), std::string::npos);
 }

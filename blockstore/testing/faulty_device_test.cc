@@ -11,10 +11,11 @@
 #include "blockstore/testing/gtest_util.h"
 #include "blockstore/testing/mem_device.h"
 #include "blockstore/testing/pattern.h"
-#include "blockstore/testing/temp_dir.h"
+#include "base/testing/temp_dir.h"
 
 namespace hoodyfs::blockstore::testing {
 namespace {
+using ::hoodyfs::testing::TempDir;
 
 constexpr uint64_t kSectors = 16;
 constexpr uint64_t kBytes = kSectors * kIoAlign;

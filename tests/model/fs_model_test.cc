@@ -15,7 +15,7 @@
 #include "snapshotter/filesystem.h"
 #include "snapshotter/store.h"
 #include "tests/model/fs_model.h"
-#include "tests/testing/temp_dir.h"
+#include "base/testing/temp_dir.h"
 
 namespace hoodyfs::testing {
 namespace {
@@ -35,7 +35,7 @@ class EngineModelTest : public ::testing::TestWithParam<int> {
     snapshotter::StoreOptions options;
     options.flush_interval_ms = 0;
     options.grow_step_bytes = 16 << 20;
-    auto s = Store::Open(dir_.Sub("store"), std::move(options));
+    auto s = Store::Open(dir_.File("store"), std::move(options));
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
     fs_.emplace(store_->Head("c").value());
@@ -99,7 +99,7 @@ class EngineModelTest : public ::testing::TestWithParam<int> {
 
   void Step();
 
-  TempDir dir_;
+  TempDir dir_ = TempDir::Create().value();
   std::mt19937_64 rng_;
   std::unique_ptr<Store> store_;
   std::optional<FileSystem> fs_;
@@ -226,11 +226,11 @@ TEST_P(EngineModelTest, RandomOperationsMatchTheModel) {
       static_cast<uint64_t>(::testing::UnitTest::GetInstance()->random_seed()) * 1000 + GetParam();
   SCOPED_TRACE("seed " + std::to_string(seed) + " (rerun with --gtest_random_seed)");
   rng_.seed(seed);
-  ASSERT_TRUE(Store::Init(dir_.Sub("store")).ok());
+  ASSERT_TRUE(Store::Init(dir_.File("store")).ok());
   {
     snapshotter::StoreOptions options;
     options.flush_interval_ms = 0;
-    auto s = Store::Open(dir_.Sub("store"), std::move(options));
+    auto s = Store::Open(dir_.File("store"), std::move(options));
     ASSERT_TRUE(s.ok());
     ASSERT_TRUE((*s)->CreateContainer("c").ok());
   }

@@ -1,4 +1,4 @@
-#include "blockstore/testing/temp_dir.h"
+#include "base/testing/temp_dir.h"
 
 #include <stdlib.h>
 
@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace hoodyfs::blockstore::testing {
+namespace hoodyfs::testing {
 
 Result<TempDir> TempDir::Create(const std::string& parent) {
   std::string base = parent;
@@ -42,4 +42,4 @@ void TempDir::Remove() {
   path_.clear();
 }
 
-}  // namespace hoodyfs::blockstore::testing
+}  // namespace hoodyfs::testing

@@ -9,7 +9,7 @@
 
 #include "base/status.h"
 
-namespace hoodyfs::blockstore::testing {
+namespace hoodyfs::testing {
 
 class TempDir {
  public:
@@ -33,4 +33,4 @@ class TempDir {
   std::string path_;  // empty when moved from
 };
 
-}  // namespace hoodyfs::blockstore::testing
+}  // namespace hoodyfs::testing
