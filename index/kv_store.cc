@@ -228,6 +228,12 @@ size_t KvStore::PendingBytes() const {
   return active_->ApproximateBytes() + (sealed_ ? sealed_->ApproximateBytes() : 0);
 }
 
+void KvStore::DropPendingForTest() {
+  std::unique_lock l(state_mu_);
+  active_ = std::make_unique<MemTable>();
+  sealed_.reset();
+}
+
 Status KvStore::CommitSealed(const MemTable& sealed) {
   HOODY_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(*env_));
   for (size_t i = 0; i < kTableCount; ++i) {

@@ -172,6 +172,10 @@ class KvStore {
   uint64_t DurableEpoch() const;
   size_t PendingBytes() const;
 
+  // Test seam for crash simulation: forgets every change not yet committed,
+  // as a process death would. REQUIRES: no scope or Flush in progress.
+  void DropPendingForTest();
+
   const Env& env() const { return *env_; }
   TableHandle handle(Table t) const { return tables_[TableIndex(t)]; }
 

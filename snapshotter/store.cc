@@ -145,14 +145,24 @@ Status Store::Load() {
   return Status::OK();
 }
 
-Store::~Store() {
+void Store::StopFlusher() {
   {
     std::lock_guard l(flusher_mu_);
     stopping_ = true;
   }
   flusher_cv_.notify_all();
   if (flusher_.joinable()) flusher_.join();
-  if (kv_) {
+}
+
+void Store::SimulateCrashForTest() {
+  StopFlusher();
+  crashed_ = true;
+  kv_->DropPendingForTest();
+}
+
+Store::~Store() {
+  StopFlusher();
+  if (kv_ && !crashed_) {
     Status s = kv_->Flush();
     if (!s.ok()) std::fprintf(stderr, "hoodyfs: final flush of %s failed: %s\n", dir_.c_str(),
                               s.ToString().c_str());

@@ -107,6 +107,12 @@ class Store {
   // Consistency check of the whole store (docs/design.md, "fsck").
   Status CheckInvariants();
 
+  // Test seam: behaves from now on as if the process had died: the flusher
+  // stops, everything not yet committed is forgotten, and the destructor
+  // does not flush. The caller then destroys the Store (and may simulate a
+  // power loss on the data device) and reopens.
+  void SimulateCrashForTest();
+
   uint64_t capacity_blocks() const;
   uint64_t used_blocks() const;
   const std::string& dir() const { return dir_; }
@@ -118,6 +124,7 @@ class Store {
   Store() = default;
   Status Load();
   void FlusherLoop();
+  void StopFlusher();
   void AfterCommit(uint64_t epoch);
   index::Timespec Now() const;
   Status MaybeFlush();
@@ -172,6 +179,7 @@ class Store {
   std::mutex flusher_mu_;
   std::condition_variable flusher_cv_;
   bool stopping_ = false;
+  bool crashed_ = false;  // SimulateCrashForTest was called
   std::thread flusher_;
 };
 
