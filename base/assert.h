@@ -8,11 +8,11 @@ namespace hoodyfs {
 [[noreturn]] void AssertFail(const char* file, int line, const char* expr, const char* message);
 }  // namespace hoodyfs
 
-#define HOODY_ASSERT(cond, message)                                          \
-  do {                                                                       \
-    if (!(cond)) [[unlikely]] {                                              \
-      ::hoodyfs::AssertFail(__FILE__, __LINE__, #cond, (message));          \
-    }                                                                        \
+#define HOODY_ASSERT(cond, message)                                \
+  do {                                                             \
+    if (!(cond)) [[unlikely]] {                                    \
+      ::hoodyfs::AssertFail(__FILE__, __LINE__, #cond, (message)); \
+    }                                                              \
   } while (0)
 
 #ifdef NDEBUG

@@ -53,7 +53,9 @@ class Decoder {
   uint64_t Le64() { return Take(8) ? GetLe64(last_) : 0; }
   uint32_t Le32() { return Take(4) ? GetLe32(last_) : 0; }
   uint8_t Byte() { return Take(1) ? static_cast<uint8_t>(*last_) : 0; }
-  std::string_view Bytes(size_t n) { return Take(n) ? std::string_view(last_, n) : std::string_view(); }
+  std::string_view Bytes(size_t n) {
+    return Take(n) ? std::string_view(last_, n) : std::string_view();
+  }
   std::string_view Rest() {
     std::string_view r = data_.substr(pos_);
     pos_ = data_.size();

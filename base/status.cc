@@ -94,26 +94,60 @@ Status FromErrno(int err, std::string_view what) {
   m += text;
   Code code;
   switch (err) {
-    case ENOENT: code = Code::kNotFound; break;
-    case EEXIST: code = Code::kExists; break;
-    case EINVAL: code = Code::kInvalidArgument; break;
+    case ENOENT:
+      code = Code::kNotFound;
+      break;
+    case EEXIST:
+      code = Code::kExists;
+      break;
+    case EINVAL:
+      code = Code::kInvalidArgument;
+      break;
     case ENOSPC:
-    case EDQUOT: code = Code::kNoSpace; break;
+    case EDQUOT:
+      code = Code::kNoSpace;
+      break;
     case EBUSY:
-    case EWOULDBLOCK: code = Code::kBusy; break;
-    case EROFS: code = Code::kReadOnly; break;
-    case ENOTEMPTY: code = Code::kNotEmpty; break;
-    case EOPNOTSUPP: code = Code::kNotSupported; break;
-    case ENOTDIR: code = Code::kNotDirectory; break;
-    case EISDIR: code = Code::kIsDirectory; break;
-    case ENAMETOOLONG: code = Code::kNameTooLong; break;
+    case EWOULDBLOCK:
+      code = Code::kBusy;
+      break;
+    case EROFS:
+      code = Code::kReadOnly;
+      break;
+    case ENOTEMPTY:
+      code = Code::kNotEmpty;
+      break;
+    case EOPNOTSUPP:
+      code = Code::kNotSupported;
+      break;
+    case ENOTDIR:
+      code = Code::kNotDirectory;
+      break;
+    case EISDIR:
+      code = Code::kIsDirectory;
+      break;
+    case ENAMETOOLONG:
+      code = Code::kNameTooLong;
+      break;
     case EPERM:
-    case EACCES: code = Code::kPermission; break;
-    case EMLINK: code = Code::kTooManyLinks; break;
-    case ERANGE: code = Code::kRange; break;
-    case ENODATA: code = Code::kNoData; break;
-    case ESTALE: code = Code::kStale; break;
-    default: code = Code::kIoError; break;
+    case EACCES:
+      code = Code::kPermission;
+      break;
+    case EMLINK:
+      code = Code::kTooManyLinks;
+      break;
+    case ERANGE:
+      code = Code::kRange;
+      break;
+    case ENODATA:
+      code = Code::kNoData;
+      break;
+    case ESTALE:
+      code = Code::kStale;
+      break;
+    default:
+      code = Code::kIoError;
+      break;
   }
   return Status(code, std::move(m), err);
 }

@@ -38,8 +38,8 @@ enum class Code : int {
   kPermission,
   kTooManyLinks,
   kRange,
-  kNoData,    // no such extended attribute (ENODATA)
-  kStale,     // the object belongs to a tree that is no longer the head (ESTALE)
+  kNoData,  // no such extended attribute (ENODATA)
+  kStale,   // the object belongs to a tree that is no longer the head (ESTALE)
 };
 
 std::string_view CodeName(Code code);
@@ -100,7 +100,7 @@ Status FromErrno(int err, std::string_view what);
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     HOODY_ASSERT(!status_.ok(), "Result constructed from an OK status without a value");
   }

@@ -18,22 +18,32 @@ TEST(StatusTest, EveryCodeMapsToItsErrno) {
     int err;
   };
   const Case cases[] = {
-      {Status::NotFound("x"), ENOENT},       {Status::Exists("x"), EEXIST},
-      {Status::InvalidArgument("x"), EINVAL}, {Status::NoSpace("x"), ENOSPC},
-      {Status::IoError("x"), EIO},           {Status::Corruption("x"), EIO},
-      {Status::Busy("x"), EBUSY},            {Status::ReadOnly("x"), EROFS},
-      {Status::NotEmpty("x"), ENOTEMPTY},    {Status::NotSupported("x"), EOPNOTSUPP},
-      {Status::NotDirectory("x"), ENOTDIR},  {Status::IsDirectory("x"), EISDIR},
-      {Status::NameTooLong("x"), ENAMETOOLONG}, {Status::Permission("x"), EPERM},
-      {Status::TooManyLinks("x"), EMLINK},   {Status::Range("x"), ERANGE},
-      {Status::NoData("x"), ENODATA},        {Status::Stale("x"), ESTALE},
+      {Status::NotFound("x"), ENOENT},
+      {Status::Exists("x"), EEXIST},
+      {Status::InvalidArgument("x"), EINVAL},
+      {Status::NoSpace("x"), ENOSPC},
+      {Status::IoError("x"), EIO},
+      {Status::Corruption("x"), EIO},
+      {Status::Busy("x"), EBUSY},
+      {Status::ReadOnly("x"), EROFS},
+      {Status::NotEmpty("x"), ENOTEMPTY},
+      {Status::NotSupported("x"), EOPNOTSUPP},
+      {Status::NotDirectory("x"), ENOTDIR},
+      {Status::IsDirectory("x"), EISDIR},
+      {Status::NameTooLong("x"), ENAMETOOLONG},
+      {Status::Permission("x"), EPERM},
+      {Status::TooManyLinks("x"), EMLINK},
+      {Status::Range("x"), ERANGE},
+      {Status::NoData("x"), ENODATA},
+      {Status::Stale("x"), ESTALE},
   };
   for (const auto& c : cases) EXPECT_EQ(c.status.ErrnoValue(), c.err) << c.status.ToString();
 }
 
 TEST(StatusTest, FromErrnoRoundTripsTheErrno) {
-  for (int err : {ENOENT, EEXIST, EINVAL, ENOSPC, EDQUOT, EIO, EBUSY, EROFS, ENOTEMPTY, ENOTDIR,
-                  EISDIR, ENAMETOOLONG, ENODATA, ESTALE, EACCES, EPERM, EMLINK, ERANGE, EOPNOTSUPP, EFAULT}) {
+  for (int err :
+       {ENOENT, EEXIST,       EINVAL,  ENOSPC, EDQUOT, EIO,   EBUSY,  EROFS,  ENOTEMPTY,  ENOTDIR,
+        EISDIR, ENAMETOOLONG, ENODATA, ESTALE, EACCES, EPERM, EMLINK, ERANGE, EOPNOTSUPP, EFAULT}) {
     Status s = FromErrno(err, "op");
     EXPECT_FALSE(s.ok());
     EXPECT_EQ(s.ErrnoValue(), err);

@@ -15,13 +15,13 @@
 #include <thread>
 #include <vector>
 
+#include "base/testing/temp_dir.h"
 #include "blockstore/aligned_buffer.h"
 #include "blockstore/posix_device.h"
 #include "blockstore/testing/faulty_device.h"
 #include "blockstore/testing/gtest_util.h"
 #include "blockstore/testing/mem_device.h"
 #include "blockstore/testing/pattern.h"
-#include "base/testing/temp_dir.h"
 #include "blockstore/uring_device.h"
 
 namespace hoodyfs::blockstore {

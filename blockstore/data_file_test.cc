@@ -8,11 +8,11 @@
 #include <cstdlib>
 #include <string>
 
+#include "base/testing/temp_dir.h"
 #include "base/unique_fd.h"
 #include "blockstore/testing/gtest_util.h"
 #include "blockstore/testing/pattern.h"
 #include "blockstore/testing/syscall_filter.h"
-#include "base/testing/temp_dir.h"
 #include "blockstore/uring_device.h"
 
 namespace hoodyfs::blockstore {

@@ -10,10 +10,10 @@
 #include <thread>
 #include <vector>
 
+#include "base/testing/temp_dir.h"
 #include "blockstore/testing/gtest_util.h"
 #include "blockstore/testing/pattern.h"
 #include "blockstore/testing/syscall_filter.h"
-#include "base/testing/temp_dir.h"
 
 namespace hoodyfs::blockstore {
 namespace {

@@ -49,10 +49,11 @@ uint32_t Fingerprint(FileSystem& fs, Ino ino, uint64_t size) {
 
 void PrintTree(FileSystem& fs, Ino dir, const std::string& path) {
   std::vector<snapshotter::DirEntry> entries;
-  Must(fs.ReadDir(dir, 2, [&](const snapshotter::DirEntry& e) {
-         entries.push_back(e);
-         return true;
-       }),
+  Must(fs.ReadDir(dir, 2,
+                  [&](const snapshotter::DirEntry& e) {
+                    entries.push_back(e);
+                    return true;
+                  }),
        "readdir");
   for (const auto& e : entries) {
     const std::string child = path + "/" + e.name;
@@ -78,8 +79,8 @@ void Show(Store& store, GenId gen, const char* label) {
 
 Ino WriteFile(FileSystem& fs, Ino dir, const char* name, const std::string& data) {
   auto entry = fs.Lookup(dir, name);
-  Ino ino = entry.ok() ? entry->ino
-                       : Must(fs.Mknod(dir, name, S_IFREG | 0644, 0, {}), "create").ino;
+  Ino ino =
+      entry.ok() ? entry->ino : Must(fs.Mknod(dir, name, S_IFREG | 0644, 0, {}), "create").ino;
   snapshotter::SetAttrRequest truncate;
   truncate.size = 0;
   Must(fs.SetAttr(ino, truncate).status(), "truncate");
@@ -122,9 +123,9 @@ int Main(int argc, char** argv) {
   WriteFile(fs, app, "config.yaml", "auth: sessions-v2-broken\nworkers: 4\n");
   Must(fs.Unlink(etc, "motd"), "unlink");
   WriteFile(fs, app, "migration.sql", "DROP TABLE sessions;\n");
-  Must(fs.Write(Must(fs.Lookup(app, "data.bin"), "lookup").ino, 4096, std::string(10, 'X'))
-           .status(),
-       "overwrite");
+  Must(
+      fs.Write(Must(fs.Lookup(app, "data.bin"), "lookup").ino, 4096, std::string(10, 'X')).status(),
+      "overwrite");
   GenId after = Must(store->Freeze("web1"), "freeze");
 
   Show(*store, before, "frozen before the change");

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "snapshotter/store.h"
 #include "base/testing/temp_dir.h"
+#include "snapshotter/store.h"
 
 namespace hoodyfs::snapshotter {
 namespace {
@@ -71,8 +71,8 @@ class FileSystemTest : public ::testing::Test {
     if (got == want) return ::testing::AssertionSuccess();
     size_t i = 0;
     while (i < got.size() && i < want.size() && got[i] == want[i]) ++i;
-    return ::testing::AssertionFailure() << "sizes " << got.size() << " vs " << want.size()
-                                         << ", first difference at byte " << i;
+    return ::testing::AssertionFailure()
+           << "sizes " << got.size() << " vs " << want.size() << ", first difference at byte " << i;
   }
 
   testing::TempDir dir_ = testing::TempDir::Create().value();
@@ -209,10 +209,12 @@ TEST_F(FileSystemTest, RenameFlags) {
 TEST_F(FileSystemTest, ReadDirCookiesAreStable) {
   for (int i = 0; i < 50; ++i) Create(kRootIno, "f" + std::to_string(i));
   std::vector<DirEntry> first;
-  ASSERT_TRUE(fs_->ReadDir(kRootIno, 0, [&](const DirEntry& e) {
-                   first.push_back(e);
-                   return first.size() < 12;
-                 }).ok());
+  ASSERT_TRUE(fs_->ReadDir(kRootIno, 0,
+                           [&](const DirEntry& e) {
+                             first.push_back(e);
+                             return first.size() < 12;
+                           })
+                  .ok());
   ASSERT_EQ(first.size(), 12u);
   EXPECT_EQ(first[0].name, ".");
   EXPECT_EQ(first[1].name, "..");
@@ -223,10 +225,12 @@ TEST_F(FileSystemTest, ReadDirCookiesAreStable) {
   Create(kRootIno, "new");
   std::map<std::string, int> seen;
   for (size_t i = 2; i < first.size(); ++i) ++seen[first[i].name];
-  ASSERT_TRUE(fs_->ReadDir(kRootIno, first.back().cookie, [&](const DirEntry& e) {
-                   ++seen[e.name];
-                   return true;
-                 }).ok());
+  ASSERT_TRUE(fs_->ReadDir(kRootIno, first.back().cookie,
+                           [&](const DirEntry& e) {
+                             ++seen[e.name];
+                             return true;
+                           })
+                  .ok());
   for (int i = 0; i < 50; ++i) {
     const std::string n = "f" + std::to_string(i);
     if (n == "f40") {
@@ -309,8 +313,7 @@ TEST_F(FileSystemTest, Xattrs) {
   ASSERT_TRUE(fs_->SetXattr(f, "user.a", "1").ok());
   ASSERT_TRUE(fs_->SetXattr(f, "user.b", std::string(3000, 'v')).ok());
   EXPECT_EQ(fs_->SetXattr(f, "user.a", "2", FileSystem::XattrMode::kCreate).code(), Code::kExists);
-  EXPECT_EQ(fs_->SetXattr(f, "user.c", "2", FileSystem::XattrMode::kReplace).code(),
-            Code::kNoData);
+  EXPECT_EQ(fs_->SetXattr(f, "user.c", "2", FileSystem::XattrMode::kReplace).code(), Code::kNoData);
   EXPECT_EQ(*fs_->GetXattr(f, "user.b"), std::string(3000, 'v'));
   EXPECT_EQ(*fs_->ListXattr(f), (std::vector<std::string>{"user.a", "user.b"}));
   ASSERT_TRUE(fs_->RemoveXattr(f, "user.a").ok());

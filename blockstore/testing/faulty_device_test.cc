@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "base/testing/temp_dir.h"
 #include "blockstore/checksum.h"
 #include "blockstore/posix_device.h"
 #include "blockstore/testing/gtest_util.h"
 #include "blockstore/testing/mem_device.h"
 #include "blockstore/testing/pattern.h"
-#include "base/testing/temp_dir.h"
 
 namespace hoodyfs::blockstore::testing {
 namespace {

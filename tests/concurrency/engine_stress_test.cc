@@ -106,7 +106,8 @@ TEST_F(EngineStressTest, ConcurrentWritersFreezerFlusherAndReaders) {
           std::string got(model[name].size(), '\0');
           auto n = mine.Read(found->ino, 0, got);
           if (!n.ok()) return fail("read: " + n.status().ToString());
-          if (got != model[name]) return fail("writer " + std::to_string(w) + " read back wrong bytes");
+          if (got != model[name])
+            return fail("writer " + std::to_string(w) + " read back wrong bytes");
         } else if (op < 9) {
           snapshotter::SetAttrRequest req;
           req.size = rng() % 50000;
