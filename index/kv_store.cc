@@ -146,11 +146,13 @@ void WriteScope::Remember(Table t, std::string_view key) {
 }
 
 void WriteScope::Put(Table t, std::string_view key, std::string_view value) {
+  store_->mutations_.fetch_add(1, std::memory_order_relaxed);
   if (!committed_) Remember(t, key);
   active_->Put(t, key, value);
 }
 
 void WriteScope::Delete(Table t, std::string_view key) {
+  store_->mutations_.fetch_add(1, std::memory_order_relaxed);
   if (!committed_) Remember(t, key);
   active_->Delete(t, key);
 }

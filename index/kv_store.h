@@ -21,6 +21,7 @@
 // commit -> retire it -> after_commit hook (release of deferred frees).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -169,6 +170,9 @@ class KvStore {
   // Epoch of the active memtable: a change made in epoch E is durable once
   // DurableEpoch() >= E.
   uint64_t ActiveEpoch() const;
+  // Number of Put/Delete calls made through write scopes since open: lets
+  // tests check that an operation's work does not grow with the store.
+  uint64_t MutationCount() const { return mutations_.load(std::memory_order_relaxed); }
   uint64_t DurableEpoch() const;
   size_t PendingBytes() const;
 
@@ -199,6 +203,7 @@ class KvStore {
   uint64_t durable_epoch_ = 0;
 
   std::mutex flush_mu_;  // one flusher at a time
+  std::atomic<uint64_t> mutations_{0};
 
   std::mutex pool_mu_;
   std::vector<ReadTxn> txn_pool_;  // reset read transactions ready to renew

@@ -113,6 +113,9 @@ class Store {
   // power loss on the data device) and reopens.
   void SimulateCrashForTest();
 
+  // Metadata mutations made since open (KvStore::MutationCount).
+  uint64_t MutationCount() const { return kv_->MutationCount(); }
+
   uint64_t capacity_blocks() const;
   uint64_t used_blocks() const;
   const std::string& dir() const { return dir_; }
