@@ -65,9 +65,9 @@ Status FileSystem::Mutate(Fn&& fn) {
   if (read_only()) return Status::ReadOnly("a frozen generation is read-only");
   {
     index::WriteScope s(*store_->kv_);
-    HOODY_ASSIGN_OR_RETURN(index::ContainerRecord c, store_->GetContainer(s, *container_));
+    HOODY_ASSIGN_OR_RETURN(GenId head, store_->CurrentHead(*container_));
     Meta meta(store_->tree_, store_->allocator_);
-    HOODY_RETURN_IF_ERROR(fn(s, meta, c.head));
+    HOODY_RETURN_IF_ERROR(fn(s, meta, head));
     s.Commit();
   }
   return store_->MaybeFlush();
@@ -78,8 +78,7 @@ Status FileSystem::Inspect(Fn&& fn) {
   index::ReadScope s(*store_->kv_);
   GenId gen = frozen_;
   if (!read_only()) {
-    HOODY_ASSIGN_OR_RETURN(index::ContainerRecord c, store_->GetContainer(s, *container_));
-    gen = c.head;
+    HOODY_ASSIGN_OR_RETURN(gen, store_->CurrentHead(*container_));
   }
   Meta meta(store_->tree_, store_->allocator_);
   return fn(s, meta, gen);

@@ -135,6 +135,15 @@ Status Store::Load() {
     tree_.Add(gen, rec.parent);
   }
   HOODY_RETURN_IF_ERROR(it.status());
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator ct, s.NewIterator(Table::kContainers));
+  for (ct.Seek(""); ct.Valid(); ct.Next()) {
+    HOODY_ASSIGN_OR_RETURN(ContainerRecord rec, ContainerRecord::Decode(ct.value()));
+    if (!tree_.Contains(rec.head)) {
+      return Status::Corruption("container '" + std::string(ct.key()) + "' has a missing head");
+    }
+    heads_[std::string(ct.key())] = rec.head;
+  }
+  HOODY_RETURN_IF_ERROR(ct.status());
   HOODY_RETURN_IF_ERROR(allocator_.Load(s));
   const uint64_t device_blocks = device_->SizeBytes() / kBlockSize;
   if (device_blocks < allocator_.capacity_blocks()) {
@@ -240,6 +249,27 @@ Result<ContainerRecord> Store::GetContainer(const KvScope& scope, const std::str
   return ContainerRecord::Decode(*v);
 }
 
+Result<GenId> Store::CurrentHead(const std::string& container) const {
+  auto it = heads_.find(container);
+  if (it == heads_.end()) return Status::NotFound("no container named '" + container + "'");
+  return it->second;
+}
+
+void Store::SetHead(WriteScope& scope, const std::string& container, ContainerRecord rec) {
+  scope.Put(Table::kContainers, container, rec.Encode());
+  auto previous = heads_.find(container);
+  std::optional<GenId> old;
+  if (previous != heads_.end()) old = previous->second;
+  heads_[container] = rec.head;
+  scope.OnRollback([this, container, old] {
+    if (old) {
+      heads_[container] = *old;
+    } else {
+      heads_.erase(container);
+    }
+  });
+}
+
 Status Store::CreateRoot(WriteScope& scope, GenId gen) {
   InodeRecord root;
   root.mode = 040755;
@@ -269,7 +299,7 @@ Status Store::CreateContainer(const std::string& name, GenId from) {
         return st;
       }
     }
-    s.Put(Table::kContainers, name, ContainerRecord{head, ToNs(now)}.Encode());
+    SetHead(s, name, ContainerRecord{head, ToNs(now)});
     s.Commit();
   }
   return kv_->Flush();
@@ -286,8 +316,7 @@ std::vector<std::string> Store::ListContainers() const {
 
 Result<GenId> Store::HeadOf(const std::string& container) const {
   ReadScope s(*kv_);
-  HOODY_ASSIGN_OR_RETURN(ContainerRecord rec, GetContainer(s, container));
-  return rec.head;
+  return CurrentHead(container);
 }
 
 Result<GenerationInfo> Store::Generation(GenId gen) const {
@@ -312,7 +341,7 @@ Result<GenId> Store::Freeze(const std::string& container) {
     const GenId head = NextGen(s);
     PutGeneration(s, head, GenerationRecord{frozen, GenState::kHead, container, ToNs(Now())});
     c.head = head;
-    s.Put(Table::kContainers, container, c.Encode());
+    SetHead(s, container, c);
     tree_.Add(head, frozen);
     s.Commit();
   }
@@ -331,7 +360,7 @@ Result<GenId> Store::Branch(const std::string& container, GenId from) {
     head = NextGen(s);
     PutGeneration(s, head, GenerationRecord{from, GenState::kHead, container, ToNs(Now())});
     c.head = head;
-    s.Put(Table::kContainers, container, c.Encode());
+    SetHead(s, container, c);
     tree_.Add(head, from);
     s.Commit();
   }

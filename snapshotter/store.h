@@ -138,6 +138,12 @@ class Store {
   void PutGeneration(index::WriteScope& scope, GenId gen, const index::GenerationRecord& rec);
   Result<index::ContainerRecord> GetContainer(const index::KvScope& scope,
                                               const std::string& name) const;
+  // The container's head from the in-memory map (every filesystem call
+  // needs it). REQUIRES: a scope held.
+  Result<GenId> CurrentHead(const std::string& container) const;
+  // Records a new head in the containers table and the in-memory map.
+  void SetHead(index::WriteScope& scope, const std::string& container,
+               index::ContainerRecord rec);
   Status CreateRoot(index::WriteScope& scope, GenId gen);
   // Reserves data blocks (BlockAllocator::Reserve), growing the data file
   // when full; the growth is recorded in `scope`.
@@ -154,6 +160,7 @@ class Store {
   // Guarded by the KvStore state lock (shared to read, exclusive to write).
   index::GenerationTree tree_;
   index::BlockAllocator allocator_;
+  std::unordered_map<std::string, GenId> heads_;  // container -> head
   uint64_t next_ino_ = 2;
   uint64_t next_gen_ = 1;
 
