@@ -81,6 +81,12 @@ TEST_F(EngineStressTest, ConcurrentWritersFreezerFlusherAndReaders) {
   std::vector<std::thread> threads;
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
+      // Counted on every exit, failures included, so the freezer and the
+      // reader always stop.
+      struct Done {
+        std::atomic<int>& n;
+        ~Done() { ++n; }
+      } done{writers_done};
       std::mt19937_64 rng(1000 + w);
       std::map<std::string, std::string> model;  // name -> bytes
       FileSystem mine = store->Head("c").value();
@@ -124,7 +130,6 @@ TEST_F(EngineStressTest, ConcurrentWritersFreezerFlusherAndReaders) {
       std::map<std::string, std::string> want;
       for (const auto& [n, d] : model) want["/" + n] = d;
       if (got != want) fail("writer " + std::to_string(w) + " directory differs from its model");
-      ++writers_done;
     });
   }
   threads.emplace_back([&] {  // freezer
