@@ -15,8 +15,8 @@
 namespace hoodyfs::index {
 namespace {
 
-using testing::OpenStore;
-using testing::TempDir;
+using testutil::OpenStore;
+using testutil::TempDir;
 
 constexpr uint64_t kGroup = kFreeMapGroupBlocks;
 
@@ -90,8 +90,8 @@ TEST_F(BlockAllocatorTest, EmptyFileHasNoSpace) {
 }
 
 TEST_F(BlockAllocatorTest, FillFreeQuarantineRelease) {
-  const uint32_t seed = testing::TestSeed();
-  SCOPED_TRACE(testing::SeedTrace(seed));
+  const uint32_t seed = testutil::TestSeed();
+  SCOPED_TRACE(testutil::SeedTrace(seed));
   std::mt19937 rng(seed);
   AddGroups(1);
   ASSERT_EQ(alloc_.capacity_blocks(), kGroup);
@@ -277,8 +277,8 @@ TEST_F(BlockAllocatorTest, LoadRejectsMalformedFreeMap) {
 // released as flushes happen, against a model of used and quarantined
 // blocks; Flush+reopen+Load must reproduce the used set exactly.
 TEST_F(BlockAllocatorTest, RandomOperationsMatchModel) {
-  const uint32_t seed = testing::TestSeed();
-  SCOPED_TRACE(testing::SeedTrace(seed));
+  const uint32_t seed = testutil::TestSeed();
+  SCOPED_TRACE(testutil::SeedTrace(seed));
   std::mt19937 rng(seed);
   AddGroups(3);
   std::set<uint64_t> used;

@@ -110,8 +110,8 @@ TEST(GenerationTreeTest, SingleRootAndChild) {
 }
 
 TEST(GenerationTreeTest, LongChain) {
-  const uint32_t seed = testing::TestSeed();
-  SCOPED_TRACE(testing::SeedTrace(seed));
+  const uint32_t seed = testutil::TestSeed();
+  SCOPED_TRACE(testutil::SeedTrace(seed));
   std::mt19937_64 rng(seed);
   Forest f;
   GenId tip = f.Add(GenId());
@@ -127,8 +127,8 @@ TEST(GenerationTreeTest, LongChain) {
 }
 
 TEST(GenerationTreeTest, WideTrees) {
-  const uint32_t seed = testing::TestSeed();
-  SCOPED_TRACE(testing::SeedTrace(seed));
+  const uint32_t seed = testutil::TestSeed();
+  SCOPED_TRACE(testutil::SeedTrace(seed));
   std::mt19937_64 rng(seed);
   Forest f;
   // A root with 150 children, each with a short chain of its own, plus a
@@ -146,8 +146,8 @@ TEST(GenerationTreeTest, WideTrees) {
 }
 
 TEST(GenerationTreeTest, RandomForests) {
-  const uint32_t seed = testing::TestSeed();
-  SCOPED_TRACE(testing::SeedTrace(seed));
+  const uint32_t seed = testutil::TestSeed();
+  SCOPED_TRACE(testutil::SeedTrace(seed));
   std::mt19937_64 rng(seed);
   for (int round = 0; round < 20; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));

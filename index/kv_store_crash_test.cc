@@ -24,7 +24,7 @@
 namespace hoodyfs::index {
 namespace {
 
-using testing::TempDir;
+using testutil::TempDir;
 
 constexpr std::array<Table, 2> kTables = {Table::kInodes, Table::kMeta};
 using Model = std::array<std::map<std::string, std::string>, kTables.size()>;
@@ -77,7 +77,7 @@ enum ChildExit {
 
 [[noreturn]] void RunChild(const std::string& path, const Model& start, const Model& first,
                            const Model& second, const char* kill_at) {
-  auto store = KvStore::Open(path, testing::TestEnvOptions());
+  auto store = KvStore::Open(path, testutil::TestEnvOptions());
   if (!store.ok()) ::_exit(kOpenFailed);
   Apply(**store, start, first);
   if (!(*store)->Flush().ok()) ::_exit(kFirstFlushFailed);
@@ -116,8 +116,8 @@ TEST_P(KvStoreCrashTest, KillInFlushLeavesExactlyOneCommittedState) {
   }
   const char* kill_at = GetParam();
   const bool after_commit = std::string_view(kill_at) == "kv.after_commit";
-  const uint32_t seed = testing::TestSeed();
-  SCOPED_TRACE(testing::SeedTrace(seed));
+  const uint32_t seed = testutil::TestSeed();
+  SCOPED_TRACE(testutil::SeedTrace(seed));
   std::mt19937 rng(seed);
   TempDir dir;
   const std::string path = dir.File("meta.lmdb");
@@ -139,7 +139,7 @@ TEST_P(KvStoreCrashTest, KillInFlushLeavesExactlyOneCommittedState) {
         << "child " << DescribeWait(status) << " instead of dying at " << kill_at;
 
     durable = after_commit ? second : first;
-    Result<std::unique_ptr<KvStore>> store = KvStore::Open(path, testing::TestEnvOptions());
+    Result<std::unique_ptr<KvStore>> store = KvStore::Open(path, testutil::TestEnvOptions());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     ASSERT_NO_FATAL_FAILURE(ExpectStoreHolds(**store, durable));
     // The recovered store takes writes and commits them.

@@ -17,8 +17,8 @@
 namespace hoodyfs::index {
 namespace {
 
-using testing::OpenStore;
-using testing::TempDir;
+using testutil::OpenStore;
+using testutil::TempDir;
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 using TableModel = std::map<std::string, std::string>;
@@ -127,8 +127,8 @@ void ExpectStoreEquals(const KvScope& scope, const Model& model) {
 }
 
 TEST_F(KvStoreTest, RandomOperationsMatchModel) {
-  const uint32_t seed = testing::TestSeed();
-  SCOPED_TRACE(testing::SeedTrace(seed));
+  const uint32_t seed = testutil::TestSeed();
+  SCOPED_TRACE(testutil::SeedTrace(seed));
   std::mt19937 rng(seed);
   Model model;    // what every reader must see now
   Model flushed;  // what a reopen must find: the model at the last successful Flush

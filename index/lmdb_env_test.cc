@@ -16,7 +16,7 @@
 namespace hoodyfs::index {
 namespace {
 
-using testing::TempDir;
+using testutil::TempDir;
 
 // ---- FromMdb ----
 
@@ -72,7 +72,7 @@ TEST(FromMdbTest, UnknownLmdbCodeIsIoError) {
 
 class LmdbEnvTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_NO_FATAL_FAILURE(OpenEnv(testing::TestEnvOptions())); }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(OpenEnv(testutil::TestEnvOptions())); }
 
   void OpenEnv(const EnvOptions& options) {
     env_.reset();
@@ -131,7 +131,7 @@ TEST_F(LmdbEnvTest, PutGetDeleteCommitRoundTrip) {
   EXPECT_EQ(ReadCommitted("beta"), "<absent>");
 
   // Committed data survives closing and reopening the environment.
-  ASSERT_NO_FATAL_FAILURE(OpenEnv(testing::TestEnvOptions()));
+  ASSERT_NO_FATAL_FAILURE(OpenEnv(testutil::TestEnvOptions()));
   EXPECT_EQ(ReadCommitted("alpha"), "uno");
   EXPECT_EQ(ReadCommitted("beta"), "<absent>");
 }
@@ -192,8 +192,11 @@ TEST_F(LmdbEnvTest, ReadTxnSeesItsSnapshotUntilRenewed) {
   ASSERT_TRUE(v.ok() && v->has_value());
   EXPECT_EQ(**v, "old");
   r->Reset();
-  // A reset transaction holds no snapshot: using it is an error, not a crash.
-  EXPECT_FALSE(r->Get(table_, "k").ok());
+  // A reset transaction holds no snapshot: using it is an error, not a
+  // crash, and not a report of a corrupt store.
+  auto stale = r->Get(table_, "k");
+  ASSERT_FALSE(stale.ok());
+  EXPECT_NE(stale.status().code(), Code::kCorruption) << stale.status().ToString();
   ASSERT_TRUE(r->Renew().ok());
   v = r->Get(table_, "k");
   ASSERT_TRUE(v.ok() && v->has_value());
@@ -201,8 +204,8 @@ TEST_F(LmdbEnvTest, ReadTxnSeesItsSnapshotUntilRenewed) {
 }
 
 TEST_F(LmdbEnvTest, CursorSeeksAndIteratesInByteOrder) {
-  const uint32_t seed = testing::TestSeed();
-  SCOPED_TRACE(testing::SeedTrace(seed));
+  const uint32_t seed = testutil::TestSeed();
+  SCOPED_TRACE(testutil::SeedTrace(seed));
   std::mt19937 rng(seed);
   // Big-endian integers (byte order = numeric order) and byte strings with
   // NUL and 0xff bytes, written in random order.
@@ -284,7 +287,7 @@ TEST_F(LmdbEnvTest, CursorOnEmptyTable) {
 }
 
 TEST_F(LmdbEnvTest, TinyMapFailsWithNoSpaceAndStaysUsable) {
-  EnvOptions tiny = testing::TestEnvOptions();
+  EnvOptions tiny = testutil::TestEnvOptions();
   tiny.map_size_bytes = 64 << 10;
   ASSERT_NO_FATAL_FAILURE(OpenEnv(tiny));
   const std::string value(1000, 'x');
@@ -324,7 +327,7 @@ TEST_F(LmdbEnvTest, TinyMapFailsWithNoSpaceAndStaysUsable) {
   }
   EXPECT_EQ(ReadCommitted("key1"), value);
   // Reopened with a larger map, the same environment accepts more data.
-  ASSERT_NO_FATAL_FAILURE(OpenEnv(testing::TestEnvOptions()));
+  ASSERT_NO_FATAL_FAILURE(OpenEnv(testutil::TestEnvOptions()));
   {
     auto w = WriteTxn::Begin(*env_);
     ASSERT_TRUE(w.ok());
@@ -339,9 +342,29 @@ TEST_F(LmdbEnvTest, TinyMapFailsWithNoSpaceAndStaysUsable) {
   EXPECT_EQ(ReadCommitted("key1"), value);
 }
 
+// After a failed Put, LMDB refuses every further use of the transaction
+// with MDB_BAD_TXN. That is the operation failing, not a damaged store.
+TEST_F(LmdbEnvTest, ReadThroughFailedWriteTxnIsNotCorruption) {
+  EnvOptions tiny = testutil::TestEnvOptions();
+  tiny.map_size_bytes = 64 << 10;
+  ASSERT_NO_FATAL_FAILURE(OpenEnv(tiny));
+  auto w = WriteTxn::Begin(*env_);
+  ASSERT_TRUE(w.ok());
+  Status put;
+  for (int i = 0; i < 1000 && put.ok(); ++i) {
+    put = w->Put(table_, "key" + std::to_string(i), std::string(1000, 'x'));
+  }
+  ASSERT_EQ(put.code(), Code::kNoSpace) << put.ToString();
+  auto v = w->Get(table_, "key0");
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), Code::kIoError) << v.status().ToString();
+  EXPECT_NE(v.status().message().find("MDB_BAD_TXN"), std::string::npos)
+      << v.status().ToString();
+}
+
 TEST(LmdbEnvOpenTest, MissingDirectoryFails) {
   TempDir dir;
-  auto env = Env::Open(dir.File("no/such/dir/meta.lmdb"), testing::TestEnvOptions());
+  auto env = Env::Open(dir.File("no/such/dir/meta.lmdb"), testutil::TestEnvOptions());
   ASSERT_FALSE(env.ok());
   EXPECT_EQ(env.status().code(), Code::kNotFound) << env.status().ToString();
 }

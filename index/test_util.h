@@ -19,7 +19,7 @@
 
 #include "index/kv_store.h"
 
-namespace hoodyfs::index::testing {
+namespace hoodyfs::index::testutil {
 
 class TempDir {
  public:
@@ -70,4 +70,4 @@ inline void OpenStore(const std::string& path, std::unique_ptr<KvStore>* store) 
   *store = std::move(r).value();
 }
 
-}  // namespace hoodyfs::index::testing
+}  // namespace hoodyfs::index::testutil

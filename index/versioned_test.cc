@@ -16,8 +16,8 @@
 namespace hoodyfs::index {
 namespace {
 
-using testing::OpenStore;
-using testing::TempDir;
+using testutil::OpenStore;
+using testutil::TempDir;
 
 constexpr Table kTable = Table::kXattrs;
 
@@ -346,8 +346,8 @@ class VersionedModelTest : public VersionedTest {
 };
 
 TEST_F(VersionedModelTest, RandomHistoryMatchesModel) {
-  const uint32_t seed = testing::TestSeed();
-  SCOPED_TRACE(testing::SeedTrace(seed));
+  const uint32_t seed = testutil::TestSeed();
+  SCOPED_TRACE(testutil::SeedTrace(seed));
   std::mt19937 rng(seed);
   NewGen(GenId());  // two containers
   NewGen(GenId());
