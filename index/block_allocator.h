@@ -34,7 +34,10 @@ struct BlockRun {
 
 class BlockAllocator {
  public:
-  // Loads the free map. Errors: kCorruption, kIoError.
+  // Loads the free map, replacing the used set. Blocks this allocator holds
+  // in quarantine stay quarantined (the map shows them free).
+  // Errors: kCorruption (malformed map, or one that shows a quarantined
+  // block in use or beyond its end), kIoError.
   Status Load(const KvScope& scope);
 
   uint64_t capacity_blocks() const { return groups_.size() * uint64_t{kGroupBlocks}; }

@@ -6,6 +6,29 @@
 
 namespace hoodyfs::index {
 
+// ---- StateMutex ----
+
+StateMutex::StateMutex() {
+  pthread_rwlockattr_t attr;
+  HOODY_ASSERT(pthread_rwlockattr_init(&attr) == 0, "pthread_rwlockattr_init");
+  // Writer preference needs the non-recursive kind: glibc ignores plain
+  // PTHREAD_RWLOCK_PREFER_WRITER_NP.
+  HOODY_ASSERT(
+      pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP) == 0,
+      "pthread_rwlockattr_setkind_np");
+  HOODY_ASSERT(pthread_rwlock_init(&rw_, &attr) == 0, "pthread_rwlock_init");
+  pthread_rwlockattr_destroy(&attr);
+}
+StateMutex::~StateMutex() { pthread_rwlock_destroy(&rw_); }
+void StateMutex::lock() { HOODY_ASSERT(pthread_rwlock_wrlock(&rw_) == 0, "rwlock wrlock"); }
+void StateMutex::unlock() { HOODY_ASSERT(pthread_rwlock_unlock(&rw_) == 0, "rwlock unlock"); }
+void StateMutex::lock_shared() {
+  HOODY_ASSERT(pthread_rwlock_rdlock(&rw_) == 0, "rwlock rdlock");
+}
+void StateMutex::unlock_shared() {
+  HOODY_ASSERT(pthread_rwlock_unlock(&rw_) == 0, "rwlock unlock");
+}
+
 // ---- KvIterator ----
 
 KvIterator::KvIterator(std::vector<MemSource> mems, std::optional<Cursor> cursor)

@@ -9,17 +9,20 @@
 // syncs: LMDB then overwrites the durable meta page and reuses the durable
 // tree's pages, so a power loss corrupts it. See docs/design.md.
 //
-// Concurrency: one reader/writer lock guards the memtables and whatever
-// in-memory state the owner ties to them (the generation tree, the block
-// allocator). A ReadScope holds it shared, a WriteScope exclusively; Flush
-// takes it only for two brief moments (seal and retire), and writes LMDB
-// while readers and writers go on against the sealed memtable.
+// Concurrency: one writer-preferring reader/writer lock (StateMutex) guards
+// the memtables and whatever in-memory state the owner ties to them (the
+// generation tree, the block allocator). A ReadScope holds it shared, a
+// WriteScope exclusively; Flush takes it only for two brief moments (seal and
+// retire), and writes LMDB while readers and writers go on against the
+// sealed memtable.
 //
 // Flush order: seal the active memtable -> before_commit hook (the owner
 // fdatasyncs file data, so data is durable before the metadata pointing at
 // it) -> one LMDB write transaction applies the sealed memtable -> synced
 // commit -> retire it -> after_commit hook (release of deferred frees).
 #pragma once
+
+#include <pthread.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -40,6 +43,29 @@
 namespace hoodyfs::index {
 
 class KvStore;
+
+// The state lock: a reader/writer lock that lets a waiting writer in before
+// new readers. std::shared_mutex on glibc prefers readers, so a steady stream
+// of overlapping ReadScopes (one per FUSE request, several threads) would
+// starve every WriteScope and the seal and retire steps of Flush forever.
+// Satisfies SharedMutex for std::unique_lock and std::shared_lock.
+// REQUIRES: a thread never takes it twice, not even shared twice (with a
+// writer waiting, the second shared acquisition blocks: deadlock).
+class StateMutex {
+ public:
+  StateMutex();
+  ~StateMutex();
+  StateMutex(const StateMutex&) = delete;
+  StateMutex& operator=(const StateMutex&) = delete;
+
+  void lock();
+  void unlock();
+  void lock_shared();
+  void unlock_shared();
+
+ private:
+  pthread_rwlock_t rw_;
+};
 
 // An ordered iterator over one table of a scope's view: the memtables merged
 // over LMDB, newest first, tombstones hidden. Invalidated by any Put/Delete
@@ -97,8 +123,8 @@ class KvScope {
   Status EnsureTxn() const;
 
   KvStore* store_;
-  std::shared_lock<std::shared_mutex> shared_lock_;
-  std::unique_lock<std::shared_mutex> unique_lock_;
+  std::shared_lock<StateMutex> shared_lock_;
+  std::unique_lock<StateMutex> unique_lock_;
   MemTable* active_;
   const MemTable* sealed_;  // may be null
   mutable std::optional<ReadTxn> txn_;
@@ -168,7 +194,8 @@ class KvStore {
   Status Flush();
 
   // Epoch of the active memtable: a change made in epoch E is durable once
-  // DurableEpoch() >= E.
+  // DurableEpoch() >= E. These take the state lock shared: REQUIRES the
+  // calling thread holds no scope (see StateMutex).
   uint64_t ActiveEpoch() const;
   // Number of Put/Delete calls made through write scopes since open: lets
   // tests check that an operation's work does not grow with the store.
@@ -196,7 +223,7 @@ class KvStore {
   std::array<TableHandle, kTableCount> tables_{};
   FlushHooks hooks_;
 
-  mutable std::shared_mutex state_mu_;  // guards active_, sealed_, epochs
+  mutable StateMutex state_mu_;  // guards active_, sealed_, epochs
   std::unique_ptr<MemTable> active_;
   std::unique_ptr<MemTable> sealed_;
   uint64_t active_epoch_ = 1;

@@ -28,8 +28,10 @@ Status FromMdb(int rc, std::string_view what) {
     case MDB_PAGE_NOTFOUND:
     case MDB_INVALID:
     case MDB_PANIC:
-    case MDB_VERSION_MISMATCH:
-    case MDB_BAD_TXN: return Status(Code::kCorruption, std::move(m));
+    case MDB_VERSION_MISMATCH: return Status(Code::kCorruption, std::move(m));
+    // A finished, reset or earlier-failed transaction: the operation failed,
+    // the store is not damaged, so never report it as corruption.
+    case MDB_BAD_TXN: return Status(Code::kIoError, std::move(m));
     case MDB_READERS_FULL:
     case MDB_TXN_FULL:
     case MDB_MAP_RESIZED: return Status(Code::kBusy, std::move(m));

@@ -30,7 +30,9 @@ namespace hoodyfs::index {
 // Maps an LMDB return code to a Status naming `what` failed:
 // MDB_NOTFOUND -> kNotFound, MDB_KEYEXIST -> kExists, MDB_MAP_FULL -> kNoSpace,
 // MDB_CORRUPTED/PAGE_NOTFOUND/INVALID/PANIC/VERSION_MISMATCH -> kCorruption,
-// MDB_READERS_FULL/TXN_FULL/MAP_RESIZED -> kBusy, errno values via FromErrno.
+// MDB_READERS_FULL/TXN_FULL/MAP_RESIZED -> kBusy, MDB_BAD_TXN (a finished,
+// reset or earlier-failed transaction) -> kIoError, errno values via
+// FromErrno, any other LMDB code -> kIoError.
 Status FromMdb(int rc, std::string_view what);
 
 struct EnvOptions {

@@ -1,5 +1,7 @@
 #include "index/versioned.h"
 
+#include <algorithm>
+
 #include "index/keys.h"
 #include "index/records.h"
 
@@ -47,7 +49,9 @@ Status VersionedTable::ForEach(const KvScope& scope, std::string_view prefix,
   HOODY_ASSIGN_OR_RETURN(KvIterator it, scope.NewIterator(table_));
   std::string done_logical;  // logical key already decided (found or hidden)
   bool have_done = false;
-  for (it.Seek(start.empty() ? prefix : start); it.Valid(); it.Next()) {
+  // Seek to the later of the two bounds: a start that sorts before the prefix
+  // (say, a key of a smaller inode) must not end the scan at once.
+  for (it.Seek(std::max(start, prefix)); it.Valid(); it.Next()) {
     const std::string_view key = it.key();
     if (key.substr(0, prefix.size()) != prefix) break;
     if (key.size() < prefix.size() + kGenSuffixBytes) return Status::Corruption("short key");

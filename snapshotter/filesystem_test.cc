@@ -7,11 +7,13 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "base/testing/temp_dir.h"
+#include "base/test_hook.h"
 #include "snapshotter/store.h"
 
 namespace hoodyfs::snapshotter {
@@ -396,6 +398,48 @@ TEST_F(FileSystemTest, BranchStartsFromTheChosenGeneration) {
   ASSERT_TRUE(copy.Write(f, 0, std::string("c!")).ok());
   EXPECT_TRUE(SameBytes(ReadAll(*fs_, f), "v3"));
   EXPECT_TRUE(SameBytes(ReadAll(p2, f), "v2"));
+}
+
+// What the test hook below does when a write reaches its mapping step.
+std::function<void()> g_before_map;
+void BeforeMapHook(std::string_view name) {
+  if (name == "fs.write.before_map" && g_before_map) {
+    auto action = std::move(g_before_map);
+    g_before_map = nullptr;
+    action();
+  }
+}
+
+TEST_F(FileSystemTest, WriteRacingFreezesLandsInTheNewHead) {
+  if (!TestHooksEnabled()) GTEST_SKIP() << "test hooks are compiled out of this build";
+  Ino f = Create(kRootIno, "f", std::string(5000, 'a'));
+  GenId first;
+  g_before_map = [&] {
+    first = store_->Freeze("c1").value();
+    ASSERT_TRUE(store_->Freeze("c1").ok());
+  };
+  SetTestHook(BeforeMapHook);
+  auto w = fs_->Write(f, 0, std::string(5000, 'b'));
+  SetTestHook(nullptr);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_TRUE(SameBytes(ReadAll(*fs_, f), std::string(5000, 'b')));
+  FileSystem past = store_->AtGeneration(first).value();
+  EXPECT_TRUE(SameBytes(ReadAll(past, f), std::string(5000, 'a')));
+}
+
+TEST_F(FileSystemTest, WriteRacingABranchIsStaleAndLandsNowhere) {
+  if (!TestHooksEnabled()) GTEST_SKIP() << "test hooks are compiled out of this build";
+  Ino f = Create(kRootIno, "f", std::string(5000, 'a'));
+  GenId base = store_->Freeze("c1").value();
+  g_before_map = [&] { ASSERT_TRUE(store_->Branch("c1", base).ok()); };
+  SetTestHook(BeforeMapHook);
+  auto w = fs_->Write(f, 0, std::string(5000, 'b'));
+  SetTestHook(nullptr);
+  EXPECT_EQ(w.status().code(), Code::kStale);
+  EXPECT_TRUE(SameBytes(ReadAll(*fs_, f), std::string(5000, 'a')));
+  // The head still takes writes; TearDown's fsck finds no trace of the stale one.
+  ASSERT_TRUE(fs_->Write(f, 0, std::string(5000, 'c')).ok());
+  EXPECT_TRUE(SameBytes(ReadAll(*fs_, f), std::string(5000, 'c')));
 }
 
 TEST_F(FileSystemTest, ContainersAreValidatedAndUnique) {

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <shared_mutex>
 
+#include "base/test_hook.h"
 #include "blockstore/aligned_buffer.h"
 #include "blockstore/checksum.h"
 #include "snapshotter/fs_internal.h"
@@ -251,9 +252,10 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
   // 1. The old contents of partially written edge blocks, and the head.
   std::shared_lock<std::shared_mutex> guard(store_->data_readers_, std::defer_lock);
   std::vector<MappedBlock> edges;
-  GenId head;
+  uint64_t lineage = 0;
   HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
-    head = g;
+    HOODY_ASSIGN_OR_RETURN(Store::HeadInfo head, store_->CurrentHeadInfo(*container_));
+    lineage = head.lineage;
     std::vector<MappedBlock> one;
     if (offset % kBlockSize != 0) {
       HOODY_RETURN_IF_ERROR(MapBlocks(s, meta, g, ino, first, 1, &one));
@@ -306,12 +308,15 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
     return st;
   }
 
+  HOODY_TEST_HOOK("fs.write.before_map");
   // 4. Claim the blocks and map them, in the head that is current now.
   Status st = Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
-    // A freeze since step 1 gives a child with identical contents; any other
-    // change of head (a branch) means this write targets a discarded tree.
-    if (g != head && store_->tree_.Parent(g) != head) {
-      return Status::Stale("the container's head changed during the write");
+    // Freezes since step 1 give heads that start from the same contents
+    // (and the file lock kept this file's data still); a branch replaced the
+    // tree this write was aimed at.
+    HOODY_ASSIGN_OR_RETURN(Store::HeadInfo now, store_->CurrentHeadInfo(*container_));
+    if (now.lineage != lineage) {
+      return Status::Stale("the container was restored to another generation during the write");
     }
     HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
     for (const auto& r : runs) store_->allocator_.Claim(s, r);

@@ -141,7 +141,7 @@ Status Store::Load() {
     if (!tree_.Contains(rec.head)) {
       return Status::Corruption("container '" + std::string(ct.key()) + "' has a missing head");
     }
-    heads_[std::string(ct.key())] = rec.head;
+    heads_[std::string(ct.key())] = HeadInfo{rec.head, next_lineage_++};
   }
   HOODY_RETURN_IF_ERROR(ct.status());
   HOODY_RETURN_IF_ERROR(allocator_.Load(s));
@@ -249,18 +249,25 @@ Result<ContainerRecord> Store::GetContainer(const KvScope& scope, const std::str
   return ContainerRecord::Decode(*v);
 }
 
-Result<GenId> Store::CurrentHead(const std::string& container) const {
+Result<Store::HeadInfo> Store::CurrentHeadInfo(const std::string& container) const {
   auto it = heads_.find(container);
   if (it == heads_.end()) return Status::NotFound("no container named '" + container + "'");
   return it->second;
 }
 
-void Store::SetHead(WriteScope& scope, const std::string& container, ContainerRecord rec) {
+Result<GenId> Store::CurrentHead(const std::string& container) const {
+  HOODY_ASSIGN_OR_RETURN(HeadInfo info, CurrentHeadInfo(container));
+  return info.gen;
+}
+
+void Store::SetHead(WriteScope& scope, const std::string& container, ContainerRecord rec,
+                    bool new_lineage) {
   scope.Put(Table::kContainers, container, rec.Encode());
   auto previous = heads_.find(container);
-  std::optional<GenId> old;
+  std::optional<HeadInfo> old;
   if (previous != heads_.end()) old = previous->second;
-  heads_[container] = rec.head;
+  const uint64_t lineage = new_lineage || !old ? next_lineage_++ : old->lineage;
+  heads_[container] = HeadInfo{rec.head, lineage};
   scope.OnRollback([this, container, old] {
     if (old) {
       heads_[container] = *old;
@@ -299,7 +306,7 @@ Status Store::CreateContainer(const std::string& name, GenId from) {
         return st;
       }
     }
-    SetHead(s, name, ContainerRecord{head, ToNs(now)});
+    SetHead(s, name, ContainerRecord{head, ToNs(now)}, /*new_lineage=*/true);
     s.Commit();
   }
   return kv_->Flush();
@@ -341,7 +348,7 @@ Result<GenId> Store::Freeze(const std::string& container) {
     const GenId head = NextGen(s);
     PutGeneration(s, head, GenerationRecord{frozen, GenState::kHead, container, ToNs(Now())});
     c.head = head;
-    SetHead(s, container, c);
+    SetHead(s, container, c, /*new_lineage=*/false);
     tree_.Add(head, frozen);
     s.Commit();
   }
@@ -360,7 +367,7 @@ Result<GenId> Store::Branch(const std::string& container, GenId from) {
     head = NextGen(s);
     PutGeneration(s, head, GenerationRecord{from, GenState::kHead, container, ToNs(Now())});
     c.head = head;
-    SetHead(s, container, c);
+    SetHead(s, container, c, /*new_lineage=*/true);
     tree_.Add(head, from);
     s.Commit();
   }

@@ -138,12 +138,22 @@ class Store {
   void PutGeneration(index::WriteScope& scope, GenId gen, const index::GenerationRecord& rec);
   Result<index::ContainerRecord> GetContainer(const index::KvScope& scope,
                                               const std::string& name) const;
+  // A container's head and its lineage: a freeze continues the lineage (the
+  // new head starts with the old head's contents), a branch starts a new one
+  // (the head is replaced). A write that began in one lineage must not land
+  // in another.
+  struct HeadInfo {
+    GenId gen;
+    uint64_t lineage = 0;
+  };
   // The container's head from the in-memory map (every filesystem call
   // needs it). REQUIRES: a scope held.
   Result<GenId> CurrentHead(const std::string& container) const;
-  // Records a new head in the containers table and the in-memory map.
+  Result<HeadInfo> CurrentHeadInfo(const std::string& container) const;
+  // Records a new head in the containers table and the in-memory map; a
+  // branch gives it a new lineage.
   void SetHead(index::WriteScope& scope, const std::string& container,
-               index::ContainerRecord rec);
+               index::ContainerRecord rec, bool new_lineage);
   Status CreateRoot(index::WriteScope& scope, GenId gen);
   // Reserves data blocks (BlockAllocator::Reserve), growing the data file
   // when full; the growth is recorded in `scope`.
@@ -160,7 +170,8 @@ class Store {
   // Guarded by the KvStore state lock (shared to read, exclusive to write).
   index::GenerationTree tree_;
   index::BlockAllocator allocator_;
-  std::unordered_map<std::string, GenId> heads_;  // container -> head
+  std::unordered_map<std::string, HeadInfo> heads_;  // container -> head
+  uint64_t next_lineage_ = 1;
   uint64_t next_ino_ = 2;
   uint64_t next_gen_ = 1;
 
