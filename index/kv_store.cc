@@ -168,7 +168,12 @@ void WriteScope::Remember(Table t, std::string_view key) {
   undo_.push_back(Undo{t, std::string(key), active_->Save(t, key)});
 }
 
+// LMDB refuses empty keys and keys over 511 bytes; such a key would only fail
+// at the next commit, and make every later commit fail with it.
+constexpr size_t kMaxKeyBytes = 511;
+
 void WriteScope::Put(Table t, std::string_view key, std::string_view value) {
+  HOODY_ASSERT(!key.empty() && key.size() <= kMaxKeyBytes, "key LMDB cannot store");
   store_->mutations_.fetch_add(1, std::memory_order_relaxed);
   if (!committed_) Remember(t, key);
   active_->Put(t, key, value);
