@@ -52,7 +52,7 @@ TEST_P(EngineModelTest, RandomOperationsMatchTheModel) {
   RandomOps* driver = nullptr;
   hooks.reopen = [&] {
     Open();
-    driver->Attach(store_.get());
+    if (store_) driver->Attach(store_.get());
   };
   RandomOps ops(seed, "c", OpMix{}, hooks);
   driver = &ops;
