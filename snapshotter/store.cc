@@ -367,7 +367,13 @@ Result<index::BlockRun> Store::ReserveBlocks(WriteScope& scope, uint32_t max_blo
   const uint64_t groups = step / group_bytes;
   const uint64_t new_size = (allocator_.capacity_blocks() + groups * index::kFreeMapGroupBlocks) *
                             uint64_t{kBlockSize};
-  HOODY_RETURN_IF_ERROR(device_->Grow(new_size).WithContext("grow data file"));
+  // The data file may already be that large: a process that died after
+  // growing it, before the commit recording the new groups, leaves it so (as
+  // does a growth whose scope rolled back). Grow never shrinks: ask only for
+  // what is missing.
+  if (device_->SizeBytes() < new_size) {
+    HOODY_RETURN_IF_ERROR(device_->Grow(new_size).WithContext("grow data file"));
+  }
   allocator_.AddGroups(scope, groups);
   return allocator_.Reserve(max_blocks);
 }

@@ -237,6 +237,40 @@ TEST_F(CrashTest, BlockFreedByAnUnsyncedChangeIsNotReusedBeforeItCommits) {
   EXPECT_OK(store_->CheckInvariants());
 }
 
+// A process that dies after growing the data file, before the commit that
+// records the new free-map groups, leaves a data file larger than the free
+// map. The store must open (it does) and grow again when it runs out of
+// blocks, rather than asking the device to shrink.
+TEST_F(CrashTest, DataFileGrownByADeadProcessGrowsAgain) {
+  ASSERT_NO_FATAL_FAILURE(CreateStore());
+  const Ino f = CreateFile("f");
+  ASSERT_TRUE(fs_->Write(f, 0, Bytes(kBlockSize, 'a')).ok());
+  ASSERT_OK(store_->Flush());
+  ASSERT_EQ(store_->capacity_blocks(), index::kFreeMapGroupBlocks);
+  // 17 MiB more needs two more 16 MiB groups: the device grows twice, and
+  // nothing commits.
+  const Ino big = CreateFile("big");
+  const std::string data = Bytes(17 << 20, 'x');
+  ASSERT_TRUE(fs_->Write(big, 0, data).ok());
+  ASSERT_TRUE(fs_->Write(big, 17 << 20, data).ok());
+  ASSERT_EQ(store_->capacity_blocks(), 3 * index::kFreeMapGroupBlocks);
+  Crash();
+
+  ASSERT_NO_FATAL_FAILURE(OpenStore());
+  EXPECT_EQ(store_->capacity_blocks(), index::kFreeMapGroupBlocks);
+  EXPECT_EQ(mem_->SizeBytes(), 3 * uint64_t{index::kFreeMapGroupBlocks} * kBlockSize);
+  const Ino big2 = CreateFile("big");
+  auto w = fs_->Write(big2, 0, data);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_OK(store_->Flush());
+  ASSERT_NO_FATAL_FAILURE(OpenStore());
+  auto got = ReadAll(*fs_, big2);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == data);
+  EXPECT_EQ(ReadAll(*fs_, f).value(), Bytes(kBlockSize, 'a'));
+  EXPECT_OK(store_->CheckInvariants());
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, PowerLossTest, ::testing::Range(0, 48));
 
 }  // namespace
