@@ -374,6 +374,11 @@ Result<index::BlockRun> Store::ReserveBlocks(WriteScope& scope, uint32_t max_blo
   if (device_->SizeBytes() < new_size) {
     HOODY_RETURN_IF_ERROR(device_->Grow(new_size).WithContext("grow data file"));
   }
+  // The commit that records the new groups must find the new size durable
+  // (Load refuses a free map larger than the file), even when no data write
+  // follows (the write that wanted the space failed): count the growth like
+  // a data write, so that commit syncs the data file first.
+  data_writes_.fetch_add(1, std::memory_order_release);
   allocator_.AddGroups(scope, groups);
   return allocator_.Reserve(max_blocks);
 }

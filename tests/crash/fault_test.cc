@@ -217,6 +217,30 @@ TEST_F(FaultTest, FailedGrowOfTheDataFileLeavesNoTrace) {
   EXPECT_OK(store_->CheckInvariants());
 }
 
+// The data file grew, then the write that wanted the space failed: the
+// growth is recorded in the free map, so the commit that records it must
+// also make the new size durable. After a power loss the store opens.
+TEST_F(FaultTest, GrowthBeforeAFailedWriteSurvivesAPowerLoss) {
+  ASSERT_NO_FATAL_FAILURE(CreateStore());  // the data file is empty
+  const Ino f = CreateFile("f");
+  FaultPlan plan;
+  plan.no_space_from_write_n = 1;
+  faulty_->SetPlan(plan);
+  auto w = fs_->Write(f, 0, Bytes(8192, 'a'));  // grows the file, then the write fails
+  EXPECT_CODE(Code::kNoSpace, w.status());
+  ASSERT_EQ(store_->capacity_blocks(), index::kFreeMapGroupBlocks);
+  ASSERT_OK(store_->Flush());
+  Crash();
+  mem_->SimulatePowerLoss();
+  ASSERT_NO_FATAL_FAILURE(OpenStore());
+  EXPECT_EQ(fs_->GetAttr(f).value().size, 0u);
+  EXPECT_OK(store_->CheckInvariants());
+  faulty_->ClearNoSpace();
+  auto again = fs_->Write(f, 0, Bytes(8192, 'a'));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(ReadAll(*fs_, f).value(), Bytes(8192, 'a'));
+}
+
 // ---- Failing reads: the edge blocks of a write, the tail of a truncate ----
 
 struct EdgeCase {
