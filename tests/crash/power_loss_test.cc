@@ -8,14 +8,15 @@
 // power goes (every data-device write since its last Sync is undone, or
 // torn), and the store is opened again as it is, with no repair step: the
 // head must be exactly the durable model, every frozen generation its model,
-// and the consistency checker must pass. Twice per run, the second time on
-// the store the first crash left.
+// and the consistency checker must pass. Five crashes per run, each on the
+// store the previous one left.
 //
 // The ways the power goes, by parameter:
 //   none (a process death: the device keeps every write, as the page cache
 //   would); FaultyDevice::PowerLoss over a MemDevice (whole, or torn per
 //   sector); MemDevice::SimulatePowerLoss (whole, or torn), which also forgets
-//   a Grow that was never synced; FaultyDevice::PowerLoss over a real file.
+//   a Grow that was never synced; FaultyDevice::PowerLoss over a real file
+//   (io_uring with O_DIRECT, or pread/pwrite).
 // Half the runs keep the data file nearly full, so freed blocks are reused.
 //
 // Then example tests of the same kind for what random runs reach rarely.
@@ -138,10 +139,12 @@ TEST_P(PowerLossTest, ReopensWithEverySyncedChangeAndEveryFrozenGeneration) {
   SCOPED_TRACE(SeedTrace(seed) + ", power loss by " + LossName(loss));
 
   if (loss == Loss::kFaultyOverFile) {
-    blockstore::DeviceOptions posix;
-    posix.kind = blockstore::DeviceOptions::Kind::kPosix;
-    posix.direct_io = false;
-    auto file = blockstore::OpenDataFile(dir_.File("data.img"), posix, /*create=*/true);
+    blockstore::DeviceOptions device;  // io_uring and O_DIRECT, with their fallbacks
+    if (seed % 2 == 1) {
+      device.kind = blockstore::DeviceOptions::Kind::kPosix;
+      device.direct_io = false;
+    }
+    auto file = blockstore::OpenDataFile(dir_.File("data.img"), device, /*create=*/true);
     ASSERT_TRUE(file.ok()) << file.status().ToString();
     faulty_ = std::make_unique<FaultyDevice>(std::move(file).value(), FaultPlan{});
     ASSERT_OK(Store::Init(dir_.File("store")));
