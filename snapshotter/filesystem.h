@@ -112,7 +112,10 @@ class FileSystem {
 
   // Reads up to out.size() bytes at `offset`; returns the count (short at EOF).
   Result<size_t> Read(Ino ino, uint64_t offset, std::span<char> out);
-  // Writes `data` at `offset`, extending the file as needed.
+  // Writes `data` at `offset`, extending the file as needed. Returns the
+  // count written: all of `data`, or fewer when a failure (ENOSPC, EIO) cut
+  // the write short after a prefix had landed (a short write, as write(2)).
+  // An error means nothing changed.
   Result<size_t> Write(Ino ino, uint64_t offset, std::span<const char> data);
   // Makes this file's data and metadata durable (a store-wide group commit).
   Status Fsync(Ino ino);

@@ -198,7 +198,11 @@ Result<size_t> FileSystem::Write(Ino ino, uint64_t offset, std::span<const char>
     // Pieces end at 1 MiB boundaries so each is one extent of at most 257 blocks.
     const size_t n = static_cast<size_t>(
         std::min<uint64_t>(data.size() - done, kWritePieceBytes - at % kWritePieceBytes));
-    HOODY_RETURN_IF_ERROR(WritePiece(ino, at, data.subspan(done, n)));
+    Status st = WritePiece(ino, at, data.subspan(done, n));
+    // Each piece is all-or-nothing, the call is not: once a piece has landed,
+    // report the bytes written (a short write, as write(2) does on ENOSPC),
+    // not an error for a call that did change the file.
+    if (!st.ok()) return done > 0 ? Result<size_t>(done) : Result<size_t>(st);
     done += n;
   }
   return done;

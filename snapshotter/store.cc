@@ -403,7 +403,18 @@ Result<index::BlockRun> Store::ReserveBlocks(WriteScope& scope, uint32_t max_blo
   const uint64_t groups = step / group_bytes;
   const uint64_t new_size = (allocator_.capacity_blocks() + groups * index::kFreeMapGroupBlocks) *
                             uint64_t{kBlockSize};
-  HOODY_RETURN_IF_ERROR(device_->Grow(new_size).WithContext("grow data file"));
+  // The data file may already be that large: a process that died after
+  // growing it, before the commit recording the new groups, leaves it so (as
+  // does a growth whose scope rolled back). Grow never shrinks: ask only for
+  // what is missing.
+  if (device_->SizeBytes() < new_size) {
+    HOODY_RETURN_IF_ERROR(device_->Grow(new_size).WithContext("grow data file"));
+  }
+  // The commit that records the new groups must find the new size durable
+  // (Load refuses a free map larger than the file), even when no data write
+  // follows (the write that wanted the space failed): count the growth like
+  // a data write, so that commit syncs the data file first.
+  data_writes_.fetch_add(1, std::memory_order_release);
   allocator_.AddGroups(scope, groups);
   return allocator_.Reserve(max_blocks);
 }

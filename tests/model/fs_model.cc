@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include "base/coding.h"
+
 namespace hoodyfs::testing {
 
 ModelFs::ModelFs() {
@@ -162,5 +164,70 @@ void ModelFs::Write(uint64_t ino, uint64_t offset, const std::string& data) {
 }
 
 void ModelFs::Truncate(uint64_t ino, uint64_t size) { nodes_.at(ino).data.resize(size, '\0'); }
+
+namespace {
+void PutString(std::string* out, std::string_view s) {
+  PutLe64(out, s.size());
+  out->append(s);
+}
+}  // namespace
+
+std::string ModelFs::Encode() const {
+  std::string out;
+  PutLe64(&out, nodes_.size());
+  for (const auto& [ino, n] : nodes_) {
+    PutLe64(&out, ino);
+    PutLe32(&out, n.mode);
+    PutLe32(&out, n.uid);
+    PutLe32(&out, n.gid);
+    PutLe64(&out, n.rdev);
+    PutLe32(&out, n.nlink);
+    PutString(&out, n.data);
+    PutString(&out, n.target);
+    PutLe64(&out, n.xattrs.size());
+    for (const auto& [k, v] : n.xattrs) {
+      PutString(&out, k);
+      PutString(&out, v);
+    }
+    PutLe64(&out, n.children.size());
+    for (const auto& [name, child] : n.children) {
+      PutString(&out, name);
+      PutLe64(&out, child);
+    }
+  }
+  return out;
+}
+
+std::optional<ModelFs> ModelFs::Decode(std::string_view bytes) {
+  Decoder d(bytes);
+  auto str = [&d]() { return std::string(d.Bytes(d.Le64())); };
+  ModelFs model;
+  model.nodes_.clear();
+  const uint64_t count = d.Le64();
+  for (uint64_t i = 0; i < count && d.ok(); ++i) {
+    const uint64_t ino = d.Le64();
+    ModelNode n;
+    n.mode = d.Le32();
+    n.uid = d.Le32();
+    n.gid = d.Le32();
+    n.rdev = d.Le64();
+    n.nlink = d.Le32();
+    n.data = str();
+    n.target = str();
+    const uint64_t xattrs = d.Le64();
+    for (uint64_t k = 0; k < xattrs && d.ok(); ++k) {
+      std::string name = str();
+      n.xattrs[name] = str();
+    }
+    const uint64_t children = d.Le64();
+    for (uint64_t k = 0; k < children && d.ok(); ++k) {
+      std::string name = str();
+      n.children[name] = d.Le64();
+    }
+    model.nodes_.emplace(ino, std::move(n));
+  }
+  if (!d.done() || !model.Exists(1)) return std::nullopt;
+  return model;
+}
 
 }  // namespace hoodyfs::testing

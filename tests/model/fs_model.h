@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 
@@ -52,6 +53,12 @@ class ModelFs {
   void Write(uint64_t ino, uint64_t offset, const std::string& data);
   void Truncate(uint64_t ino, uint64_t size);
   ModelNode& Mutable(uint64_t ino) { return nodes_.at(ino); }
+
+  // A byte string holding every node, and back: how a crash test's child
+  // process hands its model to the parent. Decode returns nullopt on input
+  // Encode did not produce.
+  std::string Encode() const;
+  static std::optional<ModelFs> Decode(std::string_view bytes);
 
  private:
   bool IsDir(uint64_t ino) const;
