@@ -63,6 +63,7 @@ namespace hoodyfs::snapshotter {
 template <class Fn>
 Status FileSystem::Mutate(Fn&& fn) {
   if (read_only()) return Status::ReadOnly("a frozen generation is read-only");
+  HOODY_RETURN_IF_ERROR(store_->CheckWritable());
   {
     index::WriteScope s(*store_->kv_);
     HOODY_ASSIGN_OR_RETURN(GenId head, store_->CurrentHead(*container_));

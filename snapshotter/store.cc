@@ -208,12 +208,26 @@ void Store::AfterCommit(uint64_t epoch) {
   }
 }
 
+Status Store::CheckWritable() const {
+  if (sync_failed_.load(std::memory_order_acquire)) {
+    return Status::IoError("a sync of the data file of " + dir_ +
+                           " failed earlier; the store is read-only until it is reopened");
+  }
+  return Status::OK();
+}
+
 Status Store::SyncDataForCommit() {
+  HOODY_RETURN_IF_ERROR(CheckWritable());
   // Every block the sealed memtable references was written before its
   // metadata was recorded, so before the seal, so before this load.
   const uint64_t written = data_writes_.load(std::memory_order_acquire);
   if (written == synced_data_writes_) return Status::OK();
-  HOODY_RETURN_IF_ERROR(device_->Sync().WithContext("sync data file"));
+  if (Status s = device_->Sync(); !s.ok()) {
+    sync_failed_.store(true, std::memory_order_release);
+    std::fprintf(stderr, "hoodyfs: %s: data file sync failed (%s); refusing further changes\n",
+                 dir_.c_str(), s.ToString().c_str());
+    return s.WithContext("sync data file");
+  }
   synced_data_writes_ = written;
   return Status::OK();
 }
@@ -288,6 +302,7 @@ Status Store::CreateRoot(WriteScope& scope, GenId gen) {
 
 Status Store::CreateContainer(const std::string& name, GenId from) {
   HOODY_RETURN_IF_ERROR(ValidateContainerName(name));
+  HOODY_RETURN_IF_ERROR(CheckWritable());
   {
     WriteScope s(*kv_);
     HOODY_ASSIGN_OR_RETURN(auto existing, s.Get(Table::kContainers, name));
@@ -336,6 +351,7 @@ Result<GenerationInfo> Store::Generation(GenId gen) const {
 
 Result<GenId> Store::Freeze(const std::string& container) {
   GenId frozen;
+  HOODY_RETURN_IF_ERROR(CheckWritable());
   {
     WriteScope s(*kv_);
     HOODY_ASSIGN_OR_RETURN(ContainerRecord c, GetContainer(s, container));
@@ -360,6 +376,7 @@ Result<GenId> Store::Freeze(const std::string& container) {
 
 Result<GenId> Store::Branch(const std::string& container, GenId from) {
   GenId head;
+  HOODY_RETURN_IF_ERROR(CheckWritable());
   {
     WriteScope s(*kv_);
     HOODY_ASSIGN_OR_RETURN(ContainerRecord c, GetContainer(s, container));

@@ -196,6 +196,13 @@ class Store {
   std::atomic<uint64_t> data_writes_{0};
   uint64_t synced_data_writes_ = 0;  // touched only by the flush hook
   Status SyncDataForCommit();
+  // Set when an fdatasync of the data file failed. The kernel may have
+  // dropped the dirty pages it could not write ("fsyncgate"), so a later
+  // sync that succeeds proves nothing: from then on the store refuses every
+  // change and every commit, and a reopen returns to the last commit.
+  std::atomic<bool> sync_failed_{false};
+  // kIoError once sync_failed_ is set.
+  Status CheckWritable() const;
 
   std::mutex flusher_mu_;
   std::condition_variable flusher_cv_;

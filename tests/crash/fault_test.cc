@@ -375,10 +375,16 @@ TEST_F(FaultTest, FailedOrTornDataWriteFailsTheCallCleanly) {
 }
 
 // A data-file sync that fails fails the flush (and fsync, and freeze) with
-// EIO; nothing visible is lost, and the next flush syncs again and commits.
-TEST_F(FaultTest, FailedSyncFailsTheFlushAndTheRetryMakesItDurable) {
+// EIO, and the store then refuses every change and commit: the kernel may
+// have dropped the pages it could not write, so a later successful sync
+// would prove nothing ("fsyncgate"). Reads still work; a reopen returns to
+// the last commit, and the store takes writes again.
+TEST_F(FaultTest, FailedSyncMakesTheStoreReadOnlyUntilReopened) {
   ASSERT_NO_FATAL_FAILURE(CreateStore());
   const Ino f = CreateFile("f");
+  const std::string old = Bytes(64 * 1024, 'o');
+  ASSERT_TRUE(fs_->Write(f, 0, old).ok());
+  ASSERT_OK(fs_->Fsync(f));
   const std::string data = Bytes(64 * 1024, 'd');
   ASSERT_TRUE(fs_->Write(f, 0, data).ok());
   FaultPlan plan;
@@ -387,15 +393,20 @@ TEST_F(FaultTest, FailedSyncFailsTheFlushAndTheRetryMakesItDurable) {
   Status s = fs_->Fsync(f);
   EXPECT_CODE(Code::kIoError, s);
   EXPECT_EQ(s.ErrnoValue(), EIO);
-  EXPECT_EQ(ReadAll(*fs_, f).value(), data);
-  ASSERT_OK(fs_->Fsync(f));
+  faulty_->SetPlan(FaultPlan{});
+  EXPECT_CODE(Code::kIoError, fs_->Fsync(f));
+  EXPECT_CODE(Code::kIoError, fs_->Write(f, 0, std::string("x")).status());
+  EXPECT_CODE(Code::kIoError, store_->Freeze("c").status());
+  EXPECT_EQ(ReadAll(*fs_, f).value(), data);  // still visible, never durable
   Crash();
   ASSERT_OK(faulty_->PowerLoss());
   ASSERT_NO_FATAL_FAILURE(OpenStore());
   auto got = ReadAll(*fs_, f);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
-  EXPECT_TRUE(*got == data);
+  EXPECT_TRUE(*got == old);
   EXPECT_OK(store_->CheckInvariants());
+  ASSERT_TRUE(fs_->Write(f, 0, data).ok());
+  ASSERT_OK(fs_->Fsync(f));
 }
 
 // ---- Rot: never wrong bytes ----
