@@ -13,6 +13,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "base/testing/status_macros.h"
 
 namespace hoodyfs::blockstore::testing {
 
@@ -28,14 +29,4 @@ inline std::string SeedTrace() {
 
 }  // namespace hoodyfs::blockstore::testing
 
-#define EXPECT_OK(expr)                                                \
-  do {                                                                 \
-    const ::hoodyfs::Status hoody_expect_ok_ = (expr);                 \
-    EXPECT_TRUE(hoody_expect_ok_.ok()) << hoody_expect_ok_.ToString(); \
-  } while (0)
 
-#define ASSERT_OK(expr)                                                \
-  do {                                                                 \
-    const ::hoodyfs::Status hoody_assert_ok_ = (expr);                 \
-    ASSERT_TRUE(hoody_assert_ok_.ok()) << hoody_assert_ok_.ToString(); \
-  } while (0)

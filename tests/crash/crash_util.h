@@ -61,17 +61,7 @@ inline std::string SeedTrace(uint64_t seed) {
 
 }  // namespace hoodyfs::testing
 
-#define ASSERT_OK(expr)                                                \
-  do {                                                                 \
-    const ::hoodyfs::Status hoody_assert_ok_ = (expr);                 \
-    ASSERT_TRUE(hoody_assert_ok_.ok()) << hoody_assert_ok_.ToString(); \
-  } while (0)
 
-#define EXPECT_OK(expr)                                                \
-  do {                                                                 \
-    const ::hoodyfs::Status hoody_expect_ok_ = (expr);                 \
-    EXPECT_TRUE(hoody_expect_ok_.ok()) << hoody_expect_ok_.ToString(); \
-  } while (0)
 
 namespace hoodyfs::testing {
 
