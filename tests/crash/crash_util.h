@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 
+#include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
 #include "blockstore/block_device.h"
 #include "blockstore/testing/faulty_device.h"
