@@ -229,23 +229,52 @@ Status FileSystem::PurgeIfUnused(WriteScope& s, Meta& meta, GenId gen, Ino ino,
   return Purge(s, meta, gen, ino);
 }
 
+namespace {
+// An entry about to be removed: its directory (in the operation's inode
+// cache), the entry itself, and the inode it names.
+struct Child {
+  InodeRecord* dir;
+  DirentValue entry;
+  InodeRecord target;
+};
+
+Result<Child> FindChild(const KvScope& s, Meta& meta, InodeCache& inodes, GenId g, Ino parent,
+                        std::string_view name) {
+  HOODY_ASSIGN_OR_RETURN(InodeRecord * dir, inodes.Get(s, parent));
+  if (!IsDir(*dir)) return NotADirectory(parent);
+  HOODY_ASSIGN_OR_RETURN(auto d, meta.GetDirent(s, g, parent, name));
+  if (!d) return Status::NotFound("no entry '" + std::string(name) + "'");
+  HOODY_ASSIGN_OR_RETURN(InodeRecord target, meta.MustGetInode(s, g, d->ino));
+  return Child{dir, *d, std::move(target)};
+}
+}  // namespace
+
+Status FileSystem::RemoveChild(WriteScope& s, Meta& meta, GenId g, Ino parent,
+                               std::string_view name, bool directory) {
+  InodeCache inodes(meta, g);
+  HOODY_ASSIGN_OR_RETURN(Child c, FindChild(s, meta, inodes, g, parent, name));
+  if (directory) {
+    if (!IsDir(c.target)) return NotADirectory(c.entry.ino);
+    HOODY_ASSIGN_OR_RETURN(bool has_entries, meta.HasEntries(s, g, c.entry.ino));
+    if (has_entries) return Status::NotEmpty("directory '" + std::string(name) + "' is not empty");
+    --c.dir->nlink;
+    c.target.nlink = 0;
+  } else {
+    if (IsDir(c.target)) return Status::IsDirectory("'" + std::string(name) + "' is a directory");
+    --c.target.nlink;
+  }
+  const index::Timespec now = store_->Now();
+  HOODY_RETURN_IF_ERROR(meta.EraseEntry(s, g, parent, name, c.entry));
+  c.dir->mtime = c.dir->ctime = now;
+  c.target.ctime = now;
+  HOODY_RETURN_IF_ERROR(PurgeIfUnused(s, meta, g, c.entry.ino, c.target));
+  return inodes.WriteBack(s);
+}
+
 Status FileSystem::Unlink(Ino parent, std::string_view name) {
   if (name.size() > kNameMax) return Status::NameTooLong("name longer than 255 bytes");
-  return Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
-    InodeCache inodes(meta, g);
-    HOODY_ASSIGN_OR_RETURN(InodeRecord * dir, inodes.Get(s, parent));
-    if (!IsDir(*dir)) return NotADirectory(parent);
-    HOODY_ASSIGN_OR_RETURN(auto d, meta.GetDirent(s, g, parent, name));
-    if (!d) return Status::NotFound("no entry '" + std::string(name) + "'");
-    HOODY_ASSIGN_OR_RETURN(InodeRecord target, meta.MustGetInode(s, g, d->ino));
-    if (IsDir(target)) return Status::IsDirectory("'" + std::string(name) + "' is a directory");
-    const index::Timespec now = store_->Now();
-    HOODY_RETURN_IF_ERROR(meta.EraseEntry(s, g, parent, name, *d));
-    dir->mtime = dir->ctime = now;
-    --target.nlink;
-    target.ctime = now;
-    HOODY_RETURN_IF_ERROR(PurgeIfUnused(s, meta, g, d->ino, target));
-    return inodes.WriteBack(s);
+  return Mutate([&](WriteScope& s, Meta& meta, GenId g) {
+    return RemoveChild(s, meta, g, parent, name, /*directory=*/false);
   });
 }
 
@@ -253,24 +282,8 @@ Status FileSystem::Rmdir(Ino parent, std::string_view name) {
   if (name.size() > kNameMax) return Status::NameTooLong("name longer than 255 bytes");
   if (name == ".") return Status::InvalidArgument("cannot remove '.'");
   if (name == "..") return Status::NotEmpty("cannot remove '..'");
-  return Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
-    InodeCache inodes(meta, g);
-    HOODY_ASSIGN_OR_RETURN(InodeRecord * dir, inodes.Get(s, parent));
-    if (!IsDir(*dir)) return NotADirectory(parent);
-    HOODY_ASSIGN_OR_RETURN(auto d, meta.GetDirent(s, g, parent, name));
-    if (!d) return Status::NotFound("no entry '" + std::string(name) + "'");
-    HOODY_ASSIGN_OR_RETURN(InodeRecord target, meta.MustGetInode(s, g, d->ino));
-    if (!IsDir(target)) return NotADirectory(d->ino);
-    HOODY_ASSIGN_OR_RETURN(bool has_entries, meta.HasEntries(s, g, d->ino));
-    if (has_entries) return Status::NotEmpty("directory '" + std::string(name) + "' is not empty");
-    const index::Timespec now = store_->Now();
-    HOODY_RETURN_IF_ERROR(meta.EraseEntry(s, g, parent, name, *d));
-    --dir->nlink;
-    dir->mtime = dir->ctime = now;
-    target.nlink = 0;
-    target.ctime = now;
-    HOODY_RETURN_IF_ERROR(PurgeIfUnused(s, meta, g, d->ino, target));
-    return inodes.WriteBack(s);
+  return Mutate([&](WriteScope& s, Meta& meta, GenId g) {
+    return RemoveChild(s, meta, g, parent, name, /*directory=*/true);
   });
 }
 

@@ -150,6 +150,9 @@ class FileSystem {
   static Status Purge(index::WriteScope& s, Meta& meta, GenId gen, Ino ino);
   Status PurgeIfUnused(index::WriteScope& s, Meta& meta, GenId gen, Ino ino,
                        const index::InodeRecord& rec);
+  // Unlink (directory false) or rmdir (true) inside a write scope.
+  Status RemoveChild(index::WriteScope& s, Meta& meta, GenId gen, Ino parent,
+                     std::string_view name, bool directory);
   Result<Entry> MakeNode(Ino parent, std::string_view name, index::InodeRecord rec);
   Status Truncate(index::WriteScope& s, Meta& meta, GenId gen, Ino ino,
                   index::InodeRecord* rec, uint64_t new_size);
