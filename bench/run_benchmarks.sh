@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs every hoodyfs benchmark with repetitions and writes, to OUT_DIR:
+# machine.txt (the facts docs/benchmarks.md quotes), one JSON file per group
+# (Google Benchmark's own format, every repetition plus mean/median/stddev),
+# the console output of each group, and table.md (medians, ratios to ext4).
+#
+# usage: bench/run_benchmarks.sh [BUILD_DIR [OUT_DIR]]
+#   env: REPS (default 5), HOODYFS_BENCH_DIR (scratch parent, default /var/tmp:
+#   a real disk, not tmpfs).
+# Groups run one process each, in an order that keeps each engine group next
+# to its ext4 counterpart; BM_CreateOnly runs alone so its RSS counters see a
+# process that did nothing else.
+set -euo pipefail
+
+BUILD=${1:-build}
+OUT=${2:-bench-results}
+BIN=$BUILD/bench/hoodyfs_bench
+REPS=${REPS:-5}
+export HOODYFS_BENCH_DIR=${HOODYFS_BENCH_DIR:-/var/tmp}
+mkdir -p "$OUT"
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "nproc: $(nproc)"
+  echo "kernel: $(uname -r)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+  echo "memory: $(free -m | awk '/^Mem:/ {print $2 " MiB"}')"
+  echo "scratch: $HOODYFS_BENCH_DIR"
+  df -h "$HOODYFS_BENCH_DIR"
+  findmnt -no SOURCE,FSTYPE,OPTIONS -T "$HOODYFS_BENCH_DIR" || true
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "repetitions: $REPS"
+} > "$OUT/machine.txt"
+cat "$OUT/machine.txt"
+
+run() {  # run GROUP FILTER
+  local group=$1 filter=$2
+  echo "== $group: $filter (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  "$BIN" --benchmark_filter="$filter" \
+         --benchmark_repetitions="$REPS" \
+         --benchmark_display_aggregates_only=true \
+         --benchmark_out="$OUT/$group.json" --benchmark_out_format=json \
+         | tee "$OUT/$group.txt"
+}
+
+run freeze   '^BM_(Freeze|Branch|Copy)/'
+run lookup   '^BM_Lookup/'
+run metadata '^BM_(Ext4)?CreateStatUnlink'
+run create   '^BM_CreateOnly'
+run ext4create '^BM_Ext4CreateOnly'
+run data     '^BM_(Ext4)?(SeqWrite|SeqRead|RandRead|RandWrite)|^BM_FreezeAfterWrites'
+
+if command -v fio > /dev/null; then
+  # The design notes' peer table uses fio; run the same four jobs on the disk.
+  dir=$(mktemp -d "$HOODYFS_BENCH_DIR/hoodyfs-fio-XXXXXX")
+  for rw in write read randread randwrite; do
+    bs=1M; [[ $rw == rand* ]] && bs=4k
+    fio --name="$rw" --directory="$dir" --rw="$rw" --bs="$bs" --size=256M \
+        --ioengine=psync --direct=1 --end_fsync=1 --output-format=json \
+        > "$OUT/fio-$rw.json"
+  done
+  rm -rf "$dir"
+else
+  echo "fio not installed: skipped (the ext4 numbers come from BM_Ext4* only)" | tee "$OUT/fio.txt"
+fi
+
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
+python3 "$(dirname "$0")/summarize.py" "$OUT"/*.json > "$OUT/table.md"
+cat "$OUT/table.md"

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Turns Google Benchmark JSON files into the markdown table of
+docs/benchmarks.md: the median of each benchmark's repetitions, its main
+metric, and the ratio to the matching native ext4 benchmark.
+
+usage: bench/summarize.py RESULT.json...
+"""
+import json
+import sys
+
+# benchmark name prefix -> (metric counter, unit label, higher is better)
+METRICS = [
+    ("BM_Freeze/", "p50_ms", "ms"), ("BM_Branch/", "p50_ms", "ms"), ("BM_Copy/", "p50_ms", "ms"),
+    ("BM_FreezeAfterWrites/", "p50_ms", "ms"),
+    ("BM_Lookup/", "items_per_second", "ops/s"),
+    ("BM_CreateStatUnlink/", "items_per_second", "ops/s"),
+    ("BM_Ext4CreateStatUnlink", "items_per_second", "ops/s"),
+    ("BM_CreateOnly", "creates_per_s", "creates/s"),
+    ("BM_Ext4CreateOnly", "creates_per_s", "creates/s"),
+    ("BM_SeqWrite/", "MBps", "MB/s"), ("BM_SeqRead", "MBps", "MB/s"),
+    ("BM_Ext4SeqWrite", "MBps", "MB/s"), ("BM_Ext4SeqRead", "MBps", "MB/s"),
+    ("BM_RandRead/", "IOPS", "IOPS"), ("BM_RandWrite/", "IOPS", "IOPS"),
+    ("BM_Ext4RandRead", "IOPS", "IOPS"), ("BM_Ext4RandWrite", "IOPS", "IOPS"),
+]
+# engine benchmark prefix -> ext4 benchmark prefix it is compared with
+NATIVE = {
+    "BM_CreateStatUnlink/": "BM_Ext4CreateStatUnlink",
+    "BM_CreateOnly": "BM_Ext4CreateOnly",
+    "BM_SeqWrite/": "BM_Ext4SeqWrite",
+    "BM_SeqRead": "BM_Ext4SeqRead",
+    "BM_RandRead/": "BM_Ext4RandRead",
+    "BM_RandWrite/": "BM_Ext4RandWrite",
+}
+# counters shown besides the metric, when present
+EXTRA = ["p99_ms", "max_ms", "fsync_ms", "flush_s", "sync_s", "populate_s",
+         "rss_created_MiB", "rss_flushed_MiB", "rss_trimmed_MiB",
+         "anon_created_MiB", "anon_flushed_MiB", "anon_trimmed_MiB", "create_max_ms"]
+
+
+def short(name):
+    for suffix in ("/manual_time", "/real_time"):
+        name = name.replace(suffix, "")
+    parts = [p for p in name.split("/") if not p.startswith("iterations:")]
+    return "/".join(parts)
+
+
+def metric_of(name):
+    for prefix, counter, unit in METRICS:
+        if name.startswith(prefix):
+            return prefix, counter, unit
+    return None, None, None
+
+
+def fmt(v):
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def main(paths):
+    medians, reps = {}, {}
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        for b in data.get("benchmarks", []):
+            name = short(b["run_name"])
+            if b.get("run_type") == "aggregate" and b.get("aggregate_name") == "median":
+                medians[name] = b
+            elif b.get("run_type") == "iteration":
+                reps[name] = reps.get(name, 0) + 1
+    native = {}
+    for name, b in medians.items():
+        prefix, counter, _ = metric_of(name)
+        if prefix and prefix.startswith("BM_Ext4") and counter in b:
+            native[prefix] = b[counter]
+    print("| benchmark | median | unit | vs ext4 | other medians | reps |")
+    print("|---|---:|---|---:|---|---:|")
+    for name in sorted(medians, key=lambda n: list(medians).index(n)):
+        b = medians[name]
+        prefix, counter, unit = metric_of(name)
+        if counter is None or counter not in b:
+            continue
+        ratio = ""
+        if prefix in NATIVE and NATIVE[prefix] in native:
+            ratio = f"{b[counter] / native[NATIVE[prefix]]:.2f}x"
+        extra = ", ".join(f"{k} {fmt(b[k])}" for k in EXTRA if k in b)
+        print(f"| {name} | {fmt(b[counter])} | {unit} | {ratio} | {extra} | {reps.get(name, '')} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
