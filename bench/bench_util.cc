@@ -29,6 +29,10 @@ std::unique_ptr<BenchStore> BenchStore::Create(snapshotter::StoreOptions options
   std::unique_ptr<BenchStore> b(new BenchStore{MakeScratchDir(), nullptr, std::nullopt});
   const std::string dir = b->dir.File("store");
   Must(Store::Init(dir), "init store");
+  const char* device = std::getenv("HOODYFS_BENCH_DEVICE");  // NOLINT(concurrency-mt-unsafe)
+  if (device != nullptr && std::string(device) == "posix") {
+    options.device.kind = blockstore::DeviceOptions::Kind::kPosix;
+  }
   b->store = Must(Store::Open(dir, std::move(options)), "open store");
   Must(b->store->CreateContainer("c"), "create container");
   b->fs.emplace(Must(b->store->Head("c"), "head"));
@@ -45,6 +49,13 @@ std::string Name(const char* prefix, uint64_t i) {
   std::string s(prefix);
   s += std::to_string(i);
   return s;
+}
+
+std::string RandomName(std::mt19937_64& rng) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%012llx",
+                static_cast<unsigned long long>(rng() & 0xffffffffffffull));
+  return buf;
 }
 
 std::string Filler(size_t n, uint64_t seed) {

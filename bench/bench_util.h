@@ -47,7 +47,8 @@ T Must(Result<T> r, const char* what) {
 
 // A store in its own scratch directory with one container "c" and a view of
 // its head. Options are the daemon's defaults (background group commit every
-// second) unless the caller changes them.
+// second) unless the caller changes them. HOODYFS_BENCH_DEVICE=posix selects
+// the pread/pwrite device instead of io_uring (for comparison runs).
 struct BenchStore {
   testing::TempDir dir;
   std::unique_ptr<Store> store;
@@ -64,6 +65,10 @@ Ino CreateFile(FileSystem& fs, Ino dir, const std::string& name, const std::stri
 // prefix + decimal i ("f42"). (Not `"f" + std::to_string(i)`: g++ 12 -O3
 // warns -Wrestrict on it, a known false positive.)
 std::string Name(const char* prefix, uint64_t i);
+
+// A random name of 12 hex digits, as mkstemp-style temporary files have: with
+// random names, successive creates land all over a directory's key range.
+std::string RandomName(std::mt19937_64& rng);
 
 // `n` bytes of printable filler that differ with `seed`.
 std::string Filler(size_t n, uint64_t seed);

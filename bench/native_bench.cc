@@ -1,8 +1,11 @@
 // The same shapes on the host filesystem, in the same run and on the same
 // disk (a scratch directory under $HOODYFS_BENCH_DIR or /var/tmp), for ratios:
-//   BM_Ext4CreateStatUnlink: open(O_CREAT|O_EXCL) + fstat + close + unlink.
+//   BM_Ext4CreateStatUnlink: open(O_CREAT|O_EXCL) + fstat + close + unlink,
+//                            random 12-hex-digit names as in the engine's.
 //   BM_Ext4CreateOnly      : 100,000 open(O_CREAT) + close over 4
 //                            directories; then syncfs, timed apart (sync_s).
+//                            The files are removed and synced away (untimed)
+//                            before the next repetition.
 //   BM_Ext4SeqWrite        : a new 256 MiB file, 1 MiB O_DIRECT pwrites,
 //                            fdatasync.
 //   BM_Ext4SeqRead         : 1 MiB O_DIRECT preads of a 256 MiB file.
@@ -46,11 +49,10 @@ std::unique_ptr<char, AlignedDeleter> AlignedAlloc(size_t n, char fill) {
 
 void BM_Ext4CreateStatUnlink(benchmark::State& state) {
   testing::TempDir dir = MakeScratchDir();
-  uint64_t i = 0;
+  std::mt19937_64 rng(7);
   char path[4096];
   for (auto _ : state) {
-    std::snprintf(path, sizeof(path), "%s/n%llu", dir.path().c_str(),
-                  static_cast<unsigned long long>(i++));
+    std::snprintf(path, sizeof(path), "%s/%s", dir.path().c_str(), RandomName(rng).c_str());
     const int fd = ::open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) DieErrno("open");
     struct stat st;
@@ -65,26 +67,28 @@ void BM_Ext4CreateStatUnlink(benchmark::State& state) {
 void BM_Ext4CreateOnly(benchmark::State& state) {
   constexpr size_t kFiles = 100000, kDirs = 4;
   for (auto _ : state) {
-    testing::TempDir dir = MakeScratchDir();
+    std::optional<testing::TempDir> dir(MakeScratchDir());
     for (size_t d = 0; d < kDirs; ++d) {
-      if (::mkdir(dir.File(Name("d", d)).c_str(), 0755) != 0) DieErrno("mkdir");
+      if (::mkdir(dir->File(Name("d", d)).c_str(), 0755) != 0) DieErrno("mkdir");
     }
     char path[4096];
     const auto t0 = Clock::now();
     for (size_t i = 0; i < kFiles; ++i) {
-      std::snprintf(path, sizeof(path), "%s/d%zu/f%zu", dir.path().c_str(), i % kDirs, i);
+      std::snprintf(path, sizeof(path), "%s/d%zu/f%zu", dir->path().c_str(), i % kDirs, i);
       const int fd = ::open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
       if (fd < 0) DieErrno("open");
       ::close(fd);
     }
     const double s = SecondsSince(t0);
     state.SetIterationTime(s);
-    const int dfd = ::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int dfd = ::open(BenchParentDir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     const auto s0 = Clock::now();
     if (::syncfs(dfd) != 0) DieErrno("syncfs");
     state.counters["sync_s"] = SecondsSince(s0);
-    ::close(dfd);
     state.counters["creates_per_s"] = static_cast<double>(kFiles) / s;
+    dir.reset();  // remove the files now, and let the disk settle
+    if (::syncfs(dfd) != 0) DieErrno("syncfs");
+    ::close(dfd);
   }
   state.SetItemsProcessed(static_cast<int64_t>(kFiles) * state.iterations());
 }

@@ -8,8 +8,8 @@
 #   env: REPS (default 5), HOODYFS_BENCH_DIR (scratch parent, default /var/tmp:
 #   a real disk, not tmpfs).
 # Groups run one process each, in an order that keeps each engine group next
-# to its ext4 counterpart; BM_CreateOnly runs alone so its RSS counters see a
-# process that did nothing else.
+# to its ext4 counterpart; each BM_CreateOnly size runs alone so its RSS
+# counters see a process that did nothing else.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -46,7 +46,8 @@ run() {  # run GROUP FILTER
 run freeze   '^BM_(Freeze|Branch|Copy)/'
 run lookup   '^BM_Lookup/'
 run metadata '^BM_(Ext4)?CreateStatUnlink'
-run create   '^BM_CreateOnly'
+run create100k '^BM_CreateOnly/files:100000/'
+run create1m   '^BM_CreateOnly/files:1000000/'
 run ext4create '^BM_Ext4CreateOnly'
 run data     '^BM_(Ext4)?(SeqWrite|SeqRead|RandRead|RandWrite)|^BM_FreezeAfterWrites'
 

@@ -15,7 +15,7 @@ METRICS = [
     ("BM_Lookup/", "items_per_second", "ops/s"),
     ("BM_CreateStatUnlink/", "items_per_second", "ops/s"),
     ("BM_Ext4CreateStatUnlink", "items_per_second", "ops/s"),
-    ("BM_CreateOnly", "creates_per_s", "creates/s"),
+    ("BM_CreateOnly/", "creates_per_s", "creates/s"),
     ("BM_Ext4CreateOnly", "creates_per_s", "creates/s"),
     ("BM_SeqWrite/", "MBps", "MB/s"), ("BM_SeqRead", "MBps", "MB/s"),
     ("BM_Ext4SeqWrite", "MBps", "MB/s"), ("BM_Ext4SeqRead", "MBps", "MB/s"),
@@ -25,7 +25,7 @@ METRICS = [
 # engine benchmark prefix -> ext4 benchmark prefix it is compared with
 NATIVE = {
     "BM_CreateStatUnlink/": "BM_Ext4CreateStatUnlink",
-    "BM_CreateOnly": "BM_Ext4CreateOnly",
+    "BM_CreateOnly/files:100000": "BM_Ext4CreateOnly",
     "BM_SeqWrite/": "BM_Ext4SeqWrite",
     "BM_SeqRead": "BM_Ext4SeqRead",
     "BM_RandRead/": "BM_Ext4RandRead",
@@ -34,7 +34,8 @@ NATIVE = {
 # counters shown besides the metric, when present
 EXTRA = ["p99_ms", "max_ms", "fsync_ms", "flush_s", "sync_s", "populate_s",
          "rss_created_MiB", "rss_flushed_MiB", "rss_trimmed_MiB",
-         "anon_created_MiB", "anon_flushed_MiB", "anon_trimmed_MiB", "create_max_ms"]
+         "anon_created_MiB", "anon_flushed_MiB", "anon_trimmed_MiB", "create_max_ms",
+         "slow_creates", "slow_create_s"]
 
 
 def short(name):
@@ -83,8 +84,9 @@ def main(paths):
         if counter is None or counter not in b:
             continue
         ratio = ""
-        if prefix in NATIVE and NATIVE[prefix] in native:
-            ratio = f"{b[counter] / native[NATIVE[prefix]]:.2f}x"
+        for engine, ext4 in NATIVE.items():
+            if name.startswith(engine) and ext4 in native:
+                ratio = f"{b[counter] / native[ext4]:.2f}x"
         extra = ", ".join(f"{k} {fmt(b[k])}" for k in EXTRA if k in b)
         print(f"| {name} | {fmt(b[counter])} | {unit} | {ratio} | {extra} | {reps.get(name, '')} |")
 
