@@ -119,6 +119,7 @@ void Register(int64_t files) {
 [[maybe_unused]] const bool registered = [] {
   Register(1000);
   Register(100000);
+  Register(1000000);
   return true;
 }();
 

@@ -11,6 +11,8 @@
 //               file; then a fresh branch of the base looks it up. Its seek
 //               lands on the newest sibling's version and must skip all 100
 //               siblings' versions of that inode to reach the base's.
+//   siblings1000: the same with 1000 branches (the design's "1000 copies of
+//               one snapshot"), to show how the skip scales.
 // Setup (untimed, once per process per variant): 1000 files of 100 bytes in
 // the root directory, flushed; everything lives in LMDB when timing starts.
 // One iteration = Lookup(root, name) + GetAttr(ino).
@@ -23,7 +25,7 @@
 namespace hoodyfs::bench {
 namespace {
 
-enum Variant { kOwn = 0, kDepth1 = 1, kChain1000 = 2, kSiblings100 = 3 };
+enum Variant { kOwn, kDepth1, kChain1000, kSiblings100, kSiblings1000 };
 constexpr size_t kFiles = 1000;
 
 struct LookupFixture {
@@ -56,10 +58,12 @@ std::unique_ptr<LookupFixture> Build(Variant v) {
       }
       f->depth = 1000;
       break;
-    case kSiblings100: {
+    case kSiblings100:
+    case kSiblings1000: {
       const GenId base = Must(store.Freeze("c"), "freeze");
       const Ino target = Must(fs.Lookup(kRootIno, f->name), "lookup").ino;
-      for (int i = 0; i < 100; ++i) {
+      const int siblings = v == kSiblings100 ? 100 : 1000;
+      for (int i = 0; i < siblings; ++i) {
         Must(store.Branch("c", base).status(), "branch");
         Must(fs.Write(target, 0, Filler(100, i + 1)).status(), "write in branch");
       }
@@ -89,7 +93,8 @@ void BM_Lookup(benchmark::State& state, Variant v) {
 [[maybe_unused]] const bool registered = [] {
   for (auto [name, v] : {std::pair{"BM_Lookup/own", kOwn}, std::pair{"BM_Lookup/depth1", kDepth1},
                          std::pair{"BM_Lookup/chain1000", kChain1000},
-                         std::pair{"BM_Lookup/siblings100", kSiblings100}}) {
+                         std::pair{"BM_Lookup/siblings100", kSiblings100},
+                         std::pair{"BM_Lookup/siblings1000", kSiblings1000}}) {
     benchmark::RegisterBenchmark(name, BM_Lookup, v)->UseRealTime()->Unit(benchmark::kMicrosecond);
   }
   return true;
