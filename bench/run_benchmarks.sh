@@ -6,18 +6,23 @@
 #
 # usage: bench/run_benchmarks.sh [BUILD_DIR [OUT_DIR]]
 #   env: REPS (default 5), HOODYFS_BENCH_DIR (scratch parent, default /var/tmp:
-#   a real disk, not tmpfs).
+#   a real disk, not tmpfs). Stores live in a fresh directory under it, removed
+#   at exit even when a benchmark aborts (the binary aborts on any engine error).
 # Groups run one process each, in an order that keeps each engine group next
 # to its ext4 counterpart; each BM_CreateOnly size runs alone so its RSS
 # counters see a process that did nothing else.
-set -euo pipefail
+set -uo pipefail
 
 BUILD=${1:-build}
 OUT=${2:-bench-results}
 BIN=$BUILD/bench/hoodyfs_bench
 REPS=${REPS:-5}
-export HOODYFS_BENCH_DIR=${HOODYFS_BENCH_DIR:-/var/tmp}
+SCRATCH_PARENT=${HOODYFS_BENCH_DIR:-/var/tmp}
 mkdir -p "$OUT"
+export HOODYFS_BENCH_DIR
+HOODYFS_BENCH_DIR=$(mktemp -d "$SCRATCH_PARENT/hoodyfs-bench-XXXXXX")
+trap 'rm -rf "$HOODYFS_BENCH_DIR"' EXIT
+status=0
 
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -36,11 +41,15 @@ cat "$OUT/machine.txt"
 run() {  # run GROUP FILTER
   local group=$1 filter=$2
   echo "== $group: $filter (load $(cut -d' ' -f1-3 /proc/loadavg))"
-  "$BIN" --benchmark_filter="$filter" \
+  if ! "$BIN" --benchmark_filter="$filter" \
          --benchmark_repetitions="$REPS" \
          --benchmark_display_aggregates_only=true \
          --benchmark_out="$OUT/$group.json" --benchmark_out_format=json \
-         | tee "$OUT/$group.txt"
+         2>&1 | tee "$OUT/$group.txt"; then
+    echo "!! $group FAILED (see $OUT/$group.txt); going on with the other groups"
+    status=1
+  fi
+  rm -rf "${HOODYFS_BENCH_DIR:?}"/*  # what an aborted run left behind
 }
 
 run freeze   '^BM_(Freeze|Branch|Copy)/'
@@ -49,7 +58,10 @@ run metadata '^BM_(Ext4)?CreateStatUnlink'
 run create100k '^BM_CreateOnly/files:100000/'
 run create1m   '^BM_CreateOnly/files:1000000/'
 run ext4create '^BM_Ext4CreateOnly'
-run data     '^BM_(Ext4)?(SeqWrite|SeqRead|RandRead|RandWrite)|^BM_FreezeAfterWrites'
+run dataseq  '^BM_(SeqWrite|SeqRead)'
+run datarand '^BM_(RandRead|RandWrite)/'
+run freezedirty '^BM_FreezeAfterWrites/'
+run ext4data '^BM_Ext4(SeqWrite|SeqRead|RandRead|RandWrite)'
 
 if command -v fio > /dev/null; then
   # The design notes' peer table uses fio; run the same four jobs on the disk.
@@ -68,3 +80,4 @@ fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
 python3 "$(dirname "$0")/summarize.py" "$OUT"/*.json > "$OUT/table.md"
 cat "$OUT/table.md"
+exit $status

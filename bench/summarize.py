@@ -60,11 +60,27 @@ def fmt(v):
     return f"{v:.2f}"
 
 
+def load(path):
+    """A group whose process aborted leaves its JSON unterminated: keep the
+    benchmarks that finished."""
+    with open(path) as f:
+        text = f.read()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        cut = text.rfind("\n    }")
+        if cut < 0:
+            return {}
+        try:
+            return json.loads(text[:cut + 6] + "\n  ]\n}")
+        except json.JSONDecodeError:
+            return {}
+
+
 def main(paths):
     medians, reps = {}, {}
     for path in paths:
-        with open(path) as f:
-            data = json.load(f)
+        data = load(path)
         for b in data.get("benchmarks", []):
             name = short(b["run_name"])
             if b.get("run_type") == "aggregate" and b.get("aggregate_name") == "median":
