@@ -79,5 +79,10 @@ fi
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
 python3 "$(dirname "$0")/summarize.py" "$OUT"/*.json > "$OUT/table.md"
+if grep -h "checksum mismatch" "$OUT"/*.txt > "$OUT/mismatches.txt"; then
+  echo "!! the engine reported $(wc -l < "$OUT/mismatches.txt") checksum mismatches (mismatches.txt)" \
+    | tee -a "$OUT/table.md"
+  status=1
+fi
 cat "$OUT/table.md"
 exit $status

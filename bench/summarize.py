@@ -78,15 +78,20 @@ def load(path):
 
 
 def main(paths):
-    medians, reps = {}, {}
+    medians, reps, errors, read_errors = {}, {}, {}, {}
     for path in paths:
         data = load(path)
         for b in data.get("benchmarks", []):
             name = short(b["run_name"])
+            if b.get("error_occurred"):
+                errors[name] = b.get("error_message", "error")
+                continue
             if b.get("run_type") == "aggregate" and b.get("aggregate_name") == "median":
                 medians[name] = b
             elif b.get("run_type") == "iteration":
                 reps[name] = reps.get(name, 0) + 1
+                if "read_errors" in b:
+                    read_errors[name] = read_errors.get(name, 0) + int(b["read_errors"])
     native = {}
     for name, b in medians.items():
         prefix, counter, _ = metric_of(name)
@@ -104,7 +109,11 @@ def main(paths):
             if name.startswith(engine) and ext4 in native:
                 ratio = f"{b[counter] / native[ext4]:.2f}x"
         extra = ", ".join(f"{k} {fmt(b[k])}" for k in EXTRA if k in b)
+        if read_errors.get(name):
+            extra = f"**{read_errors[name]} reads failed (EIO) over all repetitions**, " + extra
         print(f"| {name} | {fmt(b[counter])} | {unit} | {ratio} | {extra} | {reps.get(name, '')} |")
+    for name, message in errors.items():
+        print(f"| {name} | ERROR | | | {message} (after {reps.get(name, 0)} good repetitions) | |")
 
 
 if __name__ == "__main__":
