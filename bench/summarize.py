@@ -23,13 +23,14 @@ METRICS = [
     ("BM_Ext4RandRead", "IOPS", "IOPS"), ("BM_Ext4RandWrite", "IOPS", "IOPS"),
 ]
 # engine benchmark prefix -> ext4 benchmark prefix it is compared with
+# (a name matches a key when it equals it or continues it with "/")
 NATIVE = {
-    "BM_CreateStatUnlink/": "BM_Ext4CreateStatUnlink",
+    "BM_CreateStatUnlink": "BM_Ext4CreateStatUnlink",
     "BM_CreateOnly/files:100000": "BM_Ext4CreateOnly",
-    "BM_SeqWrite/": "BM_Ext4SeqWrite",
+    "BM_SeqWrite": "BM_Ext4SeqWrite",
     "BM_SeqRead": "BM_Ext4SeqRead",
-    "BM_RandRead/": "BM_Ext4RandRead",
-    "BM_RandWrite/": "BM_Ext4RandWrite",
+    "BM_RandRead": "BM_Ext4RandRead",
+    "BM_RandWrite": "BM_Ext4RandWrite",
 }
 # counters shown besides the metric, when present
 EXTRA = ["p99_ms", "max_ms", "fsync_ms", "flush_s", "sync_s", "populate_s",
@@ -106,7 +107,7 @@ def main(paths):
             continue
         ratio = ""
         for engine, ext4 in NATIVE.items():
-            if name.startswith(engine) and ext4 in native:
+            if (name == engine or name.startswith(engine + "/")) and ext4 in native:
                 ratio = f"{b[counter] / native[ext4]:.2f}x"
         extra = ", ".join(f"{k} {fmt(b[k])}" for k in EXTRA if k in b)
         if read_errors.get(name):
