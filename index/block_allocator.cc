@@ -1,5 +1,6 @@
 #include "index/block_allocator.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -169,8 +170,27 @@ void BlockAllocator::Free(WriteScope& scope, BlockNo block) {
   Persist(scope, gi);
 }
 
+std::vector<BlockRun> BlockAllocator::QuarantinedRuns(uint64_t durable_epoch) const {
+  std::vector<BlockNo> blocks;
+  auto end = quarantine_by_epoch_.upper_bound(durable_epoch);
+  for (auto it = quarantine_by_epoch_.begin(); it != end; ++it) {
+    blocks.insert(blocks.end(), it->second.begin(), it->second.end());
+  }
+  // Sorted, so neighbours freed at different times come back as one run.
+  std::sort(blocks.begin(), blocks.end());
+  std::vector<BlockRun> runs;
+  for (BlockNo b : blocks) {
+    if (!runs.empty() && runs.back().start.value + runs.back().count == b.value) {
+      ++runs.back().count;
+    } else {
+      runs.push_back(BlockRun{b, 1});
+    }
+  }
+  return runs;
+}
+
 std::vector<BlockRun> BlockAllocator::ReleaseQuarantine(uint64_t durable_epoch) {
-  std::vector<BlockRun> released;
+  std::vector<BlockRun> released = QuarantinedRuns(durable_epoch);
   auto end = quarantine_by_epoch_.upper_bound(durable_epoch);
   for (auto it = quarantine_by_epoch_.begin(); it != end; ++it) {
     for (BlockNo b : it->second) {
@@ -179,12 +199,6 @@ std::vector<BlockRun> BlockAllocator::ReleaseQuarantine(uint64_t durable_epoch) 
       g.quarantine[bit / 64] &= ~(uint64_t{1} << (bit % 64));
       ++g.free_count;
       --quarantined_;
-      if (!released.empty() &&
-          released.back().start.value + released.back().count == b.value) {
-        ++released.back().count;
-      } else {
-        released.push_back(BlockRun{b, 1});
-      }
     }
   }
   quarantine_by_epoch_.erase(quarantine_by_epoch_.begin(), end);

@@ -70,6 +70,10 @@ class BlockAllocator {
   // Makes blocks freed in epochs <= `durable_epoch` allocatable again.
   // Returns them so the owner can punch them out of the data file.
   std::vector<BlockRun> ReleaseQuarantine(uint64_t durable_epoch);
+  // The runs ReleaseQuarantine(durable_epoch) would release, sorted and
+  // merged, without releasing them: the owner punches them out of the data
+  // file while they still cannot be reallocated.
+  std::vector<BlockRun> QuarantinedRuns(uint64_t durable_epoch) const;
 
   bool IsUsed(BlockNo block) const;
 

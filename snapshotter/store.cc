@@ -195,17 +195,21 @@ void Store::AfterCommit(uint64_t epoch) {
   // Wait out every data read that began before this commit: once no reader
   // holds the guard, no one can still reach a block this commit freed.
   { std::unique_lock drain(data_readers_); }
-  std::vector<index::BlockRun> released;
+  std::vector<index::BlockRun> runs;
   {
-    WriteScope s(*kv_);
-    released = allocator_.ReleaseQuarantine(epoch);
-    s.Commit();
+    ReadScope s(*kv_);
+    runs = allocator_.QuarantinedRuns(epoch);
   }
-  for (const index::BlockRun& run : released) {
-    // Give the space back to the host; failure only costs space.
+  // Give the space back to the host while the blocks are still quarantined:
+  // punched after their release, a hole could land on a block a new write
+  // already filled. A failed punch only costs space.
+  for (const index::BlockRun& run : runs) {
     device_->Discard(run.start.value * kBlockSize, uint64_t{run.count} * kBlockSize)
         .IgnoreError();
   }
+  WriteScope s(*kv_);
+  allocator_.ReleaseQuarantine(epoch);
+  s.Commit();
 }
 
 Status Store::CheckWritable() const {
