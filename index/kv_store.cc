@@ -87,7 +87,7 @@ Status KvIterator::Settle() {
       from_cursor = true;
       any = true;
     }
-    if (!any) {
+    if (!any || (!upper_bound_.empty() && min_key >= upper_bound_)) {
       valid_ = false;
       return Status::OK();
     }

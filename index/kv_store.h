@@ -77,6 +77,9 @@ class KvIterator {
   KvIterator& operator=(KvIterator&&) noexcept;
   ~KvIterator();
 
+  // Keys >= `bound` end the iteration (empty: no bound). Without it a scan
+  // that stops at a prefix's end would still walk every tombstone past it.
+  void SetUpperBound(std::string bound) { upper_bound_ = std::move(bound); }
   // Positions at the first key >= `key`.
   void Seek(std::string_view key);
   void Next();
@@ -98,6 +101,7 @@ class KvIterator {
   std::optional<Cursor> cursor_;
   bool cursor_valid_ = false;
   bool valid_ = false;
+  std::string upper_bound_;
   Status status_;
   std::string_view key_;
   std::string_view value_;

@@ -7,6 +7,15 @@
 
 namespace hoodyfs::index {
 namespace {
+// The smallest key greater than every key starting with `prefix` ("" when
+// there is none, which means no bound).
+std::string PrefixSuccessor(std::string_view prefix) {
+  std::string s(prefix);
+  while (!s.empty() && static_cast<uint8_t>(s.back()) == 0xff) s.pop_back();
+  if (!s.empty()) s.back() = static_cast<char>(static_cast<uint8_t>(s.back()) + 1);
+  return s;
+}
+
 bool IsVersionOf(std::string_view key, std::string_view logical) {
   return key.size() == logical.size() + kGenSuffixBytes && key.substr(0, logical.size()) == logical;
 }
@@ -27,6 +36,8 @@ Result<std::optional<VersionedTable::Raw>> VersionedTable::Find(const KvScope& s
   // The seek lands on the newest version older than `gen`; versions of
   // siblings and cousins sit between it and the nearest ancestor's: skip them.
   HOODY_ASSIGN_OR_RETURN(KvIterator it, scope.NewIterator(table_));
+  // Every version of `logical` sorts below logical + nine 0xff bytes.
+  it.SetUpperBound(std::string(logical) + std::string(kGenSuffixBytes + 1, '\xff'));
   for (it.Seek(key); it.Valid(); it.Next()) {
     if (!IsVersionOf(it.key(), logical)) break;
     const GenId g = GenOfKey(it.key());
@@ -47,6 +58,7 @@ Result<std::optional<VisibleVersion>> VersionedTable::Get(const KvScope& scope,
 Status VersionedTable::ForEach(const KvScope& scope, std::string_view prefix,
                                std::string_view start, GenId gen, const VisitFn& fn) const {
   HOODY_ASSIGN_OR_RETURN(KvIterator it, scope.NewIterator(table_));
+  it.SetUpperBound(PrefixSuccessor(prefix));
   std::string done_logical;  // logical key already decided (found or hidden)
   bool have_done = false;
   // Seek to the later of the two bounds: a start that sorts before the prefix
