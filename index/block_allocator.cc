@@ -147,7 +147,6 @@ void BlockAllocator::Claim(WriteScope& scope, BlockRun run, bool free_on_rollbac
   });
 }
 
-
 void BlockAllocator::Unreserve(BlockRun run) {
   SetBits(run, &Group::reserved, false);
   groups_[run.start.value / kGroupBlocks].free_count += run.count;

@@ -22,9 +22,7 @@ StateMutex::StateMutex() {
 StateMutex::~StateMutex() { pthread_rwlock_destroy(&rw_); }
 void StateMutex::lock() { HOODY_ASSERT(pthread_rwlock_wrlock(&rw_) == 0, "rwlock wrlock"); }
 void StateMutex::unlock() { HOODY_ASSERT(pthread_rwlock_unlock(&rw_) == 0, "rwlock unlock"); }
-void StateMutex::lock_shared() {
-  HOODY_ASSERT(pthread_rwlock_rdlock(&rw_) == 0, "rwlock rdlock");
-}
+void StateMutex::lock_shared() { HOODY_ASSERT(pthread_rwlock_rdlock(&rw_) == 0, "rwlock rdlock"); }
 void StateMutex::unlock_shared() {
   HOODY_ASSERT(pthread_rwlock_unlock(&rw_) == 0, "rwlock unlock");
 }
@@ -206,8 +204,7 @@ void WriteScope::Commit() {
 
 // ---- KvStore ----
 
-Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path,
-                                               const EnvOptions& options) {
+Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, const EnvOptions& options) {
   std::unique_ptr<KvStore> store(new KvStore());
   HOODY_ASSIGN_OR_RETURN(store->env_, Env::Open(path, options));
   HOODY_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(*store->env_));

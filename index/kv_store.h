@@ -185,8 +185,7 @@ class KvStore {
  public:
   // Opens the LMDB environment at `path` and every table.
   // Errors: kIoError, kCorruption, kPermission.
-  static Result<std::unique_ptr<KvStore>> Open(const std::string& path,
-                                               const EnvOptions& options);
+  static Result<std::unique_ptr<KvStore>> Open(const std::string& path, const EnvOptions& options);
   ~KvStore();
 
   void SetFlushHooks(FlushHooks hooks) { hooks_ = std::move(hooks); }

@@ -107,9 +107,12 @@ std::string RandomKey(std::mt19937& rng) {
 // Seek targets: keys, the empty string, and keys that are never written.
 std::string RandomTarget(std::mt19937& rng) {
   switch (rng() % 4) {
-    case 0: return "";
-    case 1: return std::string(1 + rng() % 5, static_cast<char>(rng() % 256));
-    default: return RandomKey(rng);
+    case 0:
+      return "";
+    case 1:
+      return std::string(1 + rng() % 5, static_cast<char>(rng() % 256));
+    default:
+      return RandomKey(rng);
   }
 }
 
@@ -452,8 +455,7 @@ void CheckPrefixClosed(KvStore& store, uint32_t* last_count, int reader) {
   auto count_value = r.Get(Table::kMeta, "count");
   ASSERT_TRUE(count_value.ok()) << count_value.status().ToString();
   const uint32_t c =
-      count_value->has_value() ? static_cast<uint32_t>(std::stoul(std::string(**count_value)))
-                               : 0;
+      count_value->has_value() ? static_cast<uint32_t>(std::stoul(std::string(**count_value))) : 0;
   ASSERT_GE(c, *last_count) << "reader " << reader << " went back in time";
   *last_count = c;
   auto it = r.NewIterator(Table::kInodes);

@@ -7,9 +7,7 @@
 
 namespace hoodyfs::index {
 namespace {
-MDB_val ToVal(std::string_view s) {
-  return MDB_val{s.size(), const_cast<char*>(s.data())};
-}
+MDB_val ToVal(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view FromVal(const MDB_val& v) {
   return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
 }
@@ -21,21 +19,28 @@ Status FromMdb(int rc, std::string_view what) {
   m += ": ";
   m += mdb_strerror(rc);
   switch (rc) {
-    case MDB_NOTFOUND: return Status(Code::kNotFound, std::move(m));
-    case MDB_KEYEXIST: return Status(Code::kExists, std::move(m));
-    case MDB_MAP_FULL: return Status(Code::kNoSpace, std::move(m), ENOSPC);
+    case MDB_NOTFOUND:
+      return Status(Code::kNotFound, std::move(m));
+    case MDB_KEYEXIST:
+      return Status(Code::kExists, std::move(m));
+    case MDB_MAP_FULL:
+      return Status(Code::kNoSpace, std::move(m), ENOSPC);
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
     case MDB_INVALID:
     case MDB_PANIC:
-    case MDB_VERSION_MISMATCH: return Status(Code::kCorruption, std::move(m));
+    case MDB_VERSION_MISMATCH:
+      return Status(Code::kCorruption, std::move(m));
     // A finished, reset or earlier-failed transaction: the operation failed,
     // the store is not damaged, so never report it as corruption.
-    case MDB_BAD_TXN: return Status(Code::kIoError, std::move(m));
+    case MDB_BAD_TXN:
+      return Status(Code::kIoError, std::move(m));
     case MDB_READERS_FULL:
     case MDB_TXN_FULL:
-    case MDB_MAP_RESIZED: return Status(Code::kBusy, std::move(m));
-    default: break;
+    case MDB_MAP_RESIZED:
+      return Status(Code::kBusy, std::move(m));
+    default:
+      break;
   }
   if (rc > 0) return FromErrno(rc, what);
   return Status(Code::kIoError, std::move(m));

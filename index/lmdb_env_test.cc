@@ -216,7 +216,10 @@ TEST_F(LmdbEnvTest, CursorSeeksAndIteratesInByteOrder) {
       PutBig64(&k, rng() % 100000);
     } else {
       const int len = 1 + static_cast<int>(rng() % 5);
-      for (int j = 0; j < len; ++j) k.push_back("\0\x01" "ab\xff"[rng() % 5]);
+      for (int j = 0; j < len; ++j)
+        k.push_back(
+            "\0\x01"
+            "ab\xff"[rng() % 5]);
     }
     model[k] = "v" + std::to_string(i);
   }
@@ -236,7 +239,7 @@ TEST_F(LmdbEnvTest, CursorSeeksAndIteratesInByteOrder) {
   // Full scan: exactly the model, in order.
   using Pairs = std::vector<std::pair<std::string, std::string>>;
   Pairs seen;
-  for (Result<bool> ok = c->First(); ; ok = c->Next()) {
+  for (Result<bool> ok = c->First();; ok = c->Next()) {
     ASSERT_TRUE(ok.ok()) << ok.status().ToString();
     if (!*ok) break;
     seen.emplace_back(c->key(), c->value());
@@ -358,8 +361,7 @@ TEST_F(LmdbEnvTest, ReadThroughFailedWriteTxnIsNotCorruption) {
   auto v = w->Get(table_, "key0");
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.status().code(), Code::kIoError) << v.status().ToString();
-  EXPECT_NE(v.status().message().find("MDB_BAD_TXN"), std::string::npos)
-      << v.status().ToString();
+  EXPECT_NE(v.status().message().find("MDB_BAD_TXN"), std::string::npos) << v.status().ToString();
 }
 
 TEST(LmdbEnvOpenTest, MissingDirectoryFails) {

@@ -29,9 +29,9 @@ struct InodeRecord {
   uint64_t rdev = 0;
   uint64_t blocks = 0;  // 4 KiB data blocks mapped by this version's chunks
   Timespec atime, mtime, ctime;
-  uint64_t next_cookie = 3;   // directories: next readdir cookie (1, 2 are . and ..)
-  bool has_inline = false;    // regular files: data is `inline_data`, no chunks
-  std::string inline_data;    // symlinks: the target; small files: the bytes
+  uint64_t next_cookie = 3;  // directories: next readdir cookie (1, 2 are . and ..)
+  bool has_inline = false;   // regular files: data is `inline_data`, no chunks
+  std::string inline_data;   // symlinks: the target; small files: the bytes
 
   std::string Encode() const;
   static Result<InodeRecord> Decode(std::string_view v);

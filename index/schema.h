@@ -30,8 +30,8 @@ enum class Table : uint8_t {
 inline constexpr size_t kTableCount = static_cast<size_t>(Table::kCount);
 
 inline constexpr std::array<const char*, kTableCount> kTableNames = {
-    "meta",    "containers", "generations", "inodes", "dirents",   "dircookies",
-    "backrefs", "xattrs",    "chunks",      "blocks", "freemap",   "changelog",
+    "meta",     "containers", "generations", "inodes", "dirents", "dircookies",
+    "backrefs", "xattrs",     "chunks",      "blocks", "freemap", "changelog",
 };
 
 inline constexpr size_t TableIndex(Table t) { return static_cast<size_t>(t); }

@@ -36,8 +36,8 @@ inline uint32_t TestSeed() {
 }
 
 inline std::string SeedTrace(uint32_t seed) {
-  return "seed " + std::to_string(seed) + " (rerun with --gtest_random_seed=" +
-         std::to_string(seed) + ")";
+  return "seed " + std::to_string(seed) +
+         " (rerun with --gtest_random_seed=" + std::to_string(seed) + ")";
 }
 
 // Small sparse maps keep the tests' address-space use modest.

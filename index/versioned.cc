@@ -48,8 +48,8 @@ Result<std::optional<VersionedTable::Raw>> VersionedTable::Find(const KvScope& s
 }
 
 Result<std::optional<VisibleVersion>> VersionedTable::Get(const KvScope& scope,
-                                                           std::string_view logical,
-                                                           GenId gen) const {
+                                                          std::string_view logical,
+                                                          GenId gen) const {
   HOODY_ASSIGN_OR_RETURN(std::optional<Raw> raw, Find(scope, logical, gen));
   if (!raw || raw->whiteout) return std::optional<VisibleVersion>();
   return std::optional<VisibleVersion>(VisibleVersion{raw->gen, raw->data});

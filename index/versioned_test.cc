@@ -79,12 +79,12 @@ class VersionedTest : public ::testing::Test {
                  size_t stop_after = SIZE_MAX) {
     ReadScope r(*store_);
     Visits out;
-    Status s = table_.ForEach(r, prefix, start, gen,
-                              [&](std::string_view logical, const VisibleVersion& v) -> Result<bool> {
-                                out.emplace_back(std::string(logical), std::string(v.data),
-                                                 v.gen.value);
-                                return out.size() < stop_after;
-                              });
+    Status s =
+        table_.ForEach(r, prefix, start, gen,
+                       [&](std::string_view logical, const VisibleVersion& v) -> Result<bool> {
+                         out.emplace_back(std::string(logical), std::string(v.data), v.gen.value);
+                         return out.size() < stop_after;
+                       });
     EXPECT_TRUE(s.ok()) << s.ToString();
     return out;
   }
@@ -194,7 +194,7 @@ TEST_F(VersionedTest, SiblingVersionsBetweenSeekAndAncestorAreSkipped) {
     tree_.Add(GenId(g), GenId(1));
     ASSERT_TRUE(Put(k, GenId(g), "copy" + std::to_string(g)).ok());
   }
-  tree_.Add(GenId(102), GenId(1));  // a copy that never wrote it
+  tree_.Add(GenId(102), GenId(1));   // a copy that never wrote it
   tree_.Add(GenId(103), GenId(50));  // a child of a copy that did
   EXPECT_EQ(Get(k, GenId(102)), "root@1");
   EXPECT_EQ(Get(k, GenId(103)), "copy50@50");
@@ -242,7 +242,8 @@ class VersionedModelTest : public VersionedTest {
     const GenId g(next_gen_++);
     tree_.Add(g, parent);
     gens_.push_back(g);
-    visible_[g.value] = parent.valid() ? visible_[parent.value] : std::map<std::string, ModelVersion>();
+    visible_[g.value] =
+        parent.valid() ? visible_[parent.value] : std::map<std::string, ModelVersion>();
     own_[g.value];
     heads_.insert(g.value);
     return g;
@@ -262,18 +263,26 @@ class VersionedModelTest : public VersionedTest {
   std::string RandomPrefix(std::mt19937& rng) const {
     const Ino ino = inos_[rng() % inos_.size()];
     switch (rng() % 5) {
-      case 0: return "";
-      case 1: return InoPrefix(ino) + "a";  // names starting with "a"
-      case 2: return XattrLogical(ino, "ab");  // one whole logical key
-      default: return InoPrefix(ino);
+      case 0:
+        return "";
+      case 1:
+        return InoPrefix(ino) + "a";  // names starting with "a"
+      case 2:
+        return XattrLogical(ino, "ab");  // one whole logical key
+      default:
+        return InoPrefix(ino);
     }
   }
   std::string RandomStart(std::mt19937& rng) const {
     switch (rng() % 5) {
-      case 0: return "";
-      case 1: return InoPrefix(inos_[rng() % inos_.size()]) + "b";  // not a key
-      case 2: return std::string(1, '\xff');  // after everything
-      default: return keys_[rng() % keys_.size()];  // may sort before the prefix
+      case 0:
+        return "";
+      case 1:
+        return InoPrefix(inos_[rng() % inos_.size()]) + "b";  // not a key
+      case 2:
+        return std::string(1, '\xff');  // after everything
+      default:
+        return keys_[rng() % keys_.size()];  // may sort before the prefix
     }
   }
 
@@ -298,7 +307,8 @@ class VersionedModelTest : public VersionedTest {
         const size_t stop_after = rng() % 3 == 0 ? 1 + rng() % 4 : SIZE_MAX;
         Visits got;
         Status s = table_.ForEach(
-            r, prefix, start, g, [&](std::string_view logical, const VisibleVersion& v) -> Result<bool> {
+            r, prefix, start, g,
+            [&](std::string_view logical, const VisibleVersion& v) -> Result<bool> {
               got.emplace_back(std::string(logical), std::string(v.data), v.gen.value);
               return got.size() < stop_after;
             });

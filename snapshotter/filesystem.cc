@@ -105,7 +105,8 @@ Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecor
     rec.atime = rec.mtime = rec.ctime = now;
     rec.nlink = IsDir(rec) ? 2 : 1;
     if (IsDir(rec)) {
-      if (dir.nlink >= kLinkMax) return Status::TooManyLinks("directory has too many subdirectories");
+      if (dir.nlink >= kLinkMax)
+        return Status::TooManyLinks("directory has too many subdirectories");
       ++dir.nlink;
     }
     const DirentValue d{ino, internal::DirentType(rec.mode), dir.next_cookie++};
@@ -336,8 +337,8 @@ Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
       HOODY_RETURN_IF_ERROR(meta.EraseEntry(s, g, new_parent, new_name, *dst));
       HOODY_RETURN_IF_ERROR(
           meta.PutEntry(s, g, parent, name, DirentValue{dst->ino, dst->type, src->cookie}));
-      HOODY_RETURN_IF_ERROR(meta.PutEntry(s, g, new_parent, new_name,
-                                          DirentValue{src->ino, src->type, dst->cookie}));
+      HOODY_RETURN_IF_ERROR(
+          meta.PutEntry(s, g, new_parent, new_name, DirentValue{src->ino, src->type, dst->cookie}));
       if (parent != new_parent && moved_is_dir != other_is_dir) {
         // The subdirectory count moves with the directory that moved.
         InodeRecord* gains = moved_is_dir ? to_dir : from_dir;

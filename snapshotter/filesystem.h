@@ -54,8 +54,8 @@ struct Entry {
 struct DirEntry {
   std::string name;
   Ino ino;
-  uint8_t type = 0;      // DT_*
-  uint64_t cookie = 0;   // pass back to ReadDir to continue after this entry
+  uint8_t type = 0;     // DT_*
+  uint64_t cookie = 0;  // pass back to ReadDir to continue after this entry
 };
 
 // Which attributes SetAttr changes; ctime always moves to now.
@@ -151,11 +151,11 @@ class FileSystem {
   Status PurgeIfUnused(index::WriteScope& s, Meta& meta, GenId gen, Ino ino,
                        const index::InodeRecord& rec);
   // Unlink (directory false) or rmdir (true) inside a write scope.
-  Status RemoveChild(index::WriteScope& s, Meta& meta, GenId gen, Ino parent,
-                     std::string_view name, bool directory);
+  Status RemoveChild(index::WriteScope& s, Meta& meta, GenId gen, Ino parent, std::string_view name,
+                     bool directory);
   Result<Entry> MakeNode(Ino parent, std::string_view name, index::InodeRecord rec);
-  Status Truncate(index::WriteScope& s, Meta& meta, GenId gen, Ino ino,
-                  index::InodeRecord* rec, uint64_t new_size);
+  Status Truncate(index::WriteScope& s, Meta& meta, GenId gen, Ino ino, index::InodeRecord* rec,
+                  uint64_t new_size);
   // Moves an inline file's bytes into a data block.
   Status ConvertInline(index::WriteScope& s, Meta& meta, GenId gen, Ino ino,
                        index::InodeRecord* rec);

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "base/testing/temp_dir.h"
 #include "base/test_hook.h"
+#include "base/testing/temp_dir.h"
 #include "snapshotter/store.h"
 
 namespace hoodyfs::snapshotter {

@@ -45,8 +45,8 @@ Status CheckRegular(const InodeRecord& rec, Ino ino) {
 
 // Looks up the physical block and checksum of logical blocks
 // [first, first + count) as seen from `gen`.
-Status MapBlocks(const KvScope& s, Meta& meta, GenId gen, Ino ino, uint64_t first,
-                 uint64_t count, std::vector<MappedBlock>* out) {
+Status MapBlocks(const KvScope& s, Meta& meta, GenId gen, Ino ino, uint64_t first, uint64_t count,
+                 std::vector<MappedBlock>* out) {
   out->clear();
   out->reserve(count);
   VisibleChunk chunk;
@@ -173,8 +173,8 @@ Result<size_t> FileSystem::Read(Ino ino, uint64_t offset, std::span<char> out) {
     }
     first_block = offset / kBlockSize;
     const uint64_t last_block = (offset + length - 1) / kBlockSize;
-    HOODY_RETURN_IF_ERROR(MapBlocks(s, meta, g, ino, first_block, last_block - first_block + 1,
-                                    &blocks));
+    HOODY_RETURN_IF_ERROR(
+        MapBlocks(s, meta, g, ino, first_block, last_block - first_block + 1, &blocks));
     // Taken before the scope ends: a block freed after this point cannot be
     // reused until this read is done.
     guard.lock();
@@ -234,21 +234,22 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
     return Status::OK();
   }));
   bool inline_done = false;
-  if (is_inline) HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
-    HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
-    HOODY_RETURN_IF_ERROR(CheckRegular(rec, ino));
-    if (!rec.has_inline) return Status::OK();
-    if (end <= index::kInlineMaxBytes) {
-      if (rec.inline_data.size() < end) rec.inline_data.resize(end, '\0');
-      std::memcpy(rec.inline_data.data() + offset, data.data(), data.size());
-      rec.size = std::max<uint64_t>(rec.size, end);
-      rec.mtime = rec.ctime = store_->Now();
-      inline_done = true;
-    } else {
-      HOODY_RETURN_IF_ERROR(ConvertInline(s, meta, g, ino, &rec));
-    }
-    return meta.PutInode(s, g, ino, rec);
-  }));
+  if (is_inline)
+    HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
+      HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
+      HOODY_RETURN_IF_ERROR(CheckRegular(rec, ino));
+      if (!rec.has_inline) return Status::OK();
+      if (end <= index::kInlineMaxBytes) {
+        if (rec.inline_data.size() < end) rec.inline_data.resize(end, '\0');
+        std::memcpy(rec.inline_data.data() + offset, data.data(), data.size());
+        rec.size = std::max<uint64_t>(rec.size, end);
+        rec.mtime = rec.ctime = store_->Now();
+        inline_done = true;
+      } else {
+        HOODY_RETURN_IF_ERROR(ConvertInline(s, meta, g, ino, &rec));
+      }
+      return meta.PutInode(s, g, ino, rec);
+    }));
   if (inline_done) return Status::OK();
 
   const uint64_t first = offset / kBlockSize;
@@ -288,9 +289,8 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
   {
     WriteScope s(*store_->kv_);
     for (uint64_t have = 0; have < count;) {
-      Result<index::BlockRun> run =
-          store_->ReserveBlocks(s, static_cast<uint32_t>(std::min<uint64_t>(count - have,
-                                                                             kMaxRunBlocks)));
+      Result<index::BlockRun> run = store_->ReserveBlocks(
+          s, static_cast<uint32_t>(std::min<uint64_t>(count - have, kMaxRunBlocks)));
       if (!run.ok()) {
         for (const auto& r : runs) store_->allocator_.Unreserve(r);
         return run.status();
@@ -373,9 +373,8 @@ Status FileSystem::Truncate(WriteScope& s, Meta& meta, GenId g, Ino ino, InodeRe
         std::memset(buf.data() + new_size % kBlockSize, 0, kBlockSize - new_size % kBlockSize);
         HOODY_ASSIGN_OR_RETURN(index::BlockRun run, store_->AllocateBlocks(s, 1));
         HOODY_RETURN_IF_ERROR(WriteRuns(*store_->device_, store_->data_writes_, {run}, buf));
-        HOODY_ASSIGN_OR_RETURN(int64_t delta,
-                               MapFresh(s, meta, g, ino, keep - 1, {run.start},
-                                        {blockstore::BlockChecksum(buf.data())}));
+        HOODY_ASSIGN_OR_RETURN(int64_t delta, MapFresh(s, meta, g, ino, keep - 1, {run.start},
+                                                       {blockstore::BlockChecksum(buf.data())}));
         rec->blocks += delta;
       }
     }

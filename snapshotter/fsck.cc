@@ -89,9 +89,8 @@ Status Fsck::CheckBlocks() {
     auto r = refs.find(b);
     const uint32_t counted = r == refs.end() ? 0 : r->second;
     if (rec.refcount != counted) {
-      return Broken("block " + std::to_string(b) + " has refcount " +
-                    std::to_string(rec.refcount) + " but " + std::to_string(counted) +
-                    " references");
+      return Broken("block " + std::to_string(b) + " has refcount " + std::to_string(rec.refcount) +
+                    " but " + std::to_string(counted) + " references");
     }
     if (!store_.allocator_.IsUsed(BlockNo(b))) {
       return Broken("block " + std::to_string(b) + " is referenced but free in the free map");
@@ -101,11 +100,12 @@ Status Fsck::CheckBlocks() {
   }
   HOODY_RETURN_IF_ERROR(bt.status());
   if (!refs.empty()) {
-    return Broken("block " + std::to_string(refs.begin()->first) + " is referenced but has no record");
+    return Broken("block " + std::to_string(refs.begin()->first) +
+                  " is referenced but has no record");
   }
   if (records != store_.allocator_.used_blocks()) {
-    return Broken(std::to_string(store_.allocator_.used_blocks()) + " blocks used in the free map but " +
-                  std::to_string(records) + " have records");
+    return Broken(std::to_string(store_.allocator_.used_blocks()) +
+                  " blocks used in the free map but " + std::to_string(records) + " have records");
   }
   return Status::OK();
 }
@@ -200,8 +200,8 @@ Status Fsck::CheckGeneration(GenId g) {
         const uint64_t chunk = GetBig64(logical.data() + 8);
         auto it = inodes.find(ino);
         if (it == inodes.end() || !S_ISREG(it->second.mode) || it->second.has_inline) {
-          return Broken("chunk of a missing, non-regular or inline inode " +
-                        std::to_string(ino) + at);
+          return Broken("chunk of a missing, non-regular or inline inode " + std::to_string(ino) +
+                        at);
         }
         HOODY_ASSIGN_OR_RETURN(index::ChunkMap map, index::ChunkMap::Decode(v.data));
         const uint64_t size_blocks = (it->second.size + kBlockSize - 1) / kBlockSize;

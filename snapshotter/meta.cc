@@ -98,7 +98,8 @@ Result<std::optional<std::pair<Ino, std::string>>> Meta::AnyBackref(const KvScop
   std::optional<std::pair<Ino, std::string>> found;
   const std::string prefix = index::InoPrefix(ino);
   HOODY_RETURN_IF_ERROR(backrefs_.ForEach(
-      s, prefix, "", g, [&](std::string_view logical, const index::VisibleVersion&) -> Result<bool> {
+      s, prefix, "", g,
+      [&](std::string_view logical, const index::VisibleVersion&) -> Result<bool> {
         // logical = ino(8) parent(8) name NUL
         if (logical.size() < 17) return Status::Corruption("short backref key");
         const Ino parent(GetBig64(logical.data() + 8));
@@ -110,12 +111,12 @@ Result<std::optional<std::pair<Ino, std::string>>> Meta::AnyBackref(const KvScop
 
 Result<bool> Meta::HasEntries(const KvScope& s, GenId g, Ino dir) {
   bool any = false;
-  HOODY_RETURN_IF_ERROR(dirents_.ForEach(
-      s, index::InoPrefix(dir), "", g,
-      [&](std::string_view, const index::VisibleVersion&) -> Result<bool> {
-        any = true;
-        return false;
-      }));
+  HOODY_RETURN_IF_ERROR(
+      dirents_.ForEach(s, index::InoPrefix(dir), "", g,
+                       [&](std::string_view, const index::VisibleVersion&) -> Result<bool> {
+                         any = true;
+                         return false;
+                       }));
   return any;
 }
 

@@ -14,7 +14,8 @@ Status ValidateContainerName(std::string_view name) {
   if (name.empty() || name.size() > 128) {
     return Status::InvalidArgument(quoted + " must be 1 to 128 characters");
   }
-  if (!IsAlnum(name[0])) return Status::InvalidArgument(quoted + " must start with a letter or digit");
+  if (!IsAlnum(name[0]))
+    return Status::InvalidArgument(quoted + " must start with a letter or digit");
   for (char c : name) {
     if (!IsAlnum(c) && c != '_' && c != '.' && c != '-') {
       return Status::InvalidArgument(quoted + " may hold only letters, digits, '_', '.', '-'");

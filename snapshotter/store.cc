@@ -173,8 +173,9 @@ Store::~Store() {
   StopFlusher();
   if (kv_ && !crashed_) {
     Status s = kv_->Flush();
-    if (!s.ok()) std::fprintf(stderr, "hoodyfs: final flush of %s failed: %s\n", dir_.c_str(),
-                              s.ToString().c_str());
+    if (!s.ok())
+      std::fprintf(stderr, "hoodyfs: final flush of %s failed: %s\n", dir_.c_str(),
+                   s.ToString().c_str());
   }
 }
 
@@ -185,8 +186,8 @@ void Store::FlusherLoop() {
     if (stopping_) break;
     l.unlock();
     Status s = kv_->Flush();
-    if (!s.ok()) std::fprintf(stderr, "hoodyfs: background flush failed: %s\n",
-                              s.ToString().c_str());
+    if (!s.ok())
+      std::fprintf(stderr, "hoodyfs: background flush failed: %s\n", s.ToString().c_str());
     l.lock();
   }
 }
@@ -204,8 +205,7 @@ void Store::AfterCommit(uint64_t epoch) {
   // punched after their release, a hole could land on a block a new write
   // already filled. A failed punch only costs space.
   for (const index::BlockRun& run : runs) {
-    device_->Discard(run.start.value * kBlockSize, uint64_t{run.count} * kBlockSize)
-        .IgnoreError();
+    device_->Discard(run.start.value * kBlockSize, uint64_t{run.count} * kBlockSize).IgnoreError();
   }
   WriteScope s(*kv_);
   allocator_.ReleaseQuarantine(epoch);
@@ -422,8 +422,8 @@ Result<index::BlockRun> Store::ReserveBlocks(WriteScope& scope, uint32_t max_blo
   const uint64_t group_bytes = uint64_t{index::kFreeMapGroupBlocks} * kBlockSize;
   const uint64_t step = std::max<uint64_t>(options_.grow_step_bytes, group_bytes);
   const uint64_t groups = step / group_bytes;
-  const uint64_t new_size = (allocator_.capacity_blocks() + groups * index::kFreeMapGroupBlocks) *
-                            uint64_t{kBlockSize};
+  const uint64_t new_size =
+      (allocator_.capacity_blocks() + groups * index::kFreeMapGroupBlocks) * uint64_t{kBlockSize};
   // The data file may already be that large: a process that died after
   // growing it, before the commit recording the new groups, leaves it so (as
   // does a growth whose scope rolled back). Grow never shrinks: ask only for

@@ -152,8 +152,8 @@ class Store {
   Result<HeadInfo> CurrentHeadInfo(const std::string& container) const;
   // Records a new head in the containers table and the in-memory map; a
   // branch gives it a new lineage.
-  void SetHead(index::WriteScope& scope, const std::string& container,
-               index::ContainerRecord rec, bool new_lineage);
+  void SetHead(index::WriteScope& scope, const std::string& container, index::ContainerRecord rec,
+               bool new_lineage);
   Status CreateRoot(index::WriteScope& scope, GenId gen);
   // Reserves data blocks (BlockAllocator::Reserve), growing the data file
   // when full; the growth is recorded in `scope`.

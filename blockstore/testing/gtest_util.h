@@ -28,5 +28,3 @@ inline std::string SeedTrace() {
 }
 
 }  // namespace hoodyfs::blockstore::testing
-
-

@@ -62,8 +62,6 @@ inline std::string SeedTrace(uint64_t seed) {
 
 }  // namespace hoodyfs::testing
 
-
-
 namespace hoodyfs::testing {
 
 class StoreOverMemory : public ::testing::Test {
@@ -71,8 +69,8 @@ class StoreOverMemory : public ::testing::Test {
   // Creates the devices, the store and container "c", and opens it.
   void CreateStore(blockstore::testing::MemDeviceOptions mem_options = {}) {
     mem_ = std::make_unique<blockstore::testing::MemDevice>(mem_options);
-    faulty_ = std::make_unique<blockstore::testing::FaultyDevice>(
-        *mem_, blockstore::testing::FaultPlan{});
+    faulty_ = std::make_unique<blockstore::testing::FaultyDevice>(*mem_,
+                                                                  blockstore::testing::FaultPlan{});
     ASSERT_OK(snapshotter::Store::Init(dir_.File("store")));
     ASSERT_NO_FATAL_FAILURE(OpenStore());
     ASSERT_OK(store_->CreateContainer("c"));

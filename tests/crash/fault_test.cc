@@ -38,7 +38,7 @@ using snapshotter::Store;
 constexpr uint64_t kMiB = 1 << 20;
 constexpr uint64_t kGroupBytes = uint64_t{index::kFreeMapGroupBlocks} * kBlockSize;
 
-#define EXPECT_CODE(expected, status)                                                    \
+#define EXPECT_CODE(expected, status) \
   EXPECT_EQ(static_cast<int>((status).code()), static_cast<int>(expected)) << (status).ToString()
 
 using FaultTest = StoreOverMemory;

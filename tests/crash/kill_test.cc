@@ -65,7 +65,7 @@ void KillAtHook(std::string_view name) {
 
 snapshotter::StoreOptions Options() {
   snapshotter::StoreOptions options;
-  options.flush_interval_ms = 0;           // no commit but the driver's durability points
+  options.flush_interval_ms = 0;  // no commit but the driver's durability points
   options.flush_pending_bytes = SIZE_MAX;
   options.grow_step_bytes = 16 << 20;
   return options;
@@ -241,15 +241,15 @@ TEST_P(KillTest, StoreReopensWithEverySyncedChange) {
   EXPECT_OK((*store)->CheckInvariants());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Hooks, KillTest, ::testing::Combine(::testing::Range(0, 3), ::testing::Range(0, 6)),
-    [](const ::testing::TestParamInfo<std::tuple<int, int>>& param) {
-      std::string name = kHooks[std::get<0>(param.param)];
-      for (char& c : name) {
-        if (c == '.') c = '_';
-      }
-      return name + "_" + std::to_string(std::get<1>(param.param));
-    });
+INSTANTIATE_TEST_SUITE_P(Hooks, KillTest,
+                         ::testing::Combine(::testing::Range(0, 3), ::testing::Range(0, 6)),
+                         [](const ::testing::TestParamInfo<std::tuple<int, int>>& param) {
+                           std::string name = kHooks[std::get<0>(param.param)];
+                           for (char& c : name) {
+                             if (c == '.') c = '_';
+                           }
+                           return name + "_" + std::to_string(std::get<1>(param.param));
+                         });
 
 }  // namespace
 }  // namespace hoodyfs::testing

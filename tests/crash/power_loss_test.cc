@@ -26,7 +26,6 @@
 //
 // Reproduce a failure with --gtest_random_seed=SEED (printed on failure).
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -55,13 +54,20 @@ enum class Loss { kNone, kFaulty, kFaultyTorn, kMem, kMemTorn, kFaultyOverFile, 
 
 const char* LossName(Loss loss) {
   switch (loss) {
-    case Loss::kNone: return "nothing (a process death only)";
-    case Loss::kFaulty: return "FaultyDevice::PowerLoss over memory";
-    case Loss::kFaultyTorn: return "torn FaultyDevice::PowerLoss over memory";
-    case Loss::kMem: return "MemDevice::SimulatePowerLoss";
-    case Loss::kMemTorn: return "torn MemDevice::SimulatePowerLoss";
-    case Loss::kFaultyOverFile: return "FaultyDevice::PowerLoss over a real file";
-    case Loss::kCount: break;
+    case Loss::kNone:
+      return "nothing (a process death only)";
+    case Loss::kFaulty:
+      return "FaultyDevice::PowerLoss over memory";
+    case Loss::kFaultyTorn:
+      return "torn FaultyDevice::PowerLoss over memory";
+    case Loss::kMem:
+      return "MemDevice::SimulatePowerLoss";
+    case Loss::kMemTorn:
+      return "torn MemDevice::SimulatePowerLoss";
+    case Loss::kFaultyOverFile:
+      return "FaultyDevice::PowerLoss over a real file";
+    case Loss::kCount:
+      break;
   }
   return "?";
 }
@@ -158,7 +164,7 @@ TEST_P(PowerLossTest, ReopensWithEverySyncedChangeAndEveryFrozenGeneration) {
   const uint64_t keep_free = 2 + seed % 24;
   if (ballast) ASSERT_OK(store_->CreateContainer("ballast"));  // flushes: before any step
 
-  ModelState durable;   // as of the last durability point that returned
+  ModelState durable;    // as of the last durability point that returned
   ModelState in_flight;  // what the durability point under way will make durable
   SyncHooks hooks;
   RandomOps* driver = nullptr;

@@ -5,6 +5,8 @@
 // found exactly as when frozen. Then the consistency checker runs.
 //
 // Reproduce a failure with --gtest_random_seed=SEED (printed on failure).
+#include "tests/model/fs_model.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -12,7 +14,6 @@
 #include "base/testing/temp_dir.h"
 #include "snapshotter/filesystem.h"
 #include "snapshotter/store.h"
-#include "tests/model/fs_model.h"
 #include "tests/model/random_ops.h"
 
 namespace hoodyfs::testing {

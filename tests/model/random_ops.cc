@@ -18,8 +18,22 @@ namespace {
 const char* const kNames[] = {"a", "b", "c", "d", "e", "f"};
 
 enum Op {
-  kCreate, kMkdir, kSymlink, kLink, kUnlink, kRmdir, kRename, kWrite, kTruncate, kXattr, kChmod,
-  kFreeze, kBranch, kReopen, kSync, kOpCount
+  kCreate,
+  kMkdir,
+  kSymlink,
+  kLink,
+  kUnlink,
+  kRmdir,
+  kRename,
+  kWrite,
+  kTruncate,
+  kXattr,
+  kChmod,
+  kFreeze,
+  kBranch,
+  kReopen,
+  kSync,
+  kOpCount
 };
 
 #define EXPECT_CODE(expected, status) \
@@ -28,11 +42,16 @@ enum Op {
 
 const char* SyncKindName(SyncKind kind) {
   switch (kind) {
-    case SyncKind::kFlush: return "flush";
-    case SyncKind::kFsync: return "fsync";
-    case SyncKind::kFreeze: return "freeze";
-    case SyncKind::kBranch: return "branch";
-    case SyncKind::kReopen: return "reopen";
+    case SyncKind::kFlush:
+      return "flush";
+    case SyncKind::kFsync:
+      return "fsync";
+    case SyncKind::kFreeze:
+      return "freeze";
+    case SyncKind::kBranch:
+      return "branch";
+    case SyncKind::kReopen:
+      return "reopen";
   }
   return "?";
 }
@@ -99,10 +118,9 @@ std::string RandomOps::Pattern(size_t n) {
 }
 
 void RandomOps::Step() {
-  const int weights[kOpCount] = {mix_.create,   mix_.mkdir, mix_.symlink, mix_.link,
-                                 mix_.unlink,   mix_.rmdir, mix_.rename,  mix_.write,
-                                 mix_.truncate, mix_.xattr, mix_.chmod,   mix_.freeze,
-                                 mix_.branch,   mix_.reopen, mix_.sync};
+  const int weights[kOpCount] = {mix_.create, mix_.mkdir,  mix_.symlink, mix_.link,     mix_.unlink,
+                                 mix_.rmdir,  mix_.rename, mix_.write,   mix_.truncate, mix_.xattr,
+                                 mix_.chmod,  mix_.freeze, mix_.branch,  mix_.reopen,   mix_.sync};
   int total = 0;
   for (int w : weights) total += w;
   ASSERT_GT(total, 0) << "every operation weight is 0";
@@ -110,11 +128,16 @@ void RandomOps::Step() {
   int op = 0;
   while (pick >= weights[op]) pick -= weights[op++];
   switch (op) {
-    case kFreeze: return Sync(SyncKind::kFreeze);
-    case kBranch: return Sync(SyncKind::kBranch);
-    case kReopen: return Sync(SyncKind::kReopen);
-    case kSync: return Sync(Chance(50) ? SyncKind::kFlush : SyncKind::kFsync);
-    default: return FileOp(op);
+    case kFreeze:
+      return Sync(SyncKind::kFreeze);
+    case kBranch:
+      return Sync(SyncKind::kBranch);
+    case kReopen:
+      return Sync(SyncKind::kReopen);
+    case kSync:
+      return Sync(Chance(50) ? SyncKind::kFlush : SyncKind::kFsync);
+    default:
+      return FileOp(op);
   }
 }
 
@@ -193,8 +216,7 @@ void RandomOps::FileOp(int op) {
       const uint64_t ino = RandomIno(false);
       if (!S_ISREG(model.Node(ino).mode)) return;
       const uint64_t off = Chance(50) ? Pick(8192) : Pick(mix_.max_write_offset);
-      const std::string data =
-          Pattern(1 + (Chance(60) ? Pick(3000) : Pick(mix_.max_write_bytes)));
+      const std::string data = Pattern(1 + (Chance(60) ? Pick(3000) : Pick(mix_.max_write_bytes)));
       auto w = fs_->Write(Ino(ino), off, data);
       ASSERT_TRUE(w.ok()) << w.status().ToString();
       EXPECT_EQ(*w, data.size());
@@ -346,8 +368,7 @@ void ExpectStoreHolds(Store& store, const std::string& container, const ModelSta
   ExpectTreeMatches(*head, state.head, "head");
   for (const auto& [gen, model] : state.frozen) {
     auto info = store.Generation(gen);
-    ASSERT_TRUE(info.ok()) << "frozen generation " << gen.value << ": "
-                           << info.status().ToString();
+    ASSERT_TRUE(info.ok()) << "frozen generation " << gen.value << ": " << info.status().ToString();
     EXPECT_EQ(static_cast<int>(info->state), static_cast<int>(index::GenState::kFrozen))
         << "generation " << gen.value << " is no longer frozen";
     auto past = store.AtGeneration(gen);

@@ -45,8 +45,8 @@ struct OpMix {
   int create = 12, mkdir = 6, symlink = 3, link = 4, unlink = 8, rmdir = 4, rename = 8;
   int write = 23, truncate = 8, xattr = 6, chmod = 6;
   int freeze = 5, branch = 3, reopen = 2, sync = 2;  // sync: Flush or Fsync, then a full compare
-  uint64_t max_write_bytes = 300 * 1024;    // large writes: up to this many bytes
-  uint64_t max_write_offset = 600 * 1024;   // at up to this offset
+  uint64_t max_write_bytes = 300 * 1024;             // large writes: up to this many bytes
+  uint64_t max_write_offset = 600 * 1024;            // at up to this offset
   uint64_t max_truncate_bytes = 700 * 1024;
 };
 
