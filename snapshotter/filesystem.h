@@ -159,6 +159,9 @@ class FileSystem {
   // Moves an inline file's bytes into a data block.
   Status ConvertInline(index::WriteScope& s, Meta& meta, GenId gen, Ino ino,
                        index::InodeRecord* rec);
+  // Writes into an inline file's record, or moves the file to a block when
+  // the write would outgrow it. True when the write is done.
+  Result<bool> WriteInline(Ino ino, uint64_t offset, std::span<const char> data);
   // One write of at most 1 MiB that does not cross a 1 MiB boundary.
   Status WritePiece(Ino ino, uint64_t offset, std::span<const char> data);
 

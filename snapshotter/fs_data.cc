@@ -223,56 +223,64 @@ Status FileSystem::ConvertInline(WriteScope& s, Meta& meta, GenId g, Ino ino, In
   return Status::OK();
 }
 
-Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> data) {
+Result<bool> FileSystem::WriteInline(Ino ino, uint64_t offset, std::span<const char> data) {
   const uint64_t end = offset + data.size();
-  // Small files stay inline; a file outgrowing that moves to blocks first.
-  bool is_inline = false;
-  HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
+  bool done = false;
+  HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
     HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
     HOODY_RETURN_IF_ERROR(CheckRegular(rec, ino));
-    is_inline = rec.has_inline;
-    return Status::OK();
+    if (!rec.has_inline) return Status::OK();
+    if (end <= index::kInlineMaxBytes) {
+      if (rec.inline_data.size() < end) rec.inline_data.resize(end, '\0');
+      std::memcpy(rec.inline_data.data() + offset, data.data(), data.size());
+      rec.size = std::max<uint64_t>(rec.size, end);
+      rec.mtime = rec.ctime = store_->Now();
+      done = true;
+    } else {
+      HOODY_RETURN_IF_ERROR(ConvertInline(s, meta, g, ino, &rec));
+    }
+    return meta.PutInode(s, g, ino, rec);
   }));
-  bool inline_done = false;
-  if (is_inline)
-    HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
-      HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
-      HOODY_RETURN_IF_ERROR(CheckRegular(rec, ino));
-      if (!rec.has_inline) return Status::OK();
-      if (end <= index::kInlineMaxBytes) {
-        if (rec.inline_data.size() < end) rec.inline_data.resize(end, '\0');
-        std::memcpy(rec.inline_data.data() + offset, data.data(), data.size());
-        rec.size = std::max<uint64_t>(rec.size, end);
-        rec.mtime = rec.ctime = store_->Now();
-        inline_done = true;
-      } else {
-        HOODY_RETURN_IF_ERROR(ConvertInline(s, meta, g, ino, &rec));
-      }
-      return meta.PutInode(s, g, ino, rec);
-    }));
-  if (inline_done) return Status::OK();
+  return done;
+}
 
+Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> data) {
+  const uint64_t end = offset + data.size();
   const uint64_t first = offset / kBlockSize;
   const uint64_t count = (end - 1) / kBlockSize - first + 1;
-  // 1. The old contents of partially written edge blocks, and the head.
+  // 1. One read scope: the inode, the head's lineage and the old contents of
+  // partially written edge blocks. An inline file is written in place, or
+  // moved to a block first and then looked at again.
   std::shared_lock<std::shared_mutex> guard(store_->data_readers_, std::defer_lock);
   std::vector<MappedBlock> edges;
   uint64_t lineage = 0;
-  HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
-    HOODY_ASSIGN_OR_RETURN(Store::HeadInfo head, store_->CurrentHeadInfo(*container_));
-    lineage = head.lineage;
-    std::vector<MappedBlock> one;
-    if (offset % kBlockSize != 0) {
-      HOODY_RETURN_IF_ERROR(MapBlocks(s, meta, g, ino, first, 1, &one));
-      edges.push_back(one[0]);
-    }
-    if (end % kBlockSize != 0 && (count > 1 || offset % kBlockSize == 0)) {
-      HOODY_RETURN_IF_ERROR(MapBlocks(s, meta, g, ino, first + count - 1, 1, &one));
-      edges.push_back(one[0]);
-    }
-    guard.lock();
-    return Status::OK();
-  }));
+  for (;;) {
+    bool is_inline = false;
+    HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
+      HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
+      HOODY_RETURN_IF_ERROR(CheckRegular(rec, ino));
+      if (rec.has_inline) {
+        is_inline = true;
+        return Status::OK();
+      }
+      HOODY_ASSIGN_OR_RETURN(Store::HeadInfo head, store_->CurrentHeadInfo(*container_));
+      lineage = head.lineage;
+      std::vector<MappedBlock> one;
+      if (offset % kBlockSize != 0) {
+        HOODY_RETURN_IF_ERROR(MapBlocks(s, meta, g, ino, first, 1, &one));
+        edges.push_back(one[0]);
+      }
+      if (end % kBlockSize != 0 && (count > 1 || offset % kBlockSize == 0)) {
+        HOODY_RETURN_IF_ERROR(MapBlocks(s, meta, g, ino, first + count - 1, 1, &one));
+        edges.push_back(one[0]);
+      }
+      guard.lock();
+      return Status::OK();
+    }));
+    if (!is_inline) break;
+    HOODY_ASSIGN_OR_RETURN(bool written, WriteInline(ino, offset, data));
+    if (written) return Status::OK();
+  }
   AlignedBuffer buf(count * kBlockSize);
   for (const MappedBlock& e : edges) {
     AlignedBuffer old(kBlockSize);

@@ -64,8 +64,6 @@ Status Store::Init(const std::string& dir) {
   if (::stat((dir + kMetaFile).c_str(), &st) == 0) {
     return Status::Exists(dir + " already holds a hoodyfs store");
   }
-  StoreOptions options;
-  options.flush_interval_ms = 0;
   HOODY_ASSIGN_OR_RETURN(auto kv, index::KvStore::Open(dir + kMetaFile, index::EnvOptions()));
   {
     WriteScope s(*kv);

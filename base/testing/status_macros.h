@@ -1,5 +1,6 @@
 // EXPECT_OK / ASSERT_OK for gtest suites: like EXPECT_TRUE(s.ok()), but a
-// failure prints the Status. Header-only, so base_testing needs no gtest.
+// failure prints the Status. EXPECT_CODE(code, status) checks the code. Header-only, so
+// base_testing needs no gtest.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,3 +18,6 @@
     const ::hoodyfs::Status hoody_assert_ok_ = (expr);                 \
     ASSERT_TRUE(hoody_assert_ok_.ok()) << hoody_assert_ok_.ToString(); \
   } while (0)
+
+#define EXPECT_CODE(expected, status) \
+  EXPECT_EQ(static_cast<int>((status).code()), static_cast<int>(expected)) << (status).ToString()

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "base/testing/status_macros.h"
 #include "base/unique_fd.h"
 #include "blockstore/testing/faulty_device.h"
 #include "blockstore/testing/mem_device.h"
@@ -37,9 +38,6 @@ using snapshotter::Store;
 
 constexpr uint64_t kMiB = 1 << 20;
 constexpr uint64_t kGroupBytes = uint64_t{index::kFreeMapGroupBlocks} * kBlockSize;
-
-#define EXPECT_CODE(expected, status) \
-  EXPECT_EQ(static_cast<int>((status).code()), static_cast<int>(expected)) << (status).ToString()
 
 using FaultTest = StoreOverMemory;
 

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "base/coding.h"
+#include "base/testing/status_macros.h"
 
 namespace hoodyfs::testing {
 
@@ -36,8 +37,6 @@ enum Op {
   kOpCount
 };
 
-#define EXPECT_CODE(expected, status) \
-  EXPECT_EQ(static_cast<int>((status).code()), static_cast<int>(expected)) << (status).ToString()
 }  // namespace
 
 const char* SyncKindName(SyncKind kind) {
