@@ -97,6 +97,18 @@ inline std::string ChangeLogKey(GenId gen, Table table, std::string_view logical
   k.append(logical);
   return k;
 }
+// kSnapshots: every snapshot of one container shares the prefix
+// SnapshotPrefix(container).
+inline std::string SnapshotPrefix(std::string_view container) {
+  std::string k(container);
+  k.push_back('\0');
+  return k;
+}
+inline std::string SnapshotKey(std::string_view container, std::string_view name) {
+  std::string k = SnapshotPrefix(container);
+  k.append(name);
+  return k;
+}
 inline std::string ChangeLogPrefix(GenId gen) {
   std::string k;
   PutBig64(&k, gen.value);

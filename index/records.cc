@@ -188,4 +188,44 @@ Result<ContainerRecord> ContainerRecord::Decode(std::string_view v) {
   return r;
 }
 
+std::string SnapshotRecord::Encode() const {
+  std::string v;
+  v.push_back(static_cast<char>(kRecordFormat));
+  PutLe64(&v, gen.value);
+  PutLe64(&v, static_cast<uint64_t>(created_ns));
+  PutLe64(&v, static_cast<uint64_t>(expires_ns));
+  PutStr(&v, alias);
+  return v;
+}
+
+Result<SnapshotRecord> SnapshotRecord::Decode(std::string_view v) {
+  Decoder d(v);
+  SnapshotRecord r;
+  if (d.Byte() != kRecordFormat) return Truncated("snapshot");
+  r.gen = GenId(d.Le64());
+  r.created_ns = static_cast<int64_t>(d.Le64());
+  r.expires_ns = static_cast<int64_t>(d.Le64());
+  r.alias = std::string(GetStr(d));
+  if (!d.ok()) return Truncated("snapshot");
+  return r;
+}
+
+std::string GenerationStats::Encode() const {
+  std::string v;
+  v.push_back(static_cast<char>(kRecordFormat));
+  PutLe64(&v, referenced_bytes);
+  PutLe64(&v, written_bytes);
+  return v;
+}
+
+Result<GenerationStats> GenerationStats::Decode(std::string_view v) {
+  Decoder d(v);
+  GenerationStats r;
+  if (d.Byte() != kRecordFormat) return Truncated("generation stats");
+  r.referenced_bytes = d.Le64();
+  r.written_bytes = d.Le64();
+  if (!d.ok()) return Truncated("generation stats");
+  return r;
+}
+
 }  // namespace hoodyfs::index

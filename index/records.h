@@ -81,7 +81,12 @@ struct BlockRecord {
   static Result<BlockRecord> Decode(std::string_view v);
 };
 
-enum class GenState : uint8_t { kHead = 1, kFrozen = 2 };
+// kHead: a container's live head. kFrozen: immutable (a snapshot, or an
+// ancestor that other generations still read through). kDropped: no longer
+// wanted (its snapshot was deleted, or it is a head that a restore or a
+// container delete discarded); garbage collection reclaims it once it has no
+// pins and at most one child.
+enum class GenState : uint8_t { kHead = 1, kFrozen = 2, kDropped = 3 };
 
 struct GenerationRecord {
   GenId parent;  // 0 for a container's first generation
@@ -99,6 +104,29 @@ struct ContainerRecord {
 
   std::string Encode() const;
   static Result<ContainerRecord> Decode(std::string_view v);
+};
+
+// A named snapshot of a container: the frozen generation it names and the
+// user-facing attributes. Keyed by (container, NUL, name) in kSnapshots.
+struct SnapshotRecord {
+  GenId gen;
+  std::string alias;       // "" when none
+  int64_t created_ns = 0;  // CLOCK_REALTIME
+  int64_t expires_ns = 0;  // 0: never expires
+
+  std::string Encode() const;
+  static Result<SnapshotRecord> Decode(std::string_view v);
+};
+
+// Accounting of one frozen generation, computed on demand and cached (a
+// frozen generation's contents never change; a merge into it by garbage
+// collection drops the cache). See snapshotter/accounting.h.
+struct GenerationStats {
+  uint64_t referenced_bytes = 0;  // data visible from the generation
+  uint64_t written_bytes = 0;     // data the generation wrote itself
+
+  std::string Encode() const;
+  static Result<GenerationStats> Decode(std::string_view v);
 };
 
 // Versioned values: a whiteout (the key was deleted in this generation) or a

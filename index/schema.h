@@ -9,7 +9,7 @@
 
 namespace hoodyfs::index {
 
-inline constexpr uint64_t kFormatVersion = 1;
+inline constexpr uint64_t kFormatVersion = 2;
 
 enum class Table : uint8_t {
   kMeta,         // store-wide counters and settings: name -> value
@@ -24,6 +24,8 @@ enum class Table : uint8_t {
   kBlocks,       // physical block -> (xxh3 checksum, refcount)
   kFreeMap,      // bitmap group -> bitmap of used blocks
   kChangeLog,    // (gen, table, unversioned key) -> ""
+  kSnapshots,    // (container, NUL, snapshot name) -> SnapshotRecord
+  kGenStats,     // gen id -> GenerationStats (accounting cache of a frozen generation)
   kCount,
 };
 
@@ -32,6 +34,7 @@ inline constexpr size_t kTableCount = static_cast<size_t>(Table::kCount);
 inline constexpr std::array<const char*, kTableCount> kTableNames = {
     "meta",     "containers", "generations", "inodes", "dirents", "dircookies",
     "backrefs", "xattrs",     "chunks",      "blocks", "freemap", "changelog",
+    "snapshots", "genstats",
 };
 
 inline constexpr size_t TableIndex(Table t) { return static_cast<size_t>(t); }

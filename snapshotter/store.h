@@ -124,6 +124,10 @@ class Store {
  private:
   friend class FileSystem;
   friend class Fsck;
+  friend class Snapshots;          // snapshot catalog (snapshots.h)
+  friend class GarbageCollector;   // gc.h
+  friend class Differ;             // diff.h
+  friend class Accounting;         // accounting.h
   Store() = default;
   Status Load();
   void FlusherLoop();
