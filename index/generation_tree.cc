@@ -1,5 +1,7 @@
 #include "index/generation_tree.h"
 
+#include <algorithm>
+
 namespace hoodyfs::index {
 
 const GenerationTree::Node& GenerationTree::At(GenId gen) const {
@@ -16,30 +18,68 @@ void GenerationTree::Add(GenId gen, GenId parent) {
   HOODY_ASSERT(!parent.valid() || (Contains(parent) && parent < gen),
                "parent must exist and be older");
   if (nodes_.size() <= gen.value) nodes_.resize(gen.value + 1);
-  Node n;
+  Node& n = nodes_[gen.value];
+  n = Node();
   n.present = true;
   n.parent = parent;
-  if (!parent.valid()) {
+  Link(gen);
+  if (parent.valid()) nodes_[parent.value].children.push_back(gen);
+  ++count_;
+}
+
+void GenerationTree::Link(GenId gen) {
+  Node& n = nodes_[gen.value];
+  if (!n.parent.valid()) {
     n.depth = 0;
     n.jump = gen;
-  } else {
-    const Node& p = At(parent);
-    n.depth = p.depth + 1;
-    const Node& pj = At(p.jump);
-    // Skew-binary rule: jump twice as far when the parent's two jumps are
-    // equally long, otherwise jump to the parent. A root jumps to itself.
-    const bool equal = p.depth - pj.depth == pj.depth - At(pj.jump).depth;
-    n.jump = equal ? pj.jump : parent;
+    return;
   }
-  nodes_[gen.value] = n;
-  ++count_;
+  const Node& p = At(n.parent);
+  n.depth = p.depth + 1;
+  const Node& pj = At(p.jump);
+  // Skew-binary rule: jump twice as far when the parent's two jumps are
+  // equally long, otherwise jump to the parent. A root jumps to itself.
+  const bool equal = p.depth - pj.depth == pj.depth - At(pj.jump).depth;
+  n.jump = equal ? pj.jump : n.parent;
+}
+
+void GenerationTree::DetachFromParent(GenId gen) {
+  const GenId parent = At(gen).parent;
+  if (!parent.valid()) return;
+  std::vector<GenId>& siblings = nodes_[parent.value].children;
+  siblings.erase(std::find(siblings.begin(), siblings.end(), gen));
 }
 
 void GenerationTree::Remove(GenId gen) {
   HOODY_ASSERT(Contains(gen), "removing an unknown generation");
-  nodes_[gen.value].present = false;
+  HOODY_ASSERT(At(gen).children.empty(), "removing a generation that has children");
+  DetachFromParent(gen);
+  nodes_[gen.value] = Node();
   --count_;
 }
+
+void GenerationTree::Splice(GenId gen) {
+  HOODY_ASSERT(Contains(gen) && At(gen).children.size() == 1,
+               "splicing a generation without exactly one child");
+  const GenId child = At(gen).children.front();
+  const GenId parent = At(gen).parent;
+  DetachFromParent(gen);
+  nodes_[gen.value] = Node();
+  --count_;
+  nodes_[child.value].parent = parent;
+  if (parent.valid()) nodes_[parent.value].children.push_back(child);
+  // Parents before children: every node's parent is final when it is linked.
+  std::vector<GenId> pending{child};
+  while (!pending.empty()) {
+    const GenId g = pending.back();
+    pending.pop_back();
+    Link(g);
+    const std::vector<GenId>& kids = nodes_[g.value].children;
+    pending.insert(pending.end(), kids.begin(), kids.end());
+  }
+}
+
+const std::vector<GenId>& GenerationTree::Children(GenId gen) const { return At(gen).children; }
 
 GenId GenerationTree::Parent(GenId gen) const { return At(gen).parent; }
 uint32_t GenerationTree::Depth(GenId gen) const { return At(gen).depth; }

@@ -27,11 +27,20 @@ class GenerationTree {
   // REQUIRES: gen not present; parent present or 0; gen > parent.
   void Add(GenId gen, GenId parent);
   // Drops a generation that has no children left.
+  // REQUIRES: gen present with no children.
   void Remove(GenId gen);
+  // Takes out a generation that has exactly one child: the child moves up
+  // under gen's parent (a root's only child becomes a root), and the depths
+  // and jump pointers of the child's subtree are recomputed: O(subtree).
+  // Garbage collection calls it once it has merged gen's records into the
+  // child. REQUIRES: gen present with exactly one child.
+  void Splice(GenId gen);
 
   bool Contains(GenId gen) const;
   GenId Parent(GenId gen) const;
   uint32_t Depth(GenId gen) const;
+  // The generations whose parent is `gen`, in the order they were added.
+  const std::vector<GenId>& Children(GenId gen) const;
   // True when `ancestor` is `gen` or one of its ancestors.
   bool IsAncestorOrSelf(GenId ancestor, GenId gen) const;
   // Number of generations present.
@@ -43,8 +52,12 @@ class GenerationTree {
     GenId jump;
     uint32_t depth = 0;
     bool present = false;
+    std::vector<GenId> children;
   };
   const Node& At(GenId gen) const;
+  // Sets depth and jump of `gen` from its parent's (already final) ones.
+  void Link(GenId gen);
+  void DetachFromParent(GenId gen);
   GenId AncestorAtDepth(GenId gen, uint32_t depth) const;
   std::vector<Node> nodes_;  // indexed by gen id
   size_t count_ = 0;

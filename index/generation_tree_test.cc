@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -18,8 +19,25 @@ class NaiveForest {
  public:
   void Add(GenId gen, GenId parent) {
     parent_[gen.value] = parent.value;
-    depth_[gen.value] = parent.valid() ? depth_[parent.value] + 1 : 0;
     ids_.push_back(gen);
+  }
+  void Remove(GenId gen) {
+    parent_.erase(gen.value);
+    std::erase(ids_, gen);
+  }
+  // gen's only child takes its place under gen's parent.
+  void Splice(GenId gen) {
+    const std::vector<GenId> kids = Children(gen);
+    ASSERT_EQ(kids.size(), 1u);
+    parent_[kids[0].value] = parent_.at(gen.value);
+    Remove(gen);
+  }
+  std::vector<GenId> Children(GenId gen) const {
+    std::vector<GenId> out;
+    for (GenId g : ids_) {
+      if (parent_.at(g.value) == gen.value) out.push_back(g);
+    }
+    return out;
   }
   bool IsAncestorOrSelf(GenId a, GenId g) const {
     for (uint64_t x = g.value; x != 0; x = parent_.at(x)) {
@@ -27,13 +45,16 @@ class NaiveForest {
     }
     return false;
   }
-  uint32_t Depth(GenId g) const { return depth_.at(g.value); }
+  uint32_t Depth(GenId g) const {
+    uint32_t d = 0;
+    for (uint64_t x = parent_.at(g.value); x != 0; x = parent_.at(x)) ++d;
+    return d;
+  }
   GenId Parent(GenId g) const { return GenId(parent_.at(g.value)); }
   const std::vector<GenId>& ids() const { return ids_; }
 
  private:
   std::unordered_map<uint64_t, uint64_t> parent_;
-  std::unordered_map<uint64_t, uint32_t> depth_;
   std::vector<GenId> ids_;
 };
 
@@ -57,6 +78,9 @@ void CheckShape(const Forest& f) {
     ASSERT_TRUE(f.tree.Contains(g)) << g.value;
     ASSERT_EQ(f.tree.Depth(g), f.naive.Depth(g)) << g.value;
     ASSERT_EQ(f.tree.Parent(g), f.naive.Parent(g)) << g.value;
+    std::vector<GenId> kids = f.tree.Children(g);
+    std::sort(kids.begin(), kids.end());
+    ASSERT_EQ(kids, f.naive.Children(g)) << g.value;
   }
 }
 
@@ -197,6 +221,65 @@ TEST(GenerationTreeTest, RemoveLeaves) {
   t.Add(GenId(6), GenId(4));
   EXPECT_TRUE(t.IsAncestorOrSelf(GenId(1), GenId(6)));
   EXPECT_EQ(t.Depth(GenId(6)), 3u);
+}
+
+TEST(GenerationTreeTest, SpliceMovesTheOnlyChildUp) {
+  GenerationTree t;
+  // 1 -> 2 -> 3 -> 4, 3 -> 5: splicing 2 puts 3 (and its subtree) under 1.
+  t.Add(GenId(1), GenId());
+  t.Add(GenId(2), GenId(1));
+  t.Add(GenId(3), GenId(2));
+  t.Add(GenId(4), GenId(3));
+  t.Add(GenId(5), GenId(3));
+  t.Splice(GenId(2));
+  EXPECT_FALSE(t.Contains(GenId(2)));
+  EXPECT_EQ(t.Parent(GenId(3)), GenId(1));
+  EXPECT_EQ(t.Depth(GenId(4)), 2u);
+  EXPECT_EQ(t.Children(GenId(1)), std::vector<GenId>{GenId(3)});
+  EXPECT_TRUE(t.IsAncestorOrSelf(GenId(1), GenId(5)));
+  // A root's only child becomes a root.
+  t.Remove(GenId(4));
+  t.Remove(GenId(5));
+  t.Splice(GenId(1));
+  EXPECT_FALSE(t.Parent(GenId(3)).valid());
+  EXPECT_EQ(t.Depth(GenId(3)), 0u);
+  EXPECT_EQ(t.size(), 1u);
+}
+
+// Garbage collection removes leaves and splices one-child generations out of
+// long chains while new generations keep arriving: the jump pointers of every
+// moved subtree must stay right.
+TEST(GenerationTreeTest, RandomRemovesAndSplices) {
+  const uint32_t seed = testutil::TestSeed();
+  SCOPED_TRACE(testutil::SeedTrace(seed));
+  std::mt19937_64 rng(seed);
+  for (int round = 0; round < 10; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    Forest f;
+    f.Add(GenId());
+    for (int step = 0; step < 1500; ++step) {
+      const std::vector<GenId>& ids = f.naive.ids();
+      const uint64_t pick = rng() % 100;
+      if (pick < 60 || ids.size() < 3) {
+        // Mostly extend recent generations: long chains with a few branches.
+        const GenId parent =
+            ids.empty() ? GenId() : ids[ids.size() - 1 - rng() % std::min<size_t>(ids.size(), 4)];
+        f.Add(parent);
+        continue;
+      }
+      const GenId g = ids[rng() % ids.size()];
+      const size_t kids = f.naive.Children(g).size();
+      if (kids == 0) {
+        f.tree.Remove(g);
+        f.naive.Remove(g);
+      } else if (kids == 1) {
+        f.tree.Splice(g);
+        ASSERT_NO_FATAL_FAILURE(f.naive.Splice(g));
+      }
+    }
+    ASSERT_NO_FATAL_FAILURE(CheckShape(f));
+    ASSERT_NO_FATAL_FAILURE(CheckRandomPairs(f, rng, 20000));
+  }
 }
 
 }  // namespace

@@ -175,6 +175,8 @@ std::string ContainerRecord::Encode() const {
   v.push_back(static_cast<char>(kRecordFormat));
   PutLe64(&v, head.value);
   PutLe64(&v, static_cast<uint64_t>(created_ns));
+  PutStr(&v, origin);
+  PutStr(&v, project);
   return v;
 }
 
@@ -184,7 +186,9 @@ Result<ContainerRecord> ContainerRecord::Decode(std::string_view v) {
   if (d.Byte() != kRecordFormat) return Truncated("container");
   r.head = GenId(d.Le64());
   r.created_ns = static_cast<int64_t>(d.Le64());
-  if (!d.ok()) return Truncated("container");
+  r.origin = std::string(GetStr(d));
+  r.project = std::string(GetStr(d));
+  if (!d.done()) return Truncated("container");
   return r;
 }
 

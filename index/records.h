@@ -101,6 +101,8 @@ struct GenerationRecord {
 struct ContainerRecord {
   GenId head;
   int64_t created_ns = 0;
+  std::string origin;   // "container@snapshot" it was copied from; "" when none
+  std::string project;  // project id recorded when copied (REST target_project_id)
 
   std::string Encode() const;
   static Result<ContainerRecord> Decode(std::string_view v);

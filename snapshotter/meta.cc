@@ -177,7 +177,7 @@ Status Meta::Ref(WriteScope& s, BlockNo block) {
   return Status::OK();
 }
 
-Status Meta::Unref(WriteScope& s, BlockNo block) {
+Status Meta::Unref(WriteScope& s, BlockNo block, uint64_t* freed) {
   HOODY_ASSIGN_OR_RETURN(index::BlockRecord rec, GetBlock(s, block));
   HOODY_ASSERT(rec.refcount > 0, "unreferencing a block with refcount 0");
   if (--rec.refcount > 0) {
@@ -185,6 +185,7 @@ Status Meta::Unref(WriteScope& s, BlockNo block) {
     return Status::OK();
   }
   s.Delete(Table::kBlocks, index::BlockKey(block));
+  if (freed != nullptr) ++*freed;
   // The allocator is not rolled back with the memtable: free only once the
   // operation is known to succeed.
   s.OnCommit([this, block](WriteScope& ws) { allocator_.Free(ws, block); });

@@ -67,7 +67,9 @@ class Meta {
   void AddBlock(index::WriteScope& s, BlockNo block, uint64_t checksum);
   Result<index::BlockRecord> GetBlock(const index::KvScope& s, BlockNo block);
   Status Ref(index::WriteScope& s, BlockNo block);
-  Status Unref(index::WriteScope& s, BlockNo block);
+  // Drops one reference; at zero the block record goes and the block is freed
+  // when the scope commits (counted in *freed when given).
+  Status Unref(index::WriteScope& s, BlockNo block, uint64_t* freed = nullptr);
 
   index::VersionedTable& inodes() { return inodes_; }
   index::VersionedTable& dirents() { return dirents_; }

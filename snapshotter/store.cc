@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <utility>
 
 #include "base/coding.h"
 #include "base/test_hook.h"
@@ -302,28 +303,57 @@ Status Store::CreateRoot(WriteScope& scope, GenId gen) {
   return meta.PutInode(scope, gen, kRootIno, root);
 }
 
-Status Store::CreateContainer(const std::string& name, GenId from) {
+void Store::AddToTree(WriteScope& scope, GenId gen, GenId parent) {
+  tree_.Add(gen, parent);
+  scope.OnRollback([this, gen] { tree_.Remove(gen); });
+}
+
+Result<GenerationRecord> Store::GetGeneration(const KvScope& scope, GenId gen) const {
+  HOODY_ASSIGN_OR_RETURN(auto v, scope.Get(Table::kGenerations, index::GenerationKey(gen)));
+  if (!v) return Status::Corruption("generation " + std::to_string(gen.value) + " has no record");
+  return GenerationRecord::Decode(*v);
+}
+
+Status Store::SetGenerationState(WriteScope& scope, GenId gen, GenState state) {
+  HOODY_ASSIGN_OR_RETURN(GenerationRecord rec, GetGeneration(scope, gen));
+  rec.state = state;
+  PutGeneration(scope, gen, rec);
+  return Status::OK();
+}
+
+Status Store::CreateContainerIn(WriteScope& s, const std::string& name, GenId from,
+                                ContainerRecord record) {
   HOODY_RETURN_IF_ERROR(ValidateContainerName(name));
   HOODY_RETURN_IF_ERROR(CheckWritable());
+  HOODY_ASSIGN_OR_RETURN(auto existing, s.Get(Table::kContainers, name));
+  if (existing) return Status::Exists("container '" + name + "' already exists");
+  if (from.valid() && !tree_.Contains(from)) {
+    return Status::NotFound("generation " + std::to_string(from.value));
+  }
+  const index::Timespec now = Now();
+  const GenId head = NextGen(s);
+  PutGeneration(s, head, GenerationRecord{from, GenState::kHead, name, ToNs(now)});
+  AddToTree(s, head, from);
+  if (!from.valid()) HOODY_RETURN_IF_ERROR(CreateRoot(s, head));
+  record.head = head;
+  record.created_ns = ToNs(now);
+  SetHead(s, name, std::move(record), /*new_lineage=*/true);
+  return Status::OK();
+}
+
+void Store::RemoveContainerIn(WriteScope& s, const std::string& name) {
+  s.Delete(Table::kContainers, name);
+  auto it = heads_.find(name);
+  if (it == heads_.end()) return;
+  const HeadInfo old = it->second;
+  heads_.erase(it);
+  s.OnRollback([this, name, old] { heads_[name] = old; });
+}
+
+Status Store::CreateContainer(const std::string& name, GenId from) {
   {
     WriteScope s(*kv_);
-    HOODY_ASSIGN_OR_RETURN(auto existing, s.Get(Table::kContainers, name));
-    if (existing) return Status::Exists("container '" + name + "' already exists");
-    if (from.valid() && !tree_.Contains(from)) {
-      return Status::NotFound("generation " + std::to_string(from.value));
-    }
-    const index::Timespec now = Now();
-    const GenId head = NextGen(s);
-    PutGeneration(s, head, GenerationRecord{from, GenState::kHead, name, ToNs(now)});
-    tree_.Add(head, from);
-    if (!from.valid()) {
-      Status st = CreateRoot(s, head);
-      if (!st.ok()) {
-        tree_.Remove(head);
-        return st;
-      }
-    }
-    SetHead(s, name, ContainerRecord{head, ToNs(now)}, /*new_lineage=*/true);
+    HOODY_RETURN_IF_ERROR(CreateContainerIn(s, name, from, ContainerRecord{}));
     s.Commit();
   }
   return kv_->Flush();
@@ -351,23 +381,36 @@ Result<GenerationInfo> Store::Generation(GenId gen) const {
   return GenerationInfo{gen, rec.parent, rec.state, rec.container, rec.created_ns};
 }
 
+Result<GenId> Store::FreezeIn(WriteScope& s, const std::string& container) {
+  HOODY_RETURN_IF_ERROR(CheckWritable());
+  HOODY_ASSIGN_OR_RETURN(ContainerRecord c, GetContainer(s, container));
+  const GenId frozen = c.head;
+  HOODY_RETURN_IF_ERROR(SetGenerationState(s, frozen, GenState::kFrozen));
+  const GenId head = NextGen(s);
+  PutGeneration(s, head, GenerationRecord{frozen, GenState::kHead, container, ToNs(Now())});
+  AddToTree(s, head, frozen);
+  c.head = head;
+  SetHead(s, container, std::move(c), /*new_lineage=*/false);
+  return frozen;
+}
+
+Result<GenId> Store::BranchIn(WriteScope& s, const std::string& container, GenId from) {
+  HOODY_RETURN_IF_ERROR(CheckWritable());
+  HOODY_ASSIGN_OR_RETURN(ContainerRecord c, GetContainer(s, container));
+  if (!tree_.Contains(from)) return Status::NotFound("generation " + std::to_string(from.value));
+  const GenId head = NextGen(s);
+  PutGeneration(s, head, GenerationRecord{from, GenState::kHead, container, ToNs(Now())});
+  AddToTree(s, head, from);
+  c.head = head;
+  SetHead(s, container, std::move(c), /*new_lineage=*/true);
+  return head;
+}
+
 Result<GenId> Store::Freeze(const std::string& container) {
   GenId frozen;
-  HOODY_RETURN_IF_ERROR(CheckWritable());
   {
     WriteScope s(*kv_);
-    HOODY_ASSIGN_OR_RETURN(ContainerRecord c, GetContainer(s, container));
-    frozen = c.head;
-    HOODY_ASSIGN_OR_RETURN(auto v, s.Get(Table::kGenerations, index::GenerationKey(frozen)));
-    if (!v) return Status::Corruption("container head generation is missing");
-    HOODY_ASSIGN_OR_RETURN(GenerationRecord rec, GenerationRecord::Decode(*v));
-    rec.state = GenState::kFrozen;
-    PutGeneration(s, frozen, rec);
-    const GenId head = NextGen(s);
-    PutGeneration(s, head, GenerationRecord{frozen, GenState::kHead, container, ToNs(Now())});
-    c.head = head;
-    SetHead(s, container, c, /*new_lineage=*/false);
-    tree_.Add(head, frozen);
+    HOODY_ASSIGN_OR_RETURN(frozen, FreezeIn(s, container));
     s.Commit();
   }
   HOODY_TEST_HOOK("store.freeze.before_flush");
@@ -378,16 +421,12 @@ Result<GenId> Store::Freeze(const std::string& container) {
 
 Result<GenId> Store::Branch(const std::string& container, GenId from) {
   GenId head;
-  HOODY_RETURN_IF_ERROR(CheckWritable());
   {
     WriteScope s(*kv_);
-    HOODY_ASSIGN_OR_RETURN(ContainerRecord c, GetContainer(s, container));
-    if (!tree_.Contains(from)) return Status::NotFound("generation " + std::to_string(from.value));
-    head = NextGen(s);
-    PutGeneration(s, head, GenerationRecord{from, GenState::kHead, container, ToNs(Now())});
-    c.head = head;
-    SetHead(s, container, c, /*new_lineage=*/true);
-    tree_.Add(head, from);
+    HOODY_ASSIGN_OR_RETURN(GenId old_head, CurrentHead(container));
+    HOODY_ASSIGN_OR_RETURN(head, BranchIn(s, container, from));
+    // The replaced head stays readable as it was: nothing writes it again.
+    HOODY_RETURN_IF_ERROR(SetGenerationState(s, old_head, GenState::kFrozen));
     s.Commit();
   }
   HOODY_RETURN_IF_ERROR(kv_->Flush());
@@ -436,6 +475,48 @@ Result<index::BlockRun> Store::ReserveBlocks(WriteScope& scope, uint32_t max_blo
   data_writes_.fetch_add(1, std::memory_order_release);
   allocator_.AddGroups(scope, groups);
   return allocator_.Reserve(max_blocks);
+}
+
+// ---- pins ----
+
+Store::Pin::Pin(Pin&& other) noexcept
+    : store_(std::exchange(other.store_, nullptr)), gen_(other.gen_), id_(other.id_) {}
+
+Store::Pin& Store::Pin::operator=(Pin&& other) noexcept {
+  if (this != &other) {
+    Release();
+    store_ = std::exchange(other.store_, nullptr);
+    gen_ = other.gen_;
+    id_ = other.id_;
+  }
+  return *this;
+}
+
+Store::Pin::~Pin() { Release(); }
+
+void Store::Pin::Release() {
+  if (store_ == nullptr) return;
+  std::lock_guard l(store_->pins_mu_);
+  auto it = store_->pins_.find(gen_.value);
+  if (it != store_->pins_.end()) {
+    it->second.erase(id_);
+    if (it->second.empty()) store_->pins_.erase(it);
+  }
+  store_ = nullptr;
+}
+
+Store::Pin Store::PinGeneration(GenId gen, std::string reason) {
+  std::lock_guard l(pins_mu_);
+  const uint64_t id = next_pin_id_++;
+  pins_[gen.value][id] = std::move(reason);
+  return Pin(this, gen, id);
+}
+
+std::optional<std::string> Store::PinnedBy(GenId gen) const {
+  std::lock_guard l(pins_mu_);
+  auto it = pins_.find(gen.value);
+  if (it == pins_.end() || it->second.empty()) return std::nullopt;
+  return it->second.begin()->second;
 }
 
 uint64_t Store::capacity_blocks() const {

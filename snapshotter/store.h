@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -104,6 +105,36 @@ class Store {
   // Makes everything done so far durable. Errors: kNoSpace, kIoError.
   Status Flush();
 
+  // --- pins ---
+  // A pin keeps one generation as it is while something reads it (a
+  // read-only mount of a snapshot, a bisect, a running diff or accounting
+  // pass): deleting the snapshot that names it is refused, and garbage
+  // collection neither reclaims it nor merges another generation into it.
+  // Move-only; the pin ends with the object. In memory only: a pin never
+  // outlives the process.
+  class Pin {
+   public:
+    Pin() = default;
+    Pin(Pin&& other) noexcept;
+    Pin& operator=(Pin&& other) noexcept;
+    Pin(const Pin&) = delete;
+    Pin& operator=(const Pin&) = delete;
+    ~Pin();
+    GenId gen() const { return gen_; }
+
+   private:
+    friend class Store;
+    Pin(Store* store, GenId gen, uint64_t id) : store_(store), gen_(gen), id_(id) {}
+    void Release();
+    Store* store_ = nullptr;
+    GenId gen_;
+    uint64_t id_ = 0;
+  };
+  // `reason` names the user ("mounted at /mnt/x", "bisect"): errors quote it.
+  Pin PinGeneration(GenId gen, std::string reason);
+  // The reason of one pin held on `gen`, or nullopt when it has none.
+  std::optional<std::string> PinnedBy(GenId gen) const;
+
   // Consistency check of the whole store (docs/design.md, "fsck").
   Status CheckInvariants();
 
@@ -124,10 +155,10 @@ class Store {
  private:
   friend class FileSystem;
   friend class Fsck;
-  friend class Snapshots;          // snapshot catalog (snapshots.h)
-  friend class GarbageCollector;   // gc.h
-  friend class Differ;             // diff.h
-  friend class Accounting;         // accounting.h
+  friend class Snapshotter;       // snapshotter.h: the snapshot verbs
+  friend class GarbageCollector;  // gc.h
+  friend class Differ;            // diff.h
+  friend class Accounting;        // accounting.h
   Store() = default;
   Status Load();
   void FlusherLoop();
@@ -159,6 +190,23 @@ class Store {
   void SetHead(index::WriteScope& scope, const std::string& container, index::ContainerRecord rec,
                bool new_lineage);
   Status CreateRoot(index::WriteScope& scope, GenId gen);
+  Result<index::GenerationRecord> GetGeneration(const index::KvScope& scope, GenId gen) const;
+  // Rewrites the state of a generation's record.
+  Status SetGenerationState(index::WriteScope& scope, GenId gen, index::GenState state);
+  // The steps of Freeze, Branch and CreateContainer inside a caller's scope,
+  // so the snapshot catalog can make a freeze and its snapshot record (or a
+  // restore and the snapshot that keeps the old head) one atomic change.
+  // FreezeIn returns the frozen generation; BranchIn the new head and leaves
+  // the old head's record alone (the caller decides what it becomes).
+  Result<GenId> FreezeIn(index::WriteScope& scope, const std::string& container);
+  Result<GenId> BranchIn(index::WriteScope& scope, const std::string& container, GenId from);
+  Status CreateContainerIn(index::WriteScope& scope, const std::string& name, GenId from,
+                           index::ContainerRecord record);
+  // Removes the container's record and head entry (the caller drops its
+  // generations).
+  void RemoveContainerIn(index::WriteScope& scope, const std::string& name);
+  // Adds a generation to the tree, undone if the scope rolls back.
+  void AddToTree(index::WriteScope& scope, GenId gen, GenId parent);
   // Reserves data blocks (BlockAllocator::Reserve), growing the data file
   // when full; the growth is recorded in `scope`.
   Result<index::BlockRun> ReserveBlocks(index::WriteScope& scope, uint32_t max_blocks);
@@ -207,6 +255,12 @@ class Store {
   std::atomic<bool> sync_failed_{false};
   // kIoError once sync_failed_ is set.
   Status CheckWritable() const;
+
+  // Pins by generation: id -> reason. Taken after the state lock when both
+  // are needed (garbage collection checks pins inside its write scopes).
+  mutable std::mutex pins_mu_;
+  std::unordered_map<uint64_t, std::map<uint64_t, std::string>> pins_;  // gen -> id -> reason
+  uint64_t next_pin_id_ = 1;
 
   std::mutex flusher_mu_;
   std::condition_variable flusher_cv_;

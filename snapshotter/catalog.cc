@@ -1,0 +1,133 @@
+#include "snapshotter/catalog.h"
+
+#include <algorithm>
+#include <ctime>
+#include <limits>
+
+#include "index/keys.h"
+#include "snapshotter/names.h"
+
+namespace hoodyfs::snapshotter::catalog {
+
+using index::SnapshotRecord;
+using index::Table;
+
+namespace {
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+}  // namespace
+
+bool IsSnapshotName(std::string_view s) {
+  // snap- 8 digits - 6 digits [- digits]
+  if (s.size() < 20 || s.substr(0, 5) != "snap-") return false;
+  if (!AllDigits(s.substr(5, 8)) || s[13] != '-' || !AllDigits(s.substr(14, 6))) return false;
+  if (s.size() == 20) return true;
+  return s[20] == '-' && AllDigits(s.substr(21));
+}
+
+std::string UtcStamp(int64_t ns) {
+  const time_t secs = static_cast<time_t>(ns / 1000000000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
+
+Status ValidateAlias(std::string_view alias) {
+  // The container-name rules, reworded for an alias.
+  if (Status s = ValidateContainerName(alias); !s.ok()) {
+    std::string m = s.message();
+    if (m.rfind("container name", 0) == 0) m.replace(0, 14, "alias");
+    return Status::InvalidArgument(m);
+  }
+  if (IsSnapshotName(alias)) {
+    return Status::InvalidArgument("alias '" + std::string(alias) +
+                                   "' has the form of a snapshot name (snap-YYYYMMDD-HHMMSS)");
+  }
+  return Status::OK();
+}
+
+Status ValidateExpiryDays(int64_t days) {
+  if (days <= 0) {
+    return Status::InvalidArgument("expiry must be a positive number of days, not " +
+                                   std::to_string(days));
+  }
+  return Status::OK();
+}
+
+int64_t ExpiryFrom(int64_t from_ns, int64_t days) {
+  constexpr int64_t kDayNs = 86400LL * 1000000000LL;
+  if (days > (std::numeric_limits<int64_t>::max() - from_ns) / kDayNs) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  return from_ns + days * kDayNs;
+}
+
+Result<std::vector<Entry>> List(const index::KvScope& s, std::string_view container) {
+  std::vector<Entry> out;
+  const std::string prefix = index::SnapshotPrefix(container);
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
+  std::string bound = prefix;
+  bound.back() = '\x01';  // the NUL after the container name, plus one
+  it.SetUpperBound(bound);
+  for (it.Seek(prefix); it.Valid(); it.Next()) {
+    HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(it.value()));
+    out.push_back(Entry{std::string(it.key().substr(prefix.size())), std::move(rec)});
+  }
+  HOODY_RETURN_IF_ERROR(it.status());
+  std::sort(out.begin(), out.end(), [](const Entry& x, const Entry& y) {
+    return std::tie(x.record.created_ns, x.name) < std::tie(y.record.created_ns, y.name);
+  });
+  return out;
+}
+
+Result<std::optional<Entry>> Find(const index::KvScope& s, std::string_view container,
+                                  std::string_view name_or_alias) {
+  if (name_or_alias.empty()) return std::optional<Entry>();
+  if (IsSnapshotName(name_or_alias)) {
+    HOODY_ASSIGN_OR_RETURN(auto v,
+                           s.Get(Table::kSnapshots, index::SnapshotKey(container, name_or_alias)));
+    if (!v) return std::optional<Entry>();
+    HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(*v));
+    return std::optional<Entry>(Entry{std::string(name_or_alias), std::move(rec)});
+  }
+  HOODY_ASSIGN_OR_RETURN(std::vector<Entry> all, List(s, container));
+  for (Entry& e : all) {
+    if (e.record.alias == name_or_alias) return std::optional<Entry>(std::move(e));
+  }
+  return std::optional<Entry>();
+}
+
+Status CheckAliasFree(const index::KvScope& s, std::string_view container, std::string_view alias,
+                      std::string_view except_name) {
+  HOODY_ASSIGN_OR_RETURN(std::vector<Entry> all, List(s, container));
+  for (const Entry& e : all) {
+    if (e.record.alias == alias && e.name != except_name) {
+      return Status::Exists("alias '" + std::string(alias) + "' is already used by snapshot " +
+                            e.name + " of container '" + std::string(container) + "'");
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::string> NewName(const index::KvScope& s, std::string_view container, int64_t now_ns) {
+  const std::string base = "snap-" + UtcStamp(now_ns);
+  for (int n = 1;; ++n) {
+    const std::string name = n == 1 ? base : base + "-" + std::to_string(n);
+    HOODY_ASSIGN_OR_RETURN(auto v, s.Get(Table::kSnapshots, index::SnapshotKey(container, name)));
+    if (!v) return name;
+  }
+}
+
+void Put(index::WriteScope& s, std::string_view container, std::string_view name,
+         const SnapshotRecord& rec) {
+  s.Put(Table::kSnapshots, index::SnapshotKey(container, name), rec.Encode());
+}
+
+void Erase(index::WriteScope& s, std::string_view container, std::string_view name) {
+  s.Delete(Table::kSnapshots, index::SnapshotKey(container, name));
+}
+
+}  // namespace hoodyfs::snapshotter::catalog

@@ -1,0 +1,55 @@
+// The snapshot catalog: the kSnapshots table (container, NUL, name) ->
+// SnapshotRecord, and the rules for names and aliases. Used by Snapshotter
+// inside its write scopes; no state of its own.
+//
+// A name is snap-YYYYMMDD-HHMMSS (UTC) with -2, -3... when several land in
+// one second. An alias uses the container-name character set, is unique
+// within its container and is never of the name form, so "a name or an
+// alias" always means one snapshot.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "index/kv_store.h"
+#include "index/records.h"
+
+namespace hoodyfs::snapshotter::catalog {
+
+struct Entry {
+  std::string name;
+  index::SnapshotRecord record;
+};
+
+// True for snap-YYYYMMDD-HHMMSS and snap-YYYYMMDD-HHMMSS-N.
+bool IsSnapshotName(std::string_view s);
+// "YYYYMMDD-HHMMSS" of a CLOCK_REALTIME time in UTC.
+std::string UtcStamp(int64_t ns);
+
+// Errors: kInvalidArgument naming what is wrong.
+Status ValidateAlias(std::string_view alias);
+// Expiry days as users give them: positive whole days.
+Status ValidateExpiryDays(int64_t days);
+// created + days, saturating.
+int64_t ExpiryFrom(int64_t from_ns, int64_t days);
+
+// Every snapshot of the container, ordered by creation time (then name).
+Result<std::vector<Entry>> List(const index::KvScope& s, std::string_view container);
+// By name, else by alias. nullopt when neither matches.
+Result<std::optional<Entry>> Find(const index::KvScope& s, std::string_view container,
+                                  std::string_view name_or_alias);
+// kExists when another snapshot of the container (not `except_name`) has it.
+Status CheckAliasFree(const index::KvScope& s, std::string_view container, std::string_view alias,
+                      std::string_view except_name = "");
+// A name for a snapshot created at `now_ns` that the container does not have yet.
+Result<std::string> NewName(const index::KvScope& s, std::string_view container, int64_t now_ns);
+
+void Put(index::WriteScope& s, std::string_view container, std::string_view name,
+         const index::SnapshotRecord& rec);
+void Erase(index::WriteScope& s, std::string_view container, std::string_view name);
+
+}  // namespace hoodyfs::snapshotter::catalog

@@ -1,0 +1,367 @@
+#include "snapshotter/diff.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+
+#include "blockstore/aligned_buffer.h"
+#include "blockstore/checksum.h"
+#include "index/keys.h"
+#include "snapshotter/changelog.h"
+#include "snapshotter/filesystem.h"
+#include "snapshotter/meta.h"
+#include "snapshotter/store.h"
+
+namespace hoodyfs::snapshotter {
+
+using index::InodeRecord;
+using index::KvScope;
+using index::ReadScope;
+using index::Table;
+
+const char* ChangeSymbol(ChangeKind kind) {
+  switch (kind) {
+    case ChangeKind::kAdded:
+      return "+";
+    case ChangeKind::kDeleted:
+      return "-";
+    case ChangeKind::kModified:
+      return "M";
+    case ChangeKind::kRenamed:
+      return "R";
+  }
+  return "?";
+}
+
+std::string ChangeWhatNames(uint32_t what) {
+  static constexpr std::pair<uint32_t, const char*> kNames[] = {
+      {kWhatContent, "content"}, {kWhatMode, "mode"},     {kWhatOwner, "owner"},
+      {kWhatTimes, "times"},     {kWhatXattrs, "xattrs"}, {kWhatTarget, "target"},
+      {kWhatRdev, "rdev"},       {kWhatLinks, "links"},
+  };
+  std::string out;
+  for (const auto& [bit, name] : kNames) {
+    if ((what & bit) == 0) continue;
+    if (!out.empty()) out += ',';
+    out += name;
+  }
+  return out;
+}
+
+std::string FormatChange(const Change& c) {
+  std::string line = std::string(ChangeSymbol(c.kind)) + "\t" + c.path;
+  if (c.kind == ChangeKind::kRenamed) line += " -> " + c.new_path;
+  return line;
+}
+
+namespace {
+constexpr size_t kLogBatch = 1024;   // change-log entries read per scope
+constexpr size_t kInodeBatch = 256;  // inodes compared per scope
+
+// What the path's change logs say about one inode.
+struct Touched {
+  bool xattrs = false;
+  std::set<uint64_t> chunks;
+};
+
+// Paths of inodes in one generation, with directory paths memoized.
+class PathResolver {
+ public:
+  PathResolver(Meta& meta, GenId gen) : meta_(meta), gen_(gen) {}
+
+  // Every path of `ino` (sorted); empty when it has none (unlinked, open).
+  Result<std::vector<std::string>> Paths(const KvScope& s, Ino ino) {
+    std::vector<std::string> out;
+    if (ino == kRootIno) return std::vector<std::string>{"/"};
+    std::vector<std::pair<Ino, std::string>> links;
+    HOODY_RETURN_IF_ERROR(meta_.backrefs().ForEach(
+        s, index::InoPrefix(ino), "", gen_,
+        [&](std::string_view logical, const index::VisibleVersion&) -> Result<bool> {
+          if (logical.size() < 17) return Status::Corruption("short back-reference key");
+          links.emplace_back(Ino(GetBig64(logical.data() + 8)),
+                             std::string(logical.substr(16, logical.size() - 17)));
+          return true;
+        }));
+    for (const auto& [parent, name] : links) {
+      HOODY_ASSIGN_OR_RETURN(std::optional<std::string> dir, DirPath(s, parent));
+      if (!dir) continue;
+      out.push_back((*dir == "/" ? "" : *dir) + "/" + name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  // A directory's path; nullopt when it is not reachable from the root.
+  Result<std::optional<std::string>> DirPath(const KvScope& s, Ino dir) {
+    std::vector<std::pair<Ino, std::string>> walked;  // (dir, its name), upwards
+    std::optional<std::string> base;
+    for (Ino at = dir; !base;) {
+      if (at == kRootIno) {
+        base = "";
+        break;
+      }
+      if (auto hit = memo_.find(at.value); hit != memo_.end()) {
+        if (!hit->second) return std::optional<std::string>();
+        base = *hit->second;
+        break;
+      }
+      HOODY_ASSIGN_OR_RETURN(auto up, meta_.AnyBackref(s, gen_, at));
+      if (!up || walked.size() > 4096) {
+        memo_[dir.value] = std::nullopt;
+        return std::optional<std::string>();
+      }
+      walked.emplace_back(at, up->second);
+      at = up->first;
+    }
+    std::string path = *base;
+    for (auto it = walked.rbegin(); it != walked.rend(); ++it) {
+      path += "/" + it->second;
+      memo_[it->first.value] = path;
+    }
+    return std::optional<std::string>(path.empty() ? "/" : path);
+  }
+
+  Meta& meta_;
+  GenId gen_;
+  std::map<uint64_t, std::optional<std::string>> memo_;  // "" is the root
+};
+
+using XattrMap = std::map<std::string, std::string>;
+
+Result<XattrMap> Xattrs(const KvScope& s, Meta& meta, GenId gen, Ino ino) {
+  XattrMap out;
+  HOODY_RETURN_IF_ERROR(meta.xattrs().ForEach(
+      s, index::InoPrefix(ino), "", gen,
+      [&](std::string_view logical, const index::VisibleVersion& v) -> Result<bool> {
+        out.emplace(std::string(logical.substr(8, logical.size() - 9)), std::string(v.data));
+        return true;
+      }));
+  return out;
+}
+
+uint64_t ZeroBlockChecksum() {
+  static const uint64_t sum = [] {
+    blockstore::AlignedBuffer zeros(kBlockSize);
+    return blockstore::BlockChecksum(zeros.data());
+  }();
+  return sum;
+}
+
+Result<uint64_t> ChecksumOf(const KvScope& s, Meta& meta, BlockNo b) {
+  if (!b.valid()) return ZeroBlockChecksum();
+  HOODY_ASSIGN_OR_RETURN(index::BlockRecord rec, meta.GetBlock(s, b));
+  return rec.checksum;
+}
+
+// Bytes of content that differ between two block-mapped versions of a
+// file, over the chunks the change logs touched.
+Result<uint64_t> ChangedBlockBytes(const KvScope& s, Meta& meta, GenId a, GenId b, Ino ino,
+                                   const std::set<uint64_t>& chunks, uint64_t max_size) {
+  uint64_t bytes = 0;
+  for (uint64_t c : chunks) {
+    HOODY_ASSIGN_OR_RETURN(VisibleChunk va, meta.GetChunk(s, a, ino, c));
+    HOODY_ASSIGN_OR_RETURN(VisibleChunk vb, meta.GetChunk(s, b, ino, c));
+    if (va.owner == vb.owner) continue;  // one version seen from both sides
+    for (uint32_t i = 0; i < index::kChunkBlocks; ++i) {
+      const uint64_t at = (c * index::kChunkBlocks + i) * uint64_t{kBlockSize};
+      if (at >= max_size) break;
+      if (va.blocks[i] == vb.blocks[i]) continue;
+      HOODY_ASSIGN_OR_RETURN(uint64_t sa, ChecksumOf(s, meta, va.blocks[i]));
+      HOODY_ASSIGN_OR_RETURN(uint64_t sb, ChecksumOf(s, meta, vb.blocks[i]));
+      if (sa != sb) bytes += std::min<uint64_t>(kBlockSize, max_size - at);
+    }
+  }
+  return bytes;
+}
+
+Result<std::string> ReadWhole(FileSystem& fs, Ino ino, uint64_t size) {
+  std::string out(size, '\0');
+  HOODY_ASSIGN_OR_RETURN(size_t n, fs.Read(ino, 0, std::span<char>(out.data(), out.size())));
+  out.resize(n);
+  return out;
+}
+
+// One inode on both sides, ready to classify.
+struct Compared {
+  Ino ino;
+  std::optional<InodeRecord> a, b;
+  std::vector<std::string> paths_a, paths_b;
+  uint32_t what = 0;
+  uint64_t bytes = 0;
+  bool compare_bytes = false;  // inline on one side only: read both after the scope
+};
+
+void Classify(const Compared& c, std::vector<Change>* out) {
+  const bool in_a = c.a && !c.paths_a.empty();
+  const bool in_b = c.b && !c.paths_b.empty();
+  if (!in_a && !in_b) return;
+  if (!in_a || !in_b) {
+    const InodeRecord& rec = in_a ? *c.a : *c.b;
+    const uint64_t size = S_ISDIR(rec.mode) ? 0 : rec.size;
+    for (const std::string& p : in_a ? c.paths_a : c.paths_b) {
+      out->push_back(Change{in_a ? ChangeKind::kDeleted : ChangeKind::kAdded, p, "", c.ino,
+                            rec.mode, 0, size});
+    }
+    return;
+  }
+  std::vector<std::string> gone, fresh;
+  std::set_difference(c.paths_a.begin(), c.paths_a.end(), c.paths_b.begin(), c.paths_b.end(),
+                      std::back_inserter(gone));
+  std::set_difference(c.paths_b.begin(), c.paths_b.end(), c.paths_a.begin(), c.paths_a.end(),
+                      std::back_inserter(fresh));
+  const size_t pairs = std::min(gone.size(), fresh.size());
+  for (size_t i = 0; i < pairs; ++i) {
+    out->push_back(Change{ChangeKind::kRenamed, gone[i], fresh[i], c.ino, c.b->mode, 0, 0});
+  }
+  for (size_t i = pairs; i < gone.size(); ++i) {
+    out->push_back(Change{ChangeKind::kDeleted, gone[i], "", c.ino, c.a->mode, 0, 0});
+  }
+  for (size_t i = pairs; i < fresh.size(); ++i) {
+    out->push_back(Change{ChangeKind::kAdded, fresh[i], "", c.ino, c.b->mode, 0, 0});
+  }
+  if (c.what != 0) {
+    out->push_back(
+        Change{ChangeKind::kModified, c.paths_b.front(), "", c.ino, c.b->mode, c.what, c.bytes});
+  }
+}
+
+// Everything but content: the attribute bits that differ.
+uint32_t AttributeChanges(const InodeRecord& a, const InodeRecord& b) {
+  uint32_t what = 0;
+  if ((a.mode & 07777) != (b.mode & 07777)) what |= kWhatMode;
+  if (a.uid != b.uid || a.gid != b.gid) what |= kWhatOwner;
+  if (a.mtime != b.mtime || a.atime != b.atime) what |= kWhatTimes;
+  if (a.rdev != b.rdev) what |= kWhatRdev;
+  if (S_ISLNK(b.mode) && a.inline_data != b.inline_data) what |= kWhatTarget;
+  if (!S_ISDIR(b.mode) && a.nlink != b.nlink) what |= kWhatLinks;
+  return what;
+}
+}  // namespace
+
+Result<DiffResult> Differ::Diff(GenId a, GenId b) {
+  DiffResult result;
+  result.from = a;
+  result.to = b;
+  // 1. The generations whose change logs can hold a difference: from each
+  // side up to (not including) the lowest common ancestor.
+  std::vector<GenId> path;
+  std::vector<Store::Pin> pins;
+  {
+    ReadScope s(*store_.kv_);
+    const index::GenerationTree& tree = store_.tree_;
+    for (GenId g : {a, b}) {
+      if (!tree.Contains(g)) return Status::NotFound("generation " + std::to_string(g.value));
+    }
+    GenId x = a, y = b;
+    while (x.valid() && y.valid() && x != y) {
+      if (tree.Depth(x) >= tree.Depth(y)) {
+        path.push_back(x);
+        x = tree.Parent(x);
+      } else {
+        path.push_back(y);
+        y = tree.Parent(y);
+      }
+    }
+    // No common ancestor: both whole lineages.
+    if (x != y) {
+      for (; x.valid(); x = tree.Parent(x)) path.push_back(x);
+      for (; y.valid(); y = tree.Parent(y)) path.push_back(y);
+    }
+    for (GenId g : path) pins.push_back(store_.PinGeneration(g, "diff"));
+    pins.push_back(store_.PinGeneration(a, "diff"));
+    pins.push_back(store_.PinGeneration(b, "diff"));
+  }
+
+  // 2. The inodes those generations touched.
+  std::map<uint64_t, Touched> touched;
+  for (GenId g : path) {
+    ChangeLogCursor cursor(g);
+    while (!cursor.done()) {
+      ReadScope s(*store_.kv_);
+      HOODY_ASSIGN_OR_RETURN(std::vector<ChangedKey> batch, cursor.Next(s, kLogBatch));
+      for (const ChangedKey& c : batch) {
+        ++result.records_examined;
+        if (c.logical.size() < 8) return Status::Corruption("short versioned key in a change log");
+        Touched& t = touched[GetBig64(c.logical.data())];
+        if (c.table == Table::kXattrs) t.xattrs = true;
+        if (c.table == Table::kChunks && c.logical.size() >= 16) {
+          t.chunks.insert(GetBig64(c.logical.data() + 8));
+        }
+      }
+    }
+  }
+
+  // 3. Compare them, a batch of inodes per scope.
+  std::vector<Compared> compared;
+  compared.reserve(touched.size());
+  for (auto it = touched.begin(); it != touched.end();) {
+    ReadScope s(*store_.kv_);
+    Meta meta(store_.tree_, store_.allocator_);
+    PathResolver paths_a(meta, a), paths_b(meta, b);
+    for (size_t n = 0; n < kInodeBatch && it != touched.end(); ++n, ++it) {
+      const Ino ino(it->first);
+      const Touched& t = it->second;
+      Compared c;
+      c.ino = ino;
+      HOODY_ASSIGN_OR_RETURN(c.a, meta.GetInode(s, a, ino));
+      HOODY_ASSIGN_OR_RETURN(c.b, meta.GetInode(s, b, ino));
+      if (c.a) {
+        HOODY_ASSIGN_OR_RETURN(c.paths_a, paths_a.Paths(s, ino));
+      }
+      if (c.b) {
+        HOODY_ASSIGN_OR_RETURN(c.paths_b, paths_b.Paths(s, ino));
+      }
+      if (c.a && c.b && (c.a->mode & S_IFMT) == (c.b->mode & S_IFMT)) {
+        c.what = AttributeChanges(*c.a, *c.b);
+        if (t.xattrs) {
+          HOODY_ASSIGN_OR_RETURN(XattrMap xa, Xattrs(s, meta, a, ino));
+          HOODY_ASSIGN_OR_RETURN(XattrMap xb, Xattrs(s, meta, b, ino));
+          if (xa != xb) c.what |= kWhatXattrs;
+        }
+        if (S_ISREG(c.b->mode)) {
+          const uint64_t max_size = std::max(c.a->size, c.b->size);
+          const uint64_t delta = max_size - std::min(c.a->size, c.b->size);
+          if (c.a->has_inline && c.b->has_inline) {
+            if (c.a->inline_data != c.b->inline_data) c.bytes = max_size;
+          } else if (c.a->has_inline != c.b->has_inline) {
+            if (delta == 0) {
+              c.compare_bytes = true;
+            } else {
+              c.bytes = max_size;
+            }
+          } else {
+            HOODY_ASSIGN_OR_RETURN(c.bytes,
+                                   ChangedBlockBytes(s, meta, a, b, ino, t.chunks, max_size));
+            c.bytes = std::max(c.bytes, delta);
+          }
+          if (c.bytes > 0) c.what |= kWhatContent;
+        }
+      }
+      compared.push_back(std::move(c));
+    }
+  }
+  // Inline on one side, mapped on the other, same size: compare the bytes.
+  for (Compared& c : compared) {
+    if (!c.compare_bytes) continue;
+    HOODY_ASSIGN_OR_RETURN(FileSystem fa, store_.AtGeneration(a));
+    HOODY_ASSIGN_OR_RETURN(FileSystem fb, store_.AtGeneration(b));
+    HOODY_ASSIGN_OR_RETURN(std::string da, ReadWhole(fa, c.ino, c.a->size));
+    HOODY_ASSIGN_OR_RETURN(std::string db, ReadWhole(fb, c.ino, c.b->size));
+    if (da != db) {
+      c.bytes = c.b->size;
+      c.what |= kWhatContent;
+    }
+  }
+  for (const Compared& c : compared) Classify(c, &result.changes);
+  std::sort(result.changes.begin(), result.changes.end(), [](const Change& x, const Change& y) {
+    return std::tie(x.path, x.kind, x.new_path) < std::tie(y.path, y.kind, y.new_path);
+  });
+  return result;
+}
+
+}  // namespace hoodyfs::snapshotter

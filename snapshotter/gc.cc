@@ -1,0 +1,147 @@
+#include "snapshotter/gc.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "base/test_hook.h"
+#include "index/keys.h"
+#include "index/records.h"
+#include "snapshotter/changelog.h"
+#include "snapshotter/meta.h"
+#include "snapshotter/store.h"
+
+namespace hoodyfs::snapshotter {
+
+using index::GenerationRecord;
+using index::GenState;
+using index::ReadScope;
+using index::Table;
+using index::WriteScope;
+
+Result<GcStats> GarbageCollector::CollectAll(const GcProgressFn& progress) {
+  GcStats stats;
+  GcProgress state;
+  for (;;) {
+    std::vector<GenId> dropped;
+    {
+      ReadScope s(*store_.kv_);
+      HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kGenerations));
+      for (it.Seek(""); it.Valid(); it.Next()) {
+        HOODY_ASSIGN_OR_RETURN(GenerationRecord rec, GenerationRecord::Decode(it.value()));
+        if (rec.state == GenState::kDropped) dropped.emplace_back(GetBig64(it.key().data()));
+      }
+      HOODY_RETURN_IF_ERROR(it.status());
+    }
+    // Youngest first: reclaiming a leaf can make its parent eligible in the
+    // same pass.
+    std::sort(dropped.rbegin(), dropped.rend());
+    state.generations_pending = dropped.size();
+    bool progressed = false;
+    for (GenId gen : dropped) {
+      HOODY_ASSIGN_OR_RETURN(bool reclaimed, Collect(gen, &stats, progress, &state));
+      if (state.generations_pending > 0) --state.generations_pending;
+      if (!reclaimed) continue;
+      progressed = true;
+      ++stats.generations;
+      ++state.generations_done;
+      if (progress) progress(state);
+    }
+    if (!progressed) break;
+  }
+  HOODY_RETURN_IF_ERROR(store_.Flush());
+  return stats;
+}
+
+Result<bool> GarbageCollector::Collect(GenId gen, GcStats* stats, const GcProgressFn& progress,
+                                       GcProgress* state) {
+  for (;;) {
+    bool finished = false;
+    bool skipped = false;
+    const uint64_t before = stats->records;
+    HOODY_RETURN_IF_ERROR(CollectBatch(gen, stats, &finished, &skipped));
+    if (skipped) return false;
+    state->records_done += stats->records - before;
+    HOODY_RETURN_IF_ERROR(store_.MaybeFlush());
+    if (finished) return true;
+    if (progress) progress(*state);
+    HOODY_TEST_HOOK("gc.between_batches");
+  }
+}
+
+Status GarbageCollector::CollectBatch(GenId gen, GcStats* stats, bool* finished, bool* skipped) {
+  HOODY_RETURN_IF_ERROR(store_.CheckWritable());
+  WriteScope s(*store_.kv_);
+  index::GenerationTree& tree = store_.tree_;
+  if (!tree.Contains(gen)) {
+    *skipped = true;
+    return Status::OK();
+  }
+  HOODY_ASSIGN_OR_RETURN(GenerationRecord rec, store_.GetGeneration(s, gen));
+  const std::vector<GenId>& children = tree.Children(gen);
+  const GenId target = children.empty() ? GenId() : children.front();
+  if (rec.state != GenState::kDropped || children.size() > 1 || store_.PinnedBy(gen) ||
+      (target.valid() && store_.PinnedBy(target))) {
+    *skipped = true;
+    return Status::OK();
+  }
+  const GenId parent = tree.Parent(gen);
+  Meta meta(tree, store_.allocator_);
+  // The target's own changes are about to grow: its cached accounting goes.
+  if (target.valid()) s.Delete(Table::kGenStats, index::GenerationKey(target));
+
+  ChangeLogCursor cursor(gen);
+  HOODY_ASSIGN_OR_RETURN(std::vector<ChangedKey> batch, cursor.Next(s, kBatchRecords));
+  for (const ChangedKey& change : batch) {
+    const std::string key = index::VersionedKey(change.logical, gen);
+    HOODY_ASSIGN_OR_RETURN(auto found, s.Get(change.table, key));
+    if (!found || found->empty()) {
+      return Status::Corruption("change-log entry of generation " + std::to_string(gen.value) +
+                                " without its record");
+    }
+    const std::string value(*found);  // Get's view ends at the next Put
+    const bool live = value[0] == index::kLiveTag;
+    bool move = false;
+    if (target.valid()) {
+      HOODY_ASSIGN_OR_RETURN(auto own,
+                             s.Get(change.table, index::VersionedKey(change.logical, target)));
+      if (!own && live) {
+        move = true;
+      } else if (!own && parent.valid()) {
+        // A whiteout matters only if something under it is still visible.
+        index::VersionedTable table(change.table, tree);
+        HOODY_ASSIGN_OR_RETURN(auto below, table.Get(s, change.logical, parent));
+        move = below.has_value();
+      }
+    }
+    if (move) {
+      s.Put(change.table, index::VersionedKey(change.logical, target), value);
+      s.Put(Table::kChangeLog, index::ChangeLogKey(target, change.table, change.logical), "");
+    } else if (change.table == Table::kChunks && live) {
+      HOODY_ASSIGN_OR_RETURN(index::ChunkMap map, index::ChunkMap::Decode(value.substr(1)));
+      for (BlockNo b : Expand(map)) {
+        if (b.valid()) HOODY_RETURN_IF_ERROR(meta.Unref(s, b, &stats->blocks_freed));
+      }
+    }
+    s.Delete(change.table, key);
+    s.Delete(Table::kChangeLog, index::ChangeLogKey(gen, change.table, change.logical));
+    ++stats->records;
+  }
+  if (cursor.done()) {
+    // Nothing fallible follows: the tree changes with the commit.
+    s.Delete(Table::kGenerations, index::GenerationKey(gen));
+    s.Delete(Table::kGenStats, index::GenerationKey(gen));
+    if (target.valid()) {
+      HOODY_ASSIGN_OR_RETURN(GenerationRecord child, store_.GetGeneration(s, target));
+      child.parent = parent;
+      store_.PutGeneration(s, target, child);
+      tree.Splice(gen);
+    } else {
+      tree.Remove(gen);
+    }
+    *finished = true;
+  }
+  s.Commit();
+  return Status::OK();
+}
+
+}  // namespace hoodyfs::snapshotter

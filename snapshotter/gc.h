@@ -1,0 +1,74 @@
+// GarbageCollector: reclaims dropped generations (deleted snapshots, heads a
+// restore discarded, heads and snapshots of deleted containers).
+//
+// A dropped generation D that nothing pins is reclaimed once it has at most
+// one child:
+// - no child: every record D wrote is deleted (chunk maps release their
+//   blocks);
+// - one child C: D is merged into C. For each record D wrote, C's own
+//   version (if any) already hides it, so D's goes (releasing its blocks);
+//   otherwise D's version moves to C (same value, same block references). A
+//   whiteout that would hide nothing under D's parent is dropped. Then C
+//   takes D's place under D's parent.
+// Readers of C see the same tree before, during and after a merge.
+// A dropped generation with two or more children stays until enough of
+// them are gone; it costs only the records that other generations still see.
+//
+// Chunked and resumable: each batch of at most kBatchRecords change-log
+// entries is one short write scope that also deletes the entries it
+// handled, so progress is persisted with the work, and a crash at any point
+// resumes from the change log at the next run. Freed blocks come back to
+// the host (hole-punched) once the commit that freed them is durable.
+//
+// Thread-safety: may run while the store serves filesystem calls; one
+// collector at a time per store (callers serialize).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "base/status.h"
+#include "base/types.h"
+
+namespace hoodyfs::snapshotter {
+
+class Store;
+
+struct GcStats {
+  size_t expired = 0;         // snapshots deleted because their expiry passed
+  size_t generations = 0;     // generations reclaimed (deleted or merged)
+  uint64_t records = 0;       // versioned records deleted or moved
+  uint64_t blocks_freed = 0;  // 4 KiB data blocks released
+};
+
+struct GcProgress {
+  size_t generations_done = 0;
+  size_t generations_pending = 0;
+  uint64_t records_done = 0;
+};
+using GcProgressFn = std::function<void(const GcProgress&)>;
+
+class GarbageCollector {
+ public:
+  // Change-log entries handled per write scope: short enough that a
+  // filesystem call waits at most a few milliseconds behind a batch.
+  static constexpr size_t kBatchRecords = 256;
+
+  explicit GarbageCollector(Store& store) : store_(store) {}
+
+  // Reclaims every eligible dropped generation, repeating while reclaiming
+  // makes more eligible, then makes the result durable.
+  // Errors: kNoSpace, kIoError, kCorruption.
+  Result<GcStats> CollectAll(const GcProgressFn& progress = {});
+
+ private:
+  // Reclaims `gen` if it is still dropped, unpinned and has at most one
+  // child; true when it was reclaimed.
+  Result<bool> Collect(GenId gen, GcStats* stats, const GcProgressFn& progress, GcProgress* state);
+  // One batch; sets *finished when the generation is gone.
+  Status CollectBatch(GenId gen, GcStats* stats, bool* finished, bool* skipped);
+
+  Store& store_;
+};
+
+}  // namespace hoodyfs::snapshotter
