@@ -24,6 +24,48 @@ constexpr Table kVersionedTables[] = {Table::kInodes,   Table::kDirents, Table::
 }  // namespace
 
 Status Store::CheckInvariants() { return Fsck(*this).Run(); }
+Status Store::CheckFullyCollected() { return Fsck(*this).CheckCollected(); }
+
+Status Fsck::CheckCollected() {
+  ReadScope s(*store_.kv_);
+  Meta meta(store_.tree_, store_.allocator_);
+  std::vector<GenId> live;
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator gt, s.NewIterator(Table::kGenerations));
+  for (gt.Seek(""); gt.Valid(); gt.Next()) {
+    HOODY_ASSIGN_OR_RETURN(index::GenerationRecord rec,
+                           index::GenerationRecord::Decode(gt.value()));
+    const GenId g(GetBig64(gt.key().data()));
+    if (rec.state != index::GenState::kDropped || store_.PinnedBy(g)) {
+      live.push_back(g);
+    } else if (store_.tree_.Children(g).size() < 2) {
+      return Broken("dropped generation " + std::to_string(g.value) + " with " +
+                    std::to_string(store_.tree_.Children(g).size()) +
+                    " children was not collected");
+    }
+  }
+  HOODY_RETURN_IF_ERROR(gt.status());
+  // (logical key, owner) of every chunk version some live generation sees.
+  std::set<std::string> seen;
+  for (GenId g : live) {
+    HOODY_RETURN_IF_ERROR(meta.chunks().ForEach(
+        s, "", "", g,
+        [&](std::string_view logical, const index::VisibleVersion& v) -> Result<bool> {
+          seen.insert(index::VersionedKey(logical, v.gen));
+          return true;
+        }));
+  }
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kChunks));
+  for (it.Seek(""); it.Valid(); it.Next()) {
+    const std::string_view v = it.value();
+    if (v.empty() || v[0] == index::kWhiteoutTag) continue;
+    if (seen.count(std::string(it.key())) == 0) {
+      return Broken("chunk version of generation " +
+                    std::to_string(index::GenOfKey(it.key()).value) +
+                    " holds blocks that no live generation sees");
+    }
+  }
+  return it.status();
+}
 
 Status Fsck::Run() {
   HOODY_RETURN_IF_ERROR(CheckRecordsAndChangeLog());

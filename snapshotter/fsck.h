@@ -11,6 +11,12 @@
 //    the entries, directories have exactly one parent, mapped blocks lie
 //    within the file size and add up to the inode's block count.
 //
+// CheckCollected (Store::CheckFullyCollected) is the check for after a full
+// garbage collection: no dropped generation is left that could have been
+// reclaimed (none with fewer than two children), and every chunk-map
+// version is seen by some live generation, so the data blocks in use are
+// exactly those the live heads and snapshots reference.
+//
 // Cost: O(records x generations); for tests and `hoodyfs fsck`, not the hot path.
 #pragma once
 
@@ -25,6 +31,7 @@ class Fsck {
  public:
   explicit Fsck(Store& store) : store_(store) {}
   Status Run();
+  Status CheckCollected();
 
  private:
   Status CheckRecordsAndChangeLog();

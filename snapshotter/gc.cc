@@ -18,7 +18,8 @@ using index::ReadScope;
 using index::Table;
 using index::WriteScope;
 
-Result<GcStats> GarbageCollector::CollectAll(const GcProgressFn& progress) {
+Result<GcStats> GarbageCollector::CollectAll(const GcOptions& options,
+                                             const GcProgressFn& progress) {
   GcStats stats;
   GcProgress state;
   for (;;) {
@@ -47,6 +48,23 @@ Result<GcStats> GarbageCollector::CollectAll(const GcProgressFn& progress) {
       if (progress) progress(state);
     }
     if (!progressed) break;
+  }
+  if (options.prune_shared) {
+    std::vector<GenId> shared;
+    {
+      ReadScope s(*store_.kv_);
+      HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kGenerations));
+      for (it.Seek(""); it.Valid(); it.Next()) {
+        HOODY_ASSIGN_OR_RETURN(GenerationRecord rec, GenerationRecord::Decode(it.value()));
+        const GenId g(GetBig64(it.key().data()));
+        if (rec.state == GenState::kDropped && store_.tree_.Contains(g) &&
+            store_.tree_.Children(g).size() > 1) {
+          shared.push_back(g);
+        }
+      }
+      HOODY_RETURN_IF_ERROR(it.status());
+    }
+    for (GenId g : shared) HOODY_RETURN_IF_ERROR(Prune(g, &stats));
   }
   HOODY_RETURN_IF_ERROR(store_.Flush());
   return stats;
@@ -141,6 +159,61 @@ Status GarbageCollector::CollectBatch(GenId gen, GcStats* stats, bool* finished,
     *finished = true;
   }
   s.Commit();
+  return Status::OK();
+}
+
+// Each child hides the key with its own version, or is a dropped, unpinned
+// generation for which the same holds.
+Result<bool> GarbageCollector::Unseen(const index::KvScope& s, GenId gen, Table table,
+                                      std::string_view logical, int depth) {
+  const index::GenerationTree& tree = store_.tree_;
+  if (depth > 64) return false;  // deep dropped chains: keep, decide later
+  for (GenId child : tree.Children(gen)) {
+    HOODY_ASSIGN_OR_RETURN(auto own, s.Get(table, index::VersionedKey(logical, child)));
+    if (own) continue;
+    HOODY_ASSIGN_OR_RETURN(GenerationRecord rec, store_.GetGeneration(s, child));
+    if (rec.state != GenState::kDropped || store_.PinnedBy(child)) return false;
+    HOODY_ASSIGN_OR_RETURN(bool unseen, Unseen(s, child, table, logical, depth + 1));
+    if (!unseen) return false;
+  }
+  return true;
+}
+
+Status GarbageCollector::Prune(GenId gen, GcStats* stats) {
+  ChangeLogCursor cursor(gen);
+  while (!cursor.done()) {
+    HOODY_RETURN_IF_ERROR(store_.CheckWritable());
+    {
+      WriteScope s(*store_.kv_);
+      index::GenerationTree& tree = store_.tree_;
+      if (!tree.Contains(gen) || tree.Children(gen).size() < 2 || store_.PinnedBy(gen)) {
+        return Status::OK();
+      }
+      Meta meta(tree, store_.allocator_);
+      HOODY_ASSIGN_OR_RETURN(std::vector<ChangedKey> batch, cursor.Next(s, kBatchRecords));
+      for (const ChangedKey& change : batch) {
+        HOODY_ASSIGN_OR_RETURN(bool unseen, Unseen(s, gen, change.table, change.logical, 0));
+        if (!unseen) continue;
+        const std::string key = index::VersionedKey(change.logical, gen);
+        HOODY_ASSIGN_OR_RETURN(auto found, s.Get(change.table, key));
+        if (!found || found->empty()) {
+          return Status::Corruption("change-log entry of generation " + std::to_string(gen.value) +
+                                    " without its record");
+        }
+        if (change.table == Table::kChunks && (*found)[0] == index::kLiveTag) {
+          HOODY_ASSIGN_OR_RETURN(index::ChunkMap map, index::ChunkMap::Decode(found->substr(1)));
+          for (BlockNo b : Expand(map)) {
+            if (b.valid()) HOODY_RETURN_IF_ERROR(meta.Unref(s, b, &stats->blocks_freed));
+          }
+        }
+        s.Delete(change.table, key);
+        s.Delete(Table::kChangeLog, index::ChangeLogKey(gen, change.table, change.logical));
+        ++stats->records;
+      }
+      s.Commit();
+    }
+    HOODY_RETURN_IF_ERROR(store_.MaybeFlush());
+  }
   return Status::OK();
 }
 

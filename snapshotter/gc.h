@@ -12,7 +12,12 @@
 //   takes D's place under D's parent.
 // Readers of C see the same tree before, during and after a merge.
 // A dropped generation with two or more children stays until enough of
-// them are gone; it costs only the records that other generations still see.
+// them are gone (a deleted snapshot that two copies descend from). Pruning
+// (GcOptions::prune_shared) deletes those of its records that no live
+// generation below it can see any more: every child hides the key with its
+// own version, or is itself a dropped, unpinned generation whose children
+// all do. Pruning walks the generation's whole change log each time, so the
+// daemon's periodic collection leaves it to explicit `gc` runs.
 //
 // Chunked and resumable: each batch of at most kBatchRecords change-log
 // entries is one short write scope that also deletes the entries it
@@ -26,9 +31,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <string_view>
 
 #include "base/status.h"
 #include "base/types.h"
+
+namespace hoodyfs::index {
+class KvScope;
+enum class Table : uint8_t;
+}  // namespace hoodyfs::index
 
 namespace hoodyfs::snapshotter {
 
@@ -39,6 +50,10 @@ struct GcStats {
   size_t generations = 0;     // generations reclaimed (deleted or merged)
   uint64_t records = 0;       // versioned records deleted or moved
   uint64_t blocks_freed = 0;  // 4 KiB data blocks released
+};
+
+struct GcOptions {
+  bool prune_shared = true;
 };
 
 struct GcProgress {
@@ -59,7 +74,7 @@ class GarbageCollector {
   // Reclaims every eligible dropped generation, repeating while reclaiming
   // makes more eligible, then makes the result durable.
   // Errors: kNoSpace, kIoError, kCorruption.
-  Result<GcStats> CollectAll(const GcProgressFn& progress = {});
+  Result<GcStats> CollectAll(const GcOptions& options = {}, const GcProgressFn& progress = {});
 
  private:
   // Reclaims `gen` if it is still dropped, unpinned and has at most one
@@ -67,6 +82,12 @@ class GarbageCollector {
   Result<bool> Collect(GenId gen, GcStats* stats, const GcProgressFn& progress, GcProgress* state);
   // One batch; sets *finished when the generation is gone.
   Status CollectBatch(GenId gen, GcStats* stats, bool* finished, bool* skipped);
+  // Deletes the records of a dropped generation with several children that
+  // no live generation sees.
+  Status Prune(GenId gen, GcStats* stats);
+  // True when no live generation below `gen` sees gen's version of the key.
+  Result<bool> Unseen(const index::KvScope& s, GenId gen, index::Table table,
+                      std::string_view logical, int depth);
 
   Store& store_;
 };

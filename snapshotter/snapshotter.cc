@@ -423,10 +423,11 @@ Result<size_t> Snapshotter::ExpireSnapshots() {
   return deleted;
 }
 
-Result<GcStats> Snapshotter::CollectGarbage(const GcProgressFn& progress) {
+Result<GcStats> Snapshotter::CollectGarbage(const GcOptions& options,
+                                            const GcProgressFn& progress) {
   std::lock_guard l(gc_mu_);
   HOODY_ASSIGN_OR_RETURN(size_t expired, ExpireSnapshots());
-  HOODY_ASSIGN_OR_RETURN(GcStats stats, GarbageCollector(*store_).CollectAll(progress));
+  HOODY_ASSIGN_OR_RETURN(GcStats stats, GarbageCollector(*store_).CollectAll(options, progress));
   stats.expired = expired;
   return stats;
 }

@@ -153,7 +153,7 @@ class Snapshotter {
   // --- maintenance ---
   // Deletes expired snapshots, then reclaims every dropped generation that
   // nothing pins. Errors: kNoSpace, kIoError, kCorruption.
-  Result<GcStats> CollectGarbage(const GcProgressFn& progress = {});
+  Result<GcStats> CollectGarbage(const GcOptions& options = {}, const GcProgressFn& progress = {});
   // Deletes the snapshots whose expiry has passed; returns how many.
   Result<size_t> ExpireSnapshots();
 

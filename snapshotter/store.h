@@ -137,6 +137,8 @@ class Store {
 
   // Consistency check of the whole store (docs/design.md, "fsck").
   Status CheckInvariants();
+  // After a full garbage collection: nothing reclaimable is left (fsck.h).
+  Status CheckFullyCollected();
 
   // Test seam: behaves from now on as if the process had died: the flusher
   // stops, everything not yet committed is forgotten, and the destructor
