@@ -68,15 +68,28 @@ struct Touched {
   std::set<uint64_t> chunks;
 };
 
-// Paths of inodes in one generation, with directory paths memoized.
+// One name of an inode: the directory entry (parent, name) and the full path
+// it gives. Renames are decided on (parent, name), so moving a directory
+// reports the directory, not everything below it (as zfs diff does).
+struct Link {
+  uint64_t parent = 0;
+  std::string name;
+  std::string path;
+  bool operator<(const Link& o) const {
+    return std::tie(parent, name) < std::tie(o.parent, o.name);
+  }
+};
+
+// Names of inodes in one generation, with directory paths memoized.
 class PathResolver {
  public:
   PathResolver(Meta& meta, GenId gen) : meta_(meta), gen_(gen) {}
 
-  // Every path of `ino` (sorted); empty when it has none (unlinked, open).
-  Result<std::vector<std::string>> Paths(const KvScope& s, Ino ino) {
-    std::vector<std::string> out;
-    if (ino == kRootIno) return std::vector<std::string>{"/"};
+  // Every name of `ino`, sorted by (parent, name); empty when it has none
+  // (an unlinked file still open) or none reachable from the root.
+  Result<std::vector<Link>> Links(const KvScope& s, Ino ino) {
+    std::vector<Link> out;
+    if (ino == kRootIno) return std::vector<Link>{Link{0, "", "/"}};
     std::vector<std::pair<Ino, std::string>> links;
     HOODY_RETURN_IF_ERROR(meta_.backrefs().ForEach(
         s, index::InoPrefix(ino), "", gen_,
@@ -86,10 +99,11 @@ class PathResolver {
                              std::string(logical.substr(16, logical.size() - 17)));
           return true;
         }));
-    for (const auto& [parent, name] : links) {
+    for (auto& [parent, name] : links) {
       HOODY_ASSIGN_OR_RETURN(std::optional<std::string> dir, DirPath(s, parent));
       if (!dir) continue;
-      out.push_back((*dir == "/" ? "" : *dir) + "/" + name);
+      std::string path = (*dir == "/" ? "" : *dir) + "/" + name;
+      out.push_back(Link{parent.value, std::move(name), std::move(path)});
     }
     std::sort(out.begin(), out.end());
     return out;
@@ -190,43 +204,44 @@ Result<std::string> ReadWhole(FileSystem& fs, Ino ino, uint64_t size) {
 struct Compared {
   Ino ino;
   std::optional<InodeRecord> a, b;
-  std::vector<std::string> paths_a, paths_b;
+  std::vector<Link> links_a, links_b;
   uint32_t what = 0;
   uint64_t bytes = 0;
   bool compare_bytes = false;  // inline on one side only: read both after the scope
 };
 
 void Classify(const Compared& c, std::vector<Change>* out) {
-  const bool in_a = c.a && !c.paths_a.empty();
-  const bool in_b = c.b && !c.paths_b.empty();
+  const bool in_a = c.a && !c.links_a.empty();
+  const bool in_b = c.b && !c.links_b.empty();
   if (!in_a && !in_b) return;
   if (!in_a || !in_b) {
     const InodeRecord& rec = in_a ? *c.a : *c.b;
     const uint64_t size = S_ISDIR(rec.mode) ? 0 : rec.size;
-    for (const std::string& p : in_a ? c.paths_a : c.paths_b) {
-      out->push_back(Change{in_a ? ChangeKind::kDeleted : ChangeKind::kAdded, p, "", c.ino,
+    for (const Link& l : in_a ? c.links_a : c.links_b) {
+      out->push_back(Change{in_a ? ChangeKind::kDeleted : ChangeKind::kAdded, l.path, "", c.ino,
                             rec.mode, 0, size});
     }
     return;
   }
-  std::vector<std::string> gone, fresh;
-  std::set_difference(c.paths_a.begin(), c.paths_a.end(), c.paths_b.begin(), c.paths_b.end(),
+  std::vector<Link> gone, fresh;
+  std::set_difference(c.links_a.begin(), c.links_a.end(), c.links_b.begin(), c.links_b.end(),
                       std::back_inserter(gone));
-  std::set_difference(c.paths_b.begin(), c.paths_b.end(), c.paths_a.begin(), c.paths_a.end(),
+  std::set_difference(c.links_b.begin(), c.links_b.end(), c.links_a.begin(), c.links_a.end(),
                       std::back_inserter(fresh));
   const size_t pairs = std::min(gone.size(), fresh.size());
   for (size_t i = 0; i < pairs; ++i) {
-    out->push_back(Change{ChangeKind::kRenamed, gone[i], fresh[i], c.ino, c.b->mode, 0, 0});
+    out->push_back(
+        Change{ChangeKind::kRenamed, gone[i].path, fresh[i].path, c.ino, c.b->mode, 0, 0});
   }
   for (size_t i = pairs; i < gone.size(); ++i) {
-    out->push_back(Change{ChangeKind::kDeleted, gone[i], "", c.ino, c.a->mode, 0, 0});
+    out->push_back(Change{ChangeKind::kDeleted, gone[i].path, "", c.ino, c.a->mode, 0, 0});
   }
   for (size_t i = pairs; i < fresh.size(); ++i) {
-    out->push_back(Change{ChangeKind::kAdded, fresh[i], "", c.ino, c.b->mode, 0, 0});
+    out->push_back(Change{ChangeKind::kAdded, fresh[i].path, "", c.ino, c.b->mode, 0, 0});
   }
   if (c.what != 0) {
-    out->push_back(
-        Change{ChangeKind::kModified, c.paths_b.front(), "", c.ino, c.b->mode, c.what, c.bytes});
+    out->push_back(Change{ChangeKind::kModified, c.links_b.front().path, "", c.ino, c.b->mode,
+                          c.what, c.bytes});
   }
 }
 
@@ -311,10 +326,10 @@ Result<DiffResult> Differ::Diff(GenId a, GenId b) {
       HOODY_ASSIGN_OR_RETURN(c.a, meta.GetInode(s, a, ino));
       HOODY_ASSIGN_OR_RETURN(c.b, meta.GetInode(s, b, ino));
       if (c.a) {
-        HOODY_ASSIGN_OR_RETURN(c.paths_a, paths_a.Paths(s, ino));
+        HOODY_ASSIGN_OR_RETURN(c.links_a, paths_a.Links(s, ino));
       }
       if (c.b) {
-        HOODY_ASSIGN_OR_RETURN(c.paths_b, paths_b.Paths(s, ino));
+        HOODY_ASSIGN_OR_RETURN(c.links_b, paths_b.Links(s, ino));
       }
       if (c.a && c.b && (c.a->mode & S_IFMT) == (c.b->mode & S_IFMT)) {
         c.what = AttributeChanges(*c.a, *c.b);

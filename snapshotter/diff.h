@@ -13,9 +13,11 @@
 // Classification, per inode that exists in at least one of the two states
 // (an inode "exists" when it has at least one path there):
 // - kAdded: only in B;  kDeleted: only in A;
-// - kRenamed: in both, a path in A is not in B and one in B is not in A
-//   (same inode, new name); extra new or vanished hard-link names are
-//   reported as kAdded / kDeleted of that name with 0 bytes;
+// - kRenamed: in both, and one of its names (parent directory, name) in A
+//   is gone in B while a new one appeared (same inode, new name). Moving a
+//   directory reports the directory, not everything below it, as zfs diff
+//   does. Extra new or vanished hard-link names are reported as kAdded /
+//   kDeleted of that name with 0 bytes;
 // - kModified: in both, and one of: content (bytes or size), permission
 //   bits, owner, atime/mtime, xattrs, symlink target, device numbers, link
 //   count (not for directories). ctime alone is not a change: a rename sets
@@ -58,7 +60,9 @@ enum ChangeWhat : uint32_t {
 
 struct Change {
   ChangeKind kind = ChangeKind::kModified;
-  std::string path;      // in A for kDeleted and kRenamed, else in B
+  std::string path;      // in A for kDeleted and kRenamed, else in B (a
+                         // kModified inode with several names: its first
+                         // name in (parent inode, name) order)
   std::string new_path;  // kRenamed: the path in B
   Ino ino;
   uint32_t mode = 0;   // st_mode in B (in A for kDeleted)

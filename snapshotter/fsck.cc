@@ -73,8 +73,12 @@ Status Fsck::Run() {
   std::vector<GenId> gens;
   {
     ReadScope s(*store_.kv_);
+    // A dropped generation is no view anyone reads (garbage collection may
+    // have merged or pruned part of it): check the live ones.
     for (uint64_t g = 1; g < store_.next_gen_; ++g) {
-      if (store_.tree_.Contains(GenId(g))) gens.push_back(GenId(g));
+      if (!store_.tree_.Contains(GenId(g))) continue;
+      HOODY_ASSIGN_OR_RETURN(index::GenerationRecord rec, store_.GetGeneration(s, GenId(g)));
+      if (rec.state != index::GenState::kDropped) gens.push_back(GenId(g));
     }
   }
   for (GenId g : gens) HOODY_RETURN_IF_ERROR(CheckGeneration(g));

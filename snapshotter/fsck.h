@@ -6,7 +6,7 @@
 //    each block; referenced blocks are used in the free map, and used blocks
 //    are exactly the blocks with records (free and used are disjoint and
 //    together cover the data file);
-//  - in every generation: entries, readdir cookies and back-references agree,
+//  - in every generation that is not dropped: entries, readdir cookies and back-references agree,
 //    entries point at existing inodes of the recorded type, link counts match
 //    the entries, directories have exactly one parent, mapped blocks lie
 //    within the file size and add up to the inode's block count.

@@ -39,7 +39,7 @@ Result<GcStats> GarbageCollector::CollectAll(const GcOptions& options,
     state.generations_pending = dropped.size();
     bool progressed = false;
     for (GenId gen : dropped) {
-      HOODY_ASSIGN_OR_RETURN(bool reclaimed, Collect(gen, &stats, progress, &state));
+      HOODY_ASSIGN_OR_RETURN(bool reclaimed, Collect(gen, options, &stats, progress, &state));
       if (state.generations_pending > 0) --state.generations_pending;
       if (!reclaimed) continue;
       progressed = true;
@@ -64,19 +64,19 @@ Result<GcStats> GarbageCollector::CollectAll(const GcOptions& options,
       }
       HOODY_RETURN_IF_ERROR(it.status());
     }
-    for (GenId g : shared) HOODY_RETURN_IF_ERROR(Prune(g, &stats));
+    for (GenId g : shared) HOODY_RETURN_IF_ERROR(Prune(g, options.batch_records, &stats));
   }
   HOODY_RETURN_IF_ERROR(store_.Flush());
   return stats;
 }
 
-Result<bool> GarbageCollector::Collect(GenId gen, GcStats* stats, const GcProgressFn& progress,
-                                       GcProgress* state) {
+Result<bool> GarbageCollector::Collect(GenId gen, const GcOptions& options, GcStats* stats,
+                                       const GcProgressFn& progress, GcProgress* state) {
   for (;;) {
     bool finished = false;
     bool skipped = false;
     const uint64_t before = stats->records;
-    HOODY_RETURN_IF_ERROR(CollectBatch(gen, stats, &finished, &skipped));
+    HOODY_RETURN_IF_ERROR(CollectBatch(gen, options.batch_records, stats, &finished, &skipped));
     if (skipped) return false;
     state->records_done += stats->records - before;
     HOODY_RETURN_IF_ERROR(store_.MaybeFlush());
@@ -86,7 +86,8 @@ Result<bool> GarbageCollector::Collect(GenId gen, GcStats* stats, const GcProgre
   }
 }
 
-Status GarbageCollector::CollectBatch(GenId gen, GcStats* stats, bool* finished, bool* skipped) {
+Status GarbageCollector::CollectBatch(GenId gen, size_t batch_records, GcStats* stats,
+                                      bool* finished, bool* skipped) {
   HOODY_RETURN_IF_ERROR(store_.CheckWritable());
   WriteScope s(*store_.kv_);
   index::GenerationTree& tree = store_.tree_;
@@ -108,7 +109,7 @@ Status GarbageCollector::CollectBatch(GenId gen, GcStats* stats, bool* finished,
   if (target.valid()) s.Delete(Table::kGenStats, index::GenerationKey(target));
 
   ChangeLogCursor cursor(gen);
-  HOODY_ASSIGN_OR_RETURN(std::vector<ChangedKey> batch, cursor.Next(s, kBatchRecords));
+  HOODY_ASSIGN_OR_RETURN(std::vector<ChangedKey> batch, cursor.Next(s, batch_records));
   for (const ChangedKey& change : batch) {
     const std::string key = index::VersionedKey(change.logical, gen);
     HOODY_ASSIGN_OR_RETURN(auto found, s.Get(change.table, key));
@@ -179,7 +180,7 @@ Result<bool> GarbageCollector::Unseen(const index::KvScope& s, GenId gen, Table 
   return true;
 }
 
-Status GarbageCollector::Prune(GenId gen, GcStats* stats) {
+Status GarbageCollector::Prune(GenId gen, size_t batch_records, GcStats* stats) {
   ChangeLogCursor cursor(gen);
   while (!cursor.done()) {
     HOODY_RETURN_IF_ERROR(store_.CheckWritable());
@@ -190,7 +191,7 @@ Status GarbageCollector::Prune(GenId gen, GcStats* stats) {
         return Status::OK();
       }
       Meta meta(tree, store_.allocator_);
-      HOODY_ASSIGN_OR_RETURN(std::vector<ChangedKey> batch, cursor.Next(s, kBatchRecords));
+      HOODY_ASSIGN_OR_RETURN(std::vector<ChangedKey> batch, cursor.Next(s, batch_records));
       for (const ChangedKey& change : batch) {
         HOODY_ASSIGN_OR_RETURN(bool unseen, Unseen(s, gen, change.table, change.logical, 0));
         if (!unseen) continue;

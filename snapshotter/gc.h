@@ -19,7 +19,7 @@
 // all do. Pruning walks the generation's whole change log each time, so the
 // daemon's periodic collection leaves it to explicit `gc` runs.
 //
-// Chunked and resumable: each batch of at most kBatchRecords change-log
+// Chunked and resumable: each batch of at most GcOptions::batch_records change-log
 // entries is one short write scope that also deletes the entries it
 // handled, so progress is persisted with the work, and a crash at any point
 // resumes from the change log at the next run. Freed blocks come back to
@@ -54,6 +54,9 @@ struct GcStats {
 
 struct GcOptions {
   bool prune_shared = true;
+  // Change-log entries per write scope (tests make it small to interrupt
+  // collections half way).
+  size_t batch_records = 256;
 };
 
 struct GcProgress {
@@ -65,10 +68,6 @@ using GcProgressFn = std::function<void(const GcProgress&)>;
 
 class GarbageCollector {
  public:
-  // Change-log entries handled per write scope: short enough that a
-  // filesystem call waits at most a few milliseconds behind a batch.
-  static constexpr size_t kBatchRecords = 256;
-
   explicit GarbageCollector(Store& store) : store_(store) {}
 
   // Reclaims every eligible dropped generation, repeating while reclaiming
@@ -79,12 +78,14 @@ class GarbageCollector {
  private:
   // Reclaims `gen` if it is still dropped, unpinned and has at most one
   // child; true when it was reclaimed.
-  Result<bool> Collect(GenId gen, GcStats* stats, const GcProgressFn& progress, GcProgress* state);
+  Result<bool> Collect(GenId gen, const GcOptions& options, GcStats* stats,
+                       const GcProgressFn& progress, GcProgress* state);
   // One batch; sets *finished when the generation is gone.
-  Status CollectBatch(GenId gen, GcStats* stats, bool* finished, bool* skipped);
+  Status CollectBatch(GenId gen, size_t batch_records, GcStats* stats, bool* finished,
+                      bool* skipped);
   // Deletes the records of a dropped generation with several children that
   // no live generation sees.
-  Status Prune(GenId gen, GcStats* stats);
+  Status Prune(GenId gen, size_t batch_records, GcStats* stats);
   // True when no live generation below `gen` sees gen's version of the key.
   Result<bool> Unseen(const index::KvScope& s, GenId gen, index::Table table,
                       std::string_view logical, int depth);
