@@ -240,8 +240,12 @@ void Classify(const Compared& c, std::vector<Change>* out) {
     out->push_back(Change{ChangeKind::kAdded, fresh[i].path, "", c.ino, c.b->mode, 0, 0});
   }
   if (c.what != 0) {
-    out->push_back(Change{ChangeKind::kModified, c.links_b.front().path, "", c.ino, c.b->mode,
-                          c.what, c.bytes});
+    // Named by a name it kept, when it kept one.
+    std::vector<Link> kept;
+    std::set_intersection(c.links_b.begin(), c.links_b.end(), c.links_a.begin(), c.links_a.end(),
+                          std::back_inserter(kept));
+    const std::string& path = kept.empty() ? c.links_b.front().path : kept.front().path;
+    out->push_back(Change{ChangeKind::kModified, path, "", c.ino, c.b->mode, c.what, c.bytes});
   }
 }
 

@@ -61,8 +61,9 @@ enum ChangeWhat : uint32_t {
 struct Change {
   ChangeKind kind = ChangeKind::kModified;
   std::string path;      // in A for kDeleted and kRenamed, else in B (a
-                         // kModified inode with several names: its first
-                         // name in (parent inode, name) order)
+                         // kModified inode with several names: the first
+                         // name it kept, else its first new one, in
+                         // (parent inode, name) order)
   std::string new_path;  // kRenamed: the path in B
   Ino ino;
   uint32_t mode = 0;   // st_mode in B (in A for kDeleted)

@@ -143,7 +143,11 @@ std::set<ChangeKey> BruteForceDiff(FileSystem& a_fs, FileSystem& b_fs) {
     if (x.xattrs != y.xattrs) what |= snapshotter::kWhatXattrs;
     if (S_ISREG(y.attr.mode) && x.content != y.content) what |= snapshotter::kWhatContent;
     if (what != 0) {
-      out.emplace(static_cast<int>(ChangeKind::kModified), y.links.front().path, "", what);
+      std::vector<WalkedLink> kept;
+      std::set_intersection(y.links.begin(), y.links.end(), x.links.begin(), x.links.end(),
+                            std::back_inserter(kept));
+      out.emplace(static_cast<int>(ChangeKind::kModified),
+                  kept.empty() ? y.links.front().path : kept.front().path, "", what);
     }
   }
   return out;
