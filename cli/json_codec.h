@@ -1,0 +1,32 @@
+// The JSON forms of the snapshot API's values: what `hoodyfs-snap --json`
+// prints and what the REST API sends and accepts. docs/api.md documents
+// every field; fields are only ever added, never renamed.
+//
+// Decoding (the REST client's side) is strict: a missing or mistyped field
+// is kInvalidArgument naming it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "snapshotter/snapshotter.h"
+
+namespace hoodyfs::cli {
+
+nlohmann::json ToJson(const snapshotter::SnapshotInfo& info);
+nlohmann::json ToJson(const snapshotter::ContainerInfo& info);
+nlohmann::json ToJson(const snapshotter::Change& change);
+nlohmann::json ToJson(const snapshotter::DiffResult& diff);
+nlohmann::json ToJson(const snapshotter::GcStats& stats);
+nlohmann::json ToJson(const snapshotter::RestoreResult& result);
+
+Result<snapshotter::SnapshotInfo> SnapshotFromJson(const nlohmann::json& j);
+Result<snapshotter::ContainerInfo> ContainerFromJson(const nlohmann::json& j);
+Result<snapshotter::DiffResult> DiffFromJson(const nlohmann::json& j);
+Result<snapshotter::GcStats> GcStatsFromJson(const nlohmann::json& j);
+Result<snapshotter::RestoreResult> RestoreFromJson(const nlohmann::json& j);
+
+// "file", "directory", "symlink", "fifo", "socket", "char", "block".
+const char* FileTypeName(uint32_t mode);
+
+}  // namespace hoodyfs::cli

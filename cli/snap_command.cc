@@ -1,0 +1,302 @@
+#include "cli/snap_command.h"
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <ostream>
+
+#include "cli/exit_codes.h"
+#include "cli/human.h"
+#include "cli/json_codec.h"
+#include "cli/store_path.h"
+
+namespace hoodyfs::cli {
+
+using snapshotter::ContainerInfo;
+using snapshotter::SnapshotInfo;
+
+namespace {
+
+constexpr char kProgram[] = "hoodyfs-snap";
+
+// Whole days: digits only, at least 1. `allow_never` maps "never" to 0.
+Result<int64_t> ParseExpiry(const std::string& text, bool allow_never) {
+  if (allow_never && text == "never") return int64_t{0};
+  int64_t days = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, days);
+  if (text.empty() || ec != std::errc() || ptr != end) {
+    return Status::InvalidArgument("expiry '" + text + "' is not a whole number of days" +
+                                   (allow_never ? " or 'never'" : ""));
+  }
+  if (days <= 0) {
+    return Status::InvalidArgument("expiry must be a positive number of days, not " + text);
+  }
+  return days;
+}
+
+std::string Or(const std::string& s, const char* fallback) { return s.empty() ? fallback : s; }
+
+std::string Bytes(const std::optional<uint64_t>& b) { return b ? HumanBytes(*b) : "-"; }
+
+void PrintSnapshotTable(const std::vector<SnapshotInfo>& list, std::ostream& out) {
+  std::vector<std::vector<std::string>> rows{
+      {"NAME", "ALIAS", "CREATED", "EXPIRES", "REFER", "WRITTEN"}};
+  for (const SnapshotInfo& s : list) {
+    rows.push_back({s.name, Or(s.alias, "-"), HumanTime(s.created_ns),
+                    s.expires_ns == 0 ? "never" : HumanTime(s.expires_ns),
+                    Bytes(s.referenced_bytes), Bytes(s.written_bytes)});
+  }
+  out << FormatTable(rows);
+}
+
+void PrintSnapshot(const SnapshotInfo& s, std::optional<uint64_t> exclusive, std::ostream& out) {
+  std::vector<std::vector<std::string>> rows{
+      {"name:", s.name},
+      {"alias:", Or(s.alias, "-")},
+      {"container:", s.container},
+      {"created:", HumanTime(s.created_ns)},
+      {"expires:", s.expires_ns == 0 ? "never" : HumanTime(s.expires_ns)},
+      {"parent:", Or(s.parent, "-")},
+      {"referenced:", Bytes(s.referenced_bytes)},
+      {"written:", Bytes(s.written_bytes)},
+  };
+  if (exclusive) rows.push_back({"exclusive:", HumanBytes(*exclusive)});
+  rows.push_back({"generation:", std::to_string(s.gen.value)});
+  out << FormatTable(rows);
+}
+
+void PrintContainers(const std::vector<ContainerInfo>& list, std::ostream& out) {
+  std::vector<std::vector<std::string>> rows{{"NAME", "SNAPSHOTS", "CREATED", "ORIGIN"}};
+  for (const ContainerInfo& c : list) {
+    rows.push_back(
+        {c.name, std::to_string(c.snapshots), HumanTime(c.created_ns), Or(c.origin, "-")});
+  }
+  out << FormatTable(rows);
+}
+
+// Flag values of every subcommand (only one runs).
+struct Args {
+  std::string store;
+  std::string container;
+  std::string name;
+  std::string alias;
+  bool alias_given = false;
+  std::string expiry;
+  bool json = false;
+  bool discard_head = false;
+  std::string from, to;
+  std::string source_snapshot;
+  std::string project;
+};
+
+}  // namespace
+
+int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std::ostream& out,
+                   std::ostream& err) {
+  CLI::App app{
+      "Snapshots of hoodyfs containers: create, list, show, set, restore, delete, diff, "
+      "copy; containers; garbage collection. Reference: docs/cli.md.",
+      kProgram};
+  app.set_help_all_flag("--help-all", "help for every command");
+  app.require_subcommand(1);
+  app.fallthrough();
+  Args a;
+  app.add_option("--store", a.store,
+                 "store directory (default: $HOODYFS_STORE, else /var/lib/hoodyfs)");
+  auto add_container = [&](CLI::App* cmd) {
+    cmd->add_option("-c,--container", a.container, "container name")->required();
+  };
+  auto add_json = [&](CLI::App* cmd) {
+    cmd->add_flag("--json", a.json, "print JSON (documented in docs/cli.md)");
+  };
+  auto add_name = [&](CLI::App* cmd) {
+    cmd->add_option("--name", a.name, "snapshot name or alias")->required();
+  };
+
+  CLI::App* create = app.add_subcommand("create", "snapshot a container's head; prints the name");
+  add_container(create);
+  create->add_option("--alias", a.alias, "a name of your own, unique in the container");
+  create->add_option("--expiry", a.expiry, "delete the snapshot after DAYS days");
+  add_json(create);
+
+  CLI::App* list = app.add_subcommand("list", "list a container's snapshots, oldest first");
+  add_container(list);
+  add_json(list);
+
+  CLI::App* show = app.add_subcommand("show", "one snapshot, with the space deleting it frees");
+  add_container(show);
+  add_name(show);
+  add_json(show);
+
+  CLI::App* set = app.add_subcommand("set", "change a snapshot's alias or expiry");
+  add_container(set);
+  add_name(set);
+  set->add_option("--alias", a.alias, "new alias ('' removes it)");
+  set->add_option("--expiry", a.expiry, "DAYS from now, or 'never'");
+
+  CLI::App* restore =
+      app.add_subcommand("restore", "point the container at a fresh child of the snapshot");
+  add_container(restore);
+  add_name(restore);
+  restore->add_flag("--discard-head", a.discard_head,
+                    "do not keep the replaced head as a pre-restore snapshot");
+  add_json(restore);
+
+  CLI::App* del = app.add_subcommand("delete", "delete a snapshot and give back its space");
+  add_container(del);
+  add_name(del);
+
+  CLI::App* diff = app.add_subcommand(
+      "diff", "what changed from FROM to TO (default: the live head); X@Y: container X");
+  add_container(diff);
+  diff->add_option("FROM", a.from, "snapshot name or alias, X@SNAPSHOT, or X@ (X's head)")
+      ->required();
+  diff->add_option("TO", a.to, "as FROM; default: the container's live head");
+  add_json(diff);
+
+  CLI::App* copy = app.add_subcommand("copy", "a new container from a snapshot (O(1))");
+  add_container(copy);
+  copy->add_option("--source-snapshot", a.source_snapshot, "snapshot name or alias")->required();
+  copy->add_option("--name", a.name, "the new container's name")->required();
+  copy->add_option("--project", a.project, "project id to record on the copy");
+  add_json(copy);
+
+  CLI::App* containers = app.add_subcommand("containers", "list, create or delete containers");
+  containers->require_subcommand(1);
+  CLI::App* c_list = containers->add_subcommand("list", "list containers");
+  add_json(c_list);
+  CLI::App* c_create = containers->add_subcommand("create", "create an empty container");
+  c_create->add_option("NAME", a.container, "container name")->required();
+  CLI::App* c_delete =
+      containers->add_subcommand("delete", "delete a container and all its snapshots");
+  c_delete->add_option("NAME", a.container, "container name")->required();
+
+  CLI::App* gc =
+      app.add_subcommand("gc", "delete expired snapshots and reclaim the space of deleted ones");
+  add_json(gc);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e, out, err);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e, out, err);
+  } catch (const CLI::ParseError& e) {
+    err << kProgram << ": " << e.what() << " (see " << kProgram << " --help)\n";
+    return kExitUsage;
+  }
+
+  auto fail = [&](const Status& s) {
+    err << kProgram << ": " << s.message() << "\n";
+    return ExitCodeFor(s);
+  };
+
+  // Values checked before the store is touched: bad input changes nothing.
+  a.alias_given = set->count("--alias") > 0;
+  std::optional<int64_t> expiry;
+  if (create->count("--expiry") > 0 || set->count("--expiry") > 0) {
+    auto parsed = ParseExpiry(a.expiry, set->parsed());
+    if (!parsed.ok()) return fail(parsed.status());
+    expiry = *parsed;
+  }
+  if (set->parsed() && !a.alias_given && !expiry) {
+    return fail(Status::InvalidArgument("set needs --alias or --expiry"));
+  }
+
+  auto api_or = open(ResolveStorePath(a.store));
+  if (!api_or.ok()) return fail(api_or.status());
+  SnapshotApi& api = **api_or;
+
+  if (create->parsed()) {
+    auto r = api.CreateSnapshot(a.container, snapshotter::CreateSnapshotRequest{a.alias, expiry});
+    if (!r.ok()) return fail(r.status());
+    if (a.json) {
+      out << ToJson(*r).dump(2) << "\n";
+    } else {
+      out << r->name << "\n";
+    }
+  } else if (list->parsed()) {
+    auto r = api.ListSnapshots(a.container);
+    if (!r.ok()) return fail(r.status());
+    if (a.json) {
+      nlohmann::json j = nlohmann::json::array();
+      for (const SnapshotInfo& s : *r) j.push_back(ToJson(s));
+      out << j.dump(2) << "\n";
+    } else {
+      PrintSnapshotTable(*r, out);
+    }
+  } else if (show->parsed()) {
+    auto r = api.GetSnapshot(a.container, a.name);
+    if (!r.ok()) return fail(r.status());
+    auto exclusive = api.ExclusiveBytes(a.container, a.name);
+    if (!exclusive.ok()) return fail(exclusive.status());
+    if (a.json) {
+      nlohmann::json j = ToJson(*r);
+      j["exclusive_bytes"] = *exclusive;
+      out << j.dump(2) << "\n";
+    } else {
+      PrintSnapshot(*r, *exclusive, out);
+    }
+  } else if (set->parsed()) {
+    snapshotter::SetSnapshotRequest req;
+    if (a.alias_given) req.alias = a.alias;
+    req.expiry_days = expiry;
+    auto r = api.SetSnapshot(a.container, a.name, req);
+    if (!r.ok()) return fail(r.status());
+  } else if (restore->parsed()) {
+    auto r = api.Restore(a.container, a.name, snapshotter::RestoreRequest{a.discard_head});
+    if (!r.ok()) return fail(r.status());
+    if (a.json) {
+      out << ToJson(*r).dump(2) << "\n";
+    } else if (r->saved_head) {
+      out << a.container << ": restored " << a.name << "; the previous head is kept as "
+          << r->saved_head->name << " (alias " << r->saved_head->alias << ", expires "
+          << HumanTime(r->saved_head->expires_ns) << ")\n";
+    } else {
+      out << a.container << ": restored " << a.name << "; the previous head was discarded\n";
+    }
+  } else if (del->parsed()) {
+    Status s = api.DeleteSnapshot(a.container, a.name);
+    if (!s.ok()) return fail(s);
+  } else if (diff->parsed()) {
+    auto r = api.Diff(a.container, a.from, a.to);
+    if (!r.ok()) return fail(r.status());
+    if (a.json) {
+      out << ToJson(*r).dump(2) << "\n";
+    } else {
+      for (const snapshotter::Change& c : r->changes) out << snapshotter::FormatChange(c) << "\n";
+    }
+  } else if (copy->parsed()) {
+    auto r = api.CopyContainer(a.container, a.source_snapshot, a.name, a.project);
+    if (!r.ok()) return fail(r.status());
+    if (a.json) out << ToJson(*r).dump(2) << "\n";
+  } else if (c_list->parsed()) {
+    auto r = api.ListContainers();
+    if (!r.ok()) return fail(r.status());
+    if (a.json) {
+      nlohmann::json j = nlohmann::json::array();
+      for (const ContainerInfo& c : *r) j.push_back(ToJson(c));
+      out << j.dump(2) << "\n";
+    } else {
+      PrintContainers(*r, out);
+    }
+  } else if (c_create->parsed()) {
+    auto r = api.CreateContainer(a.container);
+    if (!r.ok()) return fail(r.status());
+  } else if (c_delete->parsed()) {
+    Status s = api.DeleteContainer(a.container);
+    if (!s.ok()) return fail(s);
+  } else if (gc->parsed()) {
+    auto r = api.CollectGarbage();
+    if (!r.ok()) return fail(r.status());
+    if (a.json) {
+      out << ToJson(*r).dump(2) << "\n";
+    } else {
+      out << "expired " << r->expired << " snapshots; reclaimed " << r->generations
+          << " generations; freed " << HumanBytes(r->blocks_freed * kBlockSize) << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace hoodyfs::cli
