@@ -31,6 +31,7 @@
 #include "base/status.h"
 #include "base/types.h"
 #include "snapshotter/diff.h"
+#include "snapshotter/filesystem.h"
 #include "snapshotter/gc.h"
 #include "snapshotter/store.h"
 

@@ -1,0 +1,246 @@
+// End-to-end tests of the command-line programs: the real hoodyfs and
+// hoodyfs-snap binaries run as child processes on a real store in a
+// temporary directory. Every verb runs by name and by alias; a table of bad
+// inputs is checked for its exit code, for a one-line message naming the
+// problem, and for leaving the store exactly as it was.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "base/testing/status_macros.h"
+#include "base/testing/temp_dir.h"
+#include "snapshotter/filesystem.h"
+#include "snapshotter/snapshotter.h"
+#include "tests/cli/run_command.h"
+
+namespace hoodyfs::testing {
+namespace {
+
+using nlohmann::json;
+using snapshotter::Snapshotter;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = dir_.File("store");
+    Ok(Hoodyfs({"init"}));
+    Ok(Snap({"containers", "create", "web1"}));
+  }
+
+  CommandResult Hoodyfs(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--store", store_});
+    return RunCommand(HoodyfsBinary(), args);
+  }
+  CommandResult Snap(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--store", store_});
+    return RunCommand(HoodyfsSnapBinary(), args);
+  }
+  // Asserts success and returns stdout.
+  std::string Ok(const CommandResult& r) {
+    EXPECT_EQ(r.exit_code, 0) << r.Describe();
+    EXPECT_EQ(r.err, "") << r.Describe();
+    return r.out;
+  }
+  json OkJson(const CommandResult& r) {
+    const std::string out = Ok(r);
+    json j = json::parse(out, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(j.is_discarded()) << "not JSON: " << out;
+    return j;
+  }
+
+  // Writes /name with `data` into a container's head through the library
+  // (no daemon runs: the store is free between commands).
+  void PutFile(const std::string& container, const std::string& name, const std::string& data) {
+    auto snap = Snapshotter::Open(store_, snapshotter::StoreOptions());
+    ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+    snapshotter::FileSystem fs = (*snap)->store().Head(container).value();
+    auto found = fs.Lookup(kRootIno, name);
+    Ino ino = found.ok() ? found->ino : Ino();
+    if (!ino.valid()) ino = fs.Mknod(kRootIno, name, S_IFREG | 0644, 0, {}).value().ino;
+    snapshotter::SetAttrRequest truncate;
+    truncate.size = 0;
+    ASSERT_TRUE(fs.SetAttr(ino, truncate).ok());
+    ASSERT_TRUE(fs.Write(ino, 0, data).ok());
+  }
+
+  // Everything a verb could change, as text: containers (with their head
+  // generations) and every container's snapshots.
+  std::string Fingerprint() {
+    std::string out = Ok(Snap({"containers", "list", "--json"}));
+    for (const json& c : json::parse(out)) {
+      out += Ok(Snap({"list", "-c", c["name"].get<std::string>(), "--json"}));
+    }
+    return out;
+  }
+
+  TempDir dir_ = TempDir::Create().value();
+  std::string store_;
+};
+
+TEST_F(CliTest, EveryVerbByNameAndByAlias) {
+  PutFile("web1", "app.py", "print('v1')");
+  const std::string name = Ok(Snap({"create", "-c", "web1", "--alias", "before-ai-refactor"}));
+  EXPECT_TRUE(std::regex_match(name, std::regex("snap-\\d{8}-\\d{6}\n"))) << name;
+  const std::string snap_name = name.substr(0, name.size() - 1);
+  PutFile("web1", "app.py", "print('v2 by the AI')");
+  const json second = OkJson(Snap({"create", "-c", "web1", "--expiry", "7", "--json"}));
+  EXPECT_TRUE(second["alias"].is_null());
+  EXPECT_FALSE(second["expires"].is_null());
+  EXPECT_EQ(second["parent"], snap_name);
+
+  // list: a table for people, JSON for programs.
+  const std::string table = Ok(Snap({"list", "-c", "web1"}));
+  EXPECT_EQ(table.substr(0, table.find('\n')),
+            "NAME                    ALIAS               CREATED              EXPIRES          "
+            "    REFER  WRITTEN");
+  EXPECT_NE(table.find(snap_name + "    before-ai-refactor  "), std::string::npos) << table;
+  const json list = OkJson(Snap({"list", "-c", "web1", "--json"}));
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["name"], snap_name);
+  EXPECT_EQ(list[0]["referenced_bytes"], 11);
+
+  // show, by name and by alias.
+  const json by_name = OkJson(Snap({"show", "-c", "web1", "--name", snap_name, "--json"}));
+  const json by_alias =
+      OkJson(Snap({"show", "-c", "web1", "--name", "before-ai-refactor", "--json"}));
+  EXPECT_EQ(by_name, by_alias);
+  EXPECT_EQ(by_name["exclusive_bytes"], 0);
+  EXPECT_NE(Ok(Snap({"show", "-c", "web1", "--name", snap_name}))
+                .find("alias:       "
+                      "before-ai-refactor"),
+            std::string::npos);
+
+  // diff, by alias and by name, both directions.
+  EXPECT_EQ(Ok(Snap({"diff", "-c", "web1", "before-ai-refactor"})), "M\t/app.py\n");
+  EXPECT_EQ(Ok(Snap({"diff", "-c", "web1", snap_name, "web1@"})), "M\t/app.py\n");
+  const json d = OkJson(Snap({"diff", "-c", "web1", "before-ai-refactor", "--json"}));
+  ASSERT_EQ(d["changes"].size(), 1u);
+  EXPECT_EQ(d["changes"][0]["change"], "modified");
+  EXPECT_EQ(d["changes"][0]["what"], json::array({"content", "times"}));
+
+  // set by alias: rename the alias and make it expire; then never.
+  Ok(Snap({"set", "-c", "web1", "--name", "before-ai-refactor", "--alias", "stable", "--expiry",
+           "30"}));
+  json shown = OkJson(Snap({"show", "-c", "web1", "--name", "stable", "--json"}));
+  EXPECT_EQ(shown["name"], snap_name);
+  EXPECT_FALSE(shown["expires"].is_null());
+  Ok(Snap({"set", "-c", "web1", "--name", snap_name, "--expiry", "never"}));
+  shown = OkJson(Snap({"show", "-c", "web1", "--name", "stable", "--json"}));
+  EXPECT_TRUE(shown["expires"].is_null());
+
+  // restore by alias keeps the replaced head as a pre-restore snapshot.
+  PutFile("web1", "app.py", "print('v3')");
+  const std::string restored = Ok(Snap({"restore", "-c", "web1", "--name", "stable"}));
+  EXPECT_NE(restored.find("web1: restored stable; the previous head is kept as snap-"),
+            std::string::npos)
+      << restored;
+  EXPECT_NE(restored.find("(alias pre-restore-"), std::string::npos) << restored;
+  EXPECT_EQ(Ok(Snap({"diff", "-c", "web1", "stable"})), "");
+  EXPECT_EQ(OkJson(Snap({"list", "-c", "web1", "--json"})).size(), 3u);
+  // by name, discarding the head.
+  Ok(Snap(
+      {"restore", "-c", "web1", "--name", second["name"].get<std::string>(), "--discard-head"}));
+  EXPECT_EQ(OkJson(Snap({"list", "-c", "web1", "--json"})).size(), 3u);
+
+  // copy by alias, then by name; containers list shows the origins.
+  Ok(Snap({"copy", "-c", "web1", "--source-snapshot", "stable", "--name", "alice-dev"}));
+  const json copy = OkJson(Snap({"copy", "-c", "web1", "--source-snapshot", snap_name, "--name",
+                                 "bob-dev", "--project", "p1", "--json"}));
+  EXPECT_EQ(copy["origin"], "web1@" + snap_name);
+  EXPECT_EQ(copy["project"], "p1");
+  const std::string containers = Ok(Snap({"containers", "list"}));
+  EXPECT_NE(containers.find("alice-dev  0          "), std::string::npos) << containers;
+  EXPECT_EQ(Ok(Snap({"diff", "-c", "alice-dev", "web1@stable"})), "");
+
+  // delete by alias and by name; gc reports.
+  Ok(Snap({"delete", "-c", "web1", "--name", "stable"}));
+  Ok(Snap({"delete", "-c", "web1", "--name", second["name"].get<std::string>()}));
+  EXPECT_EQ(OkJson(Snap({"list", "-c", "web1", "--json"})).size(), 1u);
+  const json gc = OkJson(Snap({"gc", "--json"}));
+  EXPECT_EQ(gc["expired_snapshots"], 0);
+  Ok(Snap({"containers", "delete", "bob-dev"}));
+  EXPECT_EQ(OkJson(Snap({"containers", "list", "--json"})).size(), 2u);
+  EXPECT_EQ(Ok(Hoodyfs({"fsck"})), store_ + ": consistent\n");
+}
+
+TEST_F(CliTest, StoreComesFromTheEnvironmentWithoutTheFlag) {
+  const CommandResult r =
+      RunCommand(HoodyfsSnapBinary(), {"containers", "list"}, {"HOODYFS_STORE=" + store_});
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_NE(r.out.find("web1"), std::string::npos);
+  const CommandResult missing = RunCommand(HoodyfsSnapBinary(), {"containers", "list"},
+                                           {"HOODYFS_STORE=" + dir_.File("nowhere")});
+  EXPECT_EQ(missing.exit_code, 3) << missing.Describe();
+  EXPECT_NE(missing.err.find("is not a hoodyfs store"), std::string::npos) << missing.Describe();
+}
+
+// Bad input is refused with a clear one-line error and changes nothing.
+TEST_F(CliTest, BadInputsAreRefusedAndChangeNothing) {
+  PutFile("web1", "f", "data");
+  Ok(Snap({"create", "-c", "web1", "--alias", "taken"}));
+  Ok(Snap({"containers", "create", "other"}));
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"create", "-c", "nope"}, 3, "no container named 'nope'"},
+      {{"list", "-c", "nope"}, 3, "no container named 'nope'"},
+      {{"restore", "-c", "web1", "--name", "nope"}, 3, "no snapshot named or aliased 'nope'"},
+      {{"show", "-c", "web1", "--name", "nope"}, 3, "no snapshot named or aliased 'nope'"},
+      {{"delete", "-c", "web1", "--name", "nope"}, 3, "no snapshot named or aliased 'nope'"},
+      {{"set", "-c", "web1", "--name", "nope", "--alias", "x"}, 3, "no snapshot"},
+      {{"diff", "-c", "web1", "nope"}, 3, "no snapshot named or aliased 'nope'"},
+      {{"diff", "-c", "web1", "ghost@taken"}, 3, "no container named 'ghost'"},
+      {{"copy", "-c", "web1", "--source-snapshot", "nope", "--name", "x"}, 3, "no snapshot"},
+      {{"create", "-c", "web1", "--expiry", "-1"}, 2, "positive number of days"},
+      {{"create", "-c", "web1", "--expiry", "0"}, 2, "positive number of days"},
+      {{"create", "-c", "web1", "--expiry", "soon"}, 2, "not a whole number of days"},
+      {{"create", "-c", "web1", "--expiry", "1.5"}, 2, "not a whole number of days"},
+      {{"set", "-c", "web1", "--name", "taken", "--expiry", "-4"}, 2, "positive number of days"},
+      {{"set", "-c", "web1", "--name", "taken", "--expiry", "forever"}, 2, "or 'never'"},
+      {{"set", "-c", "web1", "--name", "taken"}, 2, "set needs --alias or --expiry"},
+      {{"create", "-c", "web1", "--alias", "a/b"}, 2, "alias 'a/b' may hold only"},
+      {{"create", "-c", "web1", "--alias", "a..b"}, 2, "must not contain '..'"},
+      {{"create", "-c", "web1", "--alias", "snap-20260304-103000"}, 2, "form of a snapshot name"},
+      {{"create", "-c", "web1", "--alias", "taken"}, 4, "alias 'taken' is already used"},
+      {{"set", "-c", "web1", "--name", "taken", "--alias", "../x"}, 2, "alias '../x'"},
+      {{"containers", "create", "a/b"}, 2, "container name 'a/b' may hold only"},
+      {{"containers", "create", ".."}, 2, "container name '..'"},
+      {{"containers", "create", "other"}, 4, "container 'other' already exists"},
+      {{"containers", "delete", "nope"}, 3, "no container named 'nope'"},
+      {{"copy", "-c", "web1", "--source-snapshot", "taken", "--name", "other"},
+       4,
+       "container 'other' already exists"},
+      {{"copy", "-c", "web1", "--source-snapshot", "taken", "--name", "x/y"}, 2, "'x/y'"},
+      {{"create"}, 2, "--container is required"},
+      {{"frobnicate"}, 2, "hoodyfs-snap:"},
+  };
+  const std::string before = Fingerprint();
+  for (const Case& c : cases) {
+    std::string line;
+    for (const auto& a : c.args) line += a + " ";
+    SCOPED_TRACE(line);
+    const CommandResult r = Snap(c.args);
+    EXPECT_EQ(r.exit_code, c.exit_code) << r.Describe();
+    EXPECT_EQ(r.out, "") << r.Describe();
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.Describe();
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.Describe();
+    EXPECT_EQ(Fingerprint(), before) << "the refused command changed the store";
+  }
+  const CommandResult again = Hoodyfs({"init"});
+  EXPECT_EQ(again.exit_code, 4) << again.Describe();
+  EXPECT_NE(again.err.find("already holds a hoodyfs store"), std::string::npos);
+  EXPECT_EQ(Fingerprint(), before);
+}
+
+}  // namespace
+}  // namespace hoodyfs::testing
