@@ -109,6 +109,10 @@ inline std::string SnapshotKey(std::string_view container, std::string_view name
   k.append(name);
   return k;
 }
+// kAliases: (container, NUL, alias) -> snapshot name.
+inline std::string AliasKey(std::string_view container, std::string_view alias) {
+  return SnapshotKey(container, alias);
+}
 inline std::string ChangeLogPrefix(GenId gen) {
   std::string k;
   PutBig64(&k, gen.value);

@@ -26,15 +26,16 @@ enum class Table : uint8_t {
   kChangeLog,    // (gen, table, unversioned key) -> ""
   kSnapshots,    // (container, NUL, snapshot name) -> SnapshotRecord
   kGenStats,     // gen id -> GenerationStats (accounting cache of a frozen generation)
+  kAliases,      // (container, NUL, alias) -> snapshot name: the alias index
   kCount,
 };
 
 inline constexpr size_t kTableCount = static_cast<size_t>(Table::kCount);
 
 inline constexpr std::array<const char*, kTableCount> kTableNames = {
-    "meta",     "containers", "generations", "inodes", "dirents", "dircookies",
-    "backrefs", "xattrs",     "chunks",      "blocks", "freemap", "changelog",
-    "snapshots", "genstats",
+    "meta",       "containers", "generations", "inodes",   "dirents",
+    "dircookies", "backrefs",   "xattrs",      "chunks",   "blocks",
+    "freemap",    "changelog",  "snapshots",   "genstats", "aliases",
 };
 
 inline constexpr size_t TableIndex(Table t) { return static_cast<size_t>(t); }

@@ -83,51 +83,79 @@ Result<std::vector<Entry>> List(const index::KvScope& s, std::string_view contai
   return out;
 }
 
+namespace {
+Result<std::optional<Entry>> ByName(const index::KvScope& s, std::string_view container,
+                                    std::string_view name) {
+  HOODY_ASSIGN_OR_RETURN(auto v, s.Get(Table::kSnapshots, index::SnapshotKey(container, name)));
+  if (!v) return std::optional<Entry>();
+  HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(*v));
+  return std::optional<Entry>(Entry{std::string(name), std::move(rec)});
+}
+}  // namespace
+
 Result<std::optional<Entry>> Find(const index::KvScope& s, std::string_view container,
                                   std::string_view name_or_alias) {
   if (name_or_alias.empty()) return std::optional<Entry>();
-  if (IsSnapshotName(name_or_alias)) {
-    HOODY_ASSIGN_OR_RETURN(auto v,
-                           s.Get(Table::kSnapshots, index::SnapshotKey(container, name_or_alias)));
-    if (!v) return std::optional<Entry>();
-    HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(*v));
-    return std::optional<Entry>(Entry{std::string(name_or_alias), std::move(rec)});
+  if (IsSnapshotName(name_or_alias)) return ByName(s, container, name_or_alias);
+  HOODY_ASSIGN_OR_RETURN(auto name,
+                         s.Get(Table::kAliases, index::AliasKey(container, name_or_alias)));
+  if (!name) return std::optional<Entry>();
+  const std::string owner(*name);  // Get's view ends at the next Get
+  HOODY_ASSIGN_OR_RETURN(std::optional<Entry> e, ByName(s, container, owner));
+  if (!e || e->record.alias != name_or_alias) {
+    return Status::Corruption("alias index entry '" + std::string(name_or_alias) +
+                              "' names snapshot " + owner + ", which does not carry it");
   }
-  HOODY_ASSIGN_OR_RETURN(std::vector<Entry> all, List(s, container));
-  for (Entry& e : all) {
-    if (e.record.alias == name_or_alias) return std::optional<Entry>(std::move(e));
-  }
-  return std::optional<Entry>();
+  return e;
 }
 
 Status CheckAliasFree(const index::KvScope& s, std::string_view container, std::string_view alias,
                       std::string_view except_name) {
-  HOODY_ASSIGN_OR_RETURN(std::vector<Entry> all, List(s, container));
-  for (const Entry& e : all) {
-    if (e.record.alias == alias && e.name != except_name) {
-      return Status::Exists("alias '" + std::string(alias) + "' is already used by snapshot " +
-                            e.name + " of container '" + std::string(container) + "'");
-    }
+  HOODY_ASSIGN_OR_RETURN(auto owner, s.Get(Table::kAliases, index::AliasKey(container, alias)));
+  if (owner && *owner != except_name) {
+    return Status::Exists("alias '" + std::string(alias) + "' is already used by snapshot " +
+                          std::string(*owner) + " of container '" + std::string(container) + "'");
   }
   return Status::OK();
 }
 
 Result<std::string> NewName(const index::KvScope& s, std::string_view container, int64_t now_ns) {
+  // One seek over the names of this second: snap-T, snap-T-2, snap-T-3...
   const std::string base = "snap-" + UtcStamp(now_ns);
-  for (int n = 1;; ++n) {
-    const std::string name = n == 1 ? base : base + "-" + std::to_string(n);
-    HOODY_ASSIGN_OR_RETURN(auto v, s.Get(Table::kSnapshots, index::SnapshotKey(container, name)));
-    if (!v) return name;
+  const std::string prefix = index::SnapshotKey(container, base);
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
+  std::string bound = prefix;
+  bound.push_back('\xff');
+  it.SetUpperBound(bound);
+  bool taken = false;
+  uint64_t max_suffix = 1;
+  for (it.Seek(prefix); it.Valid(); it.Next()) {
+    const std::string_view rest = it.key().substr(prefix.size());
+    if (rest.empty()) {
+      taken = true;
+    } else if (rest[0] == '-' && AllDigits(rest.substr(1))) {
+      max_suffix = std::max<uint64_t>(max_suffix, std::stoull(std::string(rest.substr(1))));
+    }
   }
+  HOODY_RETURN_IF_ERROR(it.status());
+  if (!taken) return base;
+  return base + "-" + std::to_string(max_suffix + 1);
 }
 
 void Put(index::WriteScope& s, std::string_view container, std::string_view name,
-         const SnapshotRecord& rec) {
+         const SnapshotRecord& rec, std::string_view old_alias) {
+  if (old_alias != rec.alias && !old_alias.empty()) {
+    s.Delete(Table::kAliases, index::AliasKey(container, old_alias));
+  }
+  if (!rec.alias.empty()) s.Put(Table::kAliases, index::AliasKey(container, rec.alias), name);
   s.Put(Table::kSnapshots, index::SnapshotKey(container, name), rec.Encode());
 }
 
-void Erase(index::WriteScope& s, std::string_view container, std::string_view name) {
-  s.Delete(Table::kSnapshots, index::SnapshotKey(container, name));
+void Erase(index::WriteScope& s, std::string_view container, const Entry& entry) {
+  if (!entry.record.alias.empty()) {
+    s.Delete(Table::kAliases, index::AliasKey(container, entry.record.alias));
+  }
+  s.Delete(Table::kSnapshots, index::SnapshotKey(container, entry.name));
 }
 
 }  // namespace hoodyfs::snapshotter::catalog

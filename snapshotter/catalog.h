@@ -39,17 +39,21 @@ int64_t ExpiryFrom(int64_t from_ns, int64_t days);
 
 // Every snapshot of the container, ordered by creation time (then name).
 Result<std::vector<Entry>> List(const index::KvScope& s, std::string_view container);
-// By name, else by alias. nullopt when neither matches.
+// By name (a string of the name form), else by alias through the alias
+// index. nullopt when neither matches.
 Result<std::optional<Entry>> Find(const index::KvScope& s, std::string_view container,
                                   std::string_view name_or_alias);
-// kExists when another snapshot of the container (not `except_name`) has it.
+// kExists when another snapshot of the container (not `except_name`) has
+// the alias. O(1): one alias-index lookup.
 Status CheckAliasFree(const index::KvScope& s, std::string_view container, std::string_view alias,
                       std::string_view except_name = "");
 // A name for a snapshot created at `now_ns` that the container does not have yet.
 Result<std::string> NewName(const index::KvScope& s, std::string_view container, int64_t now_ns);
 
+// Writes the record and keeps the alias index in step (`old_alias`: the
+// alias the snapshot had before, "" for a new one).
 void Put(index::WriteScope& s, std::string_view container, std::string_view name,
-         const index::SnapshotRecord& rec);
-void Erase(index::WriteScope& s, std::string_view container, std::string_view name);
+         const index::SnapshotRecord& rec, std::string_view old_alias = "");
+void Erase(index::WriteScope& s, std::string_view container, const Entry& entry);
 
 }  // namespace hoodyfs::snapshotter::catalog

@@ -70,6 +70,7 @@ Status Fsck::CheckCollected() {
 Status Fsck::Run() {
   HOODY_RETURN_IF_ERROR(CheckRecordsAndChangeLog());
   HOODY_RETURN_IF_ERROR(CheckBlocks());
+  HOODY_RETURN_IF_ERROR(CheckCatalog());
   std::vector<GenId> gens;
   {
     ReadScope s(*store_.kv_);
@@ -111,6 +112,40 @@ Status Fsck::CheckRecordsAndChangeLog() {
   }
   HOODY_RETURN_IF_ERROR(it.status());
   if (seen != expected_log.size()) return Broken("record missing from the change log");
+  return Status::OK();
+}
+
+Status Fsck::CheckCatalog() {
+  ReadScope s(*store_.kv_);
+  size_t aliased = 0;
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
+  for (it.Seek(""); it.Valid(); it.Next()) {
+    const std::string_view key = it.key();
+    const size_t nul = key.find('\0');
+    if (nul == std::string_view::npos) return Broken("snapshot key without a container");
+    HOODY_ASSIGN_OR_RETURN(index::SnapshotRecord rec, index::SnapshotRecord::Decode(it.value()));
+    const std::string who = "snapshot " + std::string(key.substr(nul + 1));
+    if (!store_.tree_.Contains(rec.gen)) return Broken(who + " names a missing generation");
+    HOODY_ASSIGN_OR_RETURN(index::GenerationRecord gen, store_.GetGeneration(s, rec.gen));
+    if (gen.state != index::GenState::kFrozen)
+      return Broken(who + " names a generation not frozen");
+    if (rec.alias.empty()) continue;
+    ++aliased;
+    HOODY_ASSIGN_OR_RETURN(auto owner,
+                           s.Get(Table::kAliases, index::AliasKey(key.substr(0, nul), rec.alias)));
+    if (!owner || *owner != key.substr(nul + 1)) {
+      return Broken(who + "'s alias '" + rec.alias + "' is missing from the alias index");
+    }
+  }
+  HOODY_RETURN_IF_ERROR(it.status());
+  size_t indexed = 0;
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator at, s.NewIterator(Table::kAliases));
+  for (at.Seek(""); at.Valid(); at.Next()) ++indexed;
+  HOODY_RETURN_IF_ERROR(at.status());
+  if (indexed != aliased) {
+    return Broken(std::to_string(indexed) + " alias index entries for " + std::to_string(aliased) +
+                  " aliased snapshots");
+  }
   return Status::OK();
 }
 

@@ -6,6 +6,8 @@
 //    each block; referenced blocks are used in the free map, and used blocks
 //    are exactly the blocks with records (free and used are disjoint and
 //    together cover the data file);
+//  - every snapshot names a frozen generation, and the alias index holds
+//    exactly the snapshots' aliases;
 //  - in every generation that is not dropped: entries, readdir cookies and back-references agree,
 //    entries point at existing inodes of the recorded type, link counts match
 //    the entries, directories have exactly one parent, mapped blocks lie
@@ -36,6 +38,7 @@ class Fsck {
  private:
   Status CheckRecordsAndChangeLog();
   Status CheckBlocks();
+  Status CheckCatalog();
   Status CheckGeneration(GenId gen);
   Store& store_;
 };

@@ -121,7 +121,7 @@ Status Snapshotter::DeleteContainer(const std::string& name) {
       if (auto why = store_->PinnedBy(e.record.gen)) return InUse(name, e.name, *why);
     }
     for (const catalog::Entry& e : snaps) {
-      catalog::Erase(s, name, e.name);
+      catalog::Erase(s, name, e);
       HOODY_RETURN_IF_ERROR(store_->SetGenerationState(s, e.record.gen, GenState::kDropped));
     }
     HOODY_RETURN_IF_ERROR(store_->SetGenerationState(s, rec.head, GenState::kDropped));
@@ -284,6 +284,7 @@ Result<SnapshotInfo> Snapshotter::SetSnapshot(const std::string& container, cons
     WriteScope s(*store_->kv_);
     HOODY_RETURN_IF_ERROR(store_->GetContainer(s, container).status());
     HOODY_ASSIGN_OR_RETURN(e, MustFind(s, container, name));
+    const std::string old_alias = e.record.alias;
     if (request.alias) {
       if (!request.alias->empty()) {
         HOODY_RETURN_IF_ERROR(catalog::CheckAliasFree(s, container, *request.alias, e.name));
@@ -294,7 +295,7 @@ Result<SnapshotInfo> Snapshotter::SetSnapshot(const std::string& container, cons
       e.record.expires_ns =
           *request.expiry_days == 0 ? 0 : catalog::ExpiryFrom(NowNs(), *request.expiry_days);
     }
-    catalog::Put(s, container, e.name, e.record);
+    catalog::Put(s, container, e.name, e.record, old_alias);
     s.Commit();
   }
   HOODY_RETURN_IF_ERROR(store_->Flush());
@@ -356,7 +357,7 @@ Status Snapshotter::DeleteSnapshot(const std::string& container, const std::stri
     HOODY_RETURN_IF_ERROR(store_->GetContainer(s, container).status());
     HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, container, name));
     if (auto why = store_->PinnedBy(e.record.gen)) return InUse(container, e.name, *why);
-    catalog::Erase(s, container, e.name);
+    catalog::Erase(s, container, e);
     HOODY_RETURN_IF_ERROR(store_->SetGenerationState(s, e.record.gen, GenState::kDropped));
     s.Commit();
   }
