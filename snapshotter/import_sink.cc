@@ -2,10 +2,20 @@
 
 #include <sys/stat.h>
 
-#include <cstdio>
 #include <string>
 
 namespace hoodyfs::snapshotter {
+namespace {
+// "0140755": modes read best in octal.
+std::string OctalMode(uint32_t mode) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + (mode & 7)));
+    mode >>= 3;
+  } while (mode != 0);
+  return "0" + digits;
+}
+}  // namespace
 
 Result<Ino> ImportSink::MakeDirectory(Ino parent, std::string_view name, const NodeAttrs& attrs) {
   Result<Entry> made = fs_.Mkdir(parent, name, attrs.mode & 07777, attrs.owner);
@@ -77,9 +87,7 @@ Result<Ino> ImportSink::MakeSpecial(Ino parent, std::string_view name, const Nod
     HOODY_ASSIGN_OR_RETURN(e, fs_.Mknod(parent, name, attrs.mode, attrs.rdev, attrs.owner));
     Count(&ImportStats::specials);
   } else {
-    char mode[16];
-    std::snprintf(mode, sizeof(mode), "%o", attrs.mode);
-    return Status::NotSupported(std::string("unsupported file type (mode 0") + mode + ")");
+    return Status::NotSupported("unsupported file type (mode " + OctalMode(attrs.mode) + ")");
   }
   HOODY_RETURN_IF_ERROR(SetXattrs(e.ino, attrs));
   HOODY_RETURN_IF_ERROR(SetTimes(e.ino, attrs, std::nullopt));

@@ -55,6 +55,8 @@ class TarWriter : public ExportVisitor {
   }
   TarWriter(const TarWriter&) = delete;
   TarWriter& operator=(const TarWriter&) = delete;
+  TarWriter(TarWriter&&) = delete;
+  TarWriter& operator=(TarWriter&&) = delete;
 
   Status Open(int fd);
   Status Close();

@@ -112,13 +112,15 @@ Result<uint32_t> AclId(AclTag tag, int id, const char* name) {
   }
   std::vector<char> buf(16384);
   if (tag == AclTag::kUser) {
-    struct passwd pw, *found = nullptr;
+    struct passwd pw = {};
+    struct passwd* found = nullptr;
     if (::getpwnam_r(n.c_str(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
       return static_cast<uint32_t>(found->pw_uid);
     }
     return Status::InvalidArgument("ACL names user '" + n + "', unknown on this host");
   }
-  struct group gr, *found = nullptr;
+  struct group gr = {};
+  struct group* found = nullptr;
   if (::getgrnam_r(n.c_str(), &gr, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
     return static_cast<uint32_t>(found->gr_gid);
   }
@@ -205,6 +207,8 @@ class TarImporter {
   ~TarImporter() { archive_read_free(archive_); }
   TarImporter(const TarImporter&) = delete;
   TarImporter& operator=(const TarImporter&) = delete;
+  TarImporter(TarImporter&&) = delete;
+  TarImporter& operator=(TarImporter&&) = delete;
 
   Status Run(int fd);
   ImportStats stats() const { return sink_.stats(); }

@@ -24,8 +24,18 @@ namespace {
 
 constexpr size_t kPieceBytes = size_t{1} << 20;
 
+// "0140755": modes read best in octal.
+std::string OctalMode(uint32_t mode) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + (mode & 7)));
+    mode >>= 3;
+  } while (mode != 0);
+  return "0" + digits;
+}
+
 struct timespec ToHost(index::Timespec t) {
-  struct timespec ts;
+  struct timespec ts = {};
   ts.tv_sec = static_cast<time_t>(t.sec);
   ts.tv_nsec = static_cast<long>(t.nsec);
   return ts;
@@ -120,8 +130,7 @@ Result<bool> HostWriter::Leaf(const ExportNode& node) {
       return FromErrno(errno, "mknod");
     }
   } else {
-    return Status::NotSupported("unsupported file type (mode " + std::to_string(node.attr.mode) +
-                                ")");
+    return Status::NotSupported("unsupported file type (mode " + OctalMode(node.attr.mode) + ")");
   }
   HOODY_RETURN_IF_ERROR(FinishAt(node, name));
   return true;

@@ -145,7 +145,7 @@ class TreeImporter {
     Ino dir;
     std::string name;
     std::string path;
-    struct stat st;
+    struct stat st = {};
     UniqueFd fd;
   };
   struct DirTimes {
@@ -199,7 +199,7 @@ Status TreeImporter::Run(Ino into) {
     }
     return FromErrno(err, "open import source '" + source_ + "'");
   }
-  struct stat st;
+  struct stat st = {};
   if (::fstat(root.get(), &st) != 0) return FromErrno(errno, "stat '" + source_ + "'");
   NodeAttrs attrs = AttrsOf(st);
   Status s = ReadXattrs(root.get(), source_, &attrs);
@@ -235,7 +235,7 @@ Status TreeImporter::ImportDirectory(int dirfd, Ino dir, const std::string& path
 
 Status TreeImporter::ImportDirectoryEntry(int dirfd, Ino dir, const std::string& name,
                                           const std::string& path) {
-  struct stat st;
+  struct stat st = {};
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return sink_.Failed(FromErrno(errno, "stat"), path);
   }
