@@ -8,6 +8,7 @@ packages=(
   liburing-dev liblmdb-dev libxxhash-dev libfuse3-dev fuse3
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libmicrohttpd-dev
+  libarchive-dev
 )
 
 missing=()

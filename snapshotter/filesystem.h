@@ -46,6 +46,12 @@ struct Attr {
   index::Timespec atime, mtime, ctime;
 };
 
+// A run of file data: `length_bytes` bytes from `offset_bytes` (FileSystem::DataRanges).
+struct DataRange {
+  uint64_t offset_bytes = 0;
+  uint64_t length_bytes = 0;
+};
+
 struct Entry {
   Ino ino;
   Attr attr;
@@ -112,6 +118,10 @@ class FileSystem {
 
   // Reads up to out.size() bytes at `offset`; returns the count (short at EOF).
   Result<size_t> Read(Ino ino, uint64_t offset, std::span<char> out);
+  // The ranges of a regular file that hold data, in offset order, merged, clipped to its size (an
+  // inline file: one range); the rest is holes (fs_ranges.cc). Errors: kNotFound, kIsDirectory,
+  // kInvalidArgument (not a regular file), kCorruption.
+  Result<std::vector<DataRange>> DataRanges(Ino ino);
   // Writes `data` at `offset`, extending the file as needed. Returns the
   // count written: all of `data`, or fewer when a failure (ENOSPC, EIO) cut
   // the write short after a prefix had landed (a short write, as write(2)).
