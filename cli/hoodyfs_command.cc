@@ -1,11 +1,20 @@
 #include "cli/hoodyfs_command.h"
 
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <ostream>
 
 #include "cli/exit_codes.h"
+#include "cli/human.h"
+#include "cli/progress.h"
 #include "cli/store_path.h"
 #include "snapshotter/snapshotter.h"
+#include "snapshotter/tree_export.h"
+#include "snapshotter/tree_import.h"
 
 namespace hoodyfs::cli {
 
@@ -14,7 +23,101 @@ constexpr char kProgram[] = "hoodyfs";
 
 struct Args {
   std::string store;
+  std::string container;
+  bool create = false;
+  std::string path;
+  std::string snapshot;
 };
+
+// "2.3 s" since t0.
+std::string Elapsed(std::chrono::steady_clock::time_point t0) {
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
+std::string Summary(uint64_t files, uint64_t dirs, uint64_t links, uint64_t specials,
+                    uint64_t hardlinks, uint64_t bytes) {
+  return std::to_string(files + dirs + links + specials + hardlinks) + " entries (" +
+         std::to_string(files) + " files, " + std::to_string(dirs) + " directories, " +
+         std::to_string(links) + " symlinks, " + std::to_string(specials) + " special, " +
+         std::to_string(hardlinks) + " hard links; " + HumanBytes(bytes) + " of data)";
+}
+
+// `hoodyfs import`: the source is checked before anything changes.
+Status Import(const Args& a, const std::string& store, std::ostream& out) {
+  if (a.path != "-") {
+    struct stat st;
+    if (::stat(a.path.c_str(), &st) != 0) {
+      return FromErrno(errno, "import source " + a.path);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return Status::InvalidArgument("import source " + a.path + " is not a directory");
+    }
+  }
+  HOODY_ASSIGN_OR_RETURN(auto snap,
+                         snapshotter::Snapshotter::Open(store, snapshotter::StoreOptions()));
+  if (a.create) HOODY_RETURN_IF_ERROR(snap->CreateContainer(a.container).status());
+  HOODY_ASSIGN_OR_RETURN(snapshotter::FileSystem fs, snap->store().Head(a.container));
+  Progress progress;
+  snapshotter::ImportOptions options;
+  options.progress = [&](const snapshotter::ImportProgress& p) {
+    progress.Update("importing: " + std::to_string(p.stats.files) + " files, " +
+                    HumanBytes(p.stats.bytes) + "  " + std::string(p.path));
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  auto stats = a.path == "-" ? snapshotter::ImportTar(fs, STDIN_FILENO, options)
+                             : snapshotter::ImportTree(fs, a.path, options);
+  progress.Done();
+  if (!stats.ok()) return stats.status();
+  HOODY_RETURN_IF_ERROR(snap->store().Flush());
+  out << "imported "
+      << Summary(stats->files, stats->directories, stats->symlinks, stats->specials,
+                 stats->hardlinks, stats->bytes)
+      << " into " << a.container << " in " << Elapsed(t0) << "\n";
+  return Status::OK();
+}
+
+// `hoodyfs export`: the head, or a snapshot held by a pin while it is read.
+Status Export(const Args& a, const std::string& store, std::ostream& out) {
+  HOODY_ASSIGN_OR_RETURN(auto snap,
+                         snapshotter::Snapshotter::Open(store, snapshotter::StoreOptions()));
+  std::optional<snapshotter::FileSystem> fs;
+  snapshotter::Store::Pin pin;
+  if (a.snapshot.empty()) {
+    HOODY_ASSIGN_OR_RETURN(fs, snap->store().Head(a.container));
+  } else {
+    HOODY_ASSIGN_OR_RETURN(snapshotter::SnapshotInfo info,
+                           snap->GetSnapshot(a.container, a.snapshot));
+    pin = snap->store().PinGeneration(info.gen, "export");
+    HOODY_ASSIGN_OR_RETURN(fs, snap->store().AtGeneration(info.gen));
+  }
+  Progress progress;
+  snapshotter::ExportOptions options;
+  options.progress = [&](const snapshotter::ExportProgress& p) {
+    progress.Update("exporting: " + std::to_string(p.stats.files) + " files, " +
+                    HumanBytes(p.stats.bytes) + "  " + std::string(p.path));
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<snapshotter::ExportStats> stats = Status::Corruption("unset");
+  if (a.path == "-") {
+    // A reader that goes away fails the export with EPIPE, not SIGPIPE.
+    ::signal(SIGPIPE, SIG_IGN);
+    stats = snapshotter::ExportTar(*fs, STDOUT_FILENO, options);
+  } else {
+    stats = snapshotter::ExportTree(*fs, a.path, options);
+  }
+  progress.Done();
+  if (!stats.ok()) return stats.status();
+  if (a.path != "-") {
+    out << "exported "
+        << Summary(stats->files, stats->directories, stats->symlinks, stats->specials,
+                   stats->hardlinks, stats->bytes)
+        << " to " << a.path << " in " << Elapsed(t0) << "\n";
+  }
+  return Status::OK();
+}
 }  // namespace
 
 int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
@@ -27,6 +130,16 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
                  "store directory (default: $HOODYFS_STORE, else /var/lib/hoodyfs)");
   CLI::App* init = app.add_subcommand("init", "create an empty store");
   CLI::App* fsck = app.add_subcommand("fsck", "check the store's consistency (read-only)");
+  CLI::App* import = app.add_subcommand(
+      "import", "copy a host directory tree, or a tar stream on stdin (-), into a container");
+  import->add_option("-c,--container", a.container, "container name")->required();
+  import->add_flag("--create", a.create, "create the container first");
+  import->add_option("SOURCE", a.path, "a directory, or - for a tar stream on stdin")->required();
+  CLI::App* exp = app.add_subcommand(
+      "export", "write a container's head or a snapshot to a directory, or a tar stream (-)");
+  exp->add_option("-c,--container", a.container, "container name")->required();
+  exp->add_option("--snapshot", a.snapshot, "snapshot name or alias (default: the head)");
+  exp->add_option("DEST", a.path, "a directory (created if absent), or - for stdout")->required();
 
   try {
     app.parse(argc, argv);
@@ -52,6 +165,12 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
     Status s = (*snap)->store().CheckInvariants();
     if (!s.ok()) return fail(s);
     out << store << ": consistent\n";
+  } else if (import->parsed()) {
+    Status s = Import(a, store, out);
+    if (!s.ok()) return fail(s);
+  } else if (exp->parsed()) {
+    Status s = Export(a, store, out);
+    if (!s.ok()) return fail(s);
   }
   return kExitOk;
 }

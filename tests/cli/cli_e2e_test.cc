@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -19,6 +20,8 @@
 #include "snapshotter/filesystem.h"
 #include "snapshotter/snapshotter.h"
 #include "tests/cli/run_command.h"
+#include "tests/util/tree_compare.h"
+#include "tests/util/tree_fixture.h"
 
 namespace hoodyfs::testing {
 namespace {
@@ -239,6 +242,104 @@ TEST_F(CliTest, BadInputsAreRefusedAndChangeNothing) {
   const CommandResult again = Hoodyfs({"init"});
   EXPECT_EQ(again.exit_code, 4) << again.Describe();
   EXPECT_NE(again.err.find("already holds a hoodyfs store"), std::string::npos);
+  EXPECT_EQ(Fingerprint(), before);
+}
+
+std::string Join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+// The README's main scenario: a real tree in, a snapshot, a change by a
+// second import, a diff, a restore, and an export equal to the original.
+TEST_F(CliTest, ImportSnapshotChangeRestoreExport) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the fixture tree has devices and owners: needs root";
+  const std::string original = dir_.File("original");
+  ASSERT_EQ(::mkdir(original.c_str(), 0755), 0);
+  ASSERT_OK(BuildSpecialTree(original));
+  const std::string imported = Ok(Hoodyfs({"import", "-c", "box", "--create", original}));
+  EXPECT_EQ(imported.rfind("imported ", 0), 0u) << imported;
+  Ok(Snap({"create", "-c", "box", "--alias", "pristine"}));
+  const std::string extra = dir_.File("extra");
+  ASSERT_EQ(::mkdir(extra.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((extra + "/added-dir").c_str(), 0700), 0);
+  {
+    std::ofstream f(extra + "/added-dir/notes.txt");
+    f << "a change";
+  }
+  Ok(Hoodyfs({"import", "-c", "box", extra}));
+  const std::string diff = Ok(Snap({"diff", "-c", "box", "pristine"}));
+  EXPECT_NE(diff.find("+\t/added-dir\n"), std::string::npos) << diff;
+  EXPECT_NE(diff.find("+\t/added-dir/notes.txt\n"), std::string::npos) << diff;
+  Ok(Snap({"restore", "-c", "box", "--name", "pristine"}));
+  EXPECT_EQ(Ok(Snap({"diff", "-c", "box", "pristine"})), "");
+  const std::string out = dir_.File("exported");
+  Ok(Hoodyfs({"export", "-c", "box", out}));
+  EXPECT_EQ(Join(CompareTrees(original, out)), "");
+  // The snapshot exports the same, and the pre-restore snapshot has the change.
+  const std::string from_snap = dir_.File("from-snapshot");
+  Ok(Hoodyfs({"export", "-c", "box", "--snapshot", "pristine", from_snap}));
+  EXPECT_EQ(Join(CompareTrees(original, from_snap)), "");
+}
+
+TEST_F(CliTest, ImportAndExportTarStreams) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the fixture tree has devices and owners: needs root";
+  const std::string original = dir_.File("original");
+  ASSERT_EQ(::mkdir(original.c_str(), 0755), 0);
+  ASSERT_OK(BuildSpecialTree(original));
+  Ok(Hoodyfs({"import", "-c", "a", "--create", original}));
+  // Tar has no sockets: the export refuses, naming the one it met.
+  const CommandResult refused = Hoodyfs({"export", "-c", "a", "-"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.Describe();
+  EXPECT_NE(refused.err.find("sock"), std::string::npos) << refused.Describe();
+  // Without the socket: out as a stream, in again as one.
+  ASSERT_EQ(::unlink((original + "/sock").c_str()), 0);
+  Ok(Hoodyfs({"import", "-c", "a2", "--create", original}));
+  const CommandResult tar = Hoodyfs({"export", "-c", "a2", "-"});
+  ASSERT_EQ(tar.exit_code, 0) << tar.err;
+  const CommandResult in = RunCommand(
+      HoodyfsBinary(), {"--store", store_, "import", "-c", "b", "--create", "-"}, {}, tar.out);
+  EXPECT_EQ(in.exit_code, 0) << in.Describe();
+  const std::string out = dir_.File("b");
+  Ok(Hoodyfs({"export", "-c", "b", out}));
+  EXPECT_EQ(Join(CompareTrees(original, out)), "");
+}
+
+TEST_F(CliTest, BadImportsAndExportsChangeNothing) {
+  const std::string file = dir_.File("plain-file");
+  {
+    std::ofstream f(file);
+    f << "x";
+  }
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"import", "-c", "new", "--create", dir_.File("missing")}, 3, "import source"},
+      {{"import", "-c", "web1", dir_.File("missing")}, 3, "No such file or directory"},
+      {{"import", "-c", "web1", file}, 2, "is not a directory"},
+      {{"import", "-c", "nope", dir_.path()}, 3, "no container named 'nope'"},
+      {{"export", "-c", "web1", "--snapshot", "nope", dir_.File("out")}, 3, "no snapshot"},
+      {{"export", "-c", "nope", dir_.File("out")}, 3, "no container named 'nope'"},
+  };
+  const std::string before = Fingerprint();
+  for (const Case& c : cases) {
+    std::string line;
+    for (const auto& a : c.args) line += a + " ";
+    SCOPED_TRACE(line);
+    const CommandResult r = Hoodyfs(c.args);
+    EXPECT_EQ(r.exit_code, c.exit_code) << r.Describe();
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.Describe();
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.Describe();
+    EXPECT_EQ(Fingerprint(), before);
+  }
+  // A tar stream that is not one.
+  const CommandResult garbage = RunCommand(
+      HoodyfsBinary(), {"--store", store_, "import", "-c", "web1", "-"}, {}, "not a tar stream");
+  EXPECT_NE(garbage.exit_code, 0) << garbage.Describe();
   EXPECT_EQ(Fingerprint(), before);
 }
 
