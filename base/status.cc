@@ -41,6 +41,7 @@ constexpr CodeInfo kCodes[] = {
     {Code::kRange, "out of range", ERANGE},
     {Code::kNoData, "no such attribute", ENODATA},
     {Code::kStale, "stale", ESTALE},
+    {Code::kFileTooBig, "file too big", EFBIG},
 };
 
 const CodeInfo& Info(Code code) {
@@ -144,6 +145,9 @@ Status FromErrno(int err, std::string_view what) {
       break;
     case ESTALE:
       code = Code::kStale;
+      break;
+    case EFBIG:
+      code = Code::kFileTooBig;
       break;
     default:
       code = Code::kIoError;

@@ -38,8 +38,9 @@ enum class Code : int {
   kPermission,
   kTooManyLinks,
   kRange,
-  kNoData,  // no such extended attribute (ENODATA)
-  kStale,   // the object belongs to a tree that is no longer the head (ESTALE)
+  kNoData,      // no such extended attribute (ENODATA)
+  kStale,       // the object belongs to a tree that is no longer the head (ESTALE)
+  kFileTooBig,  // past the largest file offset (EFBIG)
 };
 
 std::string_view CodeName(Code code);
@@ -72,6 +73,7 @@ class [[nodiscard]] Status {
   static Status Range(std::string m) { return Status(Code::kRange, std::move(m)); }
   static Status NoData(std::string m) { return Status(Code::kNoData, std::move(m)); }
   static Status Stale(std::string m) { return Status(Code::kStale, std::move(m)); }
+  static Status FileTooBig(std::string m) { return Status(Code::kFileTooBig, std::move(m)); }
 
   bool ok() const { return state_ == nullptr; }
   Code code() const { return state_ ? state_->code : Code::kOk; }

@@ -36,14 +36,15 @@ TEST(StatusTest, EveryCodeMapsToItsErrno) {
       {Status::Range("x"), ERANGE},
       {Status::NoData("x"), ENODATA},
       {Status::Stale("x"), ESTALE},
+      {Status::FileTooBig("x"), EFBIG},
   };
   for (const auto& c : cases) EXPECT_EQ(c.status.ErrnoValue(), c.err) << c.status.ToString();
 }
 
 TEST(StatusTest, FromErrnoRoundTripsTheErrno) {
-  for (int err :
-       {ENOENT, EEXIST,       EINVAL,  ENOSPC, EDQUOT, EIO,   EBUSY,  EROFS,  ENOTEMPTY,  ENOTDIR,
-        EISDIR, ENAMETOOLONG, ENODATA, ESTALE, EACCES, EPERM, EMLINK, ERANGE, EOPNOTSUPP, EFAULT}) {
+  for (int err : {ENOENT, EEXIST,    EINVAL,  ENOSPC, EDQUOT,       EIO,        EBUSY,
+                  EROFS,  ENOTEMPTY, ENOTDIR, EISDIR, ENAMETOOLONG, ENODATA,    ESTALE,
+                  EFBIG,  EACCES,    EPERM,   EMLINK, ERANGE,       EOPNOTSUPP, EFAULT}) {
     Status s = FromErrno(err, "op");
     EXPECT_FALSE(s.ok());
     EXPECT_EQ(s.ErrnoValue(), err);

@@ -63,6 +63,9 @@ Result<Attr> FileSystem::GetAttr(Ino ino) {
 }
 
 Result<Attr> FileSystem::SetAttr(Ino ino, const SetAttrRequest& req) {
+  if (req.size && *req.size > kMaxFileBytes) {
+    return Status::FileTooBig("size past the largest file size (2^63 - 1 bytes)");
+  }
   Attr out;
   // A size change rewrites chunk maps: serialize it with writes to the file.
   std::unique_lock<std::mutex> file_lock(store_->InodeLock(ino), std::defer_lock);
@@ -178,6 +181,7 @@ Result<Entry> FileSystem::Link(Ino ino, Ino new_parent, std::string_view new_nam
     if (target->nlink >= kLinkMax) return Status::TooManyLinks("too many links");
     HOODY_ASSIGN_OR_RETURN(InodeRecord * dir, inodes.Get(s, new_parent));
     if (!IsDir(*dir)) return NotADirectory(new_parent);
+    if (dir->nlink == 0) return Status::NotFound("directory was removed");
     HOODY_ASSIGN_OR_RETURN(auto existing, meta.GetDirent(s, g, new_parent, new_name));
     if (existing) return Status::Exists("'" + std::string(new_name) + "' already exists");
     const index::Timespec now = store_->Now();
@@ -298,6 +302,7 @@ Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
     HOODY_ASSIGN_OR_RETURN(InodeRecord * to_dir, inodes.Get(s, new_parent));
     if (!IsDir(*from_dir)) return NotADirectory(parent);
     if (!IsDir(*to_dir)) return NotADirectory(new_parent);
+    if (to_dir->nlink == 0) return Status::NotFound("directory was removed");
     HOODY_ASSIGN_OR_RETURN(auto src, meta.GetDirent(s, g, parent, name));
     if (!src) return Status::NotFound("no entry '" + std::string(name) + "'");
     HOODY_ASSIGN_OR_RETURN(auto dst, meta.GetDirent(s, g, new_parent, new_name));

@@ -89,6 +89,10 @@ struct FsStats {
 
 enum class RenameFlags : uint32_t { kNone = 0, kNoReplace = 1, kExchange = 2 };
 
+// The largest file size and end of a write (Linux's MAX_LFS_FILESIZE):
+// beyond it a write or truncate fails with kFileTooBig (EFBIG).
+inline constexpr uint64_t kMaxFileBytes = uint64_t{INT64_MAX};
+
 class FileSystem {
  public:
   bool read_only() const { return !container_.has_value(); }

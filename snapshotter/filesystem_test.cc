@@ -476,5 +476,50 @@ TEST_F(FileSystemTest, StatFsReportsSpace) {
   EXPECT_GE(st->total_blocks, st->free_blocks + 256);
 }
 
+// Offsets are 64-bit but a file ends at 2^63 - 1 (Linux's limit): beyond,
+// EFBIG, never a wrapped offset.
+TEST_F(FileSystemTest, WritesAndSizesPastTheLargestFileAreEfbig) {
+  const Ino f = Create(kRootIno, "f");
+  const std::string page(8192, 'x');
+  EXPECT_EQ(fs_->Write(f, UINT64_MAX - 4095, page).status().code(), Code::kFileTooBig);
+  EXPECT_EQ(fs_->Write(f, kMaxFileBytes - 10, page).status().code(), Code::kFileTooBig);
+  SetAttrRequest huge;
+  huge.size = UINT64_MAX;
+  EXPECT_EQ(fs_->SetAttr(f, huge).status().code(), Code::kFileTooBig);
+  EXPECT_EQ(fs_->GetAttr(f)->size, 0u) << "a refused call changed the file";
+  // Right up to the limit works.
+  auto w = fs_->Write(f, kMaxFileBytes - 4096, std::string(4096, 'e'));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(fs_->GetAttr(f)->size, kMaxFileBytes);
+  std::string back(4096, '\0');
+  ASSERT_TRUE(fs_->Read(f, kMaxFileBytes - 4096, back).ok());
+  EXPECT_EQ(back, std::string(4096, 'e'));
+}
+
+// rmdir of a directory something still has open: it stays readable (empty)
+// until released, and nothing can be linked or moved into it.
+TEST_F(FileSystemTest, RemovedOpenDirectoryTakesNoNewEntries) {
+  const Ino d = fs_->Mkdir(kRootIno, "d", 0755, {})->ino;
+  const Ino f = Create(kRootIno, "f", "data");
+  fs_->Open(d);
+  ASSERT_TRUE(fs_->Rmdir(kRootIno, "d").ok());
+  EXPECT_TRUE(store_->CheckInvariants().ok());
+  EXPECT_EQ(fs_->Mknod(d, "x", S_IFREG | 0644, 0, {}).status().code(), Code::kNotFound);
+  EXPECT_EQ(fs_->Mkdir(d, "x", 0755, {}).status().code(), Code::kNotFound);
+  EXPECT_EQ(fs_->Link(f, d, "g").status().code(), Code::kNotFound);
+  EXPECT_EQ(fs_->Rename(kRootIno, "f", d, "moved").code(), Code::kNotFound);
+  std::vector<std::string> names;
+  ASSERT_TRUE(fs_->ReadDir(d, 0,
+                           [&](const DirEntry& e) {
+                             names.push_back(e.name);
+                             return true;
+                           })
+                  .ok());
+  EXPECT_EQ(names, (std::vector<std::string>{".", ".."}));
+  ASSERT_TRUE(fs_->Release(d).ok());
+  EXPECT_EQ(fs_->GetAttr(d).status().code(), Code::kNotFound);
+  EXPECT_EQ(ReadAll(*fs_, f), "data");
+}
+
 }  // namespace
 }  // namespace hoodyfs::snapshotter

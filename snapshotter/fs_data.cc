@@ -190,6 +190,9 @@ Result<size_t> FileSystem::Read(Ino ino, uint64_t offset, std::span<char> out) {
 
 Result<size_t> FileSystem::Write(Ino ino, uint64_t offset, std::span<const char> data) {
   if (read_only()) return Status::ReadOnly("a frozen generation is read-only");
+  if (offset > kMaxFileBytes || data.size() > kMaxFileBytes - offset) {
+    return Status::FileTooBig("write would end past the largest file size (2^63 - 1 bytes)");
+  }
   if (data.empty()) return size_t{0};
   std::lock_guard file_lock(store_->InodeLock(ino));
   size_t done = 0;

@@ -258,7 +258,10 @@ Status Fsck::CheckGeneration(GenId g) {
   }
   for (const auto& [ino, rec] : inodes) {
     const std::string who = "inode " + std::to_string(ino) + at;
-    if (S_ISDIR(rec.mode)) {
+    if (S_ISDIR(rec.mode) && rec.nlink == 0) {
+      // Removed while open: no entry names it, and it holds none.
+      if (parents[ino] != 0 || subdirs[ino] != 0) return Broken(who + " is removed but linked");
+    } else if (S_ISDIR(rec.mode)) {
       if (ino != kRootIno.value && parents[ino] != 1) return Broken(who + " has no single parent");
       if (rec.nlink != 2 + subdirs[ino]) {
         return Broken(who + " has nlink " + std::to_string(rec.nlink) + ", expected " +
