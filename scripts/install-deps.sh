@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   liburing-dev liblmdb-dev libxxhash-dev libfuse3-dev fuse3
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libmicrohttpd-dev
+  libcli11-dev nlohmann-json3-dev libmicrohttpd-dev libcurl4-openssl-dev curl
   libarchive-dev
 )
 

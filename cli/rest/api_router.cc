@@ -1,0 +1,310 @@
+#include "cli/rest/api_router.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cli/json_codec.h"
+#include "cli/rest/rest_errors.h"
+
+namespace hoodyfs::cli {
+
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> Split(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= path.size()) {
+    const size_t slash = path.find('/', start);
+    const size_t end = slash == std::string::npos ? path.size() : slash;
+    if (end > start) parts.push_back(path.substr(start, end - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return parts;
+}
+
+HttpResponse Json(int status, const json& j) { return HttpResponse{status, j.dump()}; }
+
+HttpResponse BadRequest(const std::string& message) {
+  return ErrorResponse(400, "invalid_argument", message);
+}
+
+HttpResponse NoRoute(const HttpRequest& r) {
+  return ErrorResponse(404, "not_found", "no such API path: " + r.method + " " + r.path);
+}
+
+HttpResponse WrongMethod(const HttpRequest& r) {
+  return ErrorResponse(405, "method_not_allowed", r.method + " is not allowed on " + r.path);
+}
+
+// A request body: a JSON object with only the given fields. An empty body
+// is an empty object.
+struct Body {
+  json j = json::object();
+  std::string error;  // set when the body is refused
+};
+
+Body ParseBody(const std::string& text, const std::set<std::string>& known) {
+  Body b;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return b;
+  b.j = json::parse(text, nullptr, false);
+  if (b.j.is_discarded()) {
+    b.error = "malformed JSON in the request body";
+  } else if (!b.j.is_object()) {
+    b.error = "the request body must be a JSON object";
+  } else {
+    for (const auto& [key, value] : b.j.items()) {
+      if (known.count(key) == 0) {
+        b.error = "unknown field '" + key + "' in the request body";
+        break;
+      }
+    }
+  }
+  return b;
+}
+
+// Optional string field: nullopt when absent or null; error when mistyped.
+std::optional<std::string> OptString(const Body& b, const char* key, std::string* error) {
+  if (!b.j.contains(key) || b.j[key].is_null()) return std::nullopt;
+  if (!b.j[key].is_string()) {
+    *error = std::string("field '") + key + "' must be a string";
+    return std::nullopt;
+  }
+  return b.j[key].get<std::string>();
+}
+
+// "expiry": a positive whole number of days (`never_ok`: or 0/"never"/null
+// meaning never, for set).
+std::optional<int64_t> Expiry(const Body& b, bool never_ok, std::string* error) {
+  if (!b.j.contains("expiry")) return std::nullopt;
+  const json& v = b.j["expiry"];
+  if (never_ok && (v.is_null() || (v.is_string() && v.get<std::string>() == "never"))) {
+    return int64_t{0};
+  }
+  if (v.is_null()) return std::nullopt;
+  if (!v.is_number_integer() || v.get<int64_t>() <= 0) {
+    *error = "field 'expiry' must be a positive whole number of days";
+    return std::nullopt;
+  }
+  return v.get<int64_t>();
+}
+
+}  // namespace
+
+json ToJson(const MountInfo& m) {
+  json j;
+  j["mountpoint"] = m.mountpoint;
+  j["container"] = m.container;
+  j["snapshot"] = m.snapshot.empty() ? json(nullptr) : json(m.snapshot);
+  j["read_only"] = m.read_only;
+  return j;
+}
+
+HttpResponse ApiRouter::Handle(const HttpRequest& r) {
+  const std::vector<std::string> parts = Split(r.path);
+  if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1") return NoRoute(r);
+  if (parts[2] == "containers") {
+    return Containers(r, std::vector<std::string>(parts.begin() + 3, parts.end()));
+  }
+  if (parts.size() == 3 && parts[2] == "gc") {
+    if (r.method != "POST") return WrongMethod(r);
+    auto gc = api_.CollectGarbage();
+    if (!gc.ok()) return ErrorResponse(gc.status());
+    return Json(200, ToJson(*gc));
+  }
+  if (parts.size() == 3 && parts[2] == "ping") return Json(200, json{{"ok", true}});
+  if (parts.size() == 3 && parts[2] == "mounts" && mounts_ != nullptr) return Mounts(r);
+  return NoRoute(r);
+}
+
+HttpResponse ApiRouter::Containers(const HttpRequest& r, const std::vector<std::string>& parts) {
+  if (parts.empty()) {
+    if (r.method == "GET") {
+      auto list = api_.ListContainers();
+      if (!list.ok()) return ErrorResponse(list.status());
+      json j = json::array();
+      for (const auto& c : *list) j.push_back(ToJson(c));
+      return Json(200, j);
+    }
+    if (r.method != "POST") return WrongMethod(r);
+    Body b = ParseBody(r.body, {"name"});
+    std::string error = b.error;
+    std::optional<std::string> name = OptString(b, "name", &error);
+    if (error.empty() && !name) error = "field 'name' is required";
+    if (!error.empty()) return BadRequest(error);
+    auto c = api_.CreateContainer(*name);
+    if (!c.ok()) return ErrorResponse(c.status());
+    return Json(201, ToJson(*c));
+  }
+  const std::string& id = parts[0];
+  if (parts.size() == 1) {
+    if (r.method == "GET") {
+      auto list = api_.ListContainers();
+      if (!list.ok()) return ErrorResponse(list.status());
+      for (const auto& c : *list) {
+        if (c.name == id) return Json(200, ToJson(c));
+      }
+      return ErrorResponse(Status::NotFound("no container named '" + id + "'"));
+    }
+    if (r.method != "DELETE") return WrongMethod(r);
+    Status s = api_.DeleteContainer(id);
+    if (!s.ok()) return ErrorResponse(s);
+    return HttpResponse{204, ""};
+  }
+  if (parts[1] == "snapshots") {
+    return Snapshots(r, id, std::vector<std::string>(parts.begin() + 2, parts.end()));
+  }
+  if (parts.size() == 2 && parts[1] == "copy") {
+    if (r.method != "POST") return WrongMethod(r);
+    Body b = ParseBody(r.body, {"name", "source_snapshot", "target_project_id"});
+    std::string error = b.error;
+    std::optional<std::string> name = OptString(b, "name", &error);
+    std::optional<std::string> source = OptString(b, "source_snapshot", &error);
+    std::optional<std::string> project = OptString(b, "target_project_id", &error);
+    if (error.empty() && !name) error = "field 'name' is required";
+    if (error.empty() && !source) error = "field 'source_snapshot' is required";
+    if (!error.empty()) return BadRequest(error);
+    auto c = api_.CopyContainer(id, *source, *name, project.value_or(""));
+    if (!c.ok()) return ErrorResponse(c.status());
+    return Json(201, ToJson(*c));
+  }
+  if (parts.size() == 2 && parts[1] == "diff") {
+    if (r.method != "GET") return WrongMethod(r);
+    auto from = r.query.find("from");
+    if (from == r.query.end() || from->second.empty()) {
+      return BadRequest("query parameter 'from' is required");
+    }
+    auto to = r.query.find("to");
+    auto d = api_.Diff(id, from->second, to == r.query.end() ? "" : to->second);
+    if (!d.ok()) return ErrorResponse(d.status());
+    return Json(200, ToJson(*d));
+  }
+  return NoRoute(r);
+}
+
+HttpResponse ApiRouter::Snapshots(const HttpRequest& r, const std::string& container,
+                                  const std::vector<std::string>& parts) {
+  if (parts.empty()) {
+    if (r.method == "GET") {
+      auto list = api_.ListSnapshots(container);
+      if (!list.ok()) return ErrorResponse(list.status());
+      json j = json::array();
+      for (const auto& s : *list) j.push_back(ToJson(s));
+      return Json(200, j);
+    }
+    if (r.method != "POST") return WrongMethod(r);
+    Body b = ParseBody(r.body, {"alias", "expiry"});
+    std::string error = b.error;
+    snapshotter::CreateSnapshotRequest req;
+    req.alias = OptString(b, "alias", &error).value_or("");
+    req.expiry_days = Expiry(b, /*never_ok=*/false, &error);
+    if (!error.empty()) return BadRequest(error);
+    auto s = api_.CreateSnapshot(container, req);
+    if (!s.ok()) return ErrorResponse(s.status());
+    return Json(201, ToJson(*s));
+  }
+  if (parts.size() != 1) return NoRoute(r);
+  const std::string& name = parts[0];
+  if (r.method == "GET") {
+    auto s = api_.GetSnapshot(container, name);
+    if (!s.ok()) return ErrorResponse(s.status());
+    auto exclusive = api_.ExclusiveBytes(container, name);
+    if (!exclusive.ok()) return ErrorResponse(exclusive.status());
+    json j = ToJson(*s);
+    j["exclusive_bytes"] = *exclusive;
+    return Json(200, j);
+  }
+  if (r.method == "PATCH") {  // restore
+    Body b = ParseBody(r.body, {"discard_head"});
+    std::string error = b.error;
+    bool discard = false;
+    if (error.empty() && b.j.contains("discard_head")) {
+      if (!b.j["discard_head"].is_boolean()) {
+        error = "field 'discard_head' must be true or false";
+      } else {
+        discard = b.j["discard_head"].get<bool>();
+      }
+    }
+    if (!error.empty()) return BadRequest(error);
+    auto restored = api_.Restore(container, name, snapshotter::RestoreRequest{discard});
+    if (!restored.ok()) return ErrorResponse(restored.status());
+    return Json(200, ToJson(*restored));
+  }
+  if (r.method == "PUT") {  // set alias / expiry
+    Body b = ParseBody(r.body, {"alias", "expiry"});
+    std::string error = b.error;
+    snapshotter::SetSnapshotRequest req;
+    if (b.j.contains("alias")) {
+      req.alias =
+          b.j["alias"].is_null() ? std::optional<std::string>("") : OptString(b, "alias", &error);
+    }
+    req.expiry_days = Expiry(b, /*never_ok=*/true, &error);
+    if (error.empty() && !req.alias && !req.expiry_days) {
+      error = "nothing to change: give 'alias' or 'expiry'";
+    }
+    if (!error.empty()) return BadRequest(error);
+    auto s = api_.SetSnapshot(container, name, req);
+    if (!s.ok()) return ErrorResponse(s.status());
+    return Json(200, ToJson(*s));
+  }
+  if (r.method == "DELETE") {
+    Status s = api_.DeleteSnapshot(container, name);
+    if (!s.ok()) return ErrorResponse(s);
+    return HttpResponse{204, ""};
+  }
+  return WrongMethod(r);
+}
+
+HttpResponse ApiRouter::Mounts(const HttpRequest& r) {
+  if (r.method == "GET") {
+    json j = json::array();
+    for (const MountInfo& m : mounts_->List()) j.push_back(ToJson(m));
+    return Json(200, j);
+  }
+  if (r.method == "DELETE") {
+    auto mp = r.query.find("mountpoint");
+    if (mp == r.query.end() || mp->second.empty()) {
+      return BadRequest("query parameter 'mountpoint' is required");
+    }
+    Status s = mounts_->Unmount(mp->second);
+    if (!s.ok()) return ErrorResponse(s);
+    return HttpResponse{204, ""};
+  }
+  if (r.method != "POST") return WrongMethod(r);
+  Body b = ParseBody(r.body, {"container", "snapshot", "mountpoint", "options", "create"});
+  std::string error = b.error;
+  MountRequest req;
+  req.container = OptString(b, "container", &error).value_or("");
+  req.snapshot = OptString(b, "snapshot", &error).value_or("");
+  req.mountpoint = OptString(b, "mountpoint", &error).value_or("");
+  if (error.empty() && b.j.contains("options")) {
+    if (!b.j["options"].is_array()) {
+      error = "field 'options' must be an array of strings";
+    } else {
+      for (const json& o : b.j["options"]) {
+        if (!o.is_string()) {
+          error = "field 'options' must be an array of strings";
+          break;
+        }
+        req.options.push_back(o.get<std::string>());
+      }
+    }
+  }
+  if (error.empty() && b.j.contains("create")) {
+    if (!b.j["create"].is_boolean()) {
+      error = "field 'create' must be true or false";
+    } else {
+      req.create = b.j["create"].get<bool>();
+    }
+  }
+  if (error.empty() && req.container.empty()) error = "field 'container' is required";
+  if (error.empty() && req.mountpoint.empty()) error = "field 'mountpoint' is required";
+  if (!error.empty()) return BadRequest(error);
+  auto m = mounts_->Mount(req);
+  if (!m.ok()) return ErrorResponse(m.status());
+  return Json(201, ToJson(*m));
+}
+
+}  // namespace hoodyfs::cli

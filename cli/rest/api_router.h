@@ -1,0 +1,66 @@
+// ApiRouter: the REST API (docs/api.md) on top of a SnapshotApi and the
+// daemon's mounts. Pure request -> response: the HTTP server, the token
+// check and the threads are the caller's.
+//
+// Bodies are strict: malformed JSON, a field of the wrong type and an
+// unknown field are 400 naming the problem (the brief's target_project_id
+// is known, and recorded on a copy).
+//
+// Thread-safety: Handle may be called from many threads at once; what it
+// calls must be (SnapshotApi over a Snapshotter is).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/rest/http.h"
+#include "cli/snapshot_api.h"
+
+namespace hoodyfs::cli {
+
+struct MountRequest {
+  std::string container;
+  std::string snapshot;  // "": the live head; else mounted read-only
+  std::string mountpoint;
+  std::vector<std::string> options;  // -o words: ro, nosuid, nodev, ...
+  bool create = false;               // create the container first
+};
+
+struct MountInfo {
+  std::string mountpoint;
+  std::string container;
+  std::string snapshot;  // "" for the head
+  bool read_only = false;
+};
+
+// The daemon's mounts, as the API sees them.
+class MountService {
+ public:
+  virtual ~MountService() = default;
+  virtual Result<MountInfo> Mount(const MountRequest& request) = 0;
+  virtual Status Unmount(const std::string& mountpoint) = 0;
+  virtual std::vector<MountInfo> List() = 0;
+};
+
+class ApiRouter {
+ public:
+  // `mounts` may be null (no mount routes).
+  ApiRouter(SnapshotApi& api, MountService* mounts) : api_(api), mounts_(mounts) {}
+
+  HttpResponse Handle(const HttpRequest& request);
+
+ private:
+  HttpResponse Containers(const HttpRequest& r, const std::vector<std::string>& parts);
+  HttpResponse Snapshots(const HttpRequest& r, const std::string& container,
+                         const std::vector<std::string>& parts);
+  HttpResponse Mounts(const HttpRequest& r);
+
+  SnapshotApi& api_;
+  MountService* mounts_;
+};
+
+// {"mountpoint": ..., "container": ..., "snapshot": ... | null, "read_only": ...}
+nlohmann::json ToJson(const MountInfo& info);
+
+}  // namespace hoodyfs::cli

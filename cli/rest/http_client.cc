@@ -1,0 +1,86 @@
+#include "cli/rest/http_client.h"
+
+#include <curl/curl.h>
+
+#include <memory>
+#include <mutex>
+
+namespace hoodyfs::cli {
+
+namespace {
+void InitCurlOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+size_t Append(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+struct CurlDeleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+}  // namespace
+
+HttpClient::HttpClient(HttpEndpoint endpoint) : endpoint_(std::move(endpoint)) { InitCurlOnce(); }
+
+Result<HttpResponse> HttpClient::Send(const std::string& method, const std::string& target,
+                                      const std::string& body) const {
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) return Status::IoError("curl_easy_init failed");
+  CURL* c = curl.get();
+  const std::string url = endpoint_.base_url + target;
+  std::string answer;
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  if (!endpoint_.unix_socket.empty()) {
+    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, endpoint_.unix_socket.c_str());
+  }
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Append);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
+  curl_slist* raw_headers = nullptr;
+  if (!body.empty()) raw_headers = curl_slist_append(raw_headers, "Content-Type: application/json");
+  const std::string auth = "Authorization: Bearer " + endpoint_.token;
+  if (!endpoint_.token.empty()) raw_headers = curl_slist_append(raw_headers, auth.c_str());
+  // No "Expect: 100-continue" round trip for bodies.
+  raw_headers = curl_slist_append(raw_headers, "Expect:");
+  std::unique_ptr<curl_slist, SlistDeleter> headers(raw_headers);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  const CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) {
+    const std::string where =
+        endpoint_.unix_socket.empty() ? endpoint_.base_url : endpoint_.unix_socket;
+    return Status::IoError("cannot reach the hoodyfs daemon at " + where + ": " +
+                           curl_easy_strerror(rc));
+  }
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  return HttpResponse{static_cast<int>(status), std::move(answer)};
+}
+
+std::string UrlEncode(const std::string& s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += kHex[ch >> 4];
+      out += kHex[ch & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace hoodyfs::cli

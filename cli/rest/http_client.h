@@ -1,0 +1,41 @@
+// HttpClient: sends one HTTP request to the daemon and returns its answer,
+// over the daemon's Unix socket or loopback TCP (with a bearer token), with
+// libcurl (Debian libcurl4-openssl-dev; docs/design.md "Dependencies").
+//
+// Thread-safety: one client per thread; each Send is independent.
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+#include "cli/rest/http.h"
+
+namespace hoodyfs::cli {
+
+struct HttpEndpoint {
+  std::string unix_socket;  // set: talk over this socket
+  std::string base_url = "http://localhost";
+  std::string token;  // sent as "Authorization: Bearer TOKEN" when set
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(HttpEndpoint endpoint);
+
+  // `target` is the path with its query ("/api/v1/containers?x=y"); `body`
+  // is sent as JSON when not empty. Any HTTP status is a response; only a
+  // failure to talk is an error. Errors: kIoError naming the endpoint (no
+  // daemon there, connection refused or dropped).
+  Result<HttpResponse> Send(const std::string& method, const std::string& target,
+                            const std::string& body = "") const;
+
+  const HttpEndpoint& endpoint() const { return endpoint_; }
+
+ private:
+  HttpEndpoint endpoint_;
+};
+
+// Percent-encodes a path segment or query value.
+std::string UrlEncode(const std::string& s);
+
+}  // namespace hoodyfs::cli

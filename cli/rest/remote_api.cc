@@ -1,0 +1,159 @@
+#include "cli/rest/remote_api.h"
+
+#include "cli/json_codec.h"
+#include "cli/rest/rest_errors.h"
+
+namespace hoodyfs::cli {
+
+using nlohmann::json;
+using namespace snapshotter;  // NOLINT(google-build-using-namespace): the verbs' value types
+
+namespace {
+std::string ContainerPath(const std::string& c) { return "/api/v1/containers/" + UrlEncode(c); }
+std::string SnapshotPath(const std::string& c, const std::string& n) {
+  return ContainerPath(c) + "/snapshots/" + UrlEncode(n);
+}
+
+template <class T, class Decode>
+Result<std::vector<T>> DecodeArray(const json& j, Decode decode) {
+  if (!j.is_array()) return Status::IoError("the daemon answered with no JSON array");
+  std::vector<T> out;
+  for (const json& e : j) {
+    HOODY_ASSIGN_OR_RETURN(T v, decode(e));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Result<MountInfo> MountFromJson(const json& j) {
+  if (!j.is_object() || !j.contains("mountpoint") || !j["mountpoint"].is_string()) {
+    return Status::IoError("the daemon answered with no mount");
+  }
+  MountInfo m;
+  m.mountpoint = j["mountpoint"].get<std::string>();
+  m.container = j.value("container", "");
+  if (j.contains("snapshot") && j["snapshot"].is_string()) m.snapshot = j["snapshot"];
+  m.read_only = j.value("read_only", false);
+  return m;
+}
+}  // namespace
+
+Result<json> RemoteApi::Call(const std::string& method, const std::string& target,
+                             const json& body) const {
+  HOODY_ASSIGN_OR_RETURN(HttpResponse r,
+                         client_.Send(method, target, body.is_null() ? "" : body.dump()));
+  if (r.status < 200 || r.status >= 300) return StatusFromResponse(r);
+  if (r.body.empty()) return json(nullptr);
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded()) return Status::IoError("the daemon answered with malformed JSON");
+  return j;
+}
+
+bool RemoteApi::Ping() const { return Call("GET", "/api/v1/ping").ok(); }
+
+Result<ContainerInfo> RemoteApi::CreateContainer(const std::string& name) {
+  HOODY_ASSIGN_OR_RETURN(json j, Call("POST", "/api/v1/containers", json{{"name", name}}));
+  return ContainerFromJson(j);
+}
+
+Result<std::vector<ContainerInfo>> RemoteApi::ListContainers() {
+  HOODY_ASSIGN_OR_RETURN(json j, Call("GET", "/api/v1/containers"));
+  return DecodeArray<ContainerInfo>(j, ContainerFromJson);
+}
+
+Status RemoteApi::DeleteContainer(const std::string& name) {
+  return Call("DELETE", ContainerPath(name)).status();
+}
+
+Result<ContainerInfo> RemoteApi::CopyContainer(const std::string& container,
+                                               const std::string& snapshot,
+                                               const std::string& new_name,
+                                               const std::string& project) {
+  json body{{"name", new_name}, {"source_snapshot", snapshot}};
+  if (!project.empty()) body["target_project_id"] = project;
+  HOODY_ASSIGN_OR_RETURN(json j, Call("POST", ContainerPath(container) + "/copy", body));
+  return ContainerFromJson(j);
+}
+
+Result<SnapshotInfo> RemoteApi::CreateSnapshot(const std::string& container,
+                                               const CreateSnapshotRequest& request) {
+  json body = json::object();
+  if (!request.alias.empty()) body["alias"] = request.alias;
+  if (request.expiry_days) body["expiry"] = *request.expiry_days;
+  HOODY_ASSIGN_OR_RETURN(json j, Call("POST", ContainerPath(container) + "/snapshots", body));
+  return SnapshotFromJson(j);
+}
+
+Result<std::vector<SnapshotInfo>> RemoteApi::ListSnapshots(const std::string& container) {
+  HOODY_ASSIGN_OR_RETURN(json j, Call("GET", ContainerPath(container) + "/snapshots"));
+  return DecodeArray<SnapshotInfo>(j, SnapshotFromJson);
+}
+
+Result<SnapshotInfo> RemoteApi::GetSnapshot(const std::string& container, const std::string& name) {
+  HOODY_ASSIGN_OR_RETURN(json j, Call("GET", SnapshotPath(container, name)));
+  return SnapshotFromJson(j);
+}
+
+Result<uint64_t> RemoteApi::ExclusiveBytes(const std::string& container, const std::string& name) {
+  HOODY_ASSIGN_OR_RETURN(json j, Call("GET", SnapshotPath(container, name)));
+  if (!j.contains("exclusive_bytes") || !j["exclusive_bytes"].is_number_unsigned()) {
+    return Status::IoError("the daemon's snapshot has no exclusive_bytes");
+  }
+  return j["exclusive_bytes"].get<uint64_t>();
+}
+
+Result<SnapshotInfo> RemoteApi::SetSnapshot(const std::string& container, const std::string& name,
+                                            const SetSnapshotRequest& request) {
+  json body = json::object();
+  if (request.alias) body["alias"] = *request.alias;
+  if (request.expiry_days) {
+    body["expiry"] = *request.expiry_days == 0 ? json("never") : json(*request.expiry_days);
+  }
+  HOODY_ASSIGN_OR_RETURN(json j, Call("PUT", SnapshotPath(container, name), body));
+  return SnapshotFromJson(j);
+}
+
+Result<RestoreResult> RemoteApi::Restore(const std::string& container, const std::string& name,
+                                         const RestoreRequest& request) {
+  json body = json::object();
+  if (request.discard_head) body["discard_head"] = true;
+  HOODY_ASSIGN_OR_RETURN(json j, Call("PATCH", SnapshotPath(container, name), body));
+  return RestoreFromJson(j);
+}
+
+Status RemoteApi::DeleteSnapshot(const std::string& container, const std::string& name) {
+  return Call("DELETE", SnapshotPath(container, name)).status();
+}
+
+Result<DiffResult> RemoteApi::Diff(const std::string& container, const std::string& from,
+                                   const std::string& to) {
+  std::string target = ContainerPath(container) + "/diff?from=" + UrlEncode(from);
+  if (!to.empty()) target += "&to=" + UrlEncode(to);
+  HOODY_ASSIGN_OR_RETURN(json j, Call("GET", target));
+  return DiffFromJson(j);
+}
+
+Result<GcStats> RemoteApi::CollectGarbage() {
+  HOODY_ASSIGN_OR_RETURN(json j, Call("POST", "/api/v1/gc"));
+  return GcStatsFromJson(j);
+}
+
+Result<MountInfo> RemoteApi::Mount(const MountRequest& request) {
+  json body{{"container", request.container}, {"mountpoint", request.mountpoint}};
+  if (!request.snapshot.empty()) body["snapshot"] = request.snapshot;
+  if (!request.options.empty()) body["options"] = request.options;
+  if (request.create) body["create"] = true;
+  HOODY_ASSIGN_OR_RETURN(json j, Call("POST", "/api/v1/mounts", body));
+  return MountFromJson(j);
+}
+
+Status RemoteApi::Unmount(const std::string& mountpoint) {
+  return Call("DELETE", "/api/v1/mounts?mountpoint=" + UrlEncode(mountpoint)).status();
+}
+
+Result<std::vector<MountInfo>> RemoteApi::ListMounts() {
+  HOODY_ASSIGN_OR_RETURN(json j, Call("GET", "/api/v1/mounts"));
+  return DecodeArray<MountInfo>(j, MountFromJson);
+}
+
+}  // namespace hoodyfs::cli

@@ -1,0 +1,59 @@
+// RemoteApi: the snapshot verbs sent to the daemon that owns a store, over
+// its REST API (docs/api.md), returning the same values and Status codes as
+// LocalApi. Plus the daemon's mount calls, which only it can carry out.
+//
+// Thread-safety: as HttpClient (one per thread).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/rest/api_router.h"
+#include "cli/rest/http_client.h"
+#include "cli/snapshot_api.h"
+
+namespace hoodyfs::cli {
+
+class RemoteApi final : public SnapshotApi {
+ public:
+  explicit RemoteApi(HttpEndpoint endpoint) : client_(std::move(endpoint)) {}
+
+  // True when a daemon answers at the endpoint.
+  bool Ping() const;
+
+  Result<snapshotter::ContainerInfo> CreateContainer(const std::string& name) override;
+  Result<std::vector<snapshotter::ContainerInfo>> ListContainers() override;
+  Status DeleteContainer(const std::string& name) override;
+  Result<snapshotter::ContainerInfo> CopyContainer(const std::string& container,
+                                                   const std::string& snapshot,
+                                                   const std::string& new_name,
+                                                   const std::string& project) override;
+  Result<snapshotter::SnapshotInfo> CreateSnapshot(
+      const std::string& container, const snapshotter::CreateSnapshotRequest& request) override;
+  Result<std::vector<snapshotter::SnapshotInfo>> ListSnapshots(
+      const std::string& container) override;
+  Result<snapshotter::SnapshotInfo> GetSnapshot(const std::string& container,
+                                                const std::string& name) override;
+  Result<uint64_t> ExclusiveBytes(const std::string& container, const std::string& name) override;
+  Result<snapshotter::SnapshotInfo> SetSnapshot(
+      const std::string& container, const std::string& name,
+      const snapshotter::SetSnapshotRequest& request) override;
+  Result<snapshotter::RestoreResult> Restore(const std::string& container, const std::string& name,
+                                             const snapshotter::RestoreRequest& request) override;
+  Status DeleteSnapshot(const std::string& container, const std::string& name) override;
+  Result<snapshotter::DiffResult> Diff(const std::string& container, const std::string& from,
+                                       const std::string& to) override;
+  Result<snapshotter::GcStats> CollectGarbage() override;
+
+  Result<MountInfo> Mount(const MountRequest& request);
+  Status Unmount(const std::string& mountpoint);
+  Result<std::vector<MountInfo>> ListMounts();
+
+ private:
+  // Sends and returns the parsed JSON of a 2xx answer, else the error.
+  Result<nlohmann::json> Call(const std::string& method, const std::string& target,
+                              const nlohmann::json& body = nullptr) const;
+  HttpClient client_;
+};
+
+}  // namespace hoodyfs::cli
