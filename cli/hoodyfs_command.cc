@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ostream>
 
+#include "cli/daemon_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/human.h"
 #include "cli/progress.h"
@@ -130,6 +131,34 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
                  "store directory (default: $HOODYFS_STORE, else /var/lib/hoodyfs)");
   CLI::App* init = app.add_subcommand("init", "create an empty store");
   CLI::App* fsck = app.add_subcommand("fsck", "check the store's consistency (read-only)");
+  ServeArgs serve_args;
+  CLI::App* serve = app.add_subcommand(
+      "serve", "run the store's daemon in the foreground: mounts, REST API, collection");
+  serve->add_option("--listen", serve_args.listen,
+                    "also serve the REST API on 127.0.0.1:PORT (needs --token-file)");
+  serve->add_option("--token-file", serve_args.token_file,
+                    "file holding the bearer token TCP clients must send");
+  serve->add_flag("--exit-when-idle", serve_args.exit_when_idle,
+                  "stop once the last mount is unmounted (how `mount` starts it)");
+  serve->add_option("--ready-fd", serve_args.ready_fd, "write one byte here once serving")
+      ->group("");  // internal
+  serve->add_option("--gc-interval", serve_args.gc_interval_s,
+                    "seconds between expiry and collection passes (default 60)");
+  MountArgs mount_args;
+  CLI::App* mount = app.add_subcommand(
+      "mount", "mount a container's head (or a snapshot, read-only) at MOUNTPOINT");
+  mount->add_option("-c,--container", mount_args.container, "container name")->required();
+  mount->add_flag("--create", mount_args.create, "create the container first");
+  mount->add_option("--snapshot", mount_args.snapshot,
+                    "mount this snapshot (name or alias) read-only instead of the head");
+  mount->add_option("-o", mount_args.options,
+                    "mount options, comma-separated: ro, nosuid, nodev, writeback_cache, ...");
+  mount->add_flag("-f,--foreground", mount_args.foreground,
+                  "serve in this process until unmounted");
+  mount->add_option("MOUNTPOINT", mount_args.mountpoint, "an existing directory")->required();
+  std::string umount_point;
+  CLI::App* umount = app.add_subcommand("umount", "unmount a hoodyfs mount");
+  umount->add_option("MOUNTPOINT", umount_point, "where it is mounted")->required();
   CLI::App* import = app.add_subcommand(
       "import", "copy a host directory tree, or a tar stream on stdin (-), into a container");
   import->add_option("-c,--container", a.container, "container name")->required();
@@ -165,6 +194,17 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
     Status s = (*snap)->store().CheckInvariants();
     if (!s.ok()) return fail(s);
     out << store << ": consistent\n";
+  } else if (serve->parsed()) {
+    serve_args.store = store;
+    Status s = Serve(serve_args);
+    if (!s.ok()) return fail(s);
+  } else if (mount->parsed()) {
+    mount_args.store = store;
+    Status s = Mount(mount_args);
+    if (!s.ok()) return fail(s);
+  } else if (umount->parsed()) {
+    Status s = Umount(a.store.empty() ? "" : store, umount_point);
+    if (!s.ok()) return fail(s);
   } else if (import->parsed()) {
     Status s = Import(a, store, out);
     if (!s.ok()) return fail(s);

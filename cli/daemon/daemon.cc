@@ -1,0 +1,189 @@
+#include "cli/daemon/daemon.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "base/unique_fd.h"
+#include "cli/daemon/mount_manager.h"
+#include "cli/rest/api_router.h"
+#include "cli/rest/http_server.h"
+#include "cli/rest/rest_errors.h"
+#include "cli/snapshot_api.h"
+
+namespace hoodyfs::cli {
+
+std::string DaemonSocketPath(const std::string& store) { return store + "/hoodyfs.sock"; }
+std::string DaemonPidPath(const std::string& store) { return store + "/daemon.pid"; }
+
+struct Daemon::Impl {
+  DaemonOptions options;
+  UniqueFd signal_fd;
+  UniqueFd idle_fd;  // eventfd: the last mount went away
+  std::unique_ptr<LocalApi> api;
+  std::unique_ptr<MountManager> mounts;
+  std::unique_ptr<ApiRouter> router;
+  std::unique_ptr<HttpServer> unix_server;
+  std::unique_ptr<HttpServer> tcp_server;
+  std::string token;
+
+  ~Impl() {
+    // Order: stop taking requests, unmount, then close the store.
+    tcp_server.reset();
+    unix_server.reset();
+    if (mounts) mounts->UnmountAll();
+    router.reset();
+    if (api) api->snapshotter().SetHooks({});
+    mounts.reset();
+    api.reset();
+    ::unlink(DaemonPidPath(options.store).c_str());
+  }
+};
+
+namespace {
+Result<std::string> ReadToken(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("cannot read token file " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  std::string token = s.str();
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+    token.pop_back();
+  }
+  if (token.empty()) return Status::InvalidArgument("token file " + path + " is empty");
+  return token;
+}
+
+const char* SignalName(uint32_t signo) {
+  switch (signo) {
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "a signal";
+  }
+}
+
+void Log(const std::string& line) {
+  std::fprintf(stderr, "hoodyfs serve: %s\n", line.c_str());
+  std::fflush(stderr);
+}
+}  // namespace
+
+Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Daemon::~Daemon() = default;
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  if (!options.listen.empty()) {
+    if (options.token_file.empty()) {
+      return Status::InvalidArgument("--listen needs --token-file: TCP clients must send a token");
+    }
+    HOODY_ASSIGN_OR_RETURN(impl->token, ReadToken(options.token_file));
+  }
+  // Signals go to the signalfd: block them before any thread exists, so
+  // every thread inherits the mask.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  if (pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0) return Status::IoError("pthread_sigmask");
+  impl->signal_fd.Reset(::signalfd(-1, &mask, SFD_CLOEXEC));
+  if (!impl->signal_fd.valid()) return FromErrno(errno, "signalfd");
+  impl->idle_fd.Reset(::eventfd(0, EFD_CLOEXEC));
+  if (!impl->idle_fd.valid()) return FromErrno(errno, "eventfd");
+  // A reader that goes away must not kill the daemon.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  HOODY_ASSIGN_OR_RETURN(impl->api, LocalApi::Open(options.store));
+  const int idle_fd = impl->idle_fd.get();
+  const bool exit_when_idle = options.exit_when_idle;
+  impl->mounts =
+      std::make_unique<MountManager>(impl->api->snapshotter(), [idle_fd, exit_when_idle] {
+        if (!exit_when_idle) return;
+        const uint64_t one = 1;
+        if (::write(idle_fd, &one, sizeof one) != sizeof one) Log("idle notification failed");
+      });
+  impl->api->snapshotter().SetHooks(impl->mounts->Hooks());
+  impl->router = std::make_unique<ApiRouter>(*impl->api, impl->mounts.get());
+  ApiRouter* router = impl->router.get();
+  HOODY_ASSIGN_OR_RETURN(impl->unix_server, HttpServer::ListenUnix(DaemonSocketPath(options.store),
+                                                                   [router](const HttpRequest& r) {
+                                                                     return router->Handle(r);
+                                                                   }));
+  if (!options.listen.empty()) {
+    const std::string expected = "Bearer " + impl->token;
+    HOODY_ASSIGN_OR_RETURN(
+        impl->tcp_server,
+        HttpServer::ListenTcp(options.listen, [router, expected](const HttpRequest& r) {
+          if (r.authorization != expected) {
+            return ErrorResponse(
+                401, "unauthorized",
+                r.authorization.empty() ? "a bearer token is required" : "wrong bearer token");
+          }
+          return router->Handle(r);
+        }));
+  }
+  {
+    std::ofstream pid(DaemonPidPath(options.store), std::ios::trunc);
+    pid << ::getpid() << "\n";
+  }
+  return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+}
+
+Status Daemon::Run() {
+  Impl& d = *impl_;
+  Log("serving store " + d.options.store + " on " + DaemonSocketPath(d.options.store) +
+      (d.options.listen.empty() ? "" : " and " + d.options.listen));
+  if (d.options.ready_fd >= 0) {
+    const char ready = 'R';
+    if (::write(d.options.ready_fd, &ready, 1) != 1) Log("could not report readiness");
+    ::close(d.options.ready_fd);
+    d.options.ready_fd = -1;
+  }
+  for (;;) {
+    pollfd fds[2] = {{d.signal_fd.get(), POLLIN, 0}, {d.idle_fd.get(), POLLIN, 0}};
+    const int n = ::poll(fds, 2, static_cast<int>(d.options.gc_interval_s * 1000));
+    if (n < 0 && errno != EINTR) return FromErrno(errno, "poll");
+    if (n > 0 && (fds[0].revents & POLLIN) != 0) {
+      signalfd_siginfo info;
+      if (::read(d.signal_fd.get(), &info, sizeof info) == sizeof info) {
+        Log(std::string("stopping on ") + SignalName(info.ssi_signo));
+      }
+      return Status::OK();
+    }
+    if (n > 0 && (fds[1].revents & POLLIN) != 0) {
+      uint64_t count = 0;
+      if (::read(d.idle_fd.get(), &count, sizeof count) == sizeof count && d.mounts->size() == 0) {
+        Log("the last mount is gone: stopping");
+        return Status::OK();
+      }
+      continue;
+    }
+    if (n == 0) {  // the timer: expiry and collection, without pruning
+      snapshotter::GcOptions gc;
+      gc.prune_shared = false;
+      auto stats = d.api->snapshotter().CollectGarbage(gc);
+      if (!stats.ok()) {
+        Log("background collection failed: " + stats.status().ToString());
+      } else if (stats->expired > 0 || stats->generations > 0) {
+        Log("expired " + std::to_string(stats->expired) + " snapshots, reclaimed " +
+            std::to_string(stats->generations) + " generations");
+      }
+    }
+  }
+}
+
+}  // namespace hoodyfs::cli

@@ -1,0 +1,184 @@
+#include "cli/daemon/mount_manager.h"
+
+#include <cstdio>
+
+namespace hoodyfs::cli {
+
+Result<fusefs::MountOptions> ParseMountOptions(const std::vector<std::string>& words) {
+  fusefs::MountOptions o;
+  for (const std::string& w : words) {
+    if (w.empty()) continue;
+    if (w == "ro") {
+      o.read_only = true;
+    } else if (w == "rw") {
+      o.read_only = false;
+    } else if (w == "suid" || w == "nosuid") {
+      o.suid = w == "suid";
+    } else if (w == "dev" || w == "nodev") {
+      o.dev = w == "dev";
+    } else if (w == "allow_other") {
+      o.allow_other = true;
+    } else if (w == "noallow_other") {
+      o.allow_other = false;
+    } else if (w == "default_permissions") {
+      o.default_permissions = true;
+    } else if (w == "nodefault_permissions") {
+      o.default_permissions = false;
+    } else if (w == "writeback_cache") {
+      o.writeback_cache = true;
+    } else if (w == "no_writeback_cache") {
+      o.writeback_cache = false;
+    } else if (w.find_first_of(" \t\n") != std::string::npos) {
+      return Status::InvalidArgument("mount option '" + w + "' holds white space");
+    } else {
+      o.extra.push_back(w);  // exec/noexec, atime options...: libfuse and the kernel decide
+    }
+  }
+  return o;
+}
+
+MountManager::MountManager(snapshotter::Snapshotter& snap, std::function<void()> on_idle)
+    : snap_(snap), on_idle_(std::move(on_idle)) {}
+
+MountManager::~MountManager() { UnmountAll(); }
+
+Result<MountInfo> MountManager::Mount(const MountRequest& request) {
+  if (request.mountpoint.empty() || request.mountpoint[0] != '/') {
+    return Status::InvalidArgument("mountpoint '" + request.mountpoint + "' is not absolute");
+  }
+  HOODY_ASSIGN_OR_RETURN(fusefs::MountOptions options, ParseMountOptions(request.options));
+  {
+    std::lock_guard l(mu_);
+    if (mounts_.count(request.mountpoint) > 0) {
+      return Status::Exists("a hoodyfs container is mounted at " + request.mountpoint + " already");
+    }
+  }
+  auto m = std::make_shared<Mounted>();
+  m->info.mountpoint = request.mountpoint;
+  m->info.container = request.container;
+  std::optional<snapshotter::FileSystem> view;
+  if (request.snapshot.empty()) {
+    if (request.create) {
+      auto existing = snap_.GetContainer(request.container);
+      if (!existing.ok()) HOODY_RETURN_IF_ERROR(snap_.CreateContainer(request.container).status());
+    }
+    HOODY_ASSIGN_OR_RETURN(view, snap_.store().Head(request.container));
+  } else {
+    // Pin first, then check the snapshot still names that generation: a
+    // delete between the two would otherwise leave us reading a dropped one.
+    HOODY_ASSIGN_OR_RETURN(snapshotter::SnapshotInfo info,
+                           snap_.GetSnapshot(request.container, request.snapshot));
+    m->pin = snap_.store().PinGeneration(info.gen, "mounted at " + request.mountpoint);
+    HOODY_ASSIGN_OR_RETURN(snapshotter::SnapshotInfo again,
+                           snap_.GetSnapshot(request.container, info.name));
+    if (again.gen != info.gen) return Status::NotFound("snapshot " + info.name + " was deleted");
+    HOODY_ASSIGN_OR_RETURN(view, snap_.store().AtGeneration(info.gen));
+    m->info.snapshot = info.name;
+    options.read_only = true;
+  }
+  m->info.read_only = options.read_only;
+  // /proc/self/mountinfo then tells which store serves the mount (umount
+  // needs no --store), and `mount -t fuse.hoodyfs` finds its helper.
+  options.extra.push_back("fsname=hoodyfs:" + request.container + "@" + snap_.store().dir());
+  options.extra.push_back("subtype=hoodyfs");
+  HOODY_ASSIGN_OR_RETURN(m->session,
+                         fusefs::Session::Mount(snap_.store(), *view, request.mountpoint, options));
+  std::lock_guard l(mu_);
+  mounts_[request.mountpoint] = m;
+  return m->info;
+}
+
+Status MountManager::Unmount(const std::string& mountpoint) {
+  std::shared_ptr<Mounted> m;
+  {
+    std::lock_guard l(mu_);
+    auto it = mounts_.find(mountpoint);
+    if (it == mounts_.end()) {
+      return Status::NotFound("no hoodyfs container is mounted at " + mountpoint);
+    }
+    m = it->second;
+  }
+  HOODY_RETURN_IF_ERROR(m->session->Unmount());
+  bool idle = false;
+  {
+    std::lock_guard l(mu_);
+    mounts_.erase(mountpoint);
+    idle = mounts_.empty();
+  }
+  if (idle && on_idle_) on_idle_();
+  return Status::OK();
+}
+
+std::vector<MountInfo> MountManager::List() {
+  std::lock_guard l(mu_);
+  std::vector<MountInfo> out;
+  for (const auto& [mp, m] : mounts_) out.push_back(m->info);
+  return out;
+}
+
+size_t MountManager::size() {
+  std::lock_guard l(mu_);
+  return mounts_.size();
+}
+
+void MountManager::UnmountAll() {
+  std::map<std::string, std::shared_ptr<Mounted>> all;
+  {
+    std::lock_guard l(mu_);
+    all.swap(mounts_);
+  }
+  for (auto& [mp, m] : all) {
+    Status s = m->session->Unmount();
+    if (!s.ok())
+      std::fprintf(stderr, "hoodyfs: unmount %s: %s\n", mp.c_str(), s.ToString().c_str());
+  }
+}
+
+Status MountManager::SyncContainer(const std::string& container) {
+  std::vector<std::shared_ptr<Mounted>> heads;
+  {
+    std::lock_guard l(mu_);
+    for (const auto& [mp, m] : mounts_) {
+      if (m->info.container == container && m->info.snapshot.empty()) heads.push_back(m);
+    }
+  }
+  for (const auto& m : heads) HOODY_RETURN_IF_ERROR(m->session->FlushDirtyData());
+  return Status::OK();
+}
+
+void MountManager::InvalidateContainer(const std::string& container) {
+  std::vector<std::shared_ptr<Mounted>> heads;
+  {
+    std::lock_guard l(mu_);
+    for (const auto& [mp, m] : mounts_) {
+      if (m->info.container == container && m->info.snapshot.empty()) heads.push_back(m);
+    }
+  }
+  for (const auto& m : heads) {
+    Status s = m->session->InvalidateAll();
+    if (!s.ok()) {
+      std::fprintf(stderr, "hoodyfs: dropping the caches of %s after a restore: %s\n",
+                   m->info.mountpoint.c_str(), s.ToString().c_str());
+    }
+  }
+}
+
+Status MountManager::CheckNotMounted(const std::string& container) {
+  std::lock_guard l(mu_);
+  for (const auto& [mp, m] : mounts_) {
+    if (m->info.container == container) {
+      return Status::Busy("container '" + container + "' is mounted at " + mp);
+    }
+  }
+  return Status::OK();
+}
+
+snapshotter::SnapshotterHooks MountManager::Hooks() {
+  snapshotter::SnapshotterHooks h;
+  h.sync_container = [this](const std::string& c) { return SyncContainer(c); };
+  h.after_head_change = [this](const std::string& c) { InvalidateContainer(c); };
+  h.before_container_delete = [this](const std::string& c) { return CheckNotMounted(c); };
+  return h;
+}
+
+}  // namespace hoodyfs::cli

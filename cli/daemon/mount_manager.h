@@ -1,0 +1,67 @@
+// MountManager: the daemon's FUSE sessions, one per mounted container head
+// or snapshot, and what keeps them coherent with the snapshot verbs:
+// - before a snapshot or restore of a container, every head mount of it
+//   flushes the kernel's writeback cache (point in time);
+// - after a restore, every head mount of it drops the kernel's caches, so
+//   the next lookup sees the restored tree without a remount;
+// - a mounted snapshot is pinned (deleting it is refused, naming the
+//   mountpoint), and a mounted container cannot be deleted.
+//
+// Thread-safety: every method may be called from any thread but a FUSE
+// request handler.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cli/rest/api_router.h"
+#include "fusefs/session.h"
+#include "snapshotter/snapshotter.h"
+
+namespace hoodyfs::cli {
+
+class MountManager final : public MountService {
+ public:
+  // `on_idle` runs (on the unmounting thread) when the last mount goes.
+  MountManager(snapshotter::Snapshotter& snap, std::function<void()> on_idle);
+  ~MountManager() override;  // unmounts everything
+
+  // Errors: kInvalidArgument (mountpoint not absolute, bad option),
+  // kExists (already mounted here), kNotFound (container, snapshot,
+  // mountpoint), and what fusefs::Session::Mount returns.
+  Result<MountInfo> Mount(const MountRequest& request) override;
+  // Errors: kNotFound (nothing of ours mounted there), kBusy (in use).
+  Status Unmount(const std::string& mountpoint) override;
+  std::vector<MountInfo> List() override;
+
+  // The Snapshotter hooks that keep mounts coherent with the verbs.
+  snapshotter::SnapshotterHooks Hooks();
+  // Unmounts everything (shutdown); errors are logged, not returned.
+  void UnmountAll();
+  size_t size();
+
+ private:
+  struct Mounted {
+    MountInfo info;
+    snapshotter::Store::Pin pin;  // snapshot mounts
+    std::unique_ptr<fusefs::Session> session;
+  };
+  Status SyncContainer(const std::string& container);
+  void InvalidateContainer(const std::string& container);
+  Status CheckNotMounted(const std::string& container);
+
+  snapshotter::Snapshotter& snap_;
+  std::function<void()> on_idle_;
+  std::mutex mu_;  // guards mounts_; never held across a session call
+  std::map<std::string, std::shared_ptr<Mounted>> mounts_;  // by mountpoint
+};
+
+// Parses -o words into session options. Errors: kInvalidArgument naming
+// the word.
+Result<fusefs::MountOptions> ParseMountOptions(const std::vector<std::string>& words);
+
+}  // namespace hoodyfs::cli
