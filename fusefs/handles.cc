@@ -37,6 +37,16 @@ std::vector<Ino> HandleTable::OpenForWriting() const {
   return out;
 }
 
+std::vector<std::unique_ptr<OpenFile>> HandleTable::TakeAll() {
+  std::lock_guard l(mu_);
+  std::vector<std::unique_ptr<OpenFile>> out;
+  out.reserve(open_.size());
+  for (auto& [raw, handle] : open_) out.push_back(std::move(handle));
+  open_.clear();
+  writers_.clear();
+  return out;
+}
+
 size_t HandleTable::size() const {
   std::lock_guard l(mu_);
   return open_.size();

@@ -43,6 +43,10 @@ class HandleTable {
   // to those: close flushes them, and a shared mapping holds its file open).
   std::vector<Ino> OpenForWriting() const;
   size_t size() const;
+  // Every handle still open, removed from the table: the kernel drops
+  // RELEASE requests it has not sent yet when the connection ends at
+  // unmount, so the session closes these itself.
+  std::vector<std::unique_ptr<OpenFile>> TakeAll();
 
  private:
   mutable std::mutex mu_;

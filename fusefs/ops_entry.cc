@@ -20,7 +20,7 @@ Status CheckName(std::string_view name) {
 
 void ReplyEntry(FuseFs& fs, Reply& reply, Ino parent, std::string_view name, const Entry& entry) {
   fs.inodes.Remember(parent, name, entry.ino);
-  if (!reply.Entry(ToEntryParam(entry))) fs.inodes.Forget(entry.ino, 1);
+  if (!reply.Entry(ToEntryParam(entry, fs.generation.load()))) fs.inodes.Forget(entry.ino, 1);
 }
 
 namespace {

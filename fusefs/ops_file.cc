@@ -84,7 +84,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     if (!h.ok()) return r.Error(h.status());
     SetOpenFlags(fi, *h);
     fs.inodes.Remember(Ino(parent), name, e->ino);
-    if (!r.Create(ToEntryParam(*e), fi)) {
+    if (!r.Create(ToEntryParam(*e, fs.generation.load()), fi)) {
       fs.inodes.Forget(e->ino, 1);
       CloseHandle(fs, *h);
     }

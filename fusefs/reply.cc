@@ -25,13 +25,10 @@ struct stat ToStat(const snapshotter::Attr& a) {
   return st;
 }
 
-fuse_entry_param ToEntryParam(const snapshotter::Entry& entry) {
+fuse_entry_param ToEntryParam(const snapshotter::Entry& entry, uint64_t generation) {
   fuse_entry_param e = {};
   e.ino = entry.ino.value;
-  // Inode numbers are never reused in a store, so the generation stays 0.
-  // (A new generation per restore would make the kernel mark the old inode
-  // bad: handles opened before a restore would then get EIO, not ESTALE.)
-  e.generation = 0;
+  e.generation = generation;
   e.attr = ToStat(entry.attr);
   e.attr_timeout = kCacheTimeoutSeconds;
   e.entry_timeout = kCacheTimeoutSeconds;

@@ -24,7 +24,8 @@ inline OpenFile* HandleOf(const fuse_file_info* fi) {
 }
 
 struct stat ToStat(const snapshotter::Attr& attr);
-fuse_entry_param ToEntryParam(const snapshotter::Entry& entry);
+// `generation` is FuseFs::generation (see there).
+fuse_entry_param ToEntryParam(const snapshotter::Entry& entry, uint64_t generation);
 // The kernel's CLOCK_REALTIME, for UTIME_NOW.
 index::Timespec NowTimespec();
 

@@ -88,8 +88,9 @@ struct Session::Impl {
   bool mounted = false;      // guarded by ops_mu
   std::unique_ptr<Invalidator> invalidator;
 
-  // Joins the loop (it ends when the kernel closes the connection) and
-  // frees the libfuse session.
+  // Joins the loop (it ends when the kernel closes the connection), frees
+  // the libfuse session, and gives the engine back the open counts of
+  // handles whose RELEASE the kernel dropped with the connection.
   void Stop() {
     invalidator.reset();
     if (loop.joinable()) loop.join();
@@ -97,6 +98,14 @@ struct Session::Impl {
       fuse_session_unmount(se);  // closes the device; the mount is gone already
       fuse_session_destroy(se);
       se = nullptr;
+    }
+    for (const std::unique_ptr<OpenFile>& handle : fs->handles.TakeAll()) {
+      Status st = fs->view.Release(handle->ino);
+      if (!st.ok()) {
+        std::fprintf(stderr, "hoodyfs: release of inode %llu at unmount of %s: %s\n",
+                     static_cast<unsigned long long>(handle->ino.value), mountpoint.c_str(),
+                     st.ToString().c_str());
+      }
     }
   }
 
@@ -233,6 +242,7 @@ Status Session::InvalidateAll() {
   if (!impl_->mounted) return Status::InvalidArgument(impl_->mountpoint + " is not mounted");
   Impl* impl = impl_.get();
   return impl->invalidator->Run([impl]() -> Status {
+    if (impl->fs->writeback_cache.load()) impl->fs->generation.fetch_add(1);
     const InodeTable::Known known = impl->fs->inodes.Snapshot();
     Status first = Status::OK();
     auto note = [&](Status st) {
