@@ -71,11 +71,13 @@ class Session {
   // flushed the same way in both modes. Errors: kIoError.
   Status FlushDirtyData();
 
-  // After the container's head was replaced (a restore): drops every dentry
-  // (positive and negative), attribute and page the kernel caches for this
-  // mount, so the next lookup, readdir or read sees the new tree. Dirty
-  // pages of handles opened before the restore are written back first and
-  // fail with ESTALE, so they never reach the new tree. Errors: kIoError.
+  // After the container's head was replaced (a restore): expires every
+  // dentry (positive and negative) and drops every attribute and page the
+  // kernel caches for this mount, so the next lookup, readdir or read sees
+  // the new tree. Handles opened before the restore fail with ESTALE (EIO
+  // with the writeback cache, whose inodes are replaced instead: see
+  // docs/design.md, "FUSE layer"); their dirty pages never reach the new
+  // tree. Errors: kIoError.
   Status InvalidateAll();
 
   // Unmounts and stops the threads. Errors: kBusy naming the mountpoint
