@@ -37,6 +37,19 @@ Result<GenId> FileSystem::Generation() const {
   return store_->HeadOf(*container_);
 }
 
+Result<uint64_t> FileSystem::Lineage() const {
+  if (read_only()) return uint64_t{0};
+  ReadScope s(*store_->kv_);
+  HOODY_ASSIGN_OR_RETURN(Store::HeadInfo head, store_->CurrentHeadInfo(*container_));
+  return head.lineage;
+}
+
+FileSystem FileSystem::PinnedTo(uint64_t lineage) const {
+  FileSystem copy = *this;
+  copy.lineage_ = read_only() ? 0 : lineage;
+  return copy;
+}
+
 Result<Entry> FileSystem::Lookup(Ino parent, std::string_view name) {
   if (name.size() > kNameMax) return Status::NameTooLong("name longer than 255 bytes");
   Entry out;
@@ -86,7 +99,7 @@ Result<Attr> FileSystem::SetAttr(Ino ino, const SetAttrRequest& req) {
     if (req.gid) rec.gid = *req.gid;
     if (req.atime) rec.atime = *req.atime;
     if (req.mtime) rec.mtime = *req.mtime;
-    rec.ctime = now;
+    rec.ctime = req.ctime ? *req.ctime : now;
     HOODY_RETURN_IF_ERROR(meta.PutInode(s, g, ino, rec));
     out = ToAttr(ino, rec);
     return Status::OK();

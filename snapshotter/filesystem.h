@@ -64,7 +64,7 @@ struct DirEntry {
   uint64_t cookie = 0;  // pass back to ReadDir to continue after this entry
 };
 
-// Which attributes SetAttr changes; ctime always moves to now.
+// Which attributes SetAttr changes; ctime moves to `ctime`, else to now.
 struct SetAttrRequest {
   std::optional<uint32_t> mode;  // permission bits (07777) only
   std::optional<uint32_t> uid;
@@ -72,6 +72,7 @@ struct SetAttrRequest {
   std::optional<uint64_t> size;
   std::optional<index::Timespec> atime;  // UTIME_NOW is resolved by the caller
   std::optional<index::Timespec> mtime;
+  std::optional<index::Timespec> ctime;  // unset: now (FUSE's writeback cache sets it)
 };
 
 struct Owner {
@@ -98,6 +99,16 @@ class FileSystem {
   bool read_only() const { return !container_.has_value(); }
   // The generation this view reads now (the current head for a live view).
   Result<GenId> Generation() const;
+  // The lineage of the container's head (Store::HeadInfo): a freeze keeps
+  // it, a branch (restore) gives the head a new one. 0 for a read-only view,
+  // whose tree never changes. Errors: kNotFound (the container is gone).
+  Result<uint64_t> Lineage() const;
+  // A copy of this view pinned to `lineage` (0: unpinned): once the
+  // container's head has left that lineage, every call through the copy
+  // fails with kStale. The check runs inside each call's own scope, so a
+  // write through a pinned view never lands in a tree that replaced the one
+  // it was pinned to (FUSE file handles opened before a restore).
+  FileSystem PinnedTo(uint64_t lineage) const;
 
   Result<Entry> Lookup(Ino parent, std::string_view name);
   Result<Attr> GetAttr(Ino ino);
@@ -133,6 +144,22 @@ class FileSystem {
   Result<size_t> Write(Ino ino, uint64_t offset, std::span<const char> data);
   // Makes this file's data and metadata durable (a store-wide group commit).
   Status Fsync(Ino ino);
+  // fallocate(2) on a regular file; `mode` holds FALLOC_FL_* bits
+  // (snapshotter/fs_space.cc):
+  //  - 0, KEEP_SIZE: "allocate". Blocks are copy-on-write, so reserving them
+  //    now would not spare a later write its allocation: nothing is reserved;
+  //    without KEEP_SIZE the size grows to offset + length.
+  //  - PUNCH_HOLE | KEEP_SIZE: the range reads as zeros; whole blocks become
+  //    holes, partial edge blocks are rewritten with zeros.
+  //  - ZERO_RANGE [| KEEP_SIZE]: as a punch, then (without KEEP_SIZE) the
+  //    size grows to offset + length.
+  // Inherited data is never touched: the head gets its own chunk maps, so a
+  // frozen generation keeps its bytes. Not all-or-nothing: an error after
+  // the edges were zeroed leaves them zeroed (bytes the caller asked to zero).
+  // Errors: kInvalidArgument (length 0, range past 2^63), kNotSupported (other
+  // modes, PUNCH_HOLE without KEEP_SIZE), kIsDirectory, kInvalidArgument (not
+  // a regular file), kReadOnly, kStale, kNoSpace, kIoError.
+  Status Fallocate(Ino ino, int mode, uint64_t offset, uint64_t length);
 
   // Open/Release bracket the use of a file by a handle: an unlinked file
   // keeps its data until its last Release.
@@ -160,6 +187,9 @@ class FileSystem {
   // Runs fn(scope, meta, gen) under a ReadScope on the viewed generation.
   template <class Fn>
   Status Inspect(Fn&& fn);
+  // The head a call applies to. kStale when pinned to a lineage the head
+  // has left. REQUIRES: a scope held, a live view.
+  Result<GenId> CurrentGen() const;
   // Removes an inode with no links left: its chunks, xattrs and record.
   static Status Purge(index::WriteScope& s, Meta& meta, GenId gen, Ino ino);
   Status PurgeIfUnused(index::WriteScope& s, Meta& meta, GenId gen, Ino ino,
@@ -179,9 +209,15 @@ class FileSystem {
   // One write of at most 1 MiB that does not cross a 1 MiB boundary.
   Status WritePiece(Ino ino, uint64_t offset, std::span<const char> data);
 
+  // Fallocate helpers (fs_space.cc). REQUIRES: the file's inode lock.
+  Status ZeroRange(Ino ino, uint64_t offset, uint64_t end);
+  Status UnmapBlocks(Ino ino, uint64_t first_block, uint64_t end_block);
+  Status GrowTo(Ino ino, uint64_t new_size, bool touch);
+
   Store* store_;
   std::optional<std::string> container_;  // set: live head view
   GenId frozen_;                          // set: read-only view
+  uint64_t lineage_ = 0;                  // nonzero: pinned (PinnedTo)
 };
 
 }  // namespace hoodyfs::snapshotter

@@ -60,13 +60,22 @@ class InodeCache {
 
 namespace hoodyfs::snapshotter {
 
+inline Result<GenId> FileSystem::CurrentGen() const {
+  HOODY_ASSIGN_OR_RETURN(Store::HeadInfo head, store_->CurrentHeadInfo(*container_));
+  if (lineage_ != 0 && head.lineage != lineage_) {
+    return Status::Stale("container '" + *container_ +
+                         "' was restored to another generation after this file was opened");
+  }
+  return head.gen;
+}
+
 template <class Fn>
 Status FileSystem::Mutate(Fn&& fn) {
   if (read_only()) return Status::ReadOnly("a frozen generation is read-only");
   HOODY_RETURN_IF_ERROR(store_->CheckWritable());
   {
     index::WriteScope s(*store_->kv_);
-    HOODY_ASSIGN_OR_RETURN(GenId head, store_->CurrentHead(*container_));
+    HOODY_ASSIGN_OR_RETURN(GenId head, CurrentGen());
     Meta meta(store_->tree_, store_->allocator_);
     HOODY_RETURN_IF_ERROR(fn(s, meta, head));
     s.Commit();
@@ -79,7 +88,7 @@ Status FileSystem::Inspect(Fn&& fn) {
   index::ReadScope s(*store_->kv_);
   GenId gen = frozen_;
   if (!read_only()) {
-    HOODY_ASSIGN_OR_RETURN(gen, store_->CurrentHead(*container_));
+    HOODY_ASSIGN_OR_RETURN(gen, CurrentGen());
   }
   Meta meta(store_->tree_, store_->allocator_);
   return fn(s, meta, gen);

@@ -1,0 +1,68 @@
+#include "fusefs/acl_rules.h"
+
+#include <sys/stat.h>
+
+#include "fusefs/posix_acl.h"
+
+namespace hoodyfs::fusefs {
+
+using snapshotter::FileSystem;
+
+namespace {
+// The stored ACL `name` of `ino`, or nullopt when there is none.
+Result<std::optional<Acl>> LoadAcl(FileSystem& fs, Ino ino, const char* name) {
+  Result<std::string> raw = fs.GetXattr(ino, name);
+  if (!raw.ok()) {
+    if (raw.status().code() == Code::kNoData) return std::optional<Acl>();
+    return raw.status();
+  }
+  HOODY_ASSIGN_OR_RETURN(Acl acl, ParseAcl(*raw));
+  return std::optional<Acl>(std::move(acl));
+}
+}  // namespace
+
+Result<NewNodeAcl> InheritAcl(FileSystem& fs, Ino parent, uint32_t mode, uint32_t umask) {
+  NewNodeAcl out;
+  HOODY_ASSIGN_OR_RETURN(std::optional<Acl> inherited, LoadAcl(fs, parent, kAclDefaultXattr));
+  if (!inherited) {
+    out.mode = mode & ~(umask & 0777);
+    return out;
+  }
+  if (S_ISDIR(mode)) out.default_acl = EncodeAcl(*inherited);
+  bool needed = false;
+  out.mode = AclCreateMasq(&*inherited, mode, &needed);
+  if (needed) out.access = EncodeAcl(*inherited);
+  return out;
+}
+
+Status StoreInheritedAcl(FileSystem& fs, Ino ino, const NewNodeAcl& acl) {
+  if (acl.default_acl) HOODY_RETURN_IF_ERROR(fs.SetXattr(ino, kAclDefaultXattr, *acl.default_acl));
+  if (acl.access) HOODY_RETURN_IF_ERROR(fs.SetXattr(ino, kAclAccessXattr, *acl.access));
+  return Status::OK();
+}
+
+Status SetAccessAcl(FileSystem& fs, Ino ino, std::string_view value) {
+  HOODY_ASSIGN_OR_RETURN(Acl acl, ParseAcl(value));
+  HOODY_ASSIGN_OR_RETURN(snapshotter::Attr attr, fs.GetAttr(ino));
+  snapshotter::SetAttrRequest chmod;
+  chmod.mode = (attr.mode & 07000) | AclModeBits(acl);
+  if (AclEquivalentToMode(acl)) {
+    // Only the base entries: the mode says it all; drop any stored ACL.
+    HOODY_RETURN_IF_ERROR(fs.SetAttr(ino, chmod).status());
+    Status removed = fs.RemoveXattr(ino, kAclAccessXattr);
+    return removed.code() == Code::kNoData ? Status::OK() : removed;
+  }
+  // Store first: until the mode follows, the old mode still gates access
+  // together with the new ACL's narrower mask.
+  HOODY_RETURN_IF_ERROR(fs.SetXattr(ino, kAclAccessXattr, value));
+  return fs.SetAttr(ino, chmod).status();
+}
+
+Status ChmodAccessAcl(FileSystem& fs, Ino ino, uint32_t mode) {
+  HOODY_ASSIGN_OR_RETURN(std::optional<Acl> acl, LoadAcl(fs, ino, kAclAccessXattr));
+  if (!acl) return Status::OK();
+  AclChmod(&*acl, mode);
+  return fs.SetXattr(ino, kAclAccessXattr, EncodeAcl(*acl));
+}
+
+}  // namespace hoodyfs::fusefs

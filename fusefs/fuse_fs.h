@@ -1,0 +1,56 @@
+// FuseFs: the state the request handlers of one session share; it is the
+// fuse_session's userdata (fuse_req_userdata). Internal to fusefs/.
+//
+// Thread-safety: the members are either immutable after construction, atomic
+// (set by INIT before the kernel sends any other request), or thread-safe
+// tables.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include "fusefs/handles.h"
+#include "fusefs/inode_table.h"
+#include "fusefs/limits.h"
+#include "fusefs/session.h"
+#include "snapshotter/filesystem.h"
+#include "snapshotter/store.h"
+
+namespace hoodyfs::fusefs {
+
+struct FuseFs {
+  FuseFs(snapshotter::Store& store_in, snapshotter::FileSystem view_in, MountOptions options_in)
+      : store(store_in), view(std::move(view_in)), options(std::move(options_in)) {}
+
+  snapshotter::Store& store;
+  // Unpinned: lookups, namespace operations, releases. Immutable (FileSystem
+  // methods are not const, but a view holds no mutable state).
+  snapshotter::FileSystem view;
+  const MountOptions options;
+  InodeTable inodes{kMaxNegativeEntries};
+  HandleTable handles;
+
+  // Negotiated at INIT.
+  std::atomic<bool> posix_acl{false};
+  std::atomic<bool> writeback_cache{false};
+  // The kernel can expire a dentry (next use revalidates it) instead of
+  // invalidating it, which would detach mounts stacked on it (6.2+).
+  std::atomic<bool> expire_only{false};
+
+  // The generation entry replies carry. Inode numbers are never reused, so
+  // it stays 0, and a handle opened before a restore reaches the engine and
+  // gets ESTALE. With the writeback cache the kernel keeps a cached inode's
+  // size and times as its own and never takes them from the daemon again,
+  // so InvalidateAll cannot refresh them: there it bumps the generation
+  // instead, and the kernel replaces every inode it meets again with a fresh
+  // one (the old ones turn bad: their handles get EIO).
+  std::atomic<uint64_t> generation{0};
+
+  // INIT has been answered (or the loop ended before it): Session::Mount waits.
+  std::mutex init_mu;
+  std::condition_variable init_cv;
+  bool init_done = false;  // guarded by init_mu
+};
+
+}  // namespace hoodyfs::fusefs

@@ -1,0 +1,84 @@
+// InodeTable: what the kernel holds of this mount, keyed by the engine's
+// persistent inode number (never a pointer): the lookup count of every inode
+// it was handed (each entry reply adds one, FORGET takes them back), and the
+// names (parent, name) under which it cached them, positive or negative.
+//
+// The counts are the FUSE protocol's bookkeeping; the names exist for
+// Session::InvalidateAll, which must drop every dentry the kernel caches
+// after a restore replaced the tree (fuse_lowlevel_notify_inval_entry takes a
+// parent and a name, and the kernel offers no way to list its dentries).
+//
+// Memory is bounded by the kernel's own caches: an inode's record and names
+// go when its count returns to zero, negative names when their parent goes,
+// and at most kMaxNegativeEntries negative names are remembered (beyond that
+// RememberNegative refuses, and the caller answers uncached).
+//
+// Thread-safety: every method may be called from any thread; one mutex,
+// never held across a call out of the table.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "base/types.h"
+
+namespace hoodyfs::fusefs {
+
+class InodeTable {
+ public:
+  explicit InodeTable(size_t max_negative_entries);
+
+  // An entry reply handed the kernel `ino` under (parent, name): one lookup.
+  // REQUIRES: called before the reply is sent (a FORGET cannot overtake it).
+  void Remember(Ino parent, std::string_view name, Ino ino);
+  // A lookup found nothing and the kernel will cache that. False: the table
+  // is full and the reply must not be cached.
+  bool RememberNegative(Ino parent, std::string_view name);
+  // FORGET: the kernel dropped `nlookup` references. Returns false when it
+  // dropped more than it was given (a protocol error; the count stops at 0).
+  bool Forget(Ino ino, uint64_t nlookup);
+
+  // The name is gone (unlink, rmdir, the replaced target of a rename).
+  void Removed(Ino parent, std::string_view name);
+  // rename(2) moved a dentry; with `exchange` both names swap inodes.
+  void Renamed(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
+               bool exchange);
+
+  uint64_t LookupCount(Ino ino) const;
+
+  struct Known {
+    std::vector<std::pair<Ino, std::string>> names;  // positive and negative dentries
+    std::vector<Ino> inodes;                         // lookup count > 0
+  };
+  // A copy of everything the kernel may cache, for invalidation.
+  Known Snapshot() const;
+
+  size_t inode_count() const;
+  size_t negative_count() const;
+
+ private:
+  using Key = std::pair<uint64_t, std::string>;  // (parent, name)
+  struct Node {
+    uint64_t lookups = 0;
+    std::vector<Key> names;  // at most kMaxNamesPerInode
+  };
+  // REQUIRES: mu_ held.
+  void EraseName(const Key& key);
+  void Link(const Key& key, uint64_t ino);
+
+  const size_t max_negative_entries_;
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, Node> nodes_;
+  // Ordered so the names under one parent form a range. Value: the inode,
+  // 0 for a negative entry.
+  std::map<Key, uint64_t> names_;
+  size_t negatives_ = 0;
+};
+
+}  // namespace hoodyfs::fusefs

@@ -1,0 +1,86 @@
+#include "fusefs/inode_table.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace hoodyfs::fusefs {
+namespace {
+
+using Names = std::vector<std::pair<Ino, std::string>>;
+
+bool HasName(const InodeTable& t, uint64_t parent, const std::string& name) {
+  const Names names = t.Snapshot().names;
+  return std::find(names.begin(), names.end(), std::make_pair(Ino(parent), name)) != names.end();
+}
+
+TEST(InodeTableTest, CountsLookupsPerPersistentInode) {
+  InodeTable t(10);
+  t.Remember(Ino(1), "a", Ino(7));
+  t.Remember(Ino(1), "a", Ino(7));
+  t.Remember(Ino(1), "hard", Ino(7));
+  EXPECT_EQ(t.LookupCount(Ino(7)), 3u);
+  EXPECT_TRUE(t.Forget(Ino(7), 2));
+  EXPECT_EQ(t.LookupCount(Ino(7)), 1u);
+  EXPECT_TRUE(HasName(t, 1, "a"));
+  EXPECT_TRUE(t.Forget(Ino(7), 1));
+  EXPECT_EQ(t.LookupCount(Ino(7)), 0u);
+  EXPECT_EQ(t.inode_count(), 0u);
+  EXPECT_TRUE(t.Snapshot().names.empty());
+}
+
+TEST(InodeTableTest, ForgettingTooMuchIsReportedAndClamped) {
+  InodeTable t(10);
+  t.Remember(Ino(1), "a", Ino(7));
+  EXPECT_FALSE(t.Forget(Ino(7), 5));
+  EXPECT_EQ(t.LookupCount(Ino(7)), 0u);
+  EXPECT_FALSE(t.Forget(Ino(8), 1));
+  EXPECT_TRUE(t.Forget(Ino(8), 0));
+}
+
+TEST(InodeTableTest, NegativeEntriesAreBoundedAndReplaced) {
+  InodeTable t(2);
+  EXPECT_TRUE(t.RememberNegative(Ino(1), "x"));
+  EXPECT_TRUE(t.RememberNegative(Ino(1), "x"));
+  EXPECT_TRUE(t.RememberNegative(Ino(1), "y"));
+  EXPECT_FALSE(t.RememberNegative(Ino(1), "z"));
+  EXPECT_EQ(t.negative_count(), 2u);
+  // A name that appears replaces its negative entry.
+  t.Remember(Ino(1), "x", Ino(9));
+  EXPECT_EQ(t.negative_count(), 1u);
+  EXPECT_TRUE(t.RememberNegative(Ino(1), "z"));
+  EXPECT_EQ(t.Snapshot().names.size(), 3u);
+}
+
+TEST(InodeTableTest, ForgettingADirectoryDropsNamesUnderIt) {
+  InodeTable t(10);
+  t.Remember(Ino(1), "d", Ino(5));
+  EXPECT_TRUE(t.RememberNegative(Ino(5), "missing"));
+  t.Remember(Ino(5), "f", Ino(6));
+  EXPECT_TRUE(t.Forget(Ino(5), 1));
+  EXPECT_FALSE(HasName(t, 5, "missing"));
+  EXPECT_FALSE(HasName(t, 5, "f"));
+  EXPECT_FALSE(HasName(t, 1, "d"));
+  EXPECT_EQ(t.negative_count(), 0u);
+  EXPECT_EQ(t.LookupCount(Ino(6)), 1u);  // the file's own count is its own
+}
+
+TEST(InodeTableTest, RenameAndRemoveFollowTheDentries) {
+  InodeTable t(10);
+  t.Remember(Ino(1), "a", Ino(7));
+  t.Remember(Ino(1), "b", Ino(8));
+  t.Renamed(Ino(1), "a", Ino(1), "b", /*exchange=*/true);
+  EXPECT_TRUE(HasName(t, 1, "a"));
+  EXPECT_TRUE(HasName(t, 1, "b"));
+  t.Renamed(Ino(1), "a", Ino(2), "c", /*exchange=*/false);
+  EXPECT_FALSE(HasName(t, 1, "a"));
+  EXPECT_TRUE(HasName(t, 2, "c"));
+  t.Removed(Ino(2), "c");
+  EXPECT_FALSE(HasName(t, 2, "c"));
+  EXPECT_EQ(t.LookupCount(Ino(8)), 1u);  // removal of a name keeps the count
+  const auto known = t.Snapshot();
+  EXPECT_EQ(known.inodes.size(), 2u);
+}
+
+}  // namespace
+}  // namespace hoodyfs::fusefs

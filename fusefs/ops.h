@@ -1,0 +1,46 @@
+// The FUSE low-level operations of hoodyfs, grouped by file: each ops_*.cc
+// fills its part of the table. Every handler is noexcept, runs its body
+// through Serve (reply.h) and answers exactly once. Internal to fusefs/.
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include <string_view>
+
+#include "base/status.h"
+#include "fusefs/fuse_fs.h"
+#include "fusefs/reply.h"
+#include "snapshotter/filesystem.h"
+
+namespace hoodyfs::fusefs {
+
+// The whole table (ops_init.cc): init and destroy plus every group below.
+fuse_lowlevel_ops MakeLowLevelOps();
+
+void AddEntryOps(fuse_lowlevel_ops* ops);      // ops_entry.cc: lookup, forget, attrs, statfs
+void AddNamespaceOps(fuse_lowlevel_ops* ops);  // ops_namespace.cc: mknod ... rename
+void AddFileOps(fuse_lowlevel_ops* ops);       // ops_file.cc: open ... lseek
+void AddDirOps(fuse_lowlevel_ops* ops);        // ops_dir.cc: opendir ... fsyncdir
+void AddXattrOps(fuse_lowlevel_ops* ops);      // ops_xattr.cc: extended attributes
+
+// kNameTooLong for a component over 255 bytes: the kernel does not check.
+Status CheckName(std::string_view name);
+
+// Creates a node for request `req` (ops_namespace.cc): the caller's uid and
+// gid, the group and setgid bit of a setgid parent, and with POSIX ACLs the
+// parent's default ACL (or the umask). `mode` carries the type.
+Result<snapshotter::Entry> CreateNode(FuseFs& fs, fuse_req_t req, Ino parent, std::string_view name,
+                                      uint32_t mode, uint64_t rdev,
+                                      std::string_view symlink_target);
+
+// Counts the lookup the reply hands the kernel, then replies with `entry`;
+// takes the lookup back if the kernel no longer waited.
+void ReplyEntry(FuseFs& fs, Reply& reply, Ino parent, std::string_view name,
+                const snapshotter::Entry& entry);
+
+// Opens a handle on `ino` stamped with the current lineage (ops_file.cc);
+// the engine's open count keeps an unlinked file until its release.
+Result<OpenFile*> OpenHandle(FuseFs& fs, Ino ino, bool writable);
+void CloseHandle(FuseFs& fs, OpenFile* handle);
+
+}  // namespace hoodyfs::fusefs

@@ -1,0 +1,156 @@
+// lookup, forget, forget_multi, getattr, setattr, readlink, statfs.
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cstdio>
+
+#include "fusefs/acl_rules.h"
+#include "fusefs/limits.h"
+#include "fusefs/ops.h"
+
+namespace hoodyfs::fusefs {
+
+using snapshotter::Entry;
+using snapshotter::FileSystem;
+
+Status CheckName(std::string_view name) {
+  if (name.size() > kNameMax) return Status::NameTooLong("name longer than 255 bytes");
+  return Status::OK();
+}
+
+void ReplyEntry(FuseFs& fs, Reply& reply, Ino parent, std::string_view name, const Entry& entry) {
+  fs.inodes.Remember(parent, name, entry.ino);
+  if (!reply.Entry(ToEntryParam(entry, fs.generation.load()))) fs.inodes.Forget(entry.ino, 1);
+}
+
+namespace {
+
+void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
+  Serve(req, "lookup", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    const std::string_view n(name);
+    if (Status st = CheckName(n); !st.ok()) return r.Error(st);
+    Result<Entry> e = fs.view.Lookup(Ino(parent), n);
+    if (e.ok()) return ReplyEntry(fs, r, Ino(parent), n, *e);
+    if (e.status().code() != Code::kNotFound) return r.Error(e.status());
+    // A negative entry (inode 0) the kernel caches, as passthrough_hp does;
+    // uncached when the table cannot remember it for InvalidateAll.
+    fuse_entry_param negative = {};
+    negative.entry_timeout = fs.inodes.RememberNegative(Ino(parent), n) ? kCacheTimeoutSeconds : 0;
+    r.Entry(negative);
+  });
+}
+
+void ForgetOne(FuseFs& fs, fuse_ino_t ino, uint64_t nlookup) {
+  if (!fs.inodes.Forget(Ino(ino), nlookup)) {
+    std::fprintf(stderr, "hoodyfs: kernel forgot %llu lookups of inode %llu, more than it had\n",
+                 static_cast<unsigned long long>(nlookup), static_cast<unsigned long long>(ino));
+  }
+}
+
+void Forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) noexcept {
+  Serve(req, "forget", [&](Reply& r) {
+    ForgetOne(FsOf(req), ino, nlookup);
+    r.None();
+  });
+}
+
+void ForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) noexcept {
+  Serve(req, "forget_multi", [&](Reply& r) {
+    for (size_t i = 0; i < count; ++i) ForgetOne(FsOf(req), forgets[i].ino, forgets[i].nlookup);
+    r.None();
+  });
+}
+
+// The view a request acts through: its handle's (pinned to the lineage at
+// open) when it names one, else the session's.
+FileSystem& ViewFor(FuseFs& fs, fuse_file_info* fi) {
+  return fi != nullptr ? HandleOf(fi)->view : fs.view;
+}
+
+void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
+  Serve(req, "getattr", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    Result<snapshotter::Attr> a = ViewFor(fs, fi).GetAttr(Ino(ino));
+    if (!a.ok()) return r.Error(a.status());
+    r.Attr(ToStat(*a), kCacheTimeoutSeconds);
+  });
+}
+
+index::Timespec FromTimespec(const timespec& ts) {
+  return index::Timespec{ts.tv_sec, static_cast<uint32_t>(ts.tv_nsec)};
+}
+
+void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+             fuse_file_info* fi) noexcept {
+  Serve(req, "setattr", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    FileSystem& view = ViewFor(fs, fi);
+    snapshotter::SetAttrRequest q;
+    if (to_set & FUSE_SET_ATTR_MODE) q.mode = attr->st_mode & 07777;
+    if (to_set & FUSE_SET_ATTR_UID) q.uid = attr->st_uid;
+    if (to_set & FUSE_SET_ATTR_GID) q.gid = attr->st_gid;
+    if (to_set & FUSE_SET_ATTR_SIZE) q.size = static_cast<uint64_t>(attr->st_size);
+    const index::Timespec now = NowTimespec();
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+      q.atime = now;
+    } else if (to_set & FUSE_SET_ATTR_ATIME) {
+      q.atime = FromTimespec(attr->st_atim);
+    }
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+      q.mtime = now;
+    } else if (to_set & FUSE_SET_ATTR_MTIME) {
+      q.mtime = FromTimespec(attr->st_mtim);
+    }
+    // The writeback cache keeps ctime in the kernel and sends it here.
+    if (to_set & FUSE_SET_ATTR_CTIME) q.ctime = FromTimespec(attr->st_ctim);
+    // chmod moves the access ACL's entries first, so a failure changes nothing.
+    if (q.mode && fs.posix_acl.load(std::memory_order_relaxed)) {
+      if (Status st = ChmodAccessAcl(view, Ino(ino), *q.mode); !st.ok()) return r.Error(st);
+    }
+    Result<snapshotter::Attr> a = view.SetAttr(Ino(ino), q);
+    if (!a.ok()) return r.Error(a.status());
+    r.Attr(ToStat(*a), kCacheTimeoutSeconds);
+  });
+}
+
+void Readlink(fuse_req_t req, fuse_ino_t ino) noexcept {
+  Serve(req, "readlink", [&](Reply& r) {
+    Result<std::string> target = FsOf(req).view.ReadLink(Ino(ino));
+    if (!target.ok()) return r.Error(target.status());
+    r.Readlink(target->c_str());
+  });
+}
+
+void Statfs(fuse_req_t req, fuse_ino_t) noexcept {
+  Serve(req, "statfs", [&](Reply& r) {
+    Result<snapshotter::FsStats> s = FsOf(req).view.StatFs();
+    if (!s.ok()) return r.Error(s.status());
+    struct statvfs st = {};
+    st.f_bsize = s->block_size;
+    st.f_frsize = s->block_size;
+    st.f_blocks = s->total_blocks;
+    st.f_bfree = s->free_blocks;
+    st.f_bavail = s->free_blocks;
+    // Inode numbers are 64-bit and never run out: report plenty free.
+    st.f_files = s->files + (uint64_t{1} << 32);
+    st.f_ffree = uint64_t{1} << 32;
+    st.f_favail = st.f_ffree;
+    st.f_namemax = s->name_max;
+    r.Statfs(st);
+  });
+}
+
+}  // namespace
+
+void AddEntryOps(fuse_lowlevel_ops* ops) {
+  ops->lookup = Lookup;
+  ops->forget = Forget;
+  ops->forget_multi = ForgetMulti;
+  ops->getattr = Getattr;
+  ops->setattr = Setattr;
+  ops->readlink = Readlink;
+  ops->statfs = Statfs;
+}
+
+}  // namespace hoodyfs::fusefs

@@ -1,0 +1,178 @@
+// open, create, read, write, flush, release, fsync, fallocate, lseek.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <span>
+#include <vector>
+
+#include "fusefs/data_ranges.h"
+#include "fusefs/limits.h"
+#include "fusefs/ops.h"
+
+namespace hoodyfs::fusefs {
+
+using snapshotter::Entry;
+
+Result<OpenFile*> OpenHandle(FuseFs& fs, Ino ino, bool writable) {
+  // Stamp first, then check the inode through the stamped view: a restore
+  // in between makes the open fail with ESTALE rather than hand out a
+  // handle on a tree it did not see.
+  HOODY_ASSIGN_OR_RETURN(uint64_t lineage, fs.view.Lineage());
+  snapshotter::FileSystem pinned = fs.view.PinnedTo(lineage);
+  HOODY_RETURN_IF_ERROR(pinned.GetAttr(ino).status());
+  fs.view.Open(ino);
+  return fs.handles.Open(ino, std::move(pinned), writable);
+}
+
+void CloseHandle(FuseFs& fs, OpenFile* handle) {
+  // Through the session's view, not the handle's: a handle made stale by a
+  // restore must still give back the engine's open count.
+  Status st = fs.view.Release(handle->ino);
+  if (!st.ok()) {
+    std::fprintf(stderr, "hoodyfs: release of inode %llu: %s\n",
+                 static_cast<unsigned long long>(handle->ino.value), st.ToString().c_str());
+  }
+  fs.handles.Close(handle);
+}
+
+namespace {
+
+bool Writable(const fuse_file_info* fi) { return (fi->flags & O_ACCMODE) != O_RDONLY; }
+
+void SetOpenFlags(fuse_file_info* fi, OpenFile* handle) {
+  fi->fh = reinterpret_cast<uintptr_t>(handle);
+  // Pages stay cached across opens: nothing changes a file behind the
+  // kernel's back except a restore, and InvalidateAll drops them then.
+  fi->keep_cache = 1;
+  // FLUSH does nothing here (locks are the kernel's): spare the round trip.
+  // The kernel still flushes dirty pages on close with the writeback cache.
+  fi->noflush = 1;
+}
+
+void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
+  Serve(req, "open", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    Result<OpenFile*> h = OpenHandle(fs, Ino(ino), Writable(fi));
+    if (!h.ok()) return r.Error(h.status());
+    SetOpenFlags(fi, *h);
+    if (!r.Open(fi)) CloseHandle(fs, *h);  // open(2) was interrupted
+  });
+}
+
+// create: make the file (O_EXCL semantics from the engine), or, when it
+// appeared since the kernel's lookup and O_EXCL is not set, open it.
+void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+            fuse_file_info* fi) noexcept {
+  Serve(req, "create", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    Result<Entry> e = CreateNode(fs, req, Ino(parent), name, S_IFREG | (mode & 07777), 0, {});
+    if (!e.ok() && e.status().code() == Code::kExists && !(fi->flags & O_EXCL)) {
+      e = fs.view.Lookup(Ino(parent), name);
+      if (e.ok() && S_ISDIR(e->attr.mode)) return r.Error(EISDIR);
+      if (e.ok() && (fi->flags & O_TRUNC) && e->attr.size > 0) {
+        snapshotter::SetAttrRequest truncate;
+        truncate.size = 0;
+        Result<snapshotter::Attr> a = fs.view.SetAttr(e->ino, truncate);
+        if (!a.ok()) return r.Error(a.status());
+        e->attr = *a;
+      }
+    }
+    if (!e.ok()) return r.Error(e.status());
+    Result<OpenFile*> h = OpenHandle(fs, e->ino, Writable(fi));
+    if (!h.ok()) return r.Error(h.status());
+    SetOpenFlags(fi, *h);
+    fs.inodes.Remember(Ino(parent), name, e->ino);
+    if (!r.Create(ToEntryParam(*e, fs.generation.load()), fi)) {
+      fs.inodes.Forget(e->ino, 1);
+      CloseHandle(fs, *h);
+    }
+  });
+}
+
+void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) noexcept {
+  Serve(req, "read", [&](Reply& r) {
+    OpenFile* h = HandleOf(fi);
+    // One buffer per worker thread, grown to the largest read seen (the
+    // kernel sends at most max_pages, 1 MiB).
+    thread_local std::vector<char> buffer;
+    if (buffer.size() < size) buffer.resize(size);
+    Result<size_t> n =
+        h->view.Read(h->ino, static_cast<uint64_t>(offset), std::span(buffer.data(), size));
+    if (!n.ok()) return r.Error(n.status());
+    r.Buf(buffer.data(), *n);
+  });
+}
+
+void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset,
+           fuse_file_info* fi) noexcept {
+  Serve(req, "write", [&](Reply& r) {
+    OpenFile* h = HandleOf(fi);
+    // Through the handle's pinned view: after a restore this fails with
+    // ESTALE inside the engine's own scope, so it never lands in the new tree.
+    Result<size_t> n = h->view.Write(h->ino, static_cast<uint64_t>(offset), std::span(data, size));
+    if (!n.ok()) return r.Error(n.status());
+    r.Write(*n);
+  });
+}
+
+void Flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) noexcept {
+  // Every write is in the engine when it returns; POSIX locks are the
+  // kernel's (no getlk/setlk/flock here), so there is nothing to flush.
+  Serve(req, "flush", [&](Reply& r) { r.Ok(); });
+}
+
+void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) noexcept {
+  Serve(req, "release", [&](Reply& r) {
+    CloseHandle(FsOf(req), HandleOf(fi));
+    r.Ok();
+  });
+}
+
+void Fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) noexcept {
+  Serve(req, "fsync", [&](Reply& r) {
+    OpenFile* h = HandleOf(fi);
+    r.Error(h->view.Fsync(h->ino));
+  });
+}
+
+void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
+               fuse_file_info* fi) noexcept {
+  Serve(req, "fallocate", [&](Reply& r) {
+    if (offset < 0 || length <= 0) return r.Error(EINVAL);
+    OpenFile* h = HandleOf(fi);
+    r.Error(h->view.Fallocate(h->ino, mode, static_cast<uint64_t>(offset),
+                              static_cast<uint64_t>(length)));
+  });
+}
+
+void Lseek(fuse_req_t req, fuse_ino_t, off_t offset, int whence, fuse_file_info* fi) noexcept {
+  Serve(req, "lseek", [&](Reply& r) {
+    if (offset < 0) return r.Error(ENXIO);
+    OpenFile* h = HandleOf(fi);
+    Result<uint64_t> at = SeekDataOrHole(h->view, h->ino, static_cast<uint64_t>(offset), whence);
+    if (!at.ok() && at.status().code() == Code::kNotFound) return r.Error(ENXIO);
+    if (!at.ok()) return r.Error(at.status());
+    r.Lseek(static_cast<off_t>(*at));
+  });
+}
+
+}  // namespace
+
+void AddFileOps(fuse_lowlevel_ops* ops) {
+  ops->open = Open;
+  ops->create = Create;
+  ops->read = Read;
+  ops->write = Write;
+  ops->flush = Flush;
+  ops->release = Release;
+  ops->fsync = Fsync;
+  ops->fallocate = Fallocate;
+  ops->lseek = Lseek;
+  // getlk/setlk/flock stay unset: the kernel then keeps POSIX and BSD locks
+  // locally, which is right for one mount served by one daemon.
+  // copy_file_range stays unset: the kernel falls back to read+write.
+}
+
+}  // namespace hoodyfs::fusefs

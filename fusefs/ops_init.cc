@@ -1,0 +1,76 @@
+// init and destroy, and the operation table.
+//
+// What INIT negotiates, and why (docs/design.md, "FUSE layer"):
+//  - max_write 1 MiB: one engine write piece per request.
+//  - async read, parallel dirops, readdirplus (auto), cached symlinks.
+//  - writeback cache only when MountOptions asks (measured: off by default).
+//  - no splice: the engine copies into aligned buffers anyway.
+//  - explicit page-cache invalidation instead of auto_inval_data: the kernel
+//    would otherwise drop a file's pages whenever its mtime moved, that is
+//    after every write through this very mount.
+//  - HANDLE_KILLPRIV off: the kernel clears setuid/setgid on write, truncate
+//    and chown itself (it knows whether the caller has CAP_FSETID; a FUSE
+//    daemon does not).
+//  - ATOMIC_O_TRUNC off: the kernel sends open(O_TRUNC) as a SETATTR, which
+//    also carries the setuid/setgid clearing.
+//  - POSIX_ACL (with DONT_MASK) when default_permissions is on: the kernel
+//    then enforces system.posix_acl_* (without it they are inert xattrs),
+//    and acl_rules.h does the filesystem's share.
+#include <cstdio>
+
+#include "fusefs/limits.h"
+#include "fusefs/ops.h"
+
+namespace hoodyfs::fusefs {
+
+namespace {
+
+void Init(void* userdata, fuse_conn_info* conn) noexcept {
+  FuseFs& fs = *static_cast<FuseFs*>(userdata);
+  auto want = [&](unsigned cap) {
+    if (conn->capable & cap) conn->want |= cap;
+  };
+  auto drop = [&](unsigned cap) { conn->want &= ~cap; };
+  conn->max_write = kMaxWriteBytes;
+  conn->time_gran = 1;
+  want(FUSE_CAP_ASYNC_READ);
+  want(FUSE_CAP_PARALLEL_DIROPS);
+  want(FUSE_CAP_READDIRPLUS);
+  want(FUSE_CAP_READDIRPLUS_AUTO);
+  want(FUSE_CAP_CACHE_SYMLINKS);
+  drop(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+  drop(FUSE_CAP_HANDLE_KILLPRIV);
+  drop(FUSE_CAP_ATOMIC_O_TRUNC);
+  drop(FUSE_CAP_AUTO_INVAL_DATA);
+  want(FUSE_CAP_EXPLICIT_INVAL_DATA);
+  drop(FUSE_CAP_WRITEBACK_CACHE);
+  if (fs.options.writeback_cache) want(FUSE_CAP_WRITEBACK_CACHE);
+  const unsigned acl = FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+  if (fs.options.default_permissions && (conn->capable & acl) == acl) conn->want |= acl;
+  fs.posix_acl.store((conn->want & FUSE_CAP_POSIX_ACL) != 0);
+  fs.writeback_cache.store((conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0);
+  fs.expire_only.store((conn->capable & FUSE_CAP_EXPIRE_ONLY) != 0);
+  {
+    std::lock_guard l(fs.init_mu);
+    fs.init_done = true;
+  }
+  fs.init_cv.notify_all();
+}
+
+void Destroy(void*) noexcept {}
+
+}  // namespace
+
+fuse_lowlevel_ops MakeLowLevelOps() {
+  fuse_lowlevel_ops ops = {};
+  ops.init = Init;
+  ops.destroy = Destroy;
+  AddEntryOps(&ops);
+  AddNamespaceOps(&ops);
+  AddFileOps(&ops);
+  AddDirOps(&ops);
+  AddXattrOps(&ops);
+  return ops;
+}
+
+}  // namespace hoodyfs::fusefs

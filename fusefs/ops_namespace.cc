@@ -1,0 +1,144 @@
+// mknod, mkdir, symlink, link, unlink, rmdir, rename.
+#include <sys/stat.h>
+
+#include <cstdio>
+
+#include "fusefs/acl_rules.h"
+#include "fusefs/ops.h"
+
+namespace hoodyfs::fusefs {
+
+using snapshotter::Entry;
+using snapshotter::FileSystem;
+
+Result<Entry> CreateNode(FuseFs& fs, fuse_req_t req, Ino parent, std::string_view name,
+                         uint32_t mode, uint64_t rdev, std::string_view symlink_target) {
+  HOODY_RETURN_IF_ERROR(CheckName(name));
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  snapshotter::Owner owner{ctx->uid, ctx->gid};
+  // BSD group semantics under a setgid directory, as local filesystems do:
+  // the new node takes the directory's group, a new directory its setgid bit.
+  HOODY_ASSIGN_OR_RETURN(snapshotter::Attr dir, fs.view.GetAttr(parent));
+  if (dir.mode & S_ISGID) {
+    owner.gid = dir.gid;
+    if (S_ISDIR(mode)) mode |= S_ISGID;
+  }
+  NewNodeAcl acl;
+  acl.mode = mode;
+  // With POSIX ACLs the kernel leaves the umask to us (FUSE_CAP_DONT_MASK):
+  // a default ACL on the parent replaces it. Symlinks have neither.
+  if (fs.posix_acl.load(std::memory_order_relaxed) && !S_ISLNK(mode)) {
+    HOODY_ASSIGN_OR_RETURN(acl, InheritAcl(fs.view, parent, mode, ctx->umask));
+  }
+  Result<Entry> e = Status::IoError("no node type");
+  if (S_ISDIR(mode)) {
+    e = fs.view.Mkdir(parent, name, acl.mode, owner);
+  } else if (S_ISLNK(mode)) {
+    e = fs.view.Symlink(parent, name, symlink_target, owner);
+  } else {
+    e = fs.view.Mknod(parent, name, acl.mode, rdev, owner);
+  }
+  if (!e.ok() || (!acl.access && !acl.default_acl)) return e;
+  // The node exists with the masked mode; its ACLs follow. A failure here
+  // leaves it without them (never more open than the mode allows).
+  HOODY_RETURN_IF_ERROR(StoreInheritedAcl(fs.view, e->ino, acl));
+  HOODY_ASSIGN_OR_RETURN(e->attr, fs.view.GetAttr(e->ino));
+  return e;
+}
+
+namespace {
+
+void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) noexcept {
+  Serve(req, "mknod", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    Result<Entry> e = CreateNode(fs, req, Ino(parent), name, mode, rdev, {});
+    if (!e.ok()) return r.Error(e.status());
+    ReplyEntry(fs, r, Ino(parent), name, *e);
+  });
+}
+
+void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) noexcept {
+  Serve(req, "mkdir", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    Result<Entry> e = CreateNode(fs, req, Ino(parent), name, S_IFDIR | (mode & 07777), 0, {});
+    if (!e.ok()) return r.Error(e.status());
+    ReplyEntry(fs, r, Ino(parent), name, *e);
+  });
+}
+
+void Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) noexcept {
+  Serve(req, "symlink", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    Result<Entry> e = CreateNode(fs, req, Ino(parent), name, S_IFLNK | 0777, 0, target);
+    if (!e.ok()) return r.Error(e.status());
+    ReplyEntry(fs, r, Ino(parent), name, *e);
+  });
+}
+
+void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name) noexcept {
+  Serve(req, "link", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    if (Status st = CheckName(new_name); !st.ok()) return r.Error(st);
+    Result<Entry> e = fs.view.Link(Ino(ino), Ino(new_parent), new_name);
+    if (!e.ok()) return r.Error(e.status());
+    ReplyEntry(fs, r, Ino(new_parent), new_name, *e);
+  });
+}
+
+void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
+  Serve(req, "unlink", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    if (Status st = fs.view.Unlink(Ino(parent), name); !st.ok()) return r.Error(st);
+    fs.inodes.Removed(Ino(parent), name);
+    r.Ok();
+  });
+}
+
+void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
+  Serve(req, "rmdir", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    if (Status st = fs.view.Rmdir(Ino(parent), name); !st.ok()) return r.Error(st);
+    fs.inodes.Removed(Ino(parent), name);
+    r.Ok();
+  });
+}
+
+void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
+            const char* new_name, unsigned int flags) noexcept {
+  Serve(req, "rename", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    snapshotter::RenameFlags how;
+    switch (flags) {
+      case 0:
+        how = snapshotter::RenameFlags::kNone;
+        break;
+      case RENAME_NOREPLACE:
+        how = snapshotter::RenameFlags::kNoReplace;
+        break;
+      case RENAME_EXCHANGE:
+        how = snapshotter::RenameFlags::kExchange;
+        break;
+      default:  // RENAME_WHITEOUT and anything newer
+        return r.Error(EINVAL);
+    }
+    Status st = fs.view.Rename(Ino(parent), name, Ino(new_parent), new_name, how);
+    if (!st.ok()) return r.Error(st);
+    fs.inodes.Renamed(Ino(parent), name, Ino(new_parent), new_name,
+                      how == snapshotter::RenameFlags::kExchange);
+    r.Ok();
+  });
+}
+
+}  // namespace
+
+void AddNamespaceOps(fuse_lowlevel_ops* ops) {
+  ops->mknod = Mknod;
+  ops->mkdir = Mkdir;
+  ops->symlink = Symlink;
+  ops->link = Link;
+  ops->unlink = Unlink;
+  ops->rmdir = Rmdir;
+  ops->rename = Rename;
+}
+
+}  // namespace hoodyfs::fusefs

@@ -1,0 +1,76 @@
+// setxattr, getxattr, listxattr, removexattr. Size-0 calls are probes for the
+// length; a buffer too small is ERANGE, as on local filesystems.
+#include <sys/xattr.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "fusefs/acl_rules.h"
+#include "fusefs/ops.h"
+#include "fusefs/posix_acl.h"
+
+namespace hoodyfs::fusefs {
+
+namespace {
+
+using XattrMode = snapshotter::FileSystem::XattrMode;
+
+void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
+              int flags) noexcept {
+  Serve(req, "setxattr", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    const std::string_view v(value, size);
+    if (fs.posix_acl.load(std::memory_order_relaxed) && std::strcmp(name, kAclAccessXattr) == 0) {
+      // The kernel checked the caller and the ACL; the mode must follow it.
+      return r.Error(SetAccessAcl(fs.view, Ino(ino), v));
+    }
+    XattrMode mode = XattrMode::kAny;
+    if (flags & XATTR_CREATE) mode = XattrMode::kCreate;
+    if (flags & XATTR_REPLACE) mode = XattrMode::kReplace;
+    r.Error(fs.view.SetXattr(Ino(ino), name, v, mode));
+  });
+}
+
+// Replies with `value`, or its size for a probe, or ERANGE.
+void ReplyValue(Reply& r, const std::string& value, size_t size) {
+  if (size == 0) return r.Xattr(value.size());
+  if (value.size() > size) return r.Error(ERANGE);
+  r.Buf(value.data(), value.size());
+}
+
+void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) noexcept {
+  Serve(req, "getxattr", [&](Reply& r) {
+    Result<std::string> value = FsOf(req).view.GetXattr(Ino(ino), name);
+    if (!value.ok()) return r.Error(value.status());
+    ReplyValue(r, *value, size);
+  });
+}
+
+void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) noexcept {
+  Serve(req, "listxattr", [&](Reply& r) {
+    Result<std::vector<std::string>> names = FsOf(req).view.ListXattr(Ino(ino));
+    if (!names.ok()) return r.Error(names.status());
+    std::string list;
+    for (const std::string& n : *names) {
+      list += n;
+      list.push_back('\0');
+    }
+    ReplyValue(r, list, size);
+  });
+}
+
+void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) noexcept {
+  Serve(req, "removexattr", [&](Reply& r) { r.Error(FsOf(req).view.RemoveXattr(Ino(ino), name)); });
+}
+
+}  // namespace
+
+void AddXattrOps(fuse_lowlevel_ops* ops) {
+  ops->setxattr = Setxattr;
+  ops->getxattr = Getxattr;
+  ops->listxattr = Listxattr;
+  ops->removexattr = Removexattr;
+}
+
+}  // namespace hoodyfs::fusefs

@@ -1,0 +1,314 @@
+// Session: mounting, the loop thread, unmounting, and the two cache
+// operations (FlushDirtyData, InvalidateAll) run on the Invalidator thread.
+#include "fusefs/session.h"
+
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "base/unique_fd.h"
+#include "fusefs/fuse_fs.h"
+#include "fusefs/invalidator.h"
+#include "fusefs/ops.h"
+
+namespace hoodyfs::fusefs {
+
+namespace {
+
+std::string OptionString(const MountOptions& o, bool read_only) {
+  std::string s = "fsname=hoodyfs,subtype=hoodyfs";
+  if (o.allow_other) s += ",allow_other";
+  if (o.default_permissions) s += ",default_permissions";
+  s += o.suid ? ",suid" : ",nosuid";
+  s += o.dev ? ",dev" : ",nodev";
+  s += read_only ? ",ro" : ",rw";
+  return s;
+}
+
+// The FUSE connection's number in fusectl (/sys/fs/fuse/connections/N):
+// the kernel's encoding of the superblock's device.
+std::string ConnectionId(dev_t dev) {
+  return std::to_string((uint64_t{major(dev)} << 20) | minor(dev));
+}
+
+bool WriteAbort(const std::string& dir, dev_t dev) {
+  UniqueFd fd(::open((dir + "/" + ConnectionId(dev) + "/abort").c_str(), O_WRONLY | O_CLOEXEC));
+  return fd.valid() && ::write(fd.get(), "1", 1) == 1;
+}
+
+// Aborts the FUSE connection of `dev` (every request fails, the loop
+// ends), through fusectl, mounted privately if the system has not.
+bool AbortConnection(dev_t dev) {
+  if (WriteAbort("/sys/fs/fuse/connections", dev)) return true;
+  char dir[] = "/tmp/hoodyfs-fusectl-XXXXXX";
+  if (::mkdtemp(dir) == nullptr) return false;
+  bool done = false;
+  if (::mount("fusectl", dir, "fusectl", 0, nullptr) == 0) {
+    done = WriteAbort(dir, dev);
+    (void)::umount2(dir, MNT_DETACH);
+  }
+  (void)::rmdir(dir);
+  return done;
+}
+
+// True when another mount (a bind mount) still shows the superblock `dev`,
+// so unmounting ours does not end the connection.
+bool OtherMountsOf(dev_t dev) {
+  std::ifstream in("/proc/self/mountinfo");
+  const std::string want = std::to_string(major(dev)) + ":" + std::to_string(minor(dev));
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, devno;
+    fields >> id >> parent >> devno;
+    if (devno == want) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct Session::Impl {
+  std::string mountpoint;
+  std::unique_ptr<FuseFs> fs;
+  fuse_session* se = nullptr;
+  std::thread loop;
+  bool loop_exited = false;  // guarded by fs->init_mu
+  dev_t dev = 0;             // the mount's superblock, once live
+  std::mutex ops_mu;         // serializes FlushDirtyData, InvalidateAll, Unmount
+  bool mounted = false;      // guarded by ops_mu
+  std::unique_ptr<Invalidator> invalidator;
+
+  // Joins the loop (it ends when the kernel closes the connection), frees
+  // the libfuse session, and gives the engine back the open counts of
+  // handles whose RELEASE the kernel dropped with the connection.
+  void Stop() {
+    invalidator.reset();
+    if (loop.joinable()) loop.join();
+    if (se != nullptr) {
+      fuse_session_unmount(se);  // closes the device; the mount is gone already
+      fuse_session_destroy(se);
+      se = nullptr;
+    }
+    for (const std::unique_ptr<OpenFile>& handle : fs->handles.TakeAll()) {
+      Status st = fs->view.Release(handle->ino);
+      if (!st.ok()) {
+        std::fprintf(stderr, "hoodyfs: release of inode %llu at unmount of %s: %s\n",
+                     static_cast<unsigned long long>(handle->ino.value), mountpoint.c_str(),
+                     st.ToString().c_str());
+      }
+    }
+  }
+
+  // Drops the kernel's cached attributes and pages of `ino`, writing back
+  // its dirty pages first. A writeback that fails (a stale handle after a
+  // restore) leaves clean pages behind: `retry` drops them in a second pass.
+  Status InvalInode(Ino ino, bool retry) {
+    int rc = fuse_lowlevel_notify_inval_inode(se, ino.value, 0, 0);
+    if (rc != 0 && rc != -ENOENT && retry)
+      rc = fuse_lowlevel_notify_inval_inode(se, ino.value, 0, 0);
+    if (rc == 0 || rc == -ENOENT) return Status::OK();  // ENOENT: not cached
+    return FromErrno(-rc, "invalidate inode " + std::to_string(ino.value) + " of " + mountpoint)
+        .WithContext("write back dirty pages");
+  }
+
+  Status InvalEntry(Ino parent, const std::string& name) {
+    const int rc =
+        fs->expire_only.load()
+            ? fuse_lowlevel_notify_expire_entry(se, parent.value, name.data(), name.size(),
+                                                FUSE_LL_EXPIRE_ONLY)
+            : fuse_lowlevel_notify_inval_entry(se, parent.value, name.data(), name.size());
+    if (rc == 0 || rc == -ENOENT || rc == -ENOTDIR) return Status::OK();
+    return FromErrno(-rc, "invalidate entry '" + name + "' in inode " +
+                              std::to_string(parent.value) + " of " + mountpoint);
+  }
+};
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+const std::string& Session::mountpoint() const { return impl_->mountpoint; }
+
+Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
+                                                snapshotter::FileSystem view,
+                                                const std::string& mountpoint,
+                                                const MountOptions& options) {
+  if (options.max_threads < 2 || options.max_threads > kMaxFuseThreads) {
+    return Status::InvalidArgument("max_threads " + std::to_string(options.max_threads) + " for " +
+                                   mountpoint + " is outside 2.." +
+                                   std::to_string(kMaxFuseThreads));
+  }
+  HOODY_RETURN_IF_ERROR(ClearDeadMount(mountpoint));
+  struct stat st;
+  if (::stat(mountpoint.c_str(), &st) != 0) return FromErrno(errno, "mountpoint " + mountpoint);
+  if (!S_ISDIR(st.st_mode)) return Status::NotDirectory("mountpoint " + mountpoint);
+  {
+    UniqueFd dev(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
+    if (!dev.valid()) return FromErrno(errno, "open /dev/fuse to mount " + mountpoint);
+  }
+
+  auto impl = std::make_unique<Impl>();
+  impl->mountpoint = mountpoint;
+  const bool read_only = options.read_only || view.read_only();
+  impl->fs = std::make_unique<FuseFs>(store, std::move(view), options);
+
+  std::vector<std::string> argv_s = {"hoodyfs", "-o", OptionString(options, read_only)};
+  for (const std::string& extra : options.extra) {
+    argv_s.push_back("-o");
+    argv_s.push_back(extra);
+  }
+  std::vector<char*> argv;
+  for (std::string& a : argv_s) argv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  static const fuse_lowlevel_ops kOps = MakeLowLevelOps();
+  impl->se = fuse_session_new(&args, &kOps, sizeof(kOps), impl->fs.get());
+  fuse_opt_free_args(&args);
+  if (impl->se == nullptr) {
+    return Status::InvalidArgument("libfuse refused the options for " + mountpoint +
+                                   " (it logged why on stderr)");
+  }
+  if (fuse_session_mount(impl->se, mountpoint.c_str()) != 0) {
+    fuse_session_destroy(impl->se);
+    impl->se = nullptr;
+    return Status::IoError("mount at " + mountpoint + " failed (libfuse logged why on stderr)");
+  }
+
+  Impl* raw = impl.get();
+  impl->loop = std::thread([raw] {
+    fuse_loop_config* config = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(config, raw->fs->options.max_threads);
+    const int rc = fuse_session_loop_mt(raw->se, config);
+    fuse_loop_cfg_destroy(config);
+    if (rc != 0)
+      std::fprintf(stderr, "hoodyfs: FUSE loop of %s ended: %d\n", raw->mountpoint.c_str(), rc);
+    {
+      std::lock_guard l(raw->fs->init_mu);
+      raw->loop_exited = true;
+    }
+    raw->fs->init_cv.notify_all();
+  });
+  bool initialized = false;
+  {
+    std::unique_lock l(impl->fs->init_mu);
+    impl->fs->init_cv.wait(l, [&] { return impl->fs->init_done || impl->loop_exited; });
+    initialized = impl->fs->init_done;
+  }
+  // The kernel holds every request until it has the INIT reply, so this stat
+  // returns once the mount is live, and proves the root is ours.
+  struct stat root;
+  Status live = Status::OK();
+  if (!initialized) {
+    live = Status::IoError("FUSE session at " + mountpoint + " ended before INIT");
+  } else if (::stat(mountpoint.c_str(), &root) != 0) {
+    live = FromErrno(errno, "stat new mount " + mountpoint);
+  } else if (root.st_ino != FUSE_ROOT_ID || root.st_dev == st.st_dev) {
+    live = Status::IoError("mount at " + mountpoint + " does not show the hoodyfs root");
+  }
+  if (!live.ok()) {
+    (void)::umount2(mountpoint.c_str(), MNT_DETACH);
+    impl->Stop();
+    return live;
+  }
+  impl->dev = root.st_dev;
+  impl->mounted = true;
+  impl->invalidator = std::make_unique<Invalidator>();
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+Status Session::FlushDirtyData() {
+  std::lock_guard l(impl_->ops_mu);
+  if (!impl_->mounted) return Status::InvalidArgument(impl_->mountpoint + " is not mounted");
+  Impl* impl = impl_.get();
+  return impl->invalidator->Run([impl]() -> Status {
+    for (Ino ino : impl->fs->handles.OpenForWriting()) {
+      // A failed writeback here is data an application thinks it wrote:
+      // report it, do not retry it away.
+      HOODY_RETURN_IF_ERROR(impl->InvalInode(ino, /*retry=*/false));
+    }
+    return Status::OK();
+  });
+}
+
+Status Session::InvalidateAll() {
+  std::lock_guard l(impl_->ops_mu);
+  if (!impl_->mounted) return Status::InvalidArgument(impl_->mountpoint + " is not mounted");
+  Impl* impl = impl_.get();
+  return impl->invalidator->Run([impl]() -> Status {
+    if (impl->fs->writeback_cache.load()) impl->fs->generation.fetch_add(1);
+    const InodeTable::Known known = impl->fs->inodes.Snapshot();
+    Status first = Status::OK();
+    auto note = [&](Status st) {
+      if (!st.ok() && first.ok()) first = std::move(st);
+    };
+    // Every dentry first (positive and negative), so the next path walk asks
+    // the engine; then attributes and pages of every inode the kernel holds.
+    for (const auto& [parent, name] : known.names) note(impl->InvalEntry(parent, name));
+    for (Ino ino : known.inodes) note(impl->InvalInode(ino, /*retry=*/true));
+    note(impl->InvalInode(kRootIno, /*retry=*/true));
+    return first;
+  });
+}
+
+Status Session::Unmount() {
+  std::lock_guard l(impl_->ops_mu);
+  if (!impl_->mounted) return Status::OK();
+  const std::string& mp = impl_->mountpoint;
+  if (::umount2(mp.c_str(), UMOUNT_NOFOLLOW) != 0) {
+    const int err = errno;
+    if (err == EBUSY) {
+      return Status::Busy("cannot unmount " + mp +
+                          ": busy (open files, a working directory, or a mount below it)");
+    }
+    // EINVAL: no longer a mount point (unmounted from outside): finish.
+    if (err != EINVAL) return FromErrno(err, "unmount " + mp);
+  }
+  impl_->mounted = false;
+  // A bind mount elsewhere would keep the connection, and the loop, alive.
+  if (OtherMountsOf(impl_->dev) && !AbortConnection(impl_->dev)) {
+    std::fprintf(stderr, "hoodyfs: %s is still mounted elsewhere; waiting for it to go\n",
+                 mp.c_str());
+  }
+  impl_->Stop();
+  return Status::OK();
+}
+
+Session::~Session() {
+  Status st = Unmount();
+  if (st.ok()) return;
+  std::fprintf(stderr, "hoodyfs: %s; detaching it and aborting its connection\n",
+               st.ToString().c_str());
+  std::lock_guard l(impl_->ops_mu);
+  (void)::umount2(impl_->mountpoint.c_str(), MNT_DETACH);
+  impl_->mounted = false;
+  if (AbortConnection(impl_->dev)) {
+    impl_->Stop();
+    return;
+  }
+  // The loop cannot be stopped: leave it (and the state it uses) running
+  // rather than free memory under it.
+  std::fprintf(stderr, "hoodyfs: could not abort the FUSE connection of %s; leaking its session\n",
+               impl_->mountpoint.c_str());
+  impl_->invalidator.reset();
+  impl_->loop.detach();
+  (void)impl_.release();
+}
+
+Status ClearDeadMount(const std::string& mountpoint) {
+  struct stat st;
+  if (::stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN) return Status::OK();
+  if (::umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
+    return FromErrno(errno, "clear dead mount at " + mountpoint);
+  }
+  std::fprintf(stderr, "hoodyfs: cleared the dead mount at %s\n", mountpoint.c_str());
+  return Status::OK();
+}
+
+}  // namespace hoodyfs::fusefs

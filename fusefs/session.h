@@ -1,0 +1,101 @@
+// Session: one FUSE session serving one FileSystem view (a container's live
+// head, or a frozen generation read-only) at a mountpoint, in the caller's
+// mount namespace, on its own threads (libfuse's multi-threaded loop).
+//
+// Ownership: the Session owns the FUSE session, its worker threads and the
+// invalidation thread; it borrows the Store, which must outlive it.
+// Lifetime: Mount returns a live mount; Unmount (or the destructor) ends it.
+//
+// Thread-safety: FlushDirtyData, InvalidateAll and Unmount may be called from
+// any thread except a FUSE request handler (they wait for the kernel, which
+// may wait for the handlers); calls are serialized internally.
+//
+// The caching choices (docs/design.md, "FUSE layer"): entries and attributes
+// are cached for kCacheTimeoutSeconds and pages are kept across opens,
+// because every change reaches the engine through this mount; the one
+// exception, a restore, is followed by InvalidateAll.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "fusefs/limits.h"
+#include "snapshotter/filesystem.h"
+#include "snapshotter/store.h"
+
+namespace hoodyfs::fusefs {
+
+struct MountOptions {
+  bool read_only = false;  // ro (a frozen view is mounted read-only anyway)
+  // Container-root defaults: other users see the mount, the kernel checks
+  // permissions (and POSIX ACLs), setuid binaries and device nodes work.
+  bool allow_other = true;
+  bool default_permissions = true;
+  bool suid = true;
+  bool dev = true;
+  // The kernel's writeback cache (docs/design.md, "FUSE layer": measured,
+  // off by default). With it on, a point-in-time snapshot needs
+  // FlushDirtyData first.
+  bool writeback_cache = false;
+  std::vector<std::string> extra;              // raw -o options, passed to libfuse as given
+  unsigned max_threads = kDefaultFuseThreads;  // 2..kMaxFuseThreads
+};
+
+class Session {
+ public:
+  // Mounts `view` at `mountpoint` and starts serving. Returns once the kernel
+  // has answered INIT and the mountpoint shows the root. A dead mount left
+  // by a killed daemon at `mountpoint` is cleared first (ClearDeadMount).
+  // Errors (each names the mountpoint): kNotFound (/dev/fuse or the
+  // mountpoint missing), kPermission (no right to mount or to open
+  // /dev/fuse), kNotDirectory, kInvalidArgument (bad options), kIoError
+  // (libfuse refused; it logs why on stderr).
+  static Result<std::unique_ptr<Session>> Mount(snapshotter::Store& store,
+                                                snapshotter::FileSystem view,
+                                                const std::string& mountpoint,
+                                                const MountOptions& options);
+
+  // Unmounts if still mounted (lazily, and aborting the connection, when the
+  // mount is busy) and stops every thread.
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Point in time: when this returns, every write(2) that returned to an
+  // application before the call has reached the engine. With the writeback
+  // cache, the kernel writes back the dirty pages of every inode open for
+  // writing (notify_inval_inode from the invalidation thread; the pages are
+  // dropped from the cache too). Pages dirtied through a shared mapping are
+  // flushed the same way in both modes. Errors: kIoError.
+  Status FlushDirtyData();
+
+  // After the container's head was replaced (a restore): expires every
+  // dentry (positive and negative) and drops every attribute and page the
+  // kernel caches for this mount, so the next lookup, readdir or read sees
+  // the new tree. Handles opened before the restore fail with ESTALE (EIO
+  // with the writeback cache, whose inodes are replaced instead: see
+  // docs/design.md, "FUSE layer"); their dirty pages never reach the new
+  // tree. Errors: kIoError.
+  Status InvalidateAll();
+
+  // Unmounts and stops the threads. Errors: kBusy naming the mountpoint
+  // (files still open or a process inside it; the session keeps serving).
+  Status Unmount();
+
+  const std::string& mountpoint() const;
+
+  struct Impl;
+
+ private:
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Clears a dead mount at `mountpoint` (stat gives ENOTCONN: its daemon was
+// killed) with a lazy unmount. OK when the path is no dead mount.
+// Errors (naming the path): what stat or umount2 failed with.
+Status ClearDeadMount(const std::string& mountpoint);
+
+}  // namespace hoodyfs::fusefs

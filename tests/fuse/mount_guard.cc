@@ -1,0 +1,153 @@
+#include "tests/fuse/mount_guard.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <future>
+
+namespace hoodyfs::testing {
+
+namespace {
+
+// Only async-signal-safe calls below: the guard is forked from a
+// multi-threaded process.
+
+size_t FormatU64(uint64_t v, char* out) {
+  char tmp[24];
+  size_t n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  for (size_t i = 0; i < n; ++i) out[i] = tmp[n - 1 - i];
+  out[n] = '\0';
+  return n;
+}
+
+bool WriteAbort(const char* dir, uint64_t connection) {
+  char path[256];
+  size_t at = 0;
+  for (const char* p = dir; *p != '\0' && at < 200; ++p) path[at++] = *p;
+  path[at++] = '/';
+  at += FormatU64(connection, path + at);
+  const char kAbort[] = "/abort";
+  for (size_t i = 0; i < sizeof(kAbort); ++i) path[at + i] = kAbort[i];
+  const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, "1", 1) == 1;
+  ::close(fd);
+  return ok;
+}
+
+void Act(const char* mountpoint, uint64_t connection, char* fusectl_dir) {
+  if (connection != 0 && !WriteAbort("/sys/fs/fuse/connections", connection)) {
+    if (::mkdtemp(fusectl_dir) != nullptr) {
+      if (::mount("fusectl", fusectl_dir, "fusectl", 0, nullptr) == 0) {
+        WriteAbort(fusectl_dir, connection);
+        ::umount2(fusectl_dir, MNT_DETACH);
+      }
+      ::rmdir(fusectl_dir);
+    }
+  }
+  ::umount2(mountpoint, MNT_DETACH);
+}
+
+[[noreturn]] void GuardMain(int control, pid_t parent, const char* mountpoint, char* fusectl_dir) {
+  // Keep only the control pipe: an inherited descriptor (another pipe's
+  // write end, a /dev/fuse of an earlier mount) must not outlive the test.
+  if (control > 3) ::close_range(3, static_cast<unsigned>(control) - 1, 0);
+  ::close_range(static_cast<unsigned>(control) + 1, ~0u, 0);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGUSR1);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  const int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC);
+  ::prctl(PR_SET_PDEATHSIG, SIGUSR1);
+  uint64_t connection = 0;
+  if (::getppid() != parent) Act(mountpoint, connection, fusectl_dir);  // died already
+  char buf[32];
+  size_t have = 0;
+  for (;;) {
+    pollfd fds[2] = {{control, POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents & POLLIN) break;  // the helper thread died: the process is dying
+    if (fds[0].revents & (POLLIN | POLLHUP)) {
+      const ssize_t n = ::read(control, buf + have, sizeof(buf) - have);
+      if (n <= 0) break;  // every writer gone: the process exited
+      have += static_cast<size_t>(n);
+      if (buf[0] == 'D') ::_exit(0);
+      if (buf[0] == 'A' && have >= 9) {
+        std::memcpy(&connection, buf + 1, 8);
+        have = 0;
+      }
+    }
+  }
+  Act(mountpoint, connection, fusectl_dir);
+  ::_exit(0);
+}
+
+}  // namespace
+
+bool MountGuard::Start(const std::string& mountpoint) {
+  int control[2], stop[2];
+  if (::pipe2(control, O_CLOEXEC) != 0) return false;
+  if (::pipe2(stop, O_CLOEXEC) != 0) {
+    ::close(control[0]);
+    ::close(control[1]);
+    return false;
+  }
+  control_ = control[1];
+  stop_ = stop[1];
+  std::promise<pid_t> forked;
+  std::future<pid_t> pid = forked.get_future();
+  // Everything the child needs, prepared before the fork.
+  const pid_t parent = ::getpid();
+  helper_ = std::thread(
+      [control_read = control[0], stop_read = stop[0], parent, &forked, mp = mountpoint] {
+        char fusectl_dir[] = "/tmp/hoodyfs-guard-fusectl-XXXXXX";
+        const pid_t child = ::fork();
+        if (child == 0) GuardMain(control_read, parent, mp.c_str(), fusectl_dir);
+        ::close(control_read);
+        forked.set_value(child);
+        char c;
+        while (::read(stop_read, &c, 1) > 0) {
+        }
+        ::close(stop_read);
+      });
+  pid_ = pid.get();
+  return pid_ > 0;
+}
+
+void MountGuard::Arm(dev_t dev) {
+  char msg[9];
+  msg[0] = 'A';
+  const uint64_t connection = (uint64_t{major(dev)} << 20) | minor(dev);
+  std::memcpy(msg + 1, &connection, 8);
+  (void)::write(control_, msg, sizeof(msg));
+}
+
+void MountGuard::Disarm() {
+  if (pid_ > 0) {
+    (void)::write(control_, "D", 1);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  if (control_ >= 0) ::close(control_);
+  if (stop_ >= 0) ::close(stop_);
+  control_ = stop_ = -1;
+  if (helper_.joinable()) helper_.join();
+}
+
+MountGuard::~MountGuard() { Disarm(); }
+
+}  // namespace hoodyfs::testing

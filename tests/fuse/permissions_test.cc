@@ -1,0 +1,175 @@
+// Permissions as an unprivileged user (uid/gid 65534 in a forked child):
+// what the mode bits and POSIX ACLs refuse, and the clearing of setuid and
+// setgid bits by writes, truncates and chown, as on a local filesystem.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "base/unique_fd.h"
+#include "fusefs/posix_acl.h"
+#include "tests/fuse/mount_fixture.h"
+
+namespace hoodyfs::testing {
+namespace {
+
+using fusefs::Acl;
+using fusefs::AclEntry;
+
+constexpr uid_t kNobody = 65534;
+constexpr gid_t kNogroup = 65534;
+
+class PermissionsTest : public MountTest {};
+
+// 0 when open(path, flags) succeeds, else errno.
+int TryOpen(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0666);
+  if (fd < 0) return errno;
+  ::close(fd);
+  return 0;
+}
+
+int AsNobody(const std::function<int()>& fn) { return RunAs(kNobody, kNogroup, fn); }
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st = {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+void SetAcl(const std::string& path, const char* name, const Acl& acl) {
+  const std::string raw = fusefs::EncodeAcl(acl);
+  ASSERT_EQ(::setxattr(path.c_str(), name, raw.data(), raw.size(), 0), 0)
+      << path << " " << name << ": " << std::strerror(errno);
+}
+
+TEST_F(PermissionsTest, ModeBitsAreEnforced) {
+  WriteFile(P("private"), "secret", 0600);
+  WriteFile(P("public"), "hello", 0644);
+  ASSERT_EQ(::mkdir(P("closed").c_str(), 0700), 0);
+  WriteFile(P("closed/inner"), "x", 0644);
+  const std::string priv = P("private"), pub = P("public"), inner = P("closed/inner");
+  EXPECT_EQ(AsNobody([&] { return TryOpen(priv, O_RDONLY); }), EACCES);
+  EXPECT_EQ(AsNobody([&] { return TryOpen(pub, O_RDONLY); }), 0);
+  EXPECT_EQ(AsNobody([&] { return TryOpen(pub, O_WRONLY); }), EACCES);
+  EXPECT_EQ(AsNobody([&] { return TryOpen(inner, O_RDONLY); }), EACCES);
+  const std::string create = P("nobody-was-here");
+  EXPECT_EQ(AsNobody([&] { return TryOpen(create, O_CREAT | O_WRONLY); }), EACCES);
+  EXPECT_EQ(AsNobody([&] { return ::chmod(pub.c_str(), 0777) == 0 ? 0 : errno; }), EPERM);
+  // A directory the user may write: files it creates are its own.
+  ASSERT_EQ(::mkdir(P("tmp").c_str(), 01777), 0);
+  ASSERT_EQ(::chmod(P("tmp").c_str(), 01777), 0);
+  const std::string mine = P("tmp/mine");
+  EXPECT_EQ(AsNobody([&] { return TryOpen(mine, O_CREAT | O_WRONLY); }), 0);
+  struct stat st;
+  ASSERT_EQ(::stat(mine.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kNobody);
+  EXPECT_EQ(st.st_gid, kNogroup);
+  // Sticky directory: root's file in it cannot be removed by nobody.
+  WriteFile(P("tmp/roots"), "r", 0666);
+  const std::string roots = P("tmp/roots");
+  EXPECT_EQ(AsNobody([&] { return ::unlink(roots.c_str()) == 0 ? 0 : errno; }), EPERM);
+}
+
+TEST_F(PermissionsTest, AccessAclGrantsAndDenies) {
+  // 0600 root file; the ACL grants nobody read.
+  WriteFile(P("granted"), "for nobody", 0600);
+  SetAcl(P("granted"), fusefs::kAclAccessXattr,
+         Acl{{{fusefs::kAclUserObj, 6, 0},
+              {fusefs::kAclUser, 4, kNobody},
+              {fusefs::kAclGroupObj, 0, 0},
+              {fusefs::kAclMask, 4, 0},
+              {fusefs::kAclOther, 0, 0}}});
+  // The mode follows the ACL: group bits show the mask.
+  EXPECT_EQ(ModeOf(P("granted")), 0640u);
+  // 0644 file; the ACL denies nobody everything.
+  WriteFile(P("denied"), "not for nobody", 0644);
+  SetAcl(P("denied"), fusefs::kAclAccessXattr,
+         Acl{{{fusefs::kAclUserObj, 6, 0},
+              {fusefs::kAclUser, 0, kNobody},
+              {fusefs::kAclGroupObj, 4, 0},
+              {fusefs::kAclMask, 4, 0},
+              {fusefs::kAclOther, 4, 0}}});
+  const std::string granted = P("granted"), denied = P("denied");
+  EXPECT_EQ(AsNobody([&] { return TryOpen(granted, O_RDONLY); }), 0);
+  EXPECT_EQ(AsNobody([&] { return TryOpen(granted, O_WRONLY); }), EACCES);
+  EXPECT_EQ(AsNobody([&] { return TryOpen(denied, O_RDONLY); }), EACCES);
+  // chmod moves the mask: group read off takes nobody's grant away.
+  ASSERT_EQ(::chmod(granted.c_str(), 0600), 0);
+  EXPECT_EQ(AsNobody([&] { return TryOpen(granted, O_RDONLY); }), EACCES);
+  // Removing the ACL leaves the mode in charge.
+  ASSERT_EQ(::removexattr(denied.c_str(), fusefs::kAclAccessXattr), 0);
+  EXPECT_EQ(AsNobody([&] { return TryOpen(denied, O_RDONLY); }), 0);
+}
+
+TEST_F(PermissionsTest, DefaultAclIsInheritedAndReplacesTheUmask) {
+  ASSERT_EQ(::mkdir(P("team").c_str(), 0755), 0);
+  const Acl inherit{{{fusefs::kAclUserObj, 7, 0},
+                     {fusefs::kAclUser, 7, kNobody},
+                     {fusefs::kAclGroupObj, 5, 0},
+                     {fusefs::kAclMask, 7, 0},
+                     {fusefs::kAclOther, 5, 0}}};
+  SetAcl(P("team"), fusefs::kAclDefaultXattr, inherit);
+  SetAcl(P("team"), fusefs::kAclAccessXattr, inherit);
+  const std::string file = P("team/by-root"), sub = P("team/sub");
+  // Created by root with umask 077: the default ACL wins over the umask.
+  EXPECT_EQ(RunInChild([&] {
+              ::umask(077);
+              if (TryOpen(file, O_CREAT | O_WRONLY) != 0) return 1;
+              return ::mkdir(sub.c_str(), 0777) == 0 ? 0 : 2;
+            }),
+            0);
+  EXPECT_EQ(ModeOf(file), 0664u);
+  EXPECT_EQ(ModeOf(sub), 0775u);
+  EXPECT_EQ(AsNobody([&] { return TryOpen(file, O_WRONLY); }), 0);
+  EXPECT_GT(::getxattr(sub.c_str(), fusefs::kAclDefaultXattr, nullptr, 0), 0);
+  // Without a default ACL the umask applies.
+  const std::string plain = P("plain");
+  EXPECT_EQ(RunInChild([&] {
+              ::umask(027);
+              return TryOpen(plain, O_CREAT | O_WRONLY);
+            }),
+            0);
+  EXPECT_EQ(ModeOf(plain), 0640u);
+}
+
+// Writes one byte at offset 0 through a fresh descriptor.
+int WriteByte(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const int rc = ::write(fd, "w", 1) == 1 ? 0 : errno;
+  ::close(fd);
+  return rc;
+}
+
+TEST_F(PermissionsTest, SetuidAndSetgidBitsAreClearedLikeOnALocalFilesystem) {
+  const std::string written = P("written"), truncated = P("truncated"), chowned = P("chowned"),
+                    by_root = P("by-root");
+  for (const std::string& path : {written, truncated, chowned, by_root}) {
+    WriteFile(path, "binary", 0755);
+    ASSERT_EQ(::chown(path.c_str(), kNobody, kNogroup), 0);
+    ASSERT_EQ(::chmod(path.c_str(), 06755), 0);
+    ASSERT_EQ(ModeOf(path), 06755u);
+  }
+  // A write by an unprivileged owner clears both (setgid because g+x).
+  EXPECT_EQ(AsNobody([&] { return WriteByte(written); }), 0);
+  EXPECT_EQ(ModeOf(written), 0755u);
+  EXPECT_EQ(AsNobody([&] { return ::truncate(truncated.c_str(), 2) == 0 ? 0 : errno; }), 0);
+  EXPECT_EQ(ModeOf(truncated), 0755u);
+  // root keeps them on write (CAP_FSETID), but chown clears them for anyone.
+  EXPECT_EQ(WriteByte(by_root), 0);
+  EXPECT_EQ(ModeOf(by_root), 06755u);
+  ASSERT_EQ(::chown(chowned.c_str(), 0, 0), 0);
+  EXPECT_EQ(ModeOf(chowned), 0755u);
+  // open(O_TRUNC) by the unprivileged owner clears them too.
+  ASSERT_EQ(::chmod(written.c_str(), 06755), 0);
+  EXPECT_EQ(AsNobody([&] { return TryOpen(written, O_WRONLY | O_TRUNC); }), 0);
+  EXPECT_EQ(ModeOf(written), 0755u);
+}
+
+}  // namespace
+}  // namespace hoodyfs::testing
