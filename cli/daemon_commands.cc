@@ -137,7 +137,7 @@ Status Mount(const MountArgs& args) {
   request.mountpoint = mountpoint;
   request.options = SplitOptions(args.options);
   request.create = args.create;
-  RemoteApi api(HttpEndpoint{DaemonSocketPath(store)});
+  RemoteApi api(UnixEndpoint(DaemonSocketPath(store)));
   if (args.foreground) {
     DaemonOptions options;
     options.store = store;
@@ -194,7 +194,7 @@ Status Umount(const std::string& store_flag, const std::string& mountpoint_arg) 
     }
     store = *found;
   }
-  RemoteApi api(HttpEndpoint{DaemonSocketPath(store)});
+  RemoteApi api(UnixEndpoint(DaemonSocketPath(store)));
   if (api.Ping()) return api.Unmount(mountpoint);
   if (dead) return fusefs::ClearDeadMount(mountpoint);
   return Status::NotFound("no hoodyfs daemon serves " + store + ", and " + mountpoint +

@@ -191,6 +191,9 @@ Status GarbageCollector::Prune(GenId gen, size_t batch_records, GcStats* stats) 
         return Status::OK();
       }
       Meta meta(tree, store_.allocator_);
+      // Pruning changes what this generation itself shows (no one reads
+      // it, but its children's accounting starts from its numbers).
+      s.Delete(Table::kGenStats, index::GenerationKey(gen));
       HOODY_ASSIGN_OR_RETURN(std::vector<ChangedKey> batch, cursor.Next(s, batch_records));
       for (const ChangedKey& change : batch) {
         HOODY_ASSIGN_OR_RETURN(bool unseen, Unseen(s, gen, change.table, change.logical, 0));

@@ -18,6 +18,12 @@ struct HttpEndpoint {
   std::string token;  // sent as "Authorization: Bearer TOKEN" when set
 };
 
+inline HttpEndpoint UnixEndpoint(std::string socket_path) {
+  HttpEndpoint e;
+  e.unix_socket = std::move(socket_path);
+  return e;
+}
+
 class HttpClient {
  public:
   explicit HttpClient(HttpEndpoint endpoint);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <set>
@@ -181,6 +182,8 @@ class SnapshotModelTest : public ::testing::TestWithParam<int> {
     seed_ = static_cast<uint64_t>(::testing::UnitTest::GetInstance()->random_seed()) * 1000 +
             GetParam();
     rng_.seed(seed_);
+    // Printed up front: a failed engine assertion aborts before traces print.
+    std::fprintf(stderr, "snapshot model seed %llu\n", static_cast<unsigned long long>(seed_));
     ASSERT_OK(snapshotter::Store::Init(dir_.File("store")));
     Open();
     ASSERT_TRUE(snap_->CreateContainer("c").ok());
