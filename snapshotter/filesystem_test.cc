@@ -521,5 +521,27 @@ TEST_F(FileSystemTest, RemovedOpenDirectoryTakesNoNewEntries) {
   EXPECT_EQ(ReadAll(*fs_, f), "data");
 }
 
+// A copy shares inode numbers with its source: a file open in one must
+// not keep a file unlinked in the other alive.
+TEST_F(FileSystemTest, OpenFilesOfOneContainerDoNotPinAnother) {
+  const Ino f = Create(kRootIno, "f", std::string(8192, 'x'));
+  const GenId g = store_->Freeze("c1").value();
+  ASSERT_TRUE(store_->CreateContainer("copy", g).ok());
+  FileSystem copy = store_->Head("copy").value();
+  fs_->Open(f);
+  ASSERT_TRUE(copy.Unlink(kRootIno, "f").ok());
+  EXPECT_EQ(copy.GetAttr(f).status().code(), Code::kNotFound) << "purged at once in the copy";
+  ASSERT_TRUE(fs_->Release(f).ok());
+  EXPECT_EQ(ReadAll(*fs_, f), std::string(8192, 'x'));
+  // And the other way round: open in the copy, unlinked in the source.
+  ASSERT_TRUE(store_->CreateContainer("copy2", g).ok());
+  FileSystem copy2 = store_->Head("copy2").value();
+  copy2.Open(f);
+  ASSERT_TRUE(fs_->Unlink(kRootIno, "f").ok());
+  EXPECT_EQ(fs_->GetAttr(f).status().code(), Code::kNotFound);
+  EXPECT_EQ(copy2.GetAttr(f)->nlink, 1u);
+  ASSERT_TRUE(copy2.Release(f).ok());
+}
+
 }  // namespace
 }  // namespace hoodyfs::snapshotter

@@ -242,8 +242,11 @@ class Store {
   std::array<std::mutex, kInodeLockStripes> inode_locks_;
 
   // Open-file counts, so an unlinked open file keeps its data until release.
+  // Keyed by container and inode: a copy shares inode numbers with the
+  // container it came from, and an open file in one must not keep an
+  // unlinked file of the other alive.
   std::mutex open_mu_;
-  std::unordered_map<uint64_t, uint32_t> open_counts_;  // key: ino
+  std::map<std::pair<std::string, uint64_t>, uint32_t> open_counts_;
 
   // Data writes completed, and how many of them the last commit's fdatasync
   // covered: a commit with no new data skips the data file's fdatasync.

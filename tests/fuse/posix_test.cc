@@ -383,6 +383,23 @@ TEST_F(PosixTest, SeekDataAndHole) {
   EXPECT_EQ(ErrnoOf([&] { return ::lseek(fd.get(), 20000, SEEK_HOLE); }), ENXIO);
 }
 
+// Holes are what was never written, at 4 KiB granularity.
+TEST_F(PosixTest, SeekFindsRealHoles) {
+  UniqueFd fd = Open(P("sparse"), O_CREAT | O_RDWR, 0644);
+  ASSERT_TRUE(fd.valid());
+  const std::string island(4096, 'd');
+  ASSERT_EQ(::pwrite(fd.get(), island.data(), island.size(), 1 << 20), 4096);
+  ASSERT_EQ(::pwrite(fd.get(), island.data(), island.size(), 8 << 20), 4096);
+  ASSERT_EQ(::ftruncate(fd.get(), 16 << 20), 0);
+  EXPECT_EQ(::lseek(fd.get(), 0, SEEK_DATA), 1 << 20);
+  EXPECT_EQ(::lseek(fd.get(), 0, SEEK_HOLE), 0);
+  EXPECT_EQ(::lseek(fd.get(), 1 << 20, SEEK_HOLE), (1 << 20) + 4096);
+  EXPECT_EQ(::lseek(fd.get(), (1 << 20) + 4096, SEEK_DATA), 8 << 20);
+  EXPECT_EQ(::lseek(fd.get(), 8 << 20, SEEK_HOLE), (8 << 20) + 4096);
+  EXPECT_EQ(ErrnoOf([&] { return ::lseek(fd.get(), (8 << 20) + 4096, SEEK_DATA); }), ENXIO);
+  EXPECT_EQ(::lseek(fd.get(), (8 << 20) + 4096, SEEK_HOLE), (8 << 20) + 4096);
+}
+
 TEST_F(PosixTest, NamesOver255BytesAreRefused) {
   const std::string long_name(256, 'n');
   const std::string max_name(255, 'm');
