@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ostream>
 
+#include "cli/api_opener.h"
 #include "cli/daemon_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/human.h"
@@ -57,6 +58,7 @@ Status Import(const Args& a, const std::string& store, std::ostream& out) {
       return Status::InvalidArgument("import source " + a.path + " is not a directory");
     }
   }
+  HOODY_RETURN_IF_ERROR(CheckNoDaemon(store));
   HOODY_ASSIGN_OR_RETURN(auto snap,
                          snapshotter::Snapshotter::Open(store, snapshotter::StoreOptions()));
   if (a.create) HOODY_RETURN_IF_ERROR(snap->CreateContainer(a.container).status());
@@ -82,6 +84,7 @@ Status Import(const Args& a, const std::string& store, std::ostream& out) {
 
 // `hoodyfs export`: the head, or a snapshot held by a pin while it is read.
 Status Export(const Args& a, const std::string& store, std::ostream& out) {
+  HOODY_RETURN_IF_ERROR(CheckNoDaemon(store));
   HOODY_ASSIGN_OR_RETURN(auto snap,
                          snapshotter::Snapshotter::Open(store, snapshotter::StoreOptions()));
   std::optional<snapshotter::FileSystem> fs;
@@ -189,6 +192,7 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
     if (!s.ok()) return fail(s);
     out << "initialized an empty hoodyfs store in " << store << "\n";
   } else if (fsck->parsed()) {
+    if (Status busy = CheckNoDaemon(store); !busy.ok()) return fail(busy);
     auto snap = snapshotter::Snapshotter::Open(store, snapshotter::StoreOptions());
     if (!snap.ok()) return fail(snap.status());
     Status s = (*snap)->store().CheckInvariants();

@@ -22,6 +22,7 @@ namespace hoodyfs::cli {
 
 std::string DaemonSocketPath(const std::string& store) { return store + "/hoodyfs.sock"; }
 std::string DaemonPidPath(const std::string& store) { return store + "/daemon.pid"; }
+std::string DaemonListenPath(const std::string& store) { return store + "/daemon.listen"; }
 
 struct Daemon::Impl {
   DaemonOptions options;
@@ -44,6 +45,7 @@ struct Daemon::Impl {
     mounts.reset();
     api.reset();
     ::unlink(DaemonPidPath(options.store).c_str());
+    ::unlink(DaemonListenPath(options.store).c_str());
   }
 };
 
@@ -139,6 +141,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
   {
     std::ofstream pid(DaemonPidPath(options.store), std::ios::trunc);
     pid << ::getpid() << "\n";
+  }
+  if (impl->tcp_server) {  // the port, when --listen asked for port 0
+    std::ofstream listen(DaemonListenPath(options.store), std::ios::trunc);
+    listen << "127.0.0.1:" << impl->tcp_server->port() << "\n";
   }
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }

@@ -30,9 +30,11 @@ struct DaemonOptions {
   unsigned gc_interval_s = 60;  // expiry and collection
 };
 
-// STORE/hoodyfs.sock and STORE/daemon.pid.
+// STORE/hoodyfs.sock, STORE/daemon.pid, and STORE/daemon.listen (the TCP
+// address, written with --listen, useful with port 0).
 std::string DaemonSocketPath(const std::string& store);
 std::string DaemonPidPath(const std::string& store);
+std::string DaemonListenPath(const std::string& store);
 
 class Daemon {
  public:
