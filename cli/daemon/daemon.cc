@@ -34,6 +34,7 @@ struct Daemon::Impl {
   std::unique_ptr<HttpServer> unix_server;
   std::unique_ptr<HttpServer> tcp_server;
   std::string token;
+  bool wrote_files = false;  // pid and listen files are ours to remove
 
   ~Impl() {
     // Order: stop taking requests, unmount, then close the store.
@@ -44,8 +45,10 @@ struct Daemon::Impl {
     if (api) api->snapshotter().SetHooks({});
     mounts.reset();
     api.reset();
-    ::unlink(DaemonPidPath(options.store).c_str());
-    ::unlink(DaemonListenPath(options.store).c_str());
+    if (wrote_files) {
+      ::unlink(DaemonPidPath(options.store).c_str());
+      ::unlink(DaemonListenPath(options.store).c_str());
+    }
   }
 };
 
@@ -138,6 +141,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
           return router->Handle(r);
         }));
   }
+  impl->wrote_files = true;
   {
     std::ofstream pid(DaemonPidPath(options.store), std::ios::trunc);
     pid << ::getpid() << "\n";

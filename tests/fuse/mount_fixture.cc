@@ -15,31 +15,9 @@
 
 #include "base/testing/status_macros.h"
 #include "base/unique_fd.h"
+#include "tests/util/private_mount_namespace.h"
 
 namespace hoodyfs::testing {
-
-namespace {
-
-// Set before main (one thread): whether this process has its own mount
-// namespace, and why not.
-struct PrivateNamespace {
-  bool ok = false;
-  std::string why_not;
-  PrivateNamespace() {
-    if (::unshare(CLONE_NEWNS) != 0) {
-      why_not = std::string("unshare(CLONE_NEWNS): ") + std::strerror(errno);
-      return;
-    }
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-      why_not = std::string("make / private: ") + std::strerror(errno);
-      return;
-    }
-    ok = true;
-  }
-};
-const PrivateNamespace kPrivateNamespace;
-
-}  // namespace
 
 void MountTest::OpenStore() {
   snapshotter::StoreOptions options;
@@ -65,7 +43,9 @@ void MountTest::SetUp() {
   ASSERT_OK(snapshotter::Store::Init(store_dir_));
   ASSERT_NO_FATAL_FAILURE(OpenStore());
   ASSERT_OK(store_->CreateContainer("c1"));
-  if (!kPrivateNamespace.ok) RecordProperty("private_mount_namespace", kPrivateNamespace.why_not);
+  if (const std::string& why = PrivateMountNamespaceError(); !why.empty()) {
+    RecordProperty("private_mount_namespace", why);
+  }
   ASSERT_TRUE(guard_.Start(mountpoint_)) << "cannot start the mount guard";
   ASSERT_NO_FATAL_FAILURE(MountView());
 }

@@ -1,0 +1,218 @@
+// The REST API (docs/api.md) through a real HTTP client (libcurl) against a
+// running daemon: every path, every error code, the bearer token on TCP, the
+// Unix socket's mode, and one daemon per store.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/rest/http_client.h"
+#include "tests/daemon/daemon_fixture.h"
+
+namespace hoodyfs::testing {
+namespace {
+
+using cli::HttpClient;
+using cli::HttpEndpoint;
+using cli::HttpResponse;
+using nlohmann::json;
+
+class RestTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    DaemonTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    token_file_ = dir_->File("token");
+    std::ofstream(token_file_) << "s3cret-token\n";
+    StartDaemon({"--listen", "127.0.0.1:0", "--token-file", token_file_});
+    client_.emplace(cli::UnixEndpoint(store_ + "/hoodyfs.sock"));
+  }
+  HttpResponse Send(const std::string& method, const std::string& target,
+                    const std::string& body = "") {
+    auto r = client_->Send(method, target, body);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : HttpResponse{0, ""};
+  }
+  // Sends and checks the status; returns the parsed body (null for none).
+  json Expect(int status, const std::string& method, const std::string& target,
+              const std::string& body = "") {
+    const HttpResponse r = Send(method, target, body);
+    EXPECT_EQ(r.status, status) << method << " " << target << " " << body << " -> " << r.body;
+    if (r.body.empty()) return nullptr;
+    json j = json::parse(r.body, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.body;
+    return j;
+  }
+  // An error answer: its status, code and a message naming the problem.
+  void ExpectError(int status, const std::string& code, const std::string& message_has,
+                   const std::string& method, const std::string& target,
+                   const std::string& body = "") {
+    const json j = Expect(status, method, target, body);
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << j.dump();
+    EXPECT_EQ(j["error"]["code"], code) << j.dump();
+    EXPECT_NE(j["error"]["message"].get<std::string>().find(message_has), std::string::npos)
+        << j.dump();
+  }
+
+  std::string token_file_;
+  std::optional<HttpClient> client_;
+};
+
+constexpr char kSnaps[] = "/api/v1/containers/web1/snapshots";
+
+TEST_F(RestTest, EveryPathOfTheBrief) {
+  Expect(201, "POST", "/api/v1/containers", R"({"name": "web1"})");
+  // POST snapshots -> 201 + snapshot JSON
+  const json created =
+      Expect(201, "POST", kSnaps, R"({"alias": "pre-deploy-v2.1.0", "expiry": 30})");
+  EXPECT_EQ(created["alias"], "pre-deploy-v2.1.0");
+  EXPECT_FALSE(created["expires"].is_null());
+  const std::string name = created["name"];
+  Expect(201, "POST", kSnaps, "");  // an empty body: no alias, permanent
+  // GET list, GET one (by name and alias).
+  const json list = Expect(200, "GET", kSnaps);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["name"], name);
+  const json one = Expect(200, "GET", std::string(kSnaps) + "/pre-deploy-v2.1.0");
+  EXPECT_EQ(one["name"], name);
+  EXPECT_EQ(one["exclusive_bytes"], 0);
+  // PATCH restores (empty body, or {}), keeping the replaced head.
+  const json restored = Expect(200, "PATCH", std::string(kSnaps) + "/" + name);
+  EXPECT_FALSE(restored["saved_head"].is_null());
+  Expect(200, "PATCH", std::string(kSnaps) + "/" + name, "{}");
+  const json discarded =
+      Expect(200, "PATCH", std::string(kSnaps) + "/" + name, R"({"discard_head": true})");
+  EXPECT_TRUE(discarded["saved_head"].is_null());
+  // PUT changes alias and expiry.
+  const json set = Expect(200, "PUT", std::string(kSnaps) + "/pre-deploy-v2.1.0",
+                          R"({"alias": "v2.1.0-stable", "expiry": "never"})");
+  EXPECT_EQ(set["alias"], "v2.1.0-stable");
+  EXPECT_TRUE(set["expires"].is_null());
+  // POST copy (target_project_id recorded), GET diff.
+  const json copy = Expect(201, "POST", "/api/v1/containers/web1/copy",
+                           R"({"target_project_id": "p-42", "name": "alice-dev",
+                               "source_snapshot": "v2.1.0-stable"})");
+  EXPECT_EQ(copy["project"], "p-42");
+  EXPECT_EQ(copy["origin"], "web1@" + name);
+  const json diff = Expect(200, "GET", "/api/v1/containers/web1/diff?from=v2.1.0-stable");
+  EXPECT_TRUE(diff["changes"].is_array());
+  Expect(200, "GET", "/api/v1/containers/alice-dev/diff?from=web1%40v2.1.0-stable&to=alice-dev%40");
+  // DELETE -> 204, and the space comes back.
+  Expect(204, "DELETE", std::string(kSnaps) + "/" + list[1]["name"].get<std::string>());
+  // Two creates and two restores that kept the head, less the one deleted.
+  EXPECT_EQ(Expect(200, "GET", kSnaps).size(), 3u);
+  const json gc = Expect(200, "POST", "/api/v1/gc");
+  EXPECT_TRUE(gc.contains("bytes_freed"));
+  Expect(200, "GET", "/api/v1/containers/alice-dev");
+  Expect(204, "DELETE", "/api/v1/containers/alice-dev");
+  EXPECT_EQ(Expect(200, "GET", "/api/v1/containers").size(), 1u);
+}
+
+TEST_F(RestTest, ErrorsNameTheProblemAndChangeNothing) {
+  Expect(201, "POST", "/api/v1/containers", R"({"name": "web1"})");
+  Expect(201, "POST", kSnaps, R"({"alias": "taken"})");
+  const std::string before = Send("GET", kSnaps).body;
+  // 400: malformed JSON, unknown field, bad values.
+  ExpectError(400, "invalid_argument", "malformed JSON", "POST", kSnaps, "{nope");
+  ExpectError(400, "invalid_argument", "must be a JSON object", "POST", kSnaps, "[1]");
+  ExpectError(400, "invalid_argument", "unknown field 'colour'", "POST", kSnaps,
+              R"({"colour": "red"})");
+  ExpectError(400, "invalid_argument", "positive whole number", "POST", kSnaps,
+              R"({"expiry": -1})");
+  ExpectError(400, "invalid_argument", "positive whole number", "POST", kSnaps,
+              R"({"expiry": "7"})");
+  ExpectError(400, "invalid_argument", "positive whole number", "POST", kSnaps,
+              R"({"expiry": 1.5})");
+  ExpectError(400, "invalid_argument", "field 'alias' must be a string", "POST", kSnaps,
+              R"({"alias": 7})");
+  ExpectError(400, "invalid_argument", "may hold only", "POST", kSnaps, R"({"alias": "a/b"})");
+  ExpectError(400, "invalid_argument", "form of a snapshot name", "POST", kSnaps,
+              R"({"alias": "snap-20260304-103000"})");
+  ExpectError(400, "invalid_argument", "'from' is required", "GET", "/api/v1/containers/web1/diff");
+  ExpectError(400, "invalid_argument", "'source_snapshot' is required", "POST",
+              "/api/v1/containers/web1/copy", R"({"name": "x"})");
+  ExpectError(400, "invalid_argument", "unknown field", "PATCH", std::string(kSnaps) + "/taken",
+              R"({"force": true})");
+  // 404: unknown container, snapshot, path.
+  ExpectError(404, "not_found", "no container named 'nope'", "GET",
+              "/api/v1/containers/nope/snapshots");
+  ExpectError(404, "not_found", "no snapshot named or aliased 'gone'", "GET",
+              std::string(kSnaps) + "/gone");
+  ExpectError(404, "not_found", "no snapshot", "PATCH", std::string(kSnaps) + "/gone");
+  ExpectError(404, "not_found", "no snapshot", "DELETE", std::string(kSnaps) + "/gone");
+  ExpectError(404, "not_found", "no such API path", "GET", "/api/v2/things");
+  // 409: duplicate alias, existing container, busy.
+  ExpectError(409, "conflict", "alias 'taken' is already used", "POST", kSnaps,
+              R"({"alias": "taken"})");
+  ExpectError(409, "conflict", "already exists", "POST", "/api/v1/containers",
+              R"({"name": "web1"})");
+  ExpectError(409, "conflict", "already exists", "POST", "/api/v1/containers/web1/copy",
+              R"({"name": "web1", "source_snapshot": "taken"})");
+  // 405: a method the path does not take.
+  ExpectError(405, "method_not_allowed", "not allowed", "PUT", kSnaps, "{}");
+  EXPECT_EQ(Send("GET", kSnaps).body, before) << "a refused request changed the snapshots";
+}
+
+TEST_F(RestTest, TcpNeedsTheBearerToken) {
+  std::ifstream in(store_ + "/daemon.listen");
+  std::string address;
+  in >> address;
+  ASSERT_FALSE(address.empty()) << "the daemon did not record its TCP address";
+  HttpEndpoint no_token;
+  no_token.base_url = "http://" + address;
+  HttpEndpoint wrong = no_token;
+  wrong.token = "guess";
+  HttpEndpoint right = no_token;
+  right.token = "s3cret-token";
+  auto r = HttpClient(no_token).Send("GET", "/api/v1/containers");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 401);
+  EXPECT_NE(r->body.find("\"unauthorized\""), std::string::npos) << r->body;
+  r = HttpClient(wrong).Send("POST", "/api/v1/containers", R"({"name": "x"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 401);
+  EXPECT_NE(r->body.find("wrong bearer token"), std::string::npos) << r->body;
+  r = HttpClient(right).Send("POST", "/api/v1/containers", R"({"name": "x"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 201) << r->body;
+  // The Unix socket needs none, and only the owner may connect to it.
+  EXPECT_EQ(Send("GET", "/api/v1/containers").status, 200);
+  struct stat st;
+  ASSERT_EQ(::stat((store_ + "/hoodyfs.sock").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(RestTest, TheDocumentedCurlCommandsWork) {
+  const std::string sock = store_ + "/hoodyfs.sock";
+  Ok(Snap({"containers", "create", "prod"}));
+  const CommandResult created =
+      RunCommand("/usr/bin/curl", {"-s", "--unix-socket", sock, "-X", "POST",
+                                   "http://localhost/api/v1/containers/prod/snapshots", "-d",
+                                   R"({"alias": "pre-deploy-v2.1.0", "expiry": 30})"});
+  ASSERT_EQ(created.exit_code, 0) << created.Describe();
+  EXPECT_NE(created.out.find("\"alias\":\"pre-deploy-v2.1.0\""), std::string::npos) << created.out;
+  const CommandResult restored =
+      RunCommand("/usr/bin/curl", {"-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket",
+                                   sock, "-X", "PATCH",
+                                   "http://localhost/api/v1/containers/prod/snapshots/"
+                                   "pre-deploy-v2.1.0"});
+  EXPECT_EQ(restored.out, "200") << restored.Describe();
+}
+
+TEST_F(RestTest, OneDaemonPerStore) {
+  const CommandResult second = Hoodyfs({"serve"});
+  EXPECT_EQ(second.exit_code, 5) << second.Describe();
+  EXPECT_NE(second.err.find("in use by another process"), std::string::npos) << second.Describe();
+  // hoodyfs-snap goes through the running daemon; fsck says who holds the store.
+  EXPECT_EQ(Snap({"containers", "create", "via-daemon"}).exit_code, 0);
+  const CommandResult fsck = Hoodyfs({"fsck"});
+  EXPECT_EQ(fsck.exit_code, 5) << fsck.Describe();
+  EXPECT_NE(fsck.err.find("served by its daemon (pid " + std::to_string(daemon_pid()) + ")"),
+            std::string::npos)
+      << fsck.Describe();
+}
+
+}  // namespace
+}  // namespace hoodyfs::testing
