@@ -113,21 +113,28 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);
 
   HOODY_ASSIGN_OR_RETURN(impl->api, LocalApi::Open(options.store));
-  const int idle_fd = impl->idle_fd.get();
-  const bool exit_when_idle = options.exit_when_idle;
-  impl->mounts =
-      std::make_unique<MountManager>(impl->api->snapshotter(), [idle_fd, exit_when_idle] {
-        if (!exit_when_idle) return;
-        const uint64_t one = 1;
-        if (::write(idle_fd, &one, sizeof one) != sizeof one) Log("idle notification failed");
-      });
+  impl->mounts = std::make_unique<MountManager>(impl->api->snapshotter());
   impl->api->snapshotter().SetHooks(impl->mounts->Hooks());
   impl->router = std::make_unique<ApiRouter>(*impl->api, impl->mounts.get());
+  // A daemon `hoodyfs mount` started stops once the last mount is gone:
+  // signalled after the unmount's answer went out, so the client gets it.
   ApiRouter* router = impl->router.get();
-  HOODY_ASSIGN_OR_RETURN(impl->unix_server, HttpServer::ListenUnix(DaemonSocketPath(options.store),
-                                                                   [router](const HttpRequest& r) {
-                                                                     return router->Handle(r);
-                                                                   }));
+  MountManager* mounts = impl->mounts.get();
+  const int idle_fd = impl->idle_fd.get();
+  const bool exit_when_idle = options.exit_when_idle;
+  auto handle = [router, mounts, idle_fd, exit_when_idle](const HttpRequest& r) {
+    HttpResponse response = router->Handle(r);
+    if (exit_when_idle && r.method == "DELETE" && r.path == "/api/v1/mounts" &&
+        response.status == 204 && mounts->size() == 0) {
+      response.after = [idle_fd] {
+        const uint64_t one = 1;
+        if (::write(idle_fd, &one, sizeof one) != sizeof one) Log("idle notification failed");
+      };
+    }
+    return response;
+  };
+  HOODY_ASSIGN_OR_RETURN(impl->unix_server,
+                         HttpServer::ListenUnix(DaemonSocketPath(options.store), handle));
   if (!options.listen.empty()) {
     const std::string expected = "Bearer " + impl->token;
     HOODY_ASSIGN_OR_RETURN(

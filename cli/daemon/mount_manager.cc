@@ -37,8 +37,7 @@ Result<fusefs::MountOptions> ParseMountOptions(const std::vector<std::string>& w
   return o;
 }
 
-MountManager::MountManager(snapshotter::Snapshotter& snap, std::function<void()> on_idle)
-    : snap_(snap), on_idle_(std::move(on_idle)) {}
+MountManager::MountManager(snapshotter::Snapshotter& snap) : snap_(snap) {}
 
 MountManager::~MountManager() { UnmountAll(); }
 
@@ -99,13 +98,8 @@ Status MountManager::Unmount(const std::string& mountpoint) {
     m = it->second;
   }
   HOODY_RETURN_IF_ERROR(m->session->Unmount());
-  bool idle = false;
-  {
-    std::lock_guard l(mu_);
-    mounts_.erase(mountpoint);
-    idle = mounts_.empty();
-  }
-  if (idle && on_idle_) on_idle_();
+  std::lock_guard l(mu_);
+  mounts_.erase(mountpoint);
   return Status::OK();
 }
 

@@ -26,8 +26,7 @@ namespace hoodyfs::cli {
 
 class MountManager final : public MountService {
  public:
-  // `on_idle` runs (on the unmounting thread) when the last mount goes.
-  MountManager(snapshotter::Snapshotter& snap, std::function<void()> on_idle);
+  explicit MountManager(snapshotter::Snapshotter& snap);
   ~MountManager() override;  // unmounts everything
 
   // Errors: kInvalidArgument (mountpoint not absolute, bad option),
@@ -55,7 +54,6 @@ class MountManager final : public MountService {
   Status CheckNotMounted(const std::string& container);
 
   snapshotter::Snapshotter& snap_;
-  std::function<void()> on_idle_;
   std::mutex mu_;  // guards mounts_; never held across a session call
   std::map<std::string, std::shared_ptr<Mounted>> mounts_;  // by mountpoint
 };

@@ -2,8 +2,10 @@
 // request, one response, JSON bodies. Nothing here knows hoodyfs's routes.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
+#include <utility>
 
 namespace hoodyfs::cli {
 
@@ -16,8 +18,14 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
+  HttpResponse() = default;
+  HttpResponse(int status_code, std::string json) : status(status_code), body(std::move(json)) {}
+
   int status = 200;
   std::string body;  // JSON, or "" (204)
+  // Server side: runs once the response has gone out (or the connection
+  // ended): what must wait for the client to have its answer.
+  std::function<void()> after;
 };
 
 }  // namespace hoodyfs::cli

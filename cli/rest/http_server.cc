@@ -21,9 +21,11 @@ struct HttpServer::Impl {
 
 namespace {
 
-// Per-connection state: the body as it arrives.
+// Per-request state: the body as it arrives, and what to run once the
+// response is out.
 struct Upload {
   std::string body;
+  std::function<void()> after;
 };
 
 MHD_Result CollectQuery(void* cls, MHD_ValueKind, const char* key, const char* value) {
@@ -72,12 +74,21 @@ MHD_Result Dispatch(void* cls, MHD_Connection* connection, const char* url, cons
     response = HttpResponse{
         500, R"({"error":{"code":"internal","message":"unexpected exception in the daemon"}})"};
   }
+  upload->after = std::move(response.after);
   return Respond(connection, response);
 }
 
 void Completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) noexcept {
-  delete static_cast<Upload*>(*con_cls);
+  auto* upload = static_cast<Upload*>(*con_cls);
   *con_cls = nullptr;
+  if (upload == nullptr) return;
+  if (upload->after) {
+    try {
+      upload->after();
+    } catch (...) {  // nothing may cross the C boundary
+    }
+  }
+  delete upload;
 }
 
 }  // namespace

@@ -1,0 +1,303 @@
+// Containers mounted through `hoodyfs mount` and served by a real daemon:
+// a real tree copied in with cp -a reads back identical (and again after a
+// remount), snapshots are point in time while a writer appends, restore
+// works while mounted, a kill -9 of the daemon loses no fsync'd file and no
+// snapshot, snapshot mounts are read-only and pinned, and a daemon that
+// `hoodyfs mount` started stops after the last unmount.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "base/testing/status_macros.h"
+#include "base/unique_fd.h"
+#include "tests/daemon/daemon_fixture.h"
+#include "tests/util/tree_compare.h"
+#include "tests/util/tree_fixture.h"
+
+namespace hoodyfs::testing {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+// "record 00000042\n": 16 bytes for i < 10^8.
+constexpr size_t kRecord = 16;
+std::string Record(uint64_t i) {
+  std::string digits = std::to_string(i % 100000000);
+  return "record " + std::string(8 - digits.size(), '0') + digits + "\n";
+}
+
+std::string Join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+class MountTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    DaemonTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    StartDaemon();
+  }
+};
+
+TEST_F(MountTest, CpOfARealTreeReadsBackIdenticalBeforeAndAfterARemount) {
+  const std::string original = dir_->File("original");
+  ASSERT_EQ(::mkdir(original.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((original + "/special").c_str(), 0755), 0);
+  ASSERT_OK(BuildSpecialTree(original + "/special"));
+  for (const char* tree : {"/usr/include", "/usr/share/zoneinfo"}) {
+    struct stat st;
+    if (::stat(tree, &st) != 0) continue;
+    const CommandResult cp = RunCommand("/bin/cp", {"-a", tree, original + "/"});
+    ASSERT_EQ(cp.exit_code, 0) << cp.Describe();
+  }
+  const std::string mp = MountContainer("web", {"--create"});
+  const CommandResult cp =
+      RunCommand("/bin/cp", {"-a", "--sparse=always", original + "/.", mp + "/"});
+  ASSERT_EQ(cp.exit_code, 0) << cp.Describe();
+  // cp -a's own reads move the source's atimes after it copied them, so
+  // atimes are not compared here (utimensat through the mount is tested in
+  // tests/fuse); everything else is.
+  TreeCompareOptions options;
+  options.atime = false;
+  EXPECT_EQ(Join(CompareTrees(original, mp, options)), "");
+  Unmount(mp);
+  const std::string again = MountContainer("web");
+  EXPECT_EQ(Join(CompareTrees(original, again, options)), "");
+}
+
+// Design invariant 1: a snapshot holds every write(2) that returned before
+// the create call, and what it holds is a prefix of what was written.
+TEST_F(MountTest, SnapshotsArePointInTimeWhileAWriterAppends) {
+  const std::string mp = MountContainer("web", {"--create"});
+  std::atomic<uint64_t> written{0};
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    UniqueFd fd(::open((mp + "/log").c_str(), O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0644));
+    for (uint64_t i = 0; !stop.load() && fd.valid(); ++i) {
+      const std::string line = Record(i);
+      if (::write(fd.get(), line.data(), kRecord) != static_cast<ssize_t>(kRecord)) break;
+      written.store(i + 1);  // after write(2) returned
+      written.notify_all();
+    }
+    written.store(UINT64_MAX);  // failed: wake the waiter
+    written.notify_all();
+  });
+  // Stops and joins the writer however the test body ends.
+  struct Join {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~Join() {
+      stop.store(true);
+      t.join();
+    }
+  } join{stop, writer};
+  auto wait_for = [&](uint64_t n) {
+    for (uint64_t seen = written.load(); seen < n; seen = written.load()) written.wait(seen);
+  };
+  for (int round = 0; round < 8; ++round) {
+    wait_for(200u * (round + 1));
+    ASSERT_NE(written.load(), UINT64_MAX) << "the writer failed";
+    const uint64_t before = written.load();
+    const std::string name = Ok(Snap({"create", "-c", "web"}));
+    ASSERT_FALSE(name.empty());
+    const std::string past = MountContainer("web", {"--snapshot", name.substr(0, name.size() - 1)});
+    const std::string log = ReadFile(past + "/log");
+    Unmount(past);
+    ASSERT_EQ(log.size() % kRecord, 0u) << "a torn record in the snapshot";
+    const uint64_t records = log.size() / kRecord;
+    EXPECT_GE(records, before) << "a write that returned before the create is missing";
+    for (uint64_t i = 0; i < records; ++i) {
+      ASSERT_EQ(log.compare(i * kRecord, kRecord, Record(i)), 0)
+          << "record " << i << " of round " << round;
+    }
+  }
+}
+
+TEST_F(MountTest, RestoreWhileMountedShowsTheSnapshotWithoutARemount) {
+  const std::string mp = MountContainer("web", {"--create"});
+  WriteFile(mp + "/app.conf", "stable");
+  ASSERT_EQ(::mkdir((mp + "/data").c_str(), 0755), 0);
+  Ok(Snap({"create", "-c", "web", "--alias", "stable"}));
+  WriteFile(mp + "/app.conf", "broken by a migration");
+  WriteFile(mp + "/data/new-table", "rows");
+  UniqueFd old_fd(::open((mp + "/app.conf").c_str(), O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(old_fd.valid());
+  Ok(Snap({"restore", "-c", "web", "--name", "stable"}));
+  // A descriptor opened before the restore belongs to the replaced tree
+  // (docs/design.md, "File handles across a restore"): ESTALE, and its
+  // writes never land in the restored tree.
+  char buf[8];
+  EXPECT_EQ(::pread(old_fd.get(), buf, sizeof buf, 0), -1);
+  EXPECT_EQ(errno, ESTALE);
+  EXPECT_EQ(::pwrite(old_fd.get(), "x", 1, 0), -1);
+  EXPECT_EQ(errno, ESTALE);
+  // New opens and path walks see the restored tree, without a remount.
+  EXPECT_EQ(ReadFile(mp + "/app.conf"), "stable");
+  struct stat st;
+  EXPECT_NE(::stat((mp + "/data/new-table").c_str(), &st), 0);
+  EXPECT_EQ(errno, ENOENT);
+  // The replaced head is kept: its snapshot still has the broken config.
+  const std::string diff = Ok(Snap({"diff", "-c", "web", "stable"}));
+  EXPECT_EQ(diff, "");
+}
+
+TEST_F(MountTest, SnapshotMountsAreReadOnlyAndPinned) {
+  const std::string mp = MountContainer("web", {"--create"});
+  WriteFile(mp + "/f", "v1");
+  Ok(Snap({"create", "-c", "web", "--alias", "browse-me"}));
+  WriteFile(mp + "/f", "v2");
+  const std::string past = MountContainer("web", {"--snapshot", "browse-me"});
+  EXPECT_EQ(ReadFile(past + "/f"), "v1");
+  EXPECT_EQ(::open((past + "/g").c_str(), O_CREAT | O_WRONLY, 0644), -1);
+  EXPECT_EQ(errno, EROFS);
+  const CommandResult del = Snap({"delete", "-c", "web", "--name", "browse-me"});
+  EXPECT_EQ(del.exit_code, 5) << del.Describe();
+  EXPECT_NE(del.err.find("mounted at " + past), std::string::npos) << del.Describe();
+  const CommandResult drop = Snap({"containers", "delete", "web"});
+  EXPECT_EQ(drop.exit_code, 5) << drop.Describe();
+  Unmount(past);
+  Ok(Snap({"delete", "-c", "web", "--name", "browse-me"}));
+}
+
+// Design invariant 5 through the whole stack: kill -9 of the daemon while a
+// process writes fsync'd files and snapshots are taken; after a new daemon
+// mounts the container again, every fsync'd file and every snapshot is there.
+TEST_F(MountTest, KillNineLosesNoFsyncedFileAndNoSnapshot) {
+  const std::string mp = MountContainer("web", {"--create"});
+  const std::string progress = dir_->File("progress");  // on the host, not the mount
+  auto content = [](int i) { return std::string(1000 + i * 37, static_cast<char>('a' + i % 26)); };
+  // The writer reports each durable file on a pipe too, so the test waits
+  // for progress without polling.
+  int report[2];
+  ASSERT_EQ(::pipe2(report, O_CLOEXEC), 0);
+  const pid_t writer = ::fork();
+  ASSERT_GE(writer, 0);
+  if (writer == 0) {
+    ::close(report[0]);
+    UniqueFd log(::open(progress.c_str(), O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0644));
+    for (int i = 0;; ++i) {
+      const std::string path = mp + "/file" + std::to_string(i);
+      UniqueFd fd(::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+      const std::string data = content(i);
+      if (!fd.valid() || ::write(fd.get(), data.data(), data.size()) != ssize_t(data.size()) ||
+          ::fsync(fd.get()) != 0) {
+        ::_exit(0);  // the daemon is gone
+      }
+      const std::string line = std::to_string(i) + "\n";
+      if (::write(log.get(), line.data(), line.size()) < 0 || ::fsync(log.get()) != 0) ::_exit(1);
+      if (::write(report[1], line.data(), line.size()) < 0) ::_exit(0);
+    }
+  }
+  ::close(report[1]);
+  UniqueFd reports(report[0]);
+  int reported = 0;
+  auto wait_for = [&](int n) {  // reads the writer's reports until n files are durable
+    char buf[256];
+    while (reported < n) {
+      const ssize_t got = ::read(reports.get(), buf, sizeof buf);
+      if (got <= 0) return false;
+      reported += static_cast<int>(std::count(buf, buf + got, '\n'));
+    }
+    return true;
+  };
+  auto durable = [&] {  // files whose fsync returned, as the host file says
+    std::istringstream in(ReadFile(progress));
+    int last = -1;
+    for (int i; in >> i;) last = i;
+    return last + 1;
+  };
+  std::vector<std::pair<std::string, int>> snapshots;  // (name, durable files before create)
+  for (int round = 0; round < 6; ++round) {
+    ASSERT_TRUE(wait_for(20 * (round + 1))) << "the writer stopped";
+    const int before = durable();
+    const std::string name = Ok(Snap({"create", "-c", "web"}));
+    snapshots.emplace_back(name.substr(0, name.size() - 1), before);
+  }
+  StopDaemon(SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(writer, &status, 0), writer);
+  const int files = durable();
+  // A new daemon; `hoodyfs mount` clears the dead mount left behind.
+  struct stat st;
+  EXPECT_NE(::stat(mp.c_str(), &st), 0);
+  EXPECT_EQ(errno, ENOTCONN) << "the killed daemon left no dead mount";
+  StartDaemon();
+  Ok(Hoodyfs({"mount", "-c", "web", mp}));
+  for (int i = 0; i < files; ++i) {
+    ASSERT_EQ(ReadFile(mp + "/file" + std::to_string(i)), content(i)) << "fsync'd file " << i;
+  }
+  const std::string list = Ok(Snap({"list", "-c", "web"}));
+  for (const auto& [name, before] : snapshots) {
+    ASSERT_NE(list.find(name), std::string::npos) << "snapshot " << name << " was lost";
+    const std::string past = MountContainer("web", {"--snapshot", name});
+    for (int i = 0; i < before; ++i) {
+      ASSERT_EQ(ReadFile(past + "/file" + std::to_string(i)), content(i))
+          << "file " << i << " in snapshot " << name;
+    }
+    Unmount(past);
+  }
+  EXPECT_EQ(Ok(Hoodyfs({"umount", mp})), "");
+  std::erase(mounts_, mp);
+  StopDaemon();
+  EXPECT_NE(Ok(Hoodyfs({"fsck"})).find("consistent"), std::string::npos);
+}
+
+// Waits (no sleeps: pidfd becomes readable when the process exits) for a
+// process that is not our child.
+bool WaitForExit(pid_t pid) {
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;  // gone already
+  pollfd p{fd, POLLIN, 0};
+  const int n = ::poll(&p, 1, 60000);
+  ::close(fd);
+  return n == 1;
+}
+
+class AutoStartTest : public DaemonTest {};
+
+TEST_F(AutoStartTest, MountStartsADaemonThatStopsAfterTheLastUnmount) {
+  const std::string a = MountContainer("web", {"--create"});
+  std::ifstream pid_file(store_ + "/daemon.pid");
+  pid_t pid = 0;
+  pid_file >> pid;
+  ASSERT_GT(pid, 0) << "no daemon.pid";
+  // ps shows which store it serves.
+  const std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  EXPECT_NE(cmdline.find(store_), std::string::npos);
+  const std::string b = MountContainer("db", {"--create", "-o", "nosuid,nodev"});
+  WriteFile(a + "/x", "1");
+  EXPECT_EQ(ReadFile(a + "/x"), "1");
+  Unmount(a);
+  EXPECT_EQ(::kill(pid, 0), 0) << "stopped while a mount was left";
+  Unmount(b);
+  EXPECT_TRUE(WaitForExit(pid)) << "the daemon did not stop after the last unmount";
+  struct stat st;
+  EXPECT_NE(::stat((store_ + "/hoodyfs.sock").c_str(), &st), 0) << "socket left behind";
+}
+
+}  // namespace
+}  // namespace hoodyfs::testing
