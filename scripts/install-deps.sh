@@ -8,7 +8,7 @@ packages=(
   liburing-dev liblmdb-dev libxxhash-dev libfuse3-dev fuse3
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libmicrohttpd-dev libcurl4-openssl-dev curl
-  libarchive-dev
+  libarchive-dev sqlite3
 )
 
 missing=()
