@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "base/unique_fd.h"
+#include "tests/daemon/daemon_process.h"
 #include "tests/util/private_mount_namespace.h"
 
 namespace hoodyfs::testing {
@@ -42,51 +43,14 @@ void DaemonTest::TearDown() {
 }
 
 void DaemonTest::StartDaemon(const std::vector<std::string>& args) {
-  int ready[2];
-  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0) << std::strerror(errno);
-  std::vector<std::string> argv_s = {HoodyfsBinary(), "--store",    store_,
-                                     "serve",         "--ready-fd", "3"};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const std::string log = dir_->File("daemon.log");
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0) << std::strerror(errno);
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    // Dies with the test process, however it dies.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);
-    const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (out < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0 || ::dup2(ready[1], 3) < 0) {
-      ::_exit(127);
-    }
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(ready[1]);
-  char byte = 0;
-  ssize_t n;
-  while ((n = ::read(ready[0], &byte, 1)) < 0 && errno == EINTR) {
-  }
-  ::close(ready[0]);
-  if (n != 1) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    const CommandResult log_text = RunCommand("/bin/cat", {log});
-    FAIL() << "the daemon did not start: " << log_text.out;
-  }
-  daemon_ = pid;
+  auto pid = StartDaemonProcess(store_, args, dir_->File("daemon.log"));
+  ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+  daemon_ = *pid;
 }
 
 int DaemonTest::StopDaemon(int sig) {
   if (daemon_ <= 0) return 0;
-  ::kill(daemon_, sig);
-  int status = 0;
-  while (::waitpid(daemon_, &status, 0) < 0 && errno == EINTR) {
-  }
+  const int status = StopDaemonProcess(daemon_, sig);
   daemon_ = -1;
   return status;
 }
