@@ -1,46 +1,54 @@
 #!/usr/bin/env bash
 # The README's main command: install dependencies, build, then on a store in
-# the working tree (./demo-store): init, import a real directory, snapshot,
-# change it by a second import, diff, restore, export, and show that the
-# export equals the original in bytes and metadata.
+# the working tree (./demo-store) mount a container at ./demo-mnt, write
+# files through the mount, take a snapshot, change the files, diff, restore
+# while mounted and diff again, each step shown. Unmounts at the end (the
+# daemon that `hoodyfs mount` started stops with the last unmount).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-bin=build/cli
-store=demo-store
-source_dir=${DEMO_SOURCE:-/usr/share/zoneinfo}
-rm -rf demo-store demo-change demo-export
+bin=$PWD/build/cli
+store=$PWD/demo-store
+mnt=$PWD/demo-mnt
+"$bin/hoodyfs" umount "$mnt" 2>/dev/null || true  # a previous run's mount
+rm -rf "$store" "$mnt"
+mkdir -p "$mnt"
+trap '"$bin/hoodyfs" umount "$mnt" 2>/dev/null || true' EXIT
 
 step() {
   echo
   echo "\$ $*"
   "$@"
 }
-# Every entry's type and permissions, owner, size, mtime (ns), link target.
-listing() { (cd "$1" && find . -printf '%M %u:%g %s %T@ %p -> %l\n' | sort); }
+show() {  # a shell command, shown and run
+  echo
+  echo "\$ $1"
+  bash -c "$1"
+}
 
 step "$bin/hoodyfs" --store "$store" init
-step "$bin/hoodyfs" --store "$store" import -c demo --create "$source_dir"
-step "$bin/hoodyfs-snap" --store "$store" create -c demo --alias pristine
-
-# The change: a second import adds a small tree of new files.
-mkdir -p demo-change/etc/app
-printf 'listen 8080\n' > demo-change/etc/app/app.conf
-printf 'secret\n' > demo-change/etc/app/token
-chmod 600 demo-change/etc/app/token
-step "$bin/hoodyfs" --store "$store" import -c demo demo-change
-step "$bin/hoodyfs-snap" --store "$store" create -c demo --alias with-app
-step "$bin/hoodyfs-snap" --store "$store" list -c demo
-step "$bin/hoodyfs-snap" --store "$store" diff -c demo pristine with-app
-step "$bin/hoodyfs-snap" --store "$store" restore -c demo --name pristine
-echo "(the head now equals pristine: the diff is empty)"
-step "$bin/hoodyfs-snap" --store "$store" diff -c demo pristine
-step "$bin/hoodyfs" --store "$store" export -c demo demo-export
+step "$bin/hoodyfs" --store "$store" mount -c web --create "$mnt"
+show "findmnt -no SOURCE,FSTYPE,OPTIONS '$mnt'"
+show "mkdir -p '$mnt/etc/app' '$mnt/srv' && cp -a /usr/share/zoneinfo '$mnt/srv/' && printf 'listen 8080\nworkers 4\n' > '$mnt/etc/app/app.conf' && printf 'v1\n' > '$mnt/srv/VERSION'"
+show "ls -l '$mnt' '$mnt/etc/app' && cat '$mnt/etc/app/app.conf'"
+step "$bin/hoodyfs-snap" --store "$store" create -c web --alias before-deploy
 
 echo
-echo "\$ compare $source_dir with demo-export (bytes, then type, mode, owner, size, mtime, links)"
-diff -r --no-dereference "$source_dir" demo-export
-diff <(listing "$source_dir") <(listing demo-export)
-echo "identical: $(listing demo-export | wc -l) entries"
+echo "# a deploy changes the container: a config edit, a new file, a removal, a chmod"
+show "printf 'listen 9090\nworkers 64\n' > '$mnt/etc/app/app.conf' && printf 'v2\n' > '$mnt/srv/VERSION' && echo token > '$mnt/etc/app/secret' && rm -r '$mnt/srv/zoneinfo/Arctic' && chmod 600 '$mnt/etc/app/app.conf'"
+step "$bin/hoodyfs-snap" --store "$store" create -c web --alias after-deploy
+step "$bin/hoodyfs-snap" --store "$store" list -c web
+step "$bin/hoodyfs-snap" --store "$store" diff -c web before-deploy
+
+echo
+echo "# the deploy was bad: restore while mounted (no remount)"
+step "$bin/hoodyfs-snap" --store "$store" restore -c web --name before-deploy
+show "cat '$mnt/etc/app/app.conf' '$mnt/srv/VERSION'; ls '$mnt/etc/app'; ls '$mnt/srv/zoneinfo/Arctic'"
+echo
+echo "# the head equals before-deploy again (empty diff); after-deploy is still there"
+step "$bin/hoodyfs-snap" --store "$store" diff -c web before-deploy
+step "$bin/hoodyfs-snap" --store "$store" diff -c web before-deploy after-deploy --json
+step "$bin/hoodyfs" umount "$mnt"
+trap - EXIT
 step "$bin/hoodyfs" --store "$store" fsck
