@@ -1,18 +1,27 @@
 #include "cli/daemon_commands.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <ostream>
 #include <sstream>
+#include <thread>
 
+#include "base/unique_fd.h"
 #include "cli/daemon/daemon.h"
+#include "cli/json_codec.h"
+#include "cli/progress.h"
 #include "cli/rest/remote_api.h"
 #include "fusefs/session.h"
 
@@ -58,6 +67,13 @@ std::string LastLogLine(const std::string& log) {
 // in a session of its own, logging to STORE/daemon.log; returns its pid
 // once it serves. Errors: kIoError with the daemon's last log line.
 Result<pid_t> StartDaemon(const std::string& store) {
+  // The hoodyfs program beside this one (hoodyfs-snap starts it too).
+  char self[PATH_MAX];
+  const ssize_t len = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (len <= 0) return FromErrno(errno, "readlink /proc/self/exe");
+  std::string hoodyfs(self, static_cast<size_t>(len));
+  hoodyfs = hoodyfs.substr(0, hoodyfs.rfind('/') + 1) + "hoodyfs";
+  if (::access(hoodyfs.c_str(), X_OK) != 0) return FromErrno(errno, "daemon program " + hoodyfs);
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) return FromErrno(errno, "pipe");
   const std::string log = store + "/daemon.log";
@@ -73,7 +89,7 @@ Result<pid_t> StartDaemon(const std::string& store) {
     }
     const char* argv[] = {"hoodyfs",          "serve",      "--store", store.c_str(),
                           "--exit-when-idle", "--ready-fd", "3",       nullptr};
-    ::execv("/proc/self/exe", const_cast<char* const*>(argv));
+    ::execv(hoodyfs.c_str(), const_cast<char* const*>(argv));
     ::_exit(127);
   }
   ::close(ready[1]);
@@ -199,6 +215,85 @@ Status Umount(const std::string& store_flag, const std::string& mountpoint_arg) 
   if (dead) return fusefs::ClearDeadMount(mountpoint);
   return Status::NotFound("no hoodyfs daemon serves " + store + ", and " + mountpoint +
                           " is no dead mount");
+}
+
+Status Bisect(const BisectArgs& args, std::ostream& out) {
+  HOODY_ASSIGN_OR_RETURN(std::string store, ExistingStore(args.store));
+  RemoteApi api(UnixEndpoint(DaemonSocketPath(store)));
+  if (!api.Ping()) HOODY_RETURN_IF_ERROR(StartDaemon(store).status());
+  BisectRequest request;
+  request.id = "cli" + std::to_string(::getpid());
+  request.container = args.container;
+  request.good = args.good;
+  request.bad = args.bad;
+  request.command = args.command;
+  request.chroot = args.chroot;
+
+  // Ctrl-C and SIGTERM cancel the bisect in the daemon (which cleans up);
+  // the watcher thread also shows progress on a terminal.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  UniqueFd signals(::signalfd(-1, &mask, SFD_CLOEXEC));
+  UniqueFd stop(::eventfd(0, EFD_CLOEXEC));
+  if (!signals.valid() || !stop.valid()) return FromErrno(errno, "signalfd");
+  std::atomic<bool> interrupted{false};
+  Progress progress;
+  std::thread watcher([&] {
+    RemoteApi side(UnixEndpoint(DaemonSocketPath(store)));
+    for (;;) {
+      pollfd fds[2] = {{signals.get(), POLLIN, 0}, {stop.get(), POLLIN, 0}};
+      const int n = ::poll(fds, 2, progress.enabled() ? 250 : -1);
+      if (n > 0 && (fds[1].revents & POLLIN) != 0) return;
+      if (n > 0 && (fds[0].revents & POLLIN) != 0) {
+        // Consumed here, so it is not delivered when the mask is lifted.
+        signalfd_siginfo info;
+        if (::read(signals.get(), &info, sizeof info) < 0) info.ssi_signo = 0;
+        interrupted.store(true);
+        side.CancelBisect(request.id).IgnoreError();
+        return;
+      }
+      if (n == 0) {
+        auto steps = side.BisectProgress(request.id);
+        if (steps.ok() && !steps->empty()) {
+          const BisectStep& last = steps->back();
+          progress.Update("bisect: " + std::to_string(steps->size()) + " steps; " + last.snapshot +
+                          " was " + last.verdict);
+        }
+      }
+    }
+  });
+  Result<BisectReport> report = api.Bisect(request);
+  const uint64_t one = 1;
+  if (::write(stop.get(), &one, sizeof one) != sizeof one) interrupted.store(true);
+  watcher.join();
+  progress.Done();
+  pthread_sigmask(SIG_UNBLOCK, &mask, nullptr);
+  if (interrupted.load()) {
+    return Status::Stale("bisect interrupted; its copies and mounts were removed");
+  }
+  if (!report.ok()) return report.status();
+  if (args.json) {
+    out << ToJson(*report).dump(2) << "\n";
+    return Status::OK();
+  }
+  out << "bisect: " << report->candidates.size() << " snapshots from " << report->last_good
+      << " ... " << report->first_bad << "\n";
+  int n = 0;
+  for (const BisectStep& s : report->steps) {
+    out << "step " << ++n << ": " << s.snapshot << ": " << s.verdict << " (exit " << s.exit_code
+        << ")\n";
+  }
+  out << "first bad snapshot: " << report->first_bad << "\n";
+  out << "last good snapshot: " << report->last_good << "\n";
+  out << "changes from " << report->last_good << " to " << report->first_bad << ":\n";
+  for (const snapshotter::Change& c : report->diff.changes) {
+    out << snapshotter::FormatChange(c) << "\n";
+  }
+  return Status::OK();
 }
 
 }  // namespace hoodyfs::cli

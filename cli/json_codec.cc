@@ -273,4 +273,54 @@ Result<RestoreResult> RestoreFromJson(const json& j) {
   return r;
 }
 
+json ToJson(const BisectStep& s) {
+  return json{{"snapshot", s.snapshot},
+              {"exit_code", s.exit_code},
+              {"verdict", s.verdict},
+              {"output", s.output}};
+}
+
+json ToJson(const BisectReport& r) {
+  json steps = json::array();
+  for (const BisectStep& s : r.steps) steps.push_back(ToJson(s));
+  return json{{"first_bad", r.first_bad},
+              {"last_good", r.last_good},
+              {"candidates", r.candidates},
+              {"steps", steps},
+              {"diff", ToJson(r.diff)}};
+}
+
+Result<BisectStep> BisectStepFromJson(const json& j) {
+  Fields f(j, "bisect step");
+  BisectStep s;
+  s.snapshot = f.Str("snapshot");
+  s.exit_code = static_cast<int>(f.Int("exit_code"));
+  s.verdict = f.Str("verdict");
+  s.output = f.Str("output");
+  HOODY_RETURN_IF_ERROR(f.status());
+  return s;
+}
+
+Result<BisectReport> BisectReportFromJson(const json& j) {
+  Fields f(j, "bisect report");
+  BisectReport r;
+  r.first_bad = f.Str("first_bad");
+  r.last_good = f.Str("last_good");
+  HOODY_RETURN_IF_ERROR(f.status());
+  if (!j.contains("candidates") || !j["candidates"].is_array() || !j.contains("steps") ||
+      !j["steps"].is_array() || !j.contains("diff")) {
+    return Status::InvalidArgument("bisect report lacks candidates, steps or diff");
+  }
+  for (const json& c : j["candidates"]) {
+    if (!c.is_string()) return Status::InvalidArgument("bisect report candidate is no string");
+    r.candidates.push_back(c.get<std::string>());
+  }
+  for (const json& s : j["steps"]) {
+    HOODY_ASSIGN_OR_RETURN(BisectStep step, BisectStepFromJson(s));
+    r.steps.push_back(std::move(step));
+  }
+  HOODY_ASSIGN_OR_RETURN(r.diff, DiffFromJson(j["diff"]));
+  return r;
+}
+
 }  // namespace hoodyfs::cli

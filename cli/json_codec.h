@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
+#include "cli/bisect_types.h"
 #include "snapshotter/snapshotter.h"
 
 namespace hoodyfs::cli {
@@ -19,12 +20,16 @@ nlohmann::json ToJson(const snapshotter::Change& change);
 nlohmann::json ToJson(const snapshotter::DiffResult& diff);
 nlohmann::json ToJson(const snapshotter::GcStats& stats);
 nlohmann::json ToJson(const snapshotter::RestoreResult& result);
+nlohmann::json ToJson(const BisectStep& step);
+nlohmann::json ToJson(const BisectReport& report);
 
 Result<snapshotter::SnapshotInfo> SnapshotFromJson(const nlohmann::json& j);
 Result<snapshotter::ContainerInfo> ContainerFromJson(const nlohmann::json& j);
 Result<snapshotter::DiffResult> DiffFromJson(const nlohmann::json& j);
 Result<snapshotter::GcStats> GcStatsFromJson(const nlohmann::json& j);
 Result<snapshotter::RestoreResult> RestoreFromJson(const nlohmann::json& j);
+Result<BisectStep> BisectStepFromJson(const nlohmann::json& j);
+Result<BisectReport> BisectReportFromJson(const nlohmann::json& j);
 
 // "file", "directory", "symlink", "fifo", "socket", "char", "block".
 const char* FileTypeName(uint32_t mode);

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <ostream>
 
+#include "cli/daemon_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/human.h"
 #include "cli/json_codec.h"
@@ -171,6 +172,18 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
       containers->add_subcommand("delete", "delete a container and all its snapshots");
   c_delete->add_option("NAME", a.container, "container name")->required();
 
+  BisectArgs bisect_args;
+  CLI::App* bisect = app.add_subcommand(
+      "bisect", "find the first bad snapshot between a good and a bad one: -- CMD [ARGS...]");
+  add_container(bisect);
+  bisect->add_option("--good", bisect_args.good, "a snapshot where CMD succeeds")->required();
+  bisect->add_option("--bad", bisect_args.bad, "a later snapshot where CMD fails")->required();
+  bisect->add_flag("--chroot", bisect_args.chroot, "run CMD chrooted into each snapshot's copy");
+  bisect->add_option("COMMAND", bisect_args.command,
+                     "after --: exit 0 good, 125 skip, anything else bad")
+      ->required();
+  add_json(bisect);
+
   CLI::App* gc =
       app.add_subcommand("gc", "delete expired snapshots and reclaim the space of deleted ones");
   add_json(gc);
@@ -201,6 +214,14 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
   }
   if (set->parsed() && !a.alias_given && !expiry) {
     return fail(Status::InvalidArgument("set needs --alias or --expiry"));
+  }
+
+  if (bisect->parsed()) {
+    bisect_args.store = ResolveStorePath(a.store);
+    bisect_args.container = a.container;
+    bisect_args.json = a.json;
+    Status s = Bisect(bisect_args, out);
+    return s.ok() ? kExitOk : fail(s);
   }
 
   auto api_or = open(ResolveStorePath(a.store));

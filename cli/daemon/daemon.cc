@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "base/unique_fd.h"
+#include "cli/daemon/bisector.h"
 #include "cli/daemon/mount_manager.h"
 #include "cli/rest/api_router.h"
 #include "cli/rest/http_server.h"
@@ -30,6 +31,7 @@ struct Daemon::Impl {
   UniqueFd idle_fd;  // eventfd: the last mount went away
   std::unique_ptr<LocalApi> api;
   std::unique_ptr<MountManager> mounts;
+  std::unique_ptr<Bisector> bisector;
   std::unique_ptr<ApiRouter> router;
   std::unique_ptr<HttpServer> unix_server;
   std::unique_ptr<HttpServer> tcp_server;
@@ -37,11 +39,14 @@ struct Daemon::Impl {
   bool wrote_files = false;  // pid and listen files are ours to remove
 
   ~Impl() {
-    // Order: stop taking requests, unmount, then close the store.
+    // Order: stop running bisects (their requests hold the servers open),
+    // stop taking requests, unmount, then close the store.
+    if (bisector) bisector->CancelAll();
     tcp_server.reset();
     unix_server.reset();
     if (mounts) mounts->UnmountAll();
     router.reset();
+    bisector.reset();
     if (api) api->snapshotter().SetHooks({});
     mounts.reset();
     api.reset();
@@ -115,17 +120,20 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
   HOODY_ASSIGN_OR_RETURN(impl->api, LocalApi::Open(options.store));
   impl->mounts = std::make_unique<MountManager>(impl->api->snapshotter());
   impl->api->snapshotter().SetHooks(impl->mounts->Hooks());
-  impl->router = std::make_unique<ApiRouter>(*impl->api, impl->mounts.get());
-  // A daemon `hoodyfs mount` started stops once the last mount is gone:
-  // signalled after the unmount's answer went out, so the client gets it.
+  impl->bisector = std::make_unique<Bisector>(impl->api->snapshotter(), *impl->mounts,
+                                              options.store + "/bisect");
+  impl->router = std::make_unique<ApiRouter>(*impl->api, impl->mounts.get(), impl->bisector.get());
+  // A daemon that `hoodyfs mount` (or bisect) started stops once nothing
+  // is left for it to serve: signalled after the answer went out, so the
+  // client gets it.
   ApiRouter* router = impl->router.get();
   MountManager* mounts = impl->mounts.get();
+  Bisector* bisector = impl->bisector.get();
   const int idle_fd = impl->idle_fd.get();
   const bool exit_when_idle = options.exit_when_idle;
-  auto handle = [router, mounts, idle_fd, exit_when_idle](const HttpRequest& r) {
+  auto handle = [router, mounts, bisector, idle_fd, exit_when_idle](const HttpRequest& r) {
     HttpResponse response = router->Handle(r);
-    if (exit_when_idle && r.method == "DELETE" && r.path == "/api/v1/mounts" &&
-        response.status == 204 && mounts->size() == 0) {
+    if (exit_when_idle && mounts->size() == 0 && bisector->running() == 0) {
       response.after = [idle_fd] {
         const uint64_t one = 1;
         if (::write(idle_fd, &one, sizeof one) != sizeof one) Log("idle notification failed");
@@ -183,8 +191,9 @@ Status Daemon::Run() {
     }
     if (n > 0 && (fds[1].revents & POLLIN) != 0) {
       uint64_t count = 0;
-      if (::read(d.idle_fd.get(), &count, sizeof count) == sizeof count && d.mounts->size() == 0) {
-        Log("the last mount is gone: stopping");
+      if (::read(d.idle_fd.get(), &count, sizeof count) == sizeof count && d.mounts->size() == 0 &&
+          d.bisector->running() == 0) {
+        Log("nothing is mounted or running any more: stopping");
         return Status::OK();
       }
       continue;

@@ -1,5 +1,6 @@
 #include "cli/rest/api_router.h"
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -116,6 +117,8 @@ HttpResponse ApiRouter::Handle(const HttpRequest& r) {
   }
   if (parts.size() == 3 && parts[2] == "ping") return Json(200, json{{"ok", true}});
   if (parts.size() == 3 && parts[2] == "mounts" && mounts_ != nullptr) return Mounts(r);
+  if (parts.size() == 4 && parts[2] == "bisects" && bisects_ != nullptr)
+    return Bisects(r, parts[3]);
   return NoRoute(r);
 }
 
@@ -170,6 +173,7 @@ HttpResponse ApiRouter::Containers(const HttpRequest& r, const std::vector<std::
     if (!c.ok()) return ErrorResponse(c.status());
     return Json(201, ToJson(*c));
   }
+  if (parts.size() == 2 && parts[1] == "bisect" && bisects_ != nullptr) return Bisect(r, id);
   if (parts.size() == 2 && parts[1] == "diff") {
     if (r.method != "GET") return WrongMethod(r);
     auto from = r.query.find("from");
@@ -305,6 +309,62 @@ HttpResponse ApiRouter::Mounts(const HttpRequest& r) {
   auto m = mounts_->Mount(req);
   if (!m.ok()) return ErrorResponse(m.status());
   return Json(201, ToJson(*m));
+}
+
+HttpResponse ApiRouter::Bisect(const HttpRequest& r, const std::string& container) {
+  if (r.method != "POST") return WrongMethod(r);
+  Body b = ParseBody(r.body, {"id", "good", "bad", "command", "chroot"});
+  std::string error = b.error;
+  BisectRequest req;
+  req.container = container;
+  req.id = OptString(b, "id", &error).value_or("");
+  req.good = OptString(b, "good", &error).value_or("");
+  req.bad = OptString(b, "bad", &error).value_or("");
+  if (error.empty() && b.j.contains("command")) {
+    if (!b.j["command"].is_array()) {
+      error = "field 'command' must be an array of strings";
+    } else {
+      for (const json& a : b.j["command"]) {
+        if (!a.is_string()) {
+          error = "field 'command' must be an array of strings";
+          break;
+        }
+        req.command.push_back(a.get<std::string>());
+      }
+    }
+  }
+  if (error.empty() && b.j.contains("chroot")) {
+    if (!b.j["chroot"].is_boolean()) {
+      error = "field 'chroot' must be true or false";
+    } else {
+      req.chroot = b.j["chroot"].get<bool>();
+    }
+  }
+  if (error.empty() && req.good.empty()) error = "field 'good' is required";
+  if (error.empty() && req.bad.empty()) error = "field 'bad' is required";
+  if (error.empty() && req.command.empty()) error = "field 'command' is required";
+  if (error.empty() && req.id.empty()) {
+    static std::atomic<uint64_t> next{1};
+    req.id = "rest" + std::to_string(next.fetch_add(1));
+  }
+  if (!error.empty()) return BadRequest(error);
+  auto report = bisects_->Run(req);
+  if (!report.ok()) return ErrorResponse(report.status());
+  return Json(200, ToJson(*report));
+}
+
+HttpResponse ApiRouter::Bisects(const HttpRequest& r, const std::string& id) {
+  if (r.method == "GET") {
+    auto steps = bisects_->Progress(id);
+    if (!steps.ok()) return ErrorResponse(steps.status());
+    json j = json::array();
+    for (const BisectStep& s : *steps) j.push_back(ToJson(s));
+    return Json(200, json{{"id", id}, {"steps", j}});
+  }
+  if (r.method != "DELETE") return WrongMethod(r);
+  Status s = bisects_->Cancel(id);
+  if (!s.ok()) return ErrorResponse(s);
+  return HttpResponse{204, ""};
 }
 
 }  // namespace hoodyfs::cli

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/bisect_types.h"
 #include "cli/rest/http.h"
 #include "cli/snapshot_api.h"
 
@@ -45,8 +46,9 @@ class MountService {
 
 class ApiRouter {
  public:
-  // `mounts` may be null (no mount routes).
-  ApiRouter(SnapshotApi& api, MountService* mounts) : api_(api), mounts_(mounts) {}
+  // `mounts` and `bisects` may be null (no mount or bisect routes).
+  ApiRouter(SnapshotApi& api, MountService* mounts, BisectService* bisects = nullptr)
+      : api_(api), mounts_(mounts), bisects_(bisects) {}
 
   HttpResponse Handle(const HttpRequest& request);
 
@@ -55,9 +57,12 @@ class ApiRouter {
   HttpResponse Snapshots(const HttpRequest& r, const std::string& container,
                          const std::vector<std::string>& parts);
   HttpResponse Mounts(const HttpRequest& r);
+  HttpResponse Bisect(const HttpRequest& r, const std::string& container);
+  HttpResponse Bisects(const HttpRequest& r, const std::string& id);
 
   SnapshotApi& api_;
   MountService* mounts_;
+  BisectService* bisects_;
 };
 
 // {"mountpoint": ..., "container": ..., "snapshot": ... | null, "read_only": ...}

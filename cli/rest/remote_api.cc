@@ -156,4 +156,24 @@ Result<std::vector<MountInfo>> RemoteApi::ListMounts() {
   return DecodeArray<MountInfo>(j, MountFromJson);
 }
 
+Result<BisectReport> RemoteApi::Bisect(const BisectRequest& request) {
+  json body{{"id", request.id},
+            {"good", request.good},
+            {"bad", request.bad},
+            {"command", request.command},
+            {"chroot", request.chroot}};
+  HOODY_ASSIGN_OR_RETURN(json j, Call("POST", ContainerPath(request.container) + "/bisect", body));
+  return BisectReportFromJson(j);
+}
+
+Status RemoteApi::CancelBisect(const std::string& id) {
+  return Call("DELETE", "/api/v1/bisects/" + UrlEncode(id)).status();
+}
+
+Result<std::vector<BisectStep>> RemoteApi::BisectProgress(const std::string& id) {
+  HOODY_ASSIGN_OR_RETURN(json j, Call("GET", "/api/v1/bisects/" + UrlEncode(id)));
+  if (!j.contains("steps")) return Status::IoError("the daemon's bisect progress has no steps");
+  return DecodeArray<BisectStep>(j["steps"], BisectStepFromJson);
+}
+
 }  // namespace hoodyfs::cli

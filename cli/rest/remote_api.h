@@ -49,6 +49,12 @@ class RemoteApi final : public SnapshotApi {
   Status Unmount(const std::string& mountpoint);
   Result<std::vector<MountInfo>> ListMounts();
 
+  // Runs a bisect in the daemon (which owns the mounts) and waits for its
+  // report; CancelBisect from another thread stops it.
+  Result<BisectReport> Bisect(const BisectRequest& request);
+  Status CancelBisect(const std::string& id);
+  Result<std::vector<BisectStep>> BisectProgress(const std::string& id);
+
  private:
   // Sends and returns the parsed JSON of a 2xx answer, else the error.
   Result<nlohmann::json> Call(const std::string& method, const std::string& target,
