@@ -179,8 +179,9 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
   bisect->add_option("--good", bisect_args.good, "a snapshot where CMD succeeds")->required();
   bisect->add_option("--bad", bisect_args.bad, "a later snapshot where CMD fails")->required();
   bisect->add_flag("--chroot", bisect_args.chroot, "run CMD chrooted into each snapshot's copy");
-  bisect->add_option("COMMAND", bisect_args.command,
-                     "after --: exit 0 good, 125 skip, anything else bad")
+  bisect
+      ->add_option("COMMAND", bisect_args.command,
+                   "after --: exit 0 good, 125 skip, anything else bad")
       ->required();
   add_json(bisect);
 

@@ -137,6 +137,17 @@ Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 const std::string& Session::mountpoint() const { return impl_->mountpoint; }
 
+bool Session::Ended() const {
+  {
+    std::lock_guard l(impl_->fs->init_mu);
+    if (impl_->loop_exited) return true;
+  }
+  // umount(8) returns before the loop sees the connection go: the
+  // mountpoint showing another device says so at once.
+  struct stat st;
+  return ::stat(impl_->mountpoint.c_str(), &st) != 0 || st.st_dev != impl_->dev;
+}
+
 Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
                                                 snapshotter::FileSystem view,
                                                 const std::string& mountpoint,
@@ -194,6 +205,9 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
       raw->loop_exited = true;
     }
     raw->fs->init_cv.notify_all();
+    // Unmounted from outside (umount(8)) or aborted: tell the owner, which
+    // then calls Unmount to finish (never from this thread: it joins it).
+    if (raw->fs->options.on_ended) raw->fs->options.on_ended();
   });
   bool initialized = false;
   {

@@ -16,6 +16,7 @@
 // exception, a restore, is followed by InvalidateAll.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ struct MountOptions {
   bool writeback_cache = false;
   std::vector<std::string> extra;              // raw -o options, passed to libfuse as given
   unsigned max_threads = kDefaultFuseThreads;  // 2..kMaxFuseThreads
+  // Called from the session's loop thread when the loop ends without
+  // Unmount (umount(8) from outside, an aborted connection). The owner then
+  // calls Unmount, from another thread, to release the session.
+  std::function<void()> on_ended;
 };
 
 class Session {
@@ -85,6 +90,11 @@ class Session {
   Status Unmount();
 
   const std::string& mountpoint() const;
+  // True once the mount is gone without Unmount (see
+  // MountOptions::on_ended): the loop ended, or the mountpoint no longer
+  // shows this mount. Not from a FUSE request handler (it may stat the
+  // mountpoint).
+  bool Ended() const;
 
   struct Impl;
 

@@ -28,7 +28,7 @@ std::string DaemonListenPath(const std::string& store) { return store + "/daemon
 struct Daemon::Impl {
   DaemonOptions options;
   UniqueFd signal_fd;
-  UniqueFd idle_fd;  // eventfd: the last mount went away
+  UniqueFd idle_fd;  // eventfd: wakes the main loop (idle now, or a mount ended)
   std::unique_ptr<LocalApi> api;
   std::unique_ptr<MountManager> mounts;
   std::unique_ptr<Bisector> bisector;
@@ -118,7 +118,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);
 
   HOODY_ASSIGN_OR_RETURN(impl->api, LocalApi::Open(options.store));
-  impl->mounts = std::make_unique<MountManager>(impl->api->snapshotter());
+  // A mount unmounted from outside (umount(8)) wakes the main loop, which
+  // releases its session and, for an on-demand daemon, may stop.
+  const int ended_fd = impl->idle_fd.get();
+  impl->mounts = std::make_unique<MountManager>(impl->api->snapshotter(), [ended_fd] {
+    const uint64_t one = 1;
+    if (::write(ended_fd, &one, sizeof one) != sizeof one) Log("mount-ended notification failed");
+  });
   impl->api->snapshotter().SetHooks(impl->mounts->Hooks());
   impl->bisector = std::make_unique<Bisector>(impl->api->snapshotter(), *impl->mounts,
                                               options.store + "/bisect");

@@ -37,7 +37,30 @@ Result<fusefs::MountOptions> ParseMountOptions(const std::vector<std::string>& w
   return o;
 }
 
-MountManager::MountManager(snapshotter::Snapshotter& snap) : snap_(snap) {}
+MountManager::MountManager(snapshotter::Snapshotter& snap, std::function<void()> on_ended)
+    : snap_(snap), on_ended_(std::move(on_ended)) {}
+
+void MountManager::ReapEnded() {
+  std::vector<std::shared_ptr<Mounted>> ended;
+  {
+    std::lock_guard l(mu_);
+    for (auto it = mounts_.begin(); it != mounts_.end();) {
+      if (it->second->session->Ended()) {
+        ended.push_back(it->second);
+        it = mounts_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const auto& m : ended) {
+    Status s = m->session->Unmount();
+    if (!s.ok()) {
+      std::fprintf(stderr, "hoodyfs: releasing %s: %s\n", m->info.mountpoint.c_str(),
+                   s.ToString().c_str());
+    }
+  }
+}
 
 MountManager::~MountManager() { UnmountAll(); }
 
@@ -46,6 +69,7 @@ Result<MountInfo> MountManager::Mount(const MountRequest& request) {
     return Status::InvalidArgument("mountpoint '" + request.mountpoint + "' is not absolute");
   }
   HOODY_ASSIGN_OR_RETURN(fusefs::MountOptions options, ParseMountOptions(request.options));
+  ReapEnded();  // a mount just unmounted from outside is no obstacle
   {
     std::lock_guard l(mu_);
     if (mounts_.count(request.mountpoint) > 0) {
@@ -80,6 +104,7 @@ Result<MountInfo> MountManager::Mount(const MountRequest& request) {
   // needs no --store), and `mount -t fuse.hoodyfs` finds its helper.
   options.extra.push_back("fsname=hoodyfs:" + request.container + "@" + snap_.store().dir());
   options.extra.push_back("subtype=hoodyfs");
+  options.on_ended = on_ended_;
   HOODY_ASSIGN_OR_RETURN(m->session,
                          fusefs::Session::Mount(snap_.store(), *view, request.mountpoint, options));
   std::lock_guard l(mu_);

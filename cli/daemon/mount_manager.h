@@ -26,7 +26,9 @@ namespace hoodyfs::cli {
 
 class MountManager final : public MountService {
  public:
-  explicit MountManager(snapshotter::Snapshotter& snap);
+  // `on_ended` runs (on a FUSE loop thread) when a mount is unmounted from
+  // outside; the owner then calls ReapEnded from another thread.
+  MountManager(snapshotter::Snapshotter& snap, std::function<void()> on_ended);
   ~MountManager() override;  // unmounts everything
 
   // Errors: kInvalidArgument (mountpoint not absolute, bad option),
@@ -41,6 +43,8 @@ class MountManager final : public MountService {
   snapshotter::SnapshotterHooks Hooks();
   // Unmounts everything (shutdown); errors are logged, not returned.
   void UnmountAll();
+  // Releases the sessions whose mount went away from outside (umount(8)).
+  void ReapEnded();
   size_t size();
 
  private:
@@ -54,6 +58,7 @@ class MountManager final : public MountService {
   Status CheckNotMounted(const std::string& container);
 
   snapshotter::Snapshotter& snap_;
+  std::function<void()> on_ended_;
   std::mutex mu_;  // guards mounts_; never held across a session call
   std::map<std::string, std::shared_ptr<Mounted>> mounts_;  // by mountpoint
 };

@@ -299,5 +299,62 @@ TEST_F(AutoStartTest, MountStartsADaemonThatStopsAfterTheLastUnmount) {
   EXPECT_NE(::stat((store_ + "/hoodyfs.sock").c_str(), &st), 0) << "socket left behind";
 }
 
+// mount(8) and /etc/fstab: `mount -t fuse.hoodyfs CONTAINER@STORE DIR`
+// runs /sbin/mount.fuse.hoodyfs, a link to the hoodyfs program. The test
+// makes that link when the system has none, and removes it after.
+class MountHelperTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    DaemonTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    struct stat st;
+    if (::access("/bin/mount", X_OK) != 0) GTEST_SKIP() << "no /bin/mount";
+    if (::lstat(kHelper, &st) != 0) {
+      ASSERT_EQ(::symlink(HoodyfsBinary().c_str(), kHelper), 0) << std::strerror(errno);
+      made_link_ = true;
+    }
+  }
+  void TearDown() override {
+    DaemonTest::TearDown();
+    if (made_link_) ::unlink(kHelper);
+  }
+  static constexpr const char* kHelper = "/sbin/mount.fuse.hoodyfs";
+  bool made_link_ = false;
+};
+
+TEST_F(MountHelperTest, MountTypeFuseHoodyfsAndAnFstabLine) {
+  StartDaemon();
+  Ok(Snap({"containers", "create", "web1"}));
+  const std::string mp = dir_->File("srv-web1");
+  ASSERT_EQ(::mkdir(mp.c_str(), 0755), 0);
+  const CommandResult m =
+      RunCommand("/bin/mount", {"-t", "fuse.hoodyfs", "-o", "nosuid,nodev", "web1@" + store_, mp});
+  ASSERT_EQ(m.exit_code, 0) << m.Describe();
+  mounts_.push_back(mp);
+  const std::string info = ReadFile("/proc/self/mountinfo");
+  EXPECT_NE(info.find(" " + mp + " "), std::string::npos);
+  const CommandResult fm = RunCommand("/bin/findmnt", {"-no", "SOURCE,OPTIONS", mp});
+  EXPECT_NE(fm.out.find("hoodyfs:web1@" + store_), std::string::npos) << fm.Describe();
+  EXPECT_NE(fm.out.find("nosuid"), std::string::npos) << fm.Describe();
+  WriteFile(mp + "/hello", "from mount -t");
+  Unmount(mp);
+
+  // An fstab line (a file of our own: mount --fstab).
+  const std::string fstab = dir_->File("fstab");
+  WriteFile(fstab, "web1@" + store_ + "  " + mp + "  fuse.hoodyfs  defaults,noauto,_netdev  0 0\n");
+  const CommandResult f = RunCommand("/bin/mount", {"--fstab", fstab, mp});
+  ASSERT_EQ(f.exit_code, 0) << f.Describe();
+  mounts_.push_back(mp);
+  EXPECT_EQ(ReadFile(mp + "/hello"), "from mount -t");
+  // umount(8) from outside: the daemon notices and releases the session.
+  const CommandResult u = RunCommand("/bin/umount", {mp});
+  ASSERT_EQ(u.exit_code, 0) << u.Describe();
+  std::erase(mounts_, mp);
+  const CommandResult again = RunCommand("/bin/mount", {"--fstab", fstab, mp});
+  ASSERT_EQ(again.exit_code, 0) << again.Describe();
+  mounts_.push_back(mp);
+  EXPECT_EQ(ReadFile(mp + "/hello"), "from mount -t");
+}
+
 }  // namespace
 }  // namespace hoodyfs::testing
