@@ -17,4 +17,11 @@ inline constexpr int kExitCorruption = 7;  // the store failed a check
 
 int ExitCodeFor(const Status& status);
 
+// The table above as --help prints it.
+inline constexpr char kExitCodesHelp[] =
+    "Exit codes: 0 success, 1 other failure, 2 bad usage or value, 3 not found, 4 already "
+    "exists, 5 in use (mounted, pinned, store held by another process), 6 no space, 7 the store "
+    "failed a check. Errors are one line on stderr naming the problem; a refused command changes "
+    "nothing.";
+
 }  // namespace hoodyfs::cli

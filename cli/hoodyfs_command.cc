@@ -129,6 +129,17 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
                kProgram};
   app.require_subcommand(1);
   app.fallthrough();
+  app.set_help_all_flag("--help-all", "help for every command");
+  app.footer(
+      "Store: --store DIR, else $HOODYFS_STORE, else /var/lib/hoodyfs.\n"
+      "mount asks the store's daemon, starting one (hoodyfs serve --exit-when-idle, logging to "
+      "STORE/daemon.log) when none runs; it returns once the mount is live. Container roots "
+      "mount with allow_other, default_permissions, suid, dev; -o adds or overrides (ro, nosuid, "
+      "nodev, writeback_cache, ...). As mount.fuse.hoodyfs it is mount(8)'s helper: "
+      "mount -t fuse.hoodyfs CONTAINER@STORE DIR.\n"
+      "import and export carry modes, owners, ns times, xattrs and ACLs, hard links, devices, "
+      "holes; - is a tar stream on stdin or stdout.\n" +
+      std::string(kExitCodesHelp) + "\nReference: docs/cli.md, docs/operations.md.");
   Args a;
   app.add_option("--store", a.store,
                  "store directory (default: $HOODYFS_STORE, else /var/lib/hoodyfs)");

@@ -64,9 +64,28 @@ Status LocalApi::DeleteSnapshot(const std::string& container, const std::string&
 
 Result<DiffResult> LocalApi::Diff(const std::string& container, const std::string& from,
                                   const std::string& to) {
-  return snap_->Diff(container, from, to);
+  DiffProgressFn progress;
+  if (progress_) {
+    progress = [this](uint64_t records, size_t done, size_t total) {
+      progress_("diff: " + std::to_string(records) + " change-log records read" +
+                (total > 0 ? ", " + std::to_string(done) + "/" + std::to_string(total) +
+                                 " inodes compared"
+                           : ""));
+    };
+  }
+  return snap_->Diff(container, from, to, progress);
 }
 
-Result<GcStats> LocalApi::CollectGarbage() { return snap_->CollectGarbage(); }
+Result<GcStats> LocalApi::CollectGarbage() {
+  GcProgressFn progress;
+  if (progress_) {
+    progress = [this](const GcProgress& p) {
+      progress_("gc: " + std::to_string(p.generations_done) + " generations reclaimed, " +
+                std::to_string(p.records_done) + " records, " +
+                std::to_string(p.generations_pending) + " to look at");
+    };
+  }
+  return snap_->CollectGarbage(GcOptions(), progress);
+}
 
 }  // namespace hoodyfs::cli

@@ -8,6 +8,7 @@
 #include "cli/exit_codes.h"
 #include "cli/human.h"
 #include "cli/json_codec.h"
+#include "cli/progress.h"
 #include "cli/store_path.h"
 
 namespace hoodyfs::cli {
@@ -99,6 +100,17 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
       "copy; containers; garbage collection. Reference: docs/cli.md.",
       kProgram};
   app.set_help_all_flag("--help-all", "help for every command");
+  app.footer(
+      "Store: --store DIR, else $HOODYFS_STORE, else /var/lib/hoodyfs. When a daemon serves the "
+      "store (hoodyfs serve, or one `hoodyfs mount` started), every verb goes through it.\n"
+      "Names: a container is [A-Za-z0-9][A-Za-z0-9_.-]{0,127} without '..'; snapshots are named "
+      "snap-YYYYMMDD-HHMMSS (UTC, -2, -3... within one second); an alias uses the container "
+      "characters, is unique in its container and never of the snap- form. N is a name or an "
+      "alias.\n"
+      "Restore keeps the replaced head as a snapshot aliased pre-restore-<time> for 7 days unless "
+      "--discard-head. Diff endpoints: N, X@N (container X), X@ (X's live head); TO defaults to "
+      "the live head.\n" +
+      std::string(kExitCodesHelp) + "\nReference: docs/cli.md; JSON fields: docs/cli.md#json.");
   app.require_subcommand(1);
   app.fallthrough();
   Args a;
@@ -228,6 +240,10 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
   auto api_or = open(ResolveStorePath(a.store));
   if (!api_or.ok()) return fail(api_or.status());
   SnapshotApi& api = **api_or;
+  // A status line on a terminal for long work (diff, gc), cleared before
+  // the result is printed; nothing when piped.
+  Progress progress;
+  if (progress.enabled()) api.SetProgress([&](const std::string& line) { progress.Update(line); });
 
   if (create->parsed()) {
     auto r = api.CreateSnapshot(a.container, snapshotter::CreateSnapshotRequest{a.alias, expiry});
@@ -282,6 +298,7 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
     if (!s.ok()) return fail(s);
   } else if (diff->parsed()) {
     auto r = api.Diff(a.container, a.from, a.to);
+    progress.Done();
     if (!r.ok()) return fail(r.status());
     if (a.json) {
       out << ToJson(*r).dump(2) << "\n";
@@ -310,6 +327,7 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
     if (!s.ok()) return fail(s);
   } else if (gc->parsed()) {
     auto r = api.CollectGarbage();
+    progress.Done();
     if (!r.ok()) return fail(r.status());
     if (a.json) {
       out << ToJson(*r).dump(2) << "\n";

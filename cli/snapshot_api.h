@@ -9,6 +9,7 @@
 // returns.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,9 +19,16 @@
 
 namespace hoodyfs::cli {
 
+// One line of progress of long work (a diff of a big tree, a collection).
+using ProgressLineFn = std::function<void(const std::string& line)>;
+
 class SnapshotApi {
  public:
   virtual ~SnapshotApi() = default;
+
+  // Where long work reports progress, when it can (LocalApi; a daemon's
+  // answers come whole).
+  virtual void SetProgress(ProgressLineFn) {}
 
   virtual Result<snapshotter::ContainerInfo> CreateContainer(const std::string& name) = 0;
   virtual Result<std::vector<snapshotter::ContainerInfo>> ListContainers() = 0;
@@ -82,9 +90,11 @@ class LocalApi final : public SnapshotApi {
   Result<snapshotter::GcStats> CollectGarbage() override;
 
   snapshotter::Snapshotter& snapshotter() { return *snap_; }
+  void SetProgress(ProgressLineFn fn) override { progress_ = std::move(fn); }
 
  private:
   std::unique_ptr<snapshotter::Snapshotter> snap_;
+  ProgressLineFn progress_;
 };
 
 }  // namespace hoodyfs::cli

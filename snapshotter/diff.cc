@@ -262,7 +262,7 @@ uint32_t AttributeChanges(const InodeRecord& a, const InodeRecord& b) {
 }
 }  // namespace
 
-Result<DiffResult> Differ::Diff(GenId a, GenId b) {
+Result<DiffResult> Differ::Diff(GenId a, GenId b, const DiffProgressFn& progress) {
   DiffResult result;
   result.from = a;
   result.to = b;
@@ -312,6 +312,7 @@ Result<DiffResult> Differ::Diff(GenId a, GenId b) {
           t.chunks.insert(GetBig64(c.logical.data() + 8));
         }
       }
+      if (progress) progress(result.records_examined, 0, 0);
     }
   }
 
@@ -363,6 +364,7 @@ Result<DiffResult> Differ::Diff(GenId a, GenId b) {
       }
       compared.push_back(std::move(c));
     }
+    if (progress) progress(result.records_examined, compared.size(), touched.size());
   }
   // Inline on one side, mapped on the other, same size: compare the bytes.
   for (Compared& c : compared) {

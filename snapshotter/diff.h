@@ -34,6 +34,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -85,12 +86,17 @@ std::string ChangeWhatNames(uint32_t what);
 // One line as zfs diff prints it: "M\t/etc/passwd", "R\t/a -> /b".
 std::string FormatChange(const Change& change);
 
+// Progress of a long diff: change-log entries read so far, then inodes
+// compared out of the total to compare.
+using DiffProgressFn =
+    std::function<void(uint64_t records_read, size_t inodes_done, size_t inodes_total)>;
+
 class Differ {
  public:
   explicit Differ(Store& store) : store_(store) {}
 
   // Errors: kNotFound (unknown generation), kCorruption, kIoError.
-  Result<DiffResult> Diff(GenId from, GenId to);
+  Result<DiffResult> Diff(GenId from, GenId to, const DiffProgressFn& progress = {});
 
  private:
   Store& store_;

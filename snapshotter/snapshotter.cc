@@ -384,12 +384,12 @@ Result<GenId> Snapshotter::ResolveEndpoint(const std::string& container, const s
 }
 
 Result<DiffResult> Snapshotter::Diff(const std::string& container, const std::string& from,
-                                     const std::string& to) {
+                                     const std::string& to, const DiffProgressFn& progress) {
   if (from.empty()) return Status::InvalidArgument("diff needs a snapshot to compare from");
   std::string from_label, to_label;
   HOODY_ASSIGN_OR_RETURN(GenId a, ResolveEndpoint(container, from, &from_label));
   HOODY_ASSIGN_OR_RETURN(GenId b, ResolveEndpoint(container, to, &to_label));
-  return Differ(*store_).Diff(a, b);
+  return Differ(*store_).Diff(a, b, progress);
 }
 
 // ---- maintenance ----

@@ -149,7 +149,7 @@ class Snapshotter {
   // "X@NAME" (a snapshot of container X), "X@" (container X's live head);
   // "" is `container`'s live head. Errors: kNotFound, kInvalidArgument.
   Result<DiffResult> Diff(const std::string& container, const std::string& from,
-                          const std::string& to);
+                          const std::string& to, const DiffProgressFn& progress = {});
 
   // --- maintenance ---
   // Deletes expired snapshots, then reclaims every dropped generation that

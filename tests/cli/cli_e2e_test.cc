@@ -362,6 +362,26 @@ TEST_F(CliTest, ImportAndExportTarStreams) {
   EXPECT_EQ(Join(CompareTrees(original, out)), "");
 }
 
+// Long work shows a status line on a terminal, and nothing when piped.
+TEST_F(CliTest, ProgressOnATerminalOnly) {
+  struct stat st;
+  if (::stat("/usr/share/zoneinfo", &st) != 0 || ::access("/usr/bin/script", X_OK) != 0) {
+    GTEST_SKIP() << "needs /usr/share/zoneinfo and script(1)";
+  }
+  const CommandResult piped = Hoodyfs({"import", "-c", "tz", "--create", "/usr/share/zoneinfo"});
+  EXPECT_EQ(piped.exit_code, 0) << piped.Describe();
+  EXPECT_EQ(piped.err, "") << "progress went to a pipe";
+  // script(1) runs the command on a pseudo-terminal.
+  const CommandResult tty = RunCommand(
+      "/usr/bin/script",
+      {"-qec",
+       HoodyfsBinary() + " --store " + store_ + " import -c tz2 --create /usr/share/zoneinfo",
+       "/dev/null"});
+  EXPECT_EQ(tty.exit_code, 0) << tty.Describe();
+  EXPECT_NE(tty.out.find("importing: "), std::string::npos) << tty.Describe();
+  EXPECT_NE(tty.out.find("\r\033[K"), std::string::npos) << "the status line is not cleared";
+}
+
 TEST_F(CliTest, BadImportsAndExportsChangeNothing) {
   const std::string file = dir_.File("plain-file");
   {
