@@ -9,6 +9,7 @@
 #include <ostream>
 
 #include "cli/api_opener.h"
+#include "cli/command_line.h"
 #include "cli/daemon_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/human.h"
@@ -184,18 +185,8 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
   exp->add_option("--snapshot", a.snapshot, "snapshot name or alias (default: the head)");
   exp->add_option("DEST", a.path, "a directory (created if absent), or - for stdout")->required();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e, out, err);
-  } catch (const CLI::ParseError& e) {
-    err << kProgram << ": " << e.what() << " (see " << kProgram << " --help)\n";
-    return kExitUsage;
-  }
-  auto fail = [&](const Status& s) {
-    err << kProgram << ": " << s.message() << "\n";
-    return ExitCodeFor(s);
-  };
+  if (auto done = ParseCommandLine(app, argc, argv, kProgram, out, err)) return *done;
+  auto fail = [&](const Status& s) { return Fail(kProgram, s, err); };
   const std::string store = ResolveStorePath(a.store);
 
   if (init->parsed()) {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <ostream>
 
+#include "cli/command_line.h"
 #include "cli/daemon_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/human.h"
@@ -201,21 +202,9 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
       app.add_subcommand("gc", "delete expired snapshots and reclaim the space of deleted ones");
   add_json(gc);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e, out, err);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e, out, err);
-  } catch (const CLI::ParseError& e) {
-    err << kProgram << ": " << e.what() << " (see " << kProgram << " --help)\n";
-    return kExitUsage;
-  }
+  if (auto done = ParseCommandLine(app, argc, argv, kProgram, out, err)) return *done;
 
-  auto fail = [&](const Status& s) {
-    err << kProgram << ": " << s.message() << "\n";
-    return ExitCodeFor(s);
-  };
+  auto fail = [&](const Status& s) { return Fail(kProgram, s, err); };
 
   // Values checked before the store is touched: bad input changes nothing.
   a.alias_given = set->count("--alias") > 0;

@@ -2,39 +2,23 @@
 
 #include <sys/stat.h>
 
-#include "base/coding.h"
+#include "snapshotter/posix_acl.h"
 
 namespace hoodyfs::fusefs {
 
-namespace {
-void PutLe16(std::string* out, uint16_t v) {
-  out->push_back(static_cast<char>(v & 0xff));
-  out->push_back(static_cast<char>(v >> 8));
-}
-uint16_t GetLe16(const char* p) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(p[0]) | (static_cast<uint8_t>(p[1]) << 8));
-}
-
-constexpr uint32_t kAclXattrVersion = 2;
-constexpr size_t kHeaderBytes = 4;
-constexpr size_t kEntryBytes = 8;
-}  // namespace
-
+// The byte format is snapshotter/posix_acl.h's; here are the rules the
+// kernel expects of a whole ACL.
 Result<Acl> ParseAcl(std::string_view xattr) {
-  if (xattr.size() < kHeaderBytes || (xattr.size() - kHeaderBytes) % kEntryBytes != 0) {
-    return Status::InvalidArgument("ACL xattr of " + std::to_string(xattr.size()) + " bytes");
-  }
-  if (GetLe32(xattr.data()) != kAclXattrVersion) {
-    return Status::InvalidArgument("ACL xattr version " + std::to_string(GetLe32(xattr.data())));
-  }
+  auto decoded = snapshotter::DecodePosixAcl(xattr);
+  if (!decoded.ok()) return Status::InvalidArgument(decoded.status().message());
   Acl acl;
   bool user_obj = false, group_obj = false, other = false, mask = false, named = false;
-  for (size_t at = kHeaderBytes; at < xattr.size(); at += kEntryBytes) {
+  for (const snapshotter::AclEntry& d : *decoded) {
     AclEntry e;
-    e.tag = GetLe16(xattr.data() + at);
-    e.perm = GetLe16(xattr.data() + at + 2);
-    e.id = GetLe32(xattr.data() + at + 4);
-    if (e.perm & ~7u) return Status::InvalidArgument("ACL entry permission bits");
+    e.tag = static_cast<uint16_t>(d.tag);
+    e.perm = d.perm;
+    // Only named entries carry an id (the others hold ACL_UNDEFINED_ID).
+    e.id = d.tag == snapshotter::AclTag::kUser || d.tag == snapshotter::AclTag::kGroup ? d.id : 0;
     switch (e.tag) {
       case kAclUserObj:
         user_obj = true;
@@ -48,12 +32,9 @@ Result<Acl> ParseAcl(std::string_view xattr) {
       case kAclMask:
         mask = true;
         break;
-      case kAclUser:
-      case kAclGroup:
+      default:  // kAclUser, kAclGroup: the decoder knows no others
         named = true;
         break;
-      default:
-        return Status::InvalidArgument("ACL entry tag " + std::to_string(e.tag));
     }
     acl.entries.push_back(e);
   }
@@ -65,14 +46,11 @@ Result<Acl> ParseAcl(std::string_view xattr) {
 }
 
 std::string EncodeAcl(const Acl& acl) {
-  std::string out;
-  PutLe32(&out, kAclXattrVersion);
+  std::vector<snapshotter::AclEntry> entries;
   for (const AclEntry& e : acl.entries) {
-    PutLe16(&out, e.tag);
-    PutLe16(&out, e.perm);
-    PutLe32(&out, e.id);
+    entries.push_back(snapshotter::AclEntry{static_cast<snapshotter::AclTag>(e.tag), e.perm, e.id});
   }
-  return out;
+  return snapshotter::EncodePosixAcl(std::move(entries));
 }
 
 uint32_t AclModeBits(const Acl& acl) {

@@ -32,8 +32,9 @@ TEST(PosixAclTest, RefusesMalformedAcls) {
   raw = EncodeAcl(
       Make({{kAclUserObj, 7, 0}, {kAclUser, 7, 1}, {kAclGroupObj, 0, 0}, {kAclOther, 0, 0}}));
   EXPECT_CODE(Code::kInvalidArgument, ParseAcl(raw).status());  // named, no mask
-  raw = EncodeAcl(Make({{kAclUserObj, 9, 0}, {kAclGroupObj, 0, 0}, {kAclOther, 0, 0}}));
-  EXPECT_CODE(Code::kInvalidArgument, ParseAcl(raw).status());  // perm bits
+  raw = EncodeAcl(Make({{kAclUserObj, 7, 0}, {kAclGroupObj, 0, 0}, {kAclOther, 0, 0}}));
+  raw[4 + 2] = 9;  // the first entry's permission bits: beyond rwx
+  EXPECT_CODE(Code::kInvalidArgument, ParseAcl(raw).status());
   EXPECT_CODE(Code::kInvalidArgument, ParseAcl(raw.substr(0, raw.size() - 1)).status());
 }
 

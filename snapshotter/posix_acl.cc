@@ -60,7 +60,11 @@ Result<std::vector<AclEntry>> DecodePosixAcl(std::string_view value) {
       default:
         return Status::Corruption("POSIX ACL entry with unknown tag " + std::to_string(tag));
     }
-    e.perm = static_cast<uint16_t>(GetLe(value, at + 2, 2) & 7u);
+    const uint32_t perm = GetLe(value, at + 2, 2);
+    if ((perm & ~7u) != 0) {
+      return Status::Corruption("POSIX ACL entry with permission bits " + std::to_string(perm));
+    }
+    e.perm = static_cast<uint16_t>(perm);
     e.id = GetLe(value, at + 4, 4);
     out.push_back(e);
   }

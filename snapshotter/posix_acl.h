@@ -41,7 +41,7 @@ struct AclEntry {
 std::string EncodePosixAcl(std::vector<AclEntry> entries);
 
 // The entries of an xattr value. Errors: kCorruption (not version 2, a
-// length that is not 4 + 8n, an unknown tag).
+// length that is not 4 + 8n, an unknown tag, permission bits beyond rwx).
 Result<std::vector<AclEntry>> DecodePosixAcl(std::string_view value);
 
 }  // namespace hoodyfs::snapshotter
