@@ -17,12 +17,14 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
 #include "base/testing/status_macros.h"
 #include "base/unique_fd.h"
 #include "tests/daemon/daemon_fixture.h"
+#include "tests/fuse/file_exerciser.h"
 #include "tests/util/tree_compare.h"
 #include "tests/util/tree_fixture.h"
 
@@ -297,6 +299,48 @@ TEST_F(AutoStartTest, MountStartsADaemonThatStopsAfterTheLastUnmount) {
   EXPECT_TRUE(WaitForExit(pid)) << "the daemon did not stop after the last unmount";
   struct stat st;
   EXPECT_NE(::stat((store_ + "/hoodyfs.sock").c_str(), &st), 0) << "socket left behind";
+}
+
+// The file exerciser (random write/truncate/punch/read/mmap against an
+// in-memory copy) through a daemon's mount, across snapshots and restores:
+// after each restore every exercised file is as it was at that snapshot,
+// and later files are gone; every snapshot mounted read-only holds its files.
+TEST_F(MountTest, FileExerciserAcrossSnapshotsAndRestores) {
+  const std::string mp = MountContainer("web", {"--create"});
+  const uint64_t seed = static_cast<uint64_t>(::testing::UnitTest::GetInstance()->random_seed());
+  std::map<std::string, std::string> contents;                    // the live head: file -> bytes
+  std::vector<std::pair<std::string, decltype(contents)>> snaps;  // (name, files)
+  for (int round = 0; round < 6; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round) + ", seed " + std::to_string(seed));
+    ExerciserOptions options;
+    options.seed = seed * 100 + round;
+    options.operations = 300;
+    const std::string file = "f" + std::to_string(round);
+    std::string final_contents;
+    ASSERT_TRUE(RunFileExerciser(mp + "/" + file, options, &final_contents));
+    contents[file] = final_contents;
+    const std::string name = Ok(Snap({"create", "-c", "web"}));
+    snaps.emplace_back(name.substr(0, name.size() - 1), contents);
+    if (round == 3) {  // back to round 1's snapshot, then exercise on from there
+      Ok(Snap({"restore", "-c", "web", "--name", snaps[1].first}));
+      contents = snaps[1].second;
+      for (int later = 2; later <= 3; ++later) {
+        struct stat st;
+        EXPECT_NE(::stat((mp + "/f" + std::to_string(later)).c_str(), &st), 0)
+            << "a file of a later round survived the restore";
+      }
+    }
+    for (const auto& [f, bytes] : contents) {
+      ASSERT_TRUE(ReadFile(mp + "/" + f) == bytes) << f << " differs in the head";
+    }
+  }
+  for (const auto& [name, files] : snaps) {
+    const std::string past = MountContainer("web", {"--snapshot", name});
+    for (const auto& [f, bytes] : files) {
+      EXPECT_TRUE(ReadFile(past + "/" + f) == bytes) << f << " differs in " << name;
+    }
+    Unmount(past);
+  }
 }
 
 // mount(8) and /etc/fstab: `mount -t fuse.hoodyfs CONTAINER@STORE DIR`
