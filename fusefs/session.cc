@@ -285,8 +285,14 @@ Status Session::Unmount() {
     if (err != EINVAL) return FromErrno(err, "unmount " + mp);
   }
   impl_->mounted = false;
-  // A bind mount elsewhere would keep the connection, and the loop, alive.
-  if (OtherMountsOf(impl_->dev) && !AbortConnection(impl_->dev)) {
+  // A copy of the mount can keep the connection, and so the loop, alive:
+  // a bind mount here, or any process that copied this mount namespace
+  // while the mount existed (unshare -m, a service's PrivateTmp=), which
+  // /proc/self/mountinfo cannot show. Unmounting ends the connection: such
+  // copies become dead mounts (ENOTCONN) rather than keep Unmount waiting
+  // for processes elsewhere to exit. When ours was the last mount the
+  // connection is gone already and the abort finds nothing.
+  if (!AbortConnection(impl_->dev) && OtherMountsOf(impl_->dev)) {
     std::fprintf(stderr, "hoodyfs: %s is still mounted elsewhere; waiting for it to go\n",
                  mp.c_str());
   }
