@@ -96,5 +96,6 @@ in_root apt-get clean
 rm -rf "$root"/var/lib/apt/lists/*
 pack "$cache/debian-$suite-minbase-git.tar"
 
+rm -rf --one-file-system "$work"
 touch "$stamp"
 echo "built $cache in $(($(date +%s) - start)) s"

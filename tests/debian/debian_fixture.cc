@@ -60,8 +60,6 @@ const char* SandboxName(Sandbox sandbox) {
   return "?";
 }
 
-void PrintTo(Sandbox sandbox, std::ostream* os) { *os << SandboxName(sandbox); }
-
 Phase::Phase(std::string name) : name_(std::move(name)), start_(std::chrono::steady_clock::now()) {}
 
 Phase::~Phase() {

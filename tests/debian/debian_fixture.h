@@ -15,7 +15,6 @@
 #pragma once
 
 #include <chrono>
-#include <ostream>
 #include <string>
 #include <vector>
 
@@ -30,8 +29,6 @@ enum class Sandbox {
   kNspawn,      // systemd-nspawn -D MP --register=no --keep-unit ...
 };
 const char* SandboxName(Sandbox sandbox);
-// For gtest's parameter printing.
-void PrintTo(Sandbox sandbox, std::ostream* os);
 
 // Prints "[  phase   ] NAME: S.SSS s" to stdout when destroyed.
 class Phase {
