@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -299,6 +300,46 @@ TEST_F(AutoStartTest, MountStartsADaemonThatStopsAfterTheLastUnmount) {
   EXPECT_TRUE(WaitForExit(pid)) << "the daemon did not stop after the last unmount";
   struct stat st;
   EXPECT_NE(::stat((store_ + "/hoodyfs.sock").c_str(), &st), 0) << "socket left behind";
+}
+
+// A process that copied the mount namespace while the container was mounted
+// (unshare -m, a service with PrivateTmp=) holds a copy of the mount;
+// unmounting must still end the connection instead of waiting for it.
+TEST_F(MountTest, UnmountDoesNotWaitForCopiesInOtherNamespaces) {
+  const std::string mp = MountContainer("web", {"--create"});
+  WriteFile(mp + "/f", "x");
+  int hold[2], ready[2];
+  ASSERT_EQ(::pipe(hold), 0);
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t copier = ::fork();
+  ASSERT_GE(copier, 0);
+  if (copier == 0) {
+    ::close(hold[1]);
+    ::close(ready[0]);
+    if (::unshare(CLONE_NEWNS) != 0) ::_exit(1);
+    if (::write(ready[1], "r", 1) != 1) ::_exit(1);
+    char byte;
+    while (::read(hold[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    ::_exit(0);
+  }
+  ::close(hold[0]);
+  ::close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1) << "the copier could not unshare";
+  ::close(ready[0]);
+  // `timeout` only guards the test run against a hang; the assertion is
+  // that umount succeeds at all while the copy is alive.
+  const CommandResult u =
+      RunCommand("/usr/bin/timeout", {"120", HoodyfsBinary(), "--store", store_, "umount", mp});
+  EXPECT_EQ(u.exit_code, 0) << u.Describe();
+  if (u.exit_code == 0) std::erase(mounts_, mp);
+  ::close(hold[1]);
+  int status = 0;
+  ::waitpid(copier, &status, 0);
+  // The store goes on: mount again, the data is there.
+  const std::string again = MountContainer("web");
+  EXPECT_EQ(ReadFile(again + "/f"), "x");
 }
 
 // The file exerciser (random write/truncate/punch/read/mmap against an
