@@ -72,6 +72,7 @@ class Exerciser {
     return {offset, length};
   }
   void ModelWrite(uint64_t offset, const std::string& data) {
+    if (data.empty()) return;  // write(2) of zero bytes never extends a file
     if (model_.size() < offset + data.size()) model_.resize(offset + data.size(), '\0');
     model_.replace(offset, data.size(), data);
   }
