@@ -2,7 +2,9 @@
 # Runs every hoodyfs benchmark with repetitions and writes, to OUT_DIR:
 # machine.txt (the facts docs/benchmarks.md quotes), one JSON file per group
 # (Google Benchmark's own format, every repetition plus mean/median/stddev),
-# the console output of each group, and table.md (medians, ratios to ext4).
+# the console output of each group, groups.txt (each group's start with the
+# load average and the disk's fdatasync latency then: bench/sync_probe.sh),
+# and table.md (medians, ratios to ext4).
 #
 # usage: bench/run_benchmarks.sh [BUILD_DIR [OUT_DIR]]
 #   env: REPS (default 5), GROUPS_ONLY (space-separated group names, e.g.
@@ -25,16 +27,19 @@ HOODYFS_BENCH_DIR=$(mktemp -d "$SCRATCH_PARENT/hoodyfs-bench-XXXXXX")
 trap 'rm -rf "$HOODYFS_BENCH_DIR"' EXIT
 status=0
 
+PROBE="$(dirname "$0")/sync_probe.sh"
 {
   "$(dirname "$0")/machine_info.sh" "$HOODYFS_BENCH_DIR"
   echo "repetitions: $REPS"
+  echo "before: $("$PROBE" "$HOODYFS_BENCH_DIR")"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt"
 
 run() {  # run GROUP FILTER
   local group=$1 filter=$2
   if [[ -n ${GROUPS_ONLY:-} && " $GROUPS_ONLY " != *" $group "* ]]; then return; fi
-  echo "== $group: $filter (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "== $group: $filter (load $(cut -d' ' -f1-3 /proc/loadavg); $("$PROBE" "$HOODYFS_BENCH_DIR"))" |
+    tee -a "$OUT/groups.txt"
   if ! "$BIN" --benchmark_filter="$filter" \
          --benchmark_repetitions="$REPS" \
          --benchmark_display_aggregates_only=true \
@@ -75,6 +80,7 @@ else
 fi
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
+echo "after: $("$PROBE" "$HOODYFS_BENCH_DIR")" | tee -a "$OUT/machine.txt"
 python3 "$(dirname "$0")/summarize.py" "$OUT"/*.json > "$OUT/table.md"
 if grep -h "checksum mismatch" "$OUT"/*.txt > "$OUT/mismatches.txt"; then
   echo "!! the engine reported $(wc -l < "$OUT/mismatches.txt") checksum mismatches (mismatches.txt)" \
