@@ -2,10 +2,13 @@
 # Runs every hoodyfs benchmark with repetitions and writes, to OUT_DIR:
 # machine.txt (the facts docs/benchmarks.md quotes), one JSON file per group
 # (Google Benchmark's own format, every repetition plus mean/median/stddev),
-# the console output of each group, and table.md (medians, ratios to ext4).
+# the console output of each group, groups.txt (each group's start with the
+# load average and the disk's fdatasync latency then: bench/sync_probe.sh),
+# and table.md (medians, ratios to ext4).
 #
 # usage: bench/run_benchmarks.sh [BUILD_DIR [OUT_DIR]]
-#   env: REPS (default 5), HOODYFS_BENCH_DIR (scratch parent, default /var/tmp:
+#   env: REPS (default 5), GROUPS_ONLY (space-separated group names, e.g.
+#   "snapshot gc space": run only those), HOODYFS_BENCH_DIR (scratch parent, default /var/tmp:
 #   a real disk, not tmpfs). Stores live in a fresh directory under it, removed
 #   at exit even when a benchmark aborts (the binary aborts on any engine error).
 # Groups run one process each, in an order that keeps each engine group next
@@ -24,23 +27,19 @@ HOODYFS_BENCH_DIR=$(mktemp -d "$SCRATCH_PARENT/hoodyfs-bench-XXXXXX")
 trap 'rm -rf "$HOODYFS_BENCH_DIR"' EXIT
 status=0
 
+PROBE="$(dirname "$0")/sync_probe.sh"
 {
-  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "nproc: $(nproc)"
-  echo "kernel: $(uname -r)"
-  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  echo "memory: $(free -m | awk '/^Mem:/ {print $2 " MiB"}')"
-  echo "scratch: $HOODYFS_BENCH_DIR"
-  df -h "$HOODYFS_BENCH_DIR"
-  findmnt -no SOURCE,FSTYPE,OPTIONS -T "$HOODYFS_BENCH_DIR" || true
-  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  "$(dirname "$0")/machine_info.sh" "$HOODYFS_BENCH_DIR"
   echo "repetitions: $REPS"
+  echo "before: $("$PROBE" "$HOODYFS_BENCH_DIR")"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt"
 
 run() {  # run GROUP FILTER
   local group=$1 filter=$2
-  echo "== $group: $filter (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  if [[ -n ${GROUPS_ONLY:-} && " $GROUPS_ONLY " != *" $group "* ]]; then return; fi
+  echo "== $group: $filter (load $(cut -d' ' -f1-3 /proc/loadavg); $("$PROBE" "$HOODYFS_BENCH_DIR"))" |
+    tee -a "$OUT/groups.txt"
   if ! "$BIN" --benchmark_filter="$filter" \
          --benchmark_repetitions="$REPS" \
          --benchmark_display_aggregates_only=true \
@@ -62,8 +61,11 @@ run dataseq  '^BM_(SeqWrite|SeqRead)'
 run datarand '^BM_(RandRead|RandWrite)/'
 run freezedirty '^BM_FreezeAfterWrites/'
 run ext4data '^BM_Ext4(SeqWrite|SeqRead|RandRead|RandWrite)'
+run snapshot '^BM_(SnapshotCreate|SnapshotRestore|SnapshotCopy|Copies1000|Diff100)/'
+run gc       '^BM_DeleteAndCollect/'
+run space    '^BM_SpaceTenSnapshots/'
 
-if command -v fio > /dev/null; then
+if [[ -z ${GROUPS_ONLY:-} ]] && command -v fio > /dev/null; then
   # The design notes' peer table uses fio; run the same four jobs on the disk.
   dir=$(mktemp -d "$HOODYFS_BENCH_DIR/hoodyfs-fio-XXXXXX")
   for rw in write read randread randwrite; do
@@ -78,6 +80,7 @@ else
 fi
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
+echo "after: $("$PROBE" "$HOODYFS_BENCH_DIR")" | tee -a "$OUT/machine.txt"
 python3 "$(dirname "$0")/summarize.py" "$OUT"/*.json > "$OUT/table.md"
 if grep -h "checksum mismatch" "$OUT"/*.txt > "$OUT/mismatches.txt"; then
   echo "!! the engine reported $(wc -l < "$OUT/mismatches.txt") checksum mismatches (mismatches.txt)" \

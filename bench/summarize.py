@@ -12,6 +12,10 @@ import sys
 METRICS = [
     ("BM_Freeze/", "p50_ms", "ms"), ("BM_Branch/", "p50_ms", "ms"), ("BM_Copy/", "p50_ms", "ms"),
     ("BM_FreezeAfterWrites/", "p50_ms", "ms"),
+    ("BM_SnapshotCreate/", "p50_ms", "ms"), ("BM_SnapshotRestore/", "p50_ms", "ms"),
+    ("BM_SnapshotCopy/", "p50_ms", "ms"), ("BM_Copies1000/", "total_s", "s"),
+    ("BM_Diff100/", "p50_ms", "ms"), ("BM_DeleteAndCollect/", "freed_MBps", "MB/s"),
+    ("BM_SpaceTenSnapshots/", "ratio", "x changed"),
     ("BM_Lookup/", "items_per_second", "ops/s"),
     ("BM_CreateStatUnlink/", "items_per_second", "ops/s"),
     ("BM_Ext4CreateStatUnlink", "items_per_second", "ops/s"),
@@ -36,7 +40,10 @@ NATIVE = {
 EXTRA = ["p99_ms", "max_ms", "fsync_ms", "flush_s", "sync_s", "populate_s",
          "rss_created_MiB", "rss_flushed_MiB", "rss_trimmed_MiB",
          "anon_created_MiB", "anon_flushed_MiB", "anon_trimmed_MiB", "create_max_ms",
-         "slow_creates", "slow_create_s"]
+         "slow_creates", "slow_create_s", "changes", "records_examined", "containers",
+         "delete_gc_ms", "freed_MiB", "changed_MiB", "data_beyond_base_MiB",
+         "data_file_alloc_MiB", "meta_file_alloc_MiB", "ratio_with_meta", "first100_p50_ms",
+         "last100_p50_ms"]
 
 
 def short(name):

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Turns the output directory of bench/run_fuse_benchmarks.sh into table.md:
+medians per target with the ratio to ext4 (target / ext4 of the value shown:
+above 1 is better for rates, worse for seconds), snapshot latency percentiles
+(nearest rank over every sample), the daemon's memory per step, and the load
+average seen during each stage.
+
+usage: bench/summarize_fuse.py OUT_DIR
+"""
+import math
+import statistics
+import sys
+from collections import defaultdict
+
+TARGETS = ["ext4", "hoodyfs", "bindfs", "fuse-overlayfs", "btrfs", "zfs-fuse"]
+# (stage, metric) rows of the comparison table, in order, with a label.
+ROWS = [
+    ("fio", "seqwrite", "fio sequential write 1 GiB, bs 1M, buffered + end_fsync"),
+    ("fio", "seqread", "fio sequential read 1 GiB cold, bs 1M, buffered"),
+    ("fio", "randread-qd1", "fio 4 KiB random read, O_DIRECT, QD1 (psync)"),
+    ("fio", "randread-qd1-p50", "  latency p50"),
+    ("fio", "randread-qd16", "fio 4 KiB random read, O_DIRECT, QD16 (libaio)"),
+    ("fio", "randwrite-qd1", "fio 4 KiB random write, O_DIRECT, QD1 (psync)"),
+    ("fio", "randwrite-qd1-p50", "  latency p50"),
+    ("fio", "randwrite-qd16", "fio 4 KiB random write, O_DIRECT, QD16 (libaio)"),
+    ("fsmark", "creates_4k", "fs_mark creates of 4 KiB files, no sync"),
+    ("untar", "tar_xf_s", "tar xf /usr/include (lower is better)"),
+    ("untar", "rm_rf_s", "rm -rf of that tree (lower is better)"),
+    ("import", "wall_s", "import /usr/include: hoodyfs import vs cp -a + sync (lower is better)"),
+    ("import", "files_per_s", "  entries/s"),
+    ("import", "MBps", "  MB/s of file data"),
+]
+
+
+def percentile(values, p):
+    v = sorted(values)
+    rank = math.ceil(p / 100 * len(v))
+    return v[max(rank, 1) - 1]
+
+
+def fmt(v):
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def load_results(out):
+    samples = defaultdict(list)  # (stage, metric, target) -> [(rep, value)]
+    units, failed = {}, defaultdict(int)
+    with open(f"{out}/results.tsv") as f:
+        for line in f:
+            stage, metric, target, rep, value, unit = line.rstrip("\n").split("\t")
+            if value in ("FAIL", ""):
+                failed[(stage, metric, target)] += 1
+                continue
+            samples[(stage, metric, target)].append((rep, float(value)))
+            units[(stage, metric)] = unit
+    return samples, units, failed
+
+
+def comparison(samples, units, failed):
+    present = [t for t in TARGETS if any(k[2] == t for k in samples)]
+    print("| what | unit | " + " | ".join(present) + " |")
+    print("|---|---|" + "---:|" * len(present))
+    for stage, metric, label in ROWS:
+        if not any((stage, metric, t) in samples for t in present):
+            continue
+        base = None
+        key = (stage, metric, "ext4")
+        if key in samples:
+            base = statistics.median(v for _, v in samples[key])
+        cells = []
+        for t in present:
+            vals = [v for _, v in samples.get((stage, metric, t), [])]
+            nfail = failed.get((stage, metric, t), 0)
+            if not vals:
+                cells.append("failed" if nfail else "")
+                continue
+            m = statistics.median(vals)
+            cell = fmt(m)
+            if base and t != "ext4":
+                cell += f" ({m / base:.2f}x)"
+            if len(vals) > 1:
+                cell += f" [{fmt(min(vals))}-{fmt(max(vals))}]"
+            if nfail:
+                cell += f" ({nfail} failed)"
+            cells.append(cell)
+        print(f"| {label} | {units.get((stage, metric), '')} | " + " | ".join(cells) + " |")
+    print()
+    print("Cells: median of the repetitions (ratio to ext4) [min-max].")
+
+
+def snapshots(samples):
+    rows = [k for k in samples if k[0] == "snapshot"]
+    if not rows:
+        return
+    print()
+    print("| snapshot command (whole process timed) | target | n | p50 | p90 | p99 | max |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for _, metric, target in sorted(rows, key=lambda k: (k[1], TARGETS.index(k[2]))):
+        vals = [v for _, v in samples[("snapshot", metric, target)]]
+        if metric.endswith("MBps"):
+            print(f"| {metric} | {target} | {len(vals)} | {fmt(vals[0])} MB/s | | | |")
+            continue
+        p = [fmt(percentile(vals, q)) for q in (50, 90, 99, 100)]
+        print(f"| {metric} | {target} | {len(vals)} | " + " | ".join(p) + " |")
+    print()
+    print("Percentiles by nearest rank: with 50 samples p99 is the worst one "
+          "(rank ceil(0.99 x 50) = 50).")
+
+
+def memory(samples):
+    keys = [k for k in samples if k[0] == "memory"]
+    if not keys:
+        return
+    by_files = defaultdict(dict)
+    for _, metric, target in keys:
+        for rep, v in samples[("memory", metric, target)]:
+            by_files[int(rep)][metric] = v
+    cols = ["creates_0", "VmRSS_MiB", "RssAnon_MiB", "RssFile_MiB", "VmHWM_MiB"]
+    print()
+    print("| files created through the mount | creates/s (empty files) | VmRSS MiB | "
+          "RssAnon MiB | RssFile MiB | VmHWM MiB |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for files in sorted(by_files):
+        row = by_files[files]
+        print(f"| {files:,} | " + " | ".join(fmt(row[c]) if c in row else "" for c in cols) + " |")
+        idle = [row.get(c + "_idle5s") for c in cols[1:]]
+        if any(x is not None for x in idle):
+            print(f"| {files:,}, 5 s idle | | " +
+                  " | ".join(fmt(x) if x is not None else "" for x in idle) + " |")
+
+
+def loads(out):
+    stage, per = "start", defaultdict(list)
+    try:
+        lines = open(f"{out}/load.log").read().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        parts = line.split()
+        if len(parts) >= 2 and parts[1] == "==":
+            stage = " ".join(parts[2:4]) if parts[2] != "fio" else "fio"
+            if parts[2] in ("fs_mark", "untar"):
+                stage = parts[2]
+            continue
+        if len(parts) == 4:
+            per[stage].append(float(parts[1]))
+    print()
+    print("| stage | 1-min load average: min / median / max over 10 s samples |")
+    print("|---|---|")
+    for s, v in per.items():
+        print(f"| {s} | {min(v):.2f} / {statistics.median(v):.2f} / {max(v):.2f} |")
+
+
+def main(out):
+    samples, units, failed = load_results(out)
+    comparison(samples, units, failed)
+    snapshots(samples)
+    memory(samples)
+    loads(out)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
