@@ -3,17 +3,12 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <sstream>
 #include <vector>
@@ -200,44 +195,6 @@ class Exerciser {
                                             const ExerciserOptions& options,
                                             std::string* final_contents) {
   return Exerciser(path, options).Run(final_contents);
-}
-
-::testing::AssertionResult RunFileExerciserInChild(const std::string& path,
-                                                   const ExerciserOptions& options,
-                                                   const std::string& contents_file,
-                                                   std::string* final_contents) {
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return ::testing::AssertionFailure() << "pipe";
-  const pid_t pid = ::fork();
-  if (pid < 0) return ::testing::AssertionFailure() << "fork: " << std::strerror(errno);
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::close(report[0]);
-    std::string contents;
-    ::testing::AssertionResult r = RunFileExerciser(path, options, &contents);
-    if (r) {
-      std::ofstream out(contents_file, std::ios::binary);
-      out << contents;
-      ::_exit(out.good() ? 0 : 2);
-    }
-    const std::string message = r.message();
-    (void)::write(report[1], message.data(), std::min<size_t>(message.size(), 4000));
-    ::_exit(1);
-  }
-  ::close(report[1]);
-  std::string message;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(report[0], buf, sizeof(buf))) > 0;) message.append(buf, n);
-  ::close(report[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return ::testing::AssertionFailure()
-           << "exerciser child (status " << status << "): " << message;
-  }
-  std::ifstream in(contents_file, std::ios::binary);
-  final_contents->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return ::testing::AssertionSuccess();
 }
 
 }  // namespace hoodyfs::testing

@@ -29,9 +29,13 @@ struct ExerciserOptions {
                                             const ExerciserOptions& options,
                                             std::string* final_contents);
 
-// The same in a forked child, as a process that is also the mount's FUSE
-// daemon must (it maps the file: see mount_fixture.h). The final contents
-// come back through `contents_file`, a path outside the mount.
+// The same in another process (the `file_exerciser` program, forked and
+// exec'd), as a process that is also the mount's FUSE daemon must: it maps
+// the file (see mount_fixture.h). Exec, not a bare fork: a child forked from
+// a process whose FUSE threads may hold the allocator's locks must not
+// allocate (under ASan that deadlocked). The final contents come back
+// through `contents_file`, a path outside the mount. Defined in
+// file_exerciser_child.cc.
 ::testing::AssertionResult RunFileExerciserInChild(const std::string& path,
                                                    const ExerciserOptions& options,
                                                    const std::string& contents_file,

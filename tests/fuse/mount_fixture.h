@@ -16,7 +16,8 @@
 // The test process is also the FUSE daemon, so it must never map a file of
 // its own mount: munmap(2) waits for writeback while holding the process's
 // mmap lock, which the daemon's threads need to copy requests into their
-// buffers. Mapping happens in forked children (RunInChild).
+// buffers. Mapping happens in other processes (RunInChild, or the
+// file_exerciser program).
 //
 // No /dev/fuse, not root, or no mount permission: GTEST_SKIP with the reason.
 #pragma once
@@ -70,9 +71,11 @@ class MountTest : public ::testing::Test {
 
 // Runs `fn` in a forked child with the given uid/gid (no supplementary
 // groups) and returns its result: 0 for success, else an errno or a small
-// code. The child may only make system calls (no gtest, no engine calls).
+// code. The child may only make system calls (no gtest, no engine calls,
+// no allocation: another thread may have held the allocator's lock at the
+// fork, and under ASan that child waits forever).
 int RunAs(uid_t uid, gid_t gid, const std::function<int()>& fn);
-// Runs `fn` in a forked child as root.
+// Runs `fn` in a forked child as root, under the same rule.
 int RunInChild(const std::function<int()>& fn);
 
 // Whole-file helpers through the mount. Errors fail the calling test.
