@@ -30,7 +30,7 @@ namespace hoodyfs::cli {
 namespace {
 
 // An absolute path: realpath when it resolves; else made absolute as given
-// (a dead mount does not resolve: stat fails with ENOTCONN).
+// (a dead mount may not resolve: its root can fail with ENOTCONN).
 std::string Absolute(const std::string& path) {
   char buf[PATH_MAX];
   if (::realpath(path.c_str(), buf) != nullptr) return buf;
@@ -138,7 +138,7 @@ Status Mount(const MountArgs& args) {
   HOODY_ASSIGN_OR_RETURN(std::string store, ExistingStore(args.store));
   std::string mountpoint = Absolute(args.mountpoint);
   struct stat st;
-  if (::stat(mountpoint.c_str(), &st) != 0 && errno == ENOTCONN) {
+  if (fusefs::IsDeadMount(mountpoint)) {
     // A killed daemon's mount: clear it and mount again.
     HOODY_RETURN_IF_ERROR(fusefs::ClearDeadMount(mountpoint));
     mountpoint = Absolute(mountpoint);
@@ -199,8 +199,7 @@ Result<std::string> StoreOfMount(const std::string& mountpoint) {
 
 Status Umount(const std::string& store_flag, const std::string& mountpoint_arg) {
   const std::string mountpoint = Absolute(mountpoint_arg);
-  struct stat st;
-  const bool dead = ::stat(mountpoint.c_str(), &st) != 0 && errno == ENOTCONN;
+  const bool dead = fusefs::IsDeadMount(mountpoint);
   std::string store = store_flag;
   if (store.empty()) {
     auto found = StoreOfMount(mountpoint);

@@ -6,6 +6,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -45,8 +46,8 @@ bool WriteAbort(const std::string& dir, dev_t dev) {
   return fd.valid() && ::write(fd.get(), "1", 1) == 1;
 }
 
-// Aborts the FUSE connection of `dev` (every request fails, the loop
-// ends), through fusectl, mounted privately if the system has not.
+}  // namespace
+
 bool AbortConnection(dev_t dev) {
   if (WriteAbort("/sys/fs/fuse/connections", dev)) return true;
   char dir[] = "/tmp/hoodyfs-fusectl-XXXXXX";
@@ -59,6 +60,8 @@ bool AbortConnection(dev_t dev) {
   (void)::rmdir(dir);
   return done;
 }
+
+namespace {
 
 // True when another mount (a bind mount) still shows the superblock `dev`,
 // so unmounting ours does not end the connection.
@@ -321,9 +324,13 @@ Session::~Session() {
   (void)impl_.release();
 }
 
+bool IsDeadMount(const std::string& path) {
+  struct statfs st;
+  return ::statfs(path.c_str(), &st) != 0 && errno == ENOTCONN;
+}
+
 Status ClearDeadMount(const std::string& mountpoint) {
-  struct stat st;
-  if (::stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN) return Status::OK();
+  if (!IsDeadMount(mountpoint)) return Status::OK();
   if (::umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
     return FromErrno(errno, "clear dead mount at " + mountpoint);
   }

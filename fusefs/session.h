@@ -16,6 +16,8 @@
 // exception, a restore, is followed by InvalidateAll.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -103,8 +105,20 @@ class Session {
   std::unique_ptr<Impl> impl_;
 };
 
-// Clears a dead mount at `mountpoint` (stat gives ENOTCONN: its daemon was
-// killed) with a lazy unmount. OK when the path is no dead mount.
+// True when `path` is a FUSE mount whose connection is gone (its daemon was
+// killed, or the connection aborted). Asked with statfs(2), which always
+// goes to the daemon: stat(2) of a mount's root is answered from the
+// kernel's attribute cache while it is valid (an hour here), even after the
+// connection died.
+bool IsDeadMount(const std::string& path);
+
+// Aborts the FUSE connection of the superblock `dev` (every request fails
+// with ENOTCONN, the session's loop ends), through fusectl, mounted
+// privately if the system has not. False when there is no such connection.
+bool AbortConnection(dev_t dev);
+
+// Clears a dead mount at `mountpoint` (IsDeadMount) with a lazy unmount.
+// OK when the path is no dead mount.
 // Errors (naming the path): what stat or umount2 failed with.
 Status ClearDeadMount(const std::string& mountpoint);
 

@@ -586,6 +586,21 @@ TEST_F(PosixTest, DeadMountsAreCleared) {
   EXPECT_EQ(ReadFile(P("alive")), "yes");
 }
 
+// A killed daemon's mount whose root attributes the kernel still caches:
+// stat(2) of the root may succeed from the cache for the attribute timeout
+// (an hour), so a dead mount must be recognised by a request that always
+// reaches the daemon (statfs), or `hoodyfs mount` would stack a new mount on
+// top of it. (kill -9 of the daemon in tests/daemon/mount_test.cc met this.)
+TEST_F(PosixTest, ADeadMountIsFoundWhileItsRootsAttributesAreCached) {
+  WriteFile(P("f"), "x");
+  const struct stat live = Stat(mountpoint());  // the root's attributes, cached
+  ASSERT_TRUE(fusefs::AbortConnection(live.st_dev));
+  EXPECT_TRUE(fusefs::IsDeadMount(mountpoint()));
+  ASSERT_OK(fusefs::ClearDeadMount(mountpoint()));
+  EXPECT_FALSE(fusefs::IsDeadMount(mountpoint()));
+  EXPECT_NE(Stat(mountpoint()).st_dev, live.st_dev) << "the dead mount is still there";
+}
+
 class ReadOnlyTest : public MountTest {};
 
 TEST_F(ReadOnlyTest, FrozenGenerationMountsReadOnly) {
