@@ -138,14 +138,21 @@ Result<int64_t> Meta::PutChunk(WriteScope& s, GenId g, Ino ino, uint64_t chunk,
     delta += (blocks[i].valid() ? 1 : 0) - (old.blocks[i].valid() ? 1 : 0);
     if (blocks[i].valid()) empty = false;
   }
-  // References first, releases second: a block kept by both versions never
-  // touches zero on the way.
-  for (BlockNo b : blocks) {
-    if (b.valid()) HOODY_RETURN_IF_ERROR(Ref(s, b));
+  // A version this generation owns is replaced: its references go with it,
+  // so a slot that keeps its block nets to zero and is skipped (a 4 KiB
+  // overwrite touches one block record, not the chunk's 64). A version
+  // inherited from an ancestor stays referenced by that ancestor, so the new
+  // version references every block it holds.
+  const bool replaces_own = old.owner == g;
+  auto changed = [&](uint32_t i) { return !replaces_own || blocks[i] != old.blocks[i]; };
+  // References first, releases second: a block that only moves to another
+  // slot never touches zero on the way.
+  for (uint32_t i = 0; i < blocks.size(); ++i) {
+    if (blocks[i].valid() && changed(i)) HOODY_RETURN_IF_ERROR(Ref(s, blocks[i]));
   }
-  if (old.owner == g) {
-    for (BlockNo b : old.blocks) {
-      if (b.valid()) HOODY_RETURN_IF_ERROR(Unref(s, b));
+  if (replaces_own) {
+    for (uint32_t i = 0; i < old.blocks.size(); ++i) {
+      if (old.blocks[i].valid() && changed(i)) HOODY_RETURN_IF_ERROR(Unref(s, old.blocks[i]));
     }
   }
   const std::string logical = index::ChunkLogical(ino, chunk);
