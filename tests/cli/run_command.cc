@@ -9,20 +9,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/testing/file_contents.h"
 #include "base/testing/temp_dir.h"
 
 extern char** environ;  // NOLINT: POSIX
 
 namespace hoodyfs::testing {
-
-namespace {
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-}  // namespace
 
 std::string CommandResult::Describe() const {
   return "exit " + std::to_string(exit_code) + "; stdout: [" + out + "]; stderr: [" + err + "]";
@@ -68,8 +60,8 @@ CommandResult RunCommand(const std::string& binary, const std::vector<std::strin
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = Slurp(out_path);
-  result.err = Slurp(err_path);
+  result.out = FileContents(out_path);
+  result.err = FileContents(err_path);
   return result;
 }
 

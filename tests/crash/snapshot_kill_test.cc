@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "base/test_hook.h"
+#include "base/testing/file_contents.h"
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
 #include "snapshotter/snapshotter.h"
@@ -219,13 +220,6 @@ void WriteFileOrDie(const std::string& path, const std::string& bytes) {
   if (!out.flush()) ChildFail(kChildSetupFailed, "write " + path);
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
-
 // ---- the child ----
 
 void ChangeFiles(Snapshotter& snap, std::mt19937_64& rng) {
@@ -330,7 +324,7 @@ TEST_P(SnapshotKillTest, EveryVerbHappenedOrDidNot) {
       << (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status)) : "status")
       << " (its output is above)";
 
-  const std::string pending = ReadFile(state_dir + "/pending");
+  const std::string pending = FileContents(state_dir + "/pending");
   const size_t eol = pending.find('\n');
   ASSERT_NE(eol, std::string::npos) << "killed, yet no verb was under way";
   const Verb verb = DecodeVerb(pending.substr(0, eol));

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/testing/file_contents.h"
 #include "cli/rest/http_client.h"
 #include "tests/daemon/daemon_fixture.h"
 
@@ -21,13 +22,6 @@ namespace hoodyfs::testing {
 namespace {
 
 using nlohmann::json;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class BisectTest : public DaemonTest {
  protected:
@@ -56,9 +50,9 @@ class BisectTest : public DaemonTest {
   void ExpectCleanedUp() {
     const json containers = json::parse(Ok(Snap({"containers", "list", "--json"})));
     EXPECT_EQ(containers.size(), 1u) << containers.dump();
-    EXPECT_EQ(ReadFile("/proc/self/mountinfo").find("bisect-"), std::string::npos)
+    EXPECT_EQ(FileContents("/proc/self/mountinfo").find("bisect-"), std::string::npos)
         << "a bisect mount is left";
-    EXPECT_EQ(ReadFile(head_mount_ + "/config"), "mode=live head\n");
+    EXPECT_EQ(FileContents(head_mount_ + "/config"), "mode=live head\n");
   }
 
   static constexpr int kBreaksAt = 13;

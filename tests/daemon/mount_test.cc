@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/testing/file_contents.h"
 #include "base/testing/status_macros.h"
 #include "base/unique_fd.h"
 #include "tests/daemon/daemon_fixture.h"
@@ -32,13 +33,6 @@
 
 namespace hoodyfs::testing {
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -129,7 +123,7 @@ TEST_F(MountTest, SnapshotsArePointInTimeWhileAWriterAppends) {
     const std::string name = Ok(Snap({"create", "-c", "web"}));
     ASSERT_FALSE(name.empty());
     const std::string past = MountContainer("web", {"--snapshot", name.substr(0, name.size() - 1)});
-    const std::string log = ReadFile(past + "/log");
+    const std::string log = FileContents(past + "/log");
     Unmount(past);
     ASSERT_EQ(log.size() % kRecord, 0u) << "a torn record in the snapshot";
     const uint64_t records = log.size() / kRecord;
@@ -160,7 +154,7 @@ TEST_F(MountTest, RestoreWhileMountedShowsTheSnapshotWithoutARemount) {
   EXPECT_EQ(::pwrite(old_fd.get(), "x", 1, 0), -1);
   EXPECT_EQ(errno, ESTALE);
   // New opens and path walks see the restored tree, without a remount.
-  EXPECT_EQ(ReadFile(mp + "/app.conf"), "stable");
+  EXPECT_EQ(FileContents(mp + "/app.conf"), "stable");
   struct stat st;
   EXPECT_NE(::stat((mp + "/data/new-table").c_str(), &st), 0);
   EXPECT_EQ(errno, ENOENT);
@@ -175,7 +169,7 @@ TEST_F(MountTest, SnapshotMountsAreReadOnlyAndPinned) {
   Ok(Snap({"create", "-c", "web", "--alias", "browse-me"}));
   WriteFile(mp + "/f", "v2");
   const std::string past = MountContainer("web", {"--snapshot", "browse-me"});
-  EXPECT_EQ(ReadFile(past + "/f"), "v1");
+  EXPECT_EQ(FileContents(past + "/f"), "v1");
   EXPECT_EQ(::open((past + "/g").c_str(), O_CREAT | O_WRONLY, 0644), -1);
   EXPECT_EQ(errno, EROFS);
   const CommandResult del = Snap({"delete", "-c", "web", "--name", "browse-me"});
@@ -229,7 +223,7 @@ TEST_F(MountTest, KillNineLosesNoFsyncedFileAndNoSnapshot) {
     return true;
   };
   auto durable = [&] {  // files whose fsync returned, as the host file says
-    std::istringstream in(ReadFile(progress));
+    std::istringstream in(FileContents(progress));
     int last = -1;
     for (int i; in >> i;) last = i;
     return last + 1;
@@ -253,14 +247,14 @@ TEST_F(MountTest, KillNineLosesNoFsyncedFileAndNoSnapshot) {
   StartDaemon();
   Ok(Hoodyfs({"mount", "-c", "web", mp}));
   for (int i = 0; i < files; ++i) {
-    ASSERT_EQ(ReadFile(mp + "/file" + std::to_string(i)), content(i)) << "fsync'd file " << i;
+    ASSERT_EQ(FileContents(mp + "/file" + std::to_string(i)), content(i)) << "fsync'd file " << i;
   }
   const std::string list = Ok(Snap({"list", "-c", "web"}));
   for (const auto& [name, before] : snapshots) {
     ASSERT_NE(list.find(name), std::string::npos) << "snapshot " << name << " was lost";
     const std::string past = MountContainer("web", {"--snapshot", name});
     for (int i = 0; i < before; ++i) {
-      ASSERT_EQ(ReadFile(past + "/file" + std::to_string(i)), content(i))
+      ASSERT_EQ(FileContents(past + "/file" + std::to_string(i)), content(i))
           << "file " << i << " in snapshot " << name;
     }
     Unmount(past);
@@ -291,11 +285,11 @@ TEST_F(AutoStartTest, MountStartsADaemonThatStopsAfterTheLastUnmount) {
   pid_file >> pid;
   ASSERT_GT(pid, 0) << "no daemon.pid";
   // ps shows which store it serves.
-  const std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  const std::string cmdline = FileContents("/proc/" + std::to_string(pid) + "/cmdline");
   EXPECT_NE(cmdline.find(store_), std::string::npos);
   const std::string b = MountContainer("db", {"--create", "-o", "nosuid,nodev"});
   WriteFile(a + "/x", "1");
-  EXPECT_EQ(ReadFile(a + "/x"), "1");
+  EXPECT_EQ(FileContents(a + "/x"), "1");
   Unmount(a);
   EXPECT_EQ(::kill(pid, 0), 0) << "stopped while a mount was left";
   Unmount(b);
@@ -341,7 +335,7 @@ TEST_F(MountTest, UnmountDoesNotWaitForCopiesInOtherNamespaces) {
   ::waitpid(copier, &status, 0);
   // The store goes on: mount again, the data is there.
   const std::string again = MountContainer("web");
-  EXPECT_EQ(ReadFile(again + "/f"), "x");
+  EXPECT_EQ(FileContents(again + "/f"), "x");
 }
 
 // The file exerciser (random write/truncate/punch/read/mmap against an
@@ -374,13 +368,13 @@ TEST_F(MountTest, FileExerciserAcrossSnapshotsAndRestores) {
       }
     }
     for (const auto& [f, bytes] : contents) {
-      ASSERT_TRUE(ReadFile(mp + "/" + f) == bytes) << f << " differs in the head";
+      ASSERT_TRUE(FileContents(mp + "/" + f) == bytes) << f << " differs in the head";
     }
   }
   for (const auto& [name, files] : snaps) {
     const std::string past = MountContainer("web", {"--snapshot", name});
     for (const auto& [f, bytes] : files) {
-      EXPECT_TRUE(ReadFile(past + "/" + f) == bytes) << f << " differs in " << name;
+      EXPECT_TRUE(FileContents(past + "/" + f) == bytes) << f << " differs in " << name;
     }
     Unmount(past);
   }
@@ -418,7 +412,7 @@ TEST_F(MountHelperTest, MountTypeFuseHoodyfsAndAnFstabLine) {
       RunCommand("/bin/mount", {"-t", "fuse.hoodyfs", "-o", "nosuid,nodev", "web1@" + store_, mp});
   ASSERT_EQ(m.exit_code, 0) << m.Describe();
   mounts_.push_back(mp);
-  const std::string info = ReadFile("/proc/self/mountinfo");
+  const std::string info = FileContents("/proc/self/mountinfo");
   EXPECT_NE(info.find(" " + mp + " "), std::string::npos);
   const CommandResult fm = RunCommand("/bin/findmnt", {"-no", "SOURCE,OPTIONS", mp});
   EXPECT_NE(fm.out.find("hoodyfs:web1@" + store_), std::string::npos) << fm.Describe();
@@ -432,7 +426,7 @@ TEST_F(MountHelperTest, MountTypeFuseHoodyfsAndAnFstabLine) {
   const CommandResult f = RunCommand("/bin/mount", {"--fstab", fstab, mp});
   ASSERT_EQ(f.exit_code, 0) << f.Describe();
   mounts_.push_back(mp);
-  EXPECT_EQ(ReadFile(mp + "/hello"), "from mount -t");
+  EXPECT_EQ(FileContents(mp + "/hello"), "from mount -t");
   // umount(8) from outside: the daemon notices and releases the session.
   const CommandResult u = RunCommand("/bin/umount", {mp});
   ASSERT_EQ(u.exit_code, 0) << u.Describe();
@@ -440,7 +434,7 @@ TEST_F(MountHelperTest, MountTypeFuseHoodyfsAndAnFstabLine) {
   const CommandResult again = RunCommand("/bin/mount", {"--fstab", fstab, mp});
   ASSERT_EQ(again.exit_code, 0) << again.Describe();
   mounts_.push_back(mp);
-  EXPECT_EQ(ReadFile(mp + "/hello"), "from mount -t");
+  EXPECT_EQ(FileContents(mp + "/hello"), "from mount -t");
 }
 
 }  // namespace

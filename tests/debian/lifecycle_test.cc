@@ -13,18 +13,12 @@
 #include <sstream>
 #include <string>
 
+#include "base/testing/file_contents.h"
 #include "tests/debian/debian_fixture.h"
 #include "tests/util/tree_compare.h"
 
 namespace hoodyfs::testing {
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
@@ -104,7 +98,7 @@ void LifecycleTest::Run(Sandbox sandbox) {
     const CommandResult r = InRoot(sandbox, mp, "true");
     EXPECT_NE(r.exit_code, 0) << "the wrecked container still runs /bin/sh: " << r.Describe();
     EXPECT_TRUE(Contains(r.err, "No such file or directory")) << r.Describe();
-    EXPECT_TRUE(ReadFile(mp + "/etc/passwd").starts_with("root:x:0:0:wrecked:"));
+    EXPECT_TRUE(FileContents(mp + "/etc/passwd").starts_with("root:x:0:0:wrecked:"));
     struct stat st;
     EXPECT_NE(::stat((mp + "/etc/apt").c_str(), &st), 0);
     EXPECT_EQ(errno, ENOENT);
