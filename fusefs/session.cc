@@ -41,25 +41,30 @@ std::string ConnectionId(dev_t dev) {
   return std::to_string((uint64_t{major(dev)} << 20) | minor(dev));
 }
 
-bool WriteAbort(const std::string& dir, dev_t dev) {
-  UniqueFd fd(::open((dir + "/" + ConnectionId(dev) + "/abort").c_str(), O_WRONLY | O_CLOEXEC));
-  return fd.valid() && ::write(fd.get(), "1", 1) == 1;
+UniqueFd OpenAbortIn(const std::string& dir, dev_t dev) {
+  return UniqueFd(::open((dir + "/" + ConnectionId(dev) + "/abort").c_str(), O_WRONLY | O_CLOEXEC));
 }
 
 }  // namespace
 
-bool AbortConnection(dev_t dev) {
-  if (WriteAbort("/sys/fs/fuse/connections", dev)) return true;
+UniqueFd OpenAbortFile(dev_t dev) {
+  UniqueFd fd = OpenAbortIn("/sys/fs/fuse/connections", dev);
+  if (fd.valid()) return fd;
   char dir[] = "/tmp/hoodyfs-fusectl-XXXXXX";
-  if (::mkdtemp(dir) == nullptr) return false;
-  bool done = false;
+  if (::mkdtemp(dir) == nullptr) return fd;
   if (::mount("fusectl", dir, "fusectl", 0, nullptr) == 0) {
-    done = WriteAbort(dir, dev);
+    fd = OpenAbortIn(dir, dev);  // the open file outlives the private mount
     (void)::umount2(dir, MNT_DETACH);
   }
   (void)::rmdir(dir);
-  return done;
+  return fd;
 }
+
+bool WriteAbort(const UniqueFd& abort_file) {
+  return abort_file.valid() && ::write(abort_file.get(), "1", 1) == 1;
+}
+
+bool AbortConnection(dev_t dev) { return WriteAbort(OpenAbortFile(dev)); }
 
 namespace {
 
@@ -278,6 +283,17 @@ Status Session::Unmount() {
   std::lock_guard l(impl_->ops_mu);
   if (!impl_->mounted) return Status::OK();
   const std::string& mp = impl_->mountpoint;
+  // Opened while the connection is still ours: once it is gone its number
+  // can be reused at once by another mount (any process's), which an abort
+  // by number would then hit. The open file stays tied to ours. (Unmounted
+  // from outside and already ended: nothing to abort, and the number may
+  // be someone else's by now.)
+  bool ended;
+  {
+    std::lock_guard i(impl_->fs->init_mu);
+    ended = impl_->loop_exited;
+  }
+  const UniqueFd abort_file = ended ? UniqueFd() : OpenAbortFile(impl_->dev);
   if (::umount2(mp.c_str(), UMOUNT_NOFOLLOW) != 0) {
     const int err = errno;
     if (err == EBUSY) {
@@ -295,7 +311,7 @@ Status Session::Unmount() {
   // copies become dead mounts (ENOTCONN) rather than keep Unmount waiting
   // for processes elsewhere to exit. When ours was the last mount the
   // connection is gone already and the abort finds nothing.
-  if (!AbortConnection(impl_->dev) && OtherMountsOf(impl_->dev)) {
+  if (!WriteAbort(abort_file) && OtherMountsOf(impl_->dev)) {
     std::fprintf(stderr, "hoodyfs: %s is still mounted elsewhere; waiting for it to go\n",
                  mp.c_str());
   }
@@ -309,9 +325,10 @@ Session::~Session() {
   std::fprintf(stderr, "hoodyfs: %s; detaching it and aborting its connection\n",
                st.ToString().c_str());
   std::lock_guard l(impl_->ops_mu);
+  const UniqueFd abort_file = OpenAbortFile(impl_->dev);  // before: see Unmount
   (void)::umount2(impl_->mountpoint.c_str(), MNT_DETACH);
   impl_->mounted = false;
-  if (AbortConnection(impl_->dev)) {
+  if (WriteAbort(abort_file)) {
     impl_->Stop();
     return;
   }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/unique_fd.h"
 #include "fusefs/limits.h"
 #include "snapshotter/filesystem.h"
 #include "snapshotter/store.h"
@@ -112,9 +113,17 @@ class Session {
 // connection died.
 bool IsDeadMount(const std::string& path);
 
-// Aborts the FUSE connection of the superblock `dev` (every request fails
-// with ENOTCONN, the session's loop ends), through fusectl, mounted
-// privately if the system has not. False when there is no such connection.
+// The abort file of the FUSE connection of the superblock `dev` in fusectl
+// (mounted privately if the system has not), open for writing; invalid when
+// there is no such connection. Open it while the connection is known to be
+// ours (its mount still exists): connection numbers are reused as soon as a
+// connection ends, but an open file keeps pointing at its own connection
+// (after that connection ends, writing to it does nothing).
+UniqueFd OpenAbortFile(dev_t dev);
+// Writes to an abort file: every request of the connection fails with
+// ENOTCONN and its session's loop ends. False when the file is invalid.
+bool WriteAbort(const UniqueFd& abort_file);
+// Both at once, for a connection whose mount is known to be alive.
 bool AbortConnection(dev_t dev);
 
 // Clears a dead mount at `mountpoint` (IsDeadMount) with a lazy unmount.

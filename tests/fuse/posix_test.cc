@@ -586,6 +586,21 @@ TEST_F(PosixTest, DeadMountsAreCleared) {
   EXPECT_EQ(ReadFile(P("alive")), "yes");
 }
 
+// Connection numbers are reused as soon as a connection ends (the next
+// mount, in any process, usually gets the same one), so an abort must go
+// through a file opened while the connection was ours: writing to it after
+// the connection ended must not hit the mount that took its number.
+TEST_F(PosixTest, AnAbortFileOfAnEndedConnectionSparesTheNextMount) {
+  UniqueFd stale = fusefs::OpenAbortFile(Stat(mountpoint()).st_dev);
+  ASSERT_TRUE(stale.valid());
+  Unmount();
+  ASSERT_NO_FATAL_FAILURE(MountView());
+  (void)fusefs::WriteAbort(stale);
+  WriteFile(P("alive"), "yes");
+  EXPECT_EQ(ReadFile(P("alive")), "yes");
+  EXPECT_FALSE(fusefs::IsDeadMount(mountpoint()));
+}
+
 // A killed daemon's mount whose root attributes the kernel still caches:
 // stat(2) of the root may succeed from the cache for the attribute timeout
 // (an hour), so a dead mount must be recognised by a request that always
