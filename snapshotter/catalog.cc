@@ -36,12 +36,7 @@ std::string UtcStamp(int64_t ns) {
 }
 
 Status ValidateAlias(std::string_view alias) {
-  // The container-name rules, reworded for an alias.
-  if (Status s = ValidateContainerName(alias); !s.ok()) {
-    std::string m = s.message();
-    if (m.rfind("container name", 0) == 0) m.replace(0, 14, "alias");
-    return Status::InvalidArgument(m);
-  }
+  HOODY_RETURN_IF_ERROR(ValidatePortableName("alias", alias));
   if (IsSnapshotName(alias)) {
     return Status::InvalidArgument("alias '" + std::string(alias) +
                                    "' has the form of a snapshot name (snap-YYYYMMDD-HHMMSS)");

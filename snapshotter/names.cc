@@ -9,8 +9,11 @@ bool IsAlnum(char c) {
 }
 }  // namespace
 
-Status ValidateContainerName(std::string_view name) {
-  const std::string quoted = "container name '" + std::string(name) + "'";
+Status ValidatePortableName(std::string_view kind, std::string_view name) {
+  constexpr size_t kQuoteMax = 160;  // a hostile name is not echoed whole
+  const std::string shown =
+      name.size() <= kQuoteMax ? std::string(name) : std::string(name.substr(0, kQuoteMax)) + "...";
+  const std::string quoted = std::string(kind) + " '" + shown + "'";
   if (name.empty() || name.size() > 128) {
     return Status::InvalidArgument(quoted + " must be 1 to 128 characters");
   }
@@ -25,6 +28,10 @@ Status ValidateContainerName(std::string_view name) {
     return Status::InvalidArgument(quoted + " must not contain '..'");
   }
   return Status::OK();
+}
+
+Status ValidateContainerName(std::string_view name) {
+  return ValidatePortableName("container name", name);
 }
 
 Status ValidateEntryName(std::string_view name) {

@@ -151,7 +151,7 @@ Result<BisectStep> Bisector::Test(const BisectRequest& r, Running& run, const st
   MountRequest mount;
   mount.container = copy;
   mount.mountpoint = mountpoint;
-  HOODY_RETURN_IF_ERROR(mounts_.Mount(mount).status());
+  HOODY_RETURN_IF_ERROR(mounts_.MountUnchecked(mount).status());
   cleanup.mountpoint(mountpoint);
 
   // Everything the child needs, prepared before fork: it only makes

@@ -9,14 +9,13 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
 #include "base/unique_fd.h"
 #include "cli/daemon/bisector.h"
 #include "cli/daemon/mount_manager.h"
 #include "cli/rest/api_router.h"
+#include "cli/rest/bearer.h"
 #include "cli/rest/http_server.h"
-#include "cli/rest/rest_errors.h"
 #include "cli/snapshot_api.h"
 
 namespace hoodyfs::cli {
@@ -58,19 +57,6 @@ struct Daemon::Impl {
 };
 
 namespace {
-Result<std::string> ReadToken(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound("cannot read token file " + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  std::string token = s.str();
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
-    token.pop_back();
-  }
-  if (token.empty()) return Status::InvalidArgument("token file " + path + " is empty");
-  return token;
-}
-
 const char* SignalName(uint32_t signo) {
   switch (signo) {
     case SIGTERM:
@@ -100,7 +86,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
     if (options.token_file.empty()) {
       return Status::InvalidArgument("--listen needs --token-file: TCP clients must send a token");
     }
-    HOODY_ASSIGN_OR_RETURN(impl->token, ReadToken(options.token_file));
+    HOODY_ASSIGN_OR_RETURN(impl->token, ReadTokenFile(options.token_file));
   }
   // Signals go to the signalfd: block them before any thread exists, so
   // every thread inherits the mask.
@@ -147,20 +133,20 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
     }
     return response;
   };
-  HOODY_ASSIGN_OR_RETURN(impl->unix_server,
-                         HttpServer::ListenUnix(DaemonSocketPath(options.store), handle));
+  // The Unix socket (mode 0600) is the owner's way in, so it gets room to
+  // spare; TCP is reachable by every local user, so it gets less, and its
+  // token is checked before a body is read. The two never share a limit:
+  // whatever TCP clients do, the Unix socket is served.
+  ServeOptions unix_options;
+  unix_options.connections_max = 256;
+  HOODY_ASSIGN_OR_RETURN(impl->unix_server, HttpServer::ListenUnix(DaemonSocketPath(options.store),
+                                                                   handle, unix_options));
   if (!options.listen.empty()) {
-    const std::string expected = "Bearer " + impl->token;
-    HOODY_ASSIGN_OR_RETURN(
-        impl->tcp_server,
-        HttpServer::ListenTcp(options.listen, [router, expected](const HttpRequest& r) {
-          if (r.authorization != expected) {
-            return ErrorResponse(
-                401, "unauthorized",
-                r.authorization.empty() ? "a bearer token is required" : "wrong bearer token");
-          }
-          return router->Handle(r);
-        }));
+    ServeOptions tcp_options;
+    tcp_options.connections_max = 64;
+    tcp_options.bearer_token = impl->token;
+    HOODY_ASSIGN_OR_RETURN(impl->tcp_server,
+                           HttpServer::ListenTcp(options.listen, handle, tcp_options));
   }
   impl->wrote_files = true;
   {

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "cli/daemon/mountpoint_policy.h"
+
 namespace hoodyfs::cli {
 
 Result<fusefs::MountOptions> ParseMountOptions(const std::vector<std::string>& words) {
@@ -65,6 +67,11 @@ void MountManager::ReapEnded() {
 MountManager::~MountManager() { UnmountAll(); }
 
 Result<MountInfo> MountManager::Mount(const MountRequest& request) {
+  HOODY_RETURN_IF_ERROR(CheckMountpoint(request.mountpoint, snap_.store().dir()));
+  return MountUnchecked(request);
+}
+
+Result<MountInfo> MountManager::MountUnchecked(const MountRequest& request) {
   if (request.mountpoint.empty() || request.mountpoint[0] != '/') {
     return Status::InvalidArgument("mountpoint '" + request.mountpoint + "' is not absolute");
   }

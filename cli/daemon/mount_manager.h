@@ -31,10 +31,17 @@ class MountManager final : public MountService {
   MountManager(snapshotter::Snapshotter& snap, std::function<void()> on_ended);
   ~MountManager() override;  // unmounts everything
 
-  // Errors: kInvalidArgument (mountpoint not absolute, bad option),
-  // kExists (already mounted here), kNotFound (container, snapshot,
-  // mountpoint), and what fusefs::Session::Mount returns.
+  // A client's mount: the mountpoint must pass CheckMountpoint
+  // (mountpoint_policy.h), then as MountUnchecked.
+  // Errors: kInvalidArgument (a refused mountpoint, bad option), and those
+  // of MountUnchecked.
   Result<MountInfo> Mount(const MountRequest& request) override;
+  // The daemon's own mounts, under the store's scratch directory (bisect):
+  // no mountpoint policy. Errors: kInvalidArgument (mountpoint not
+  // absolute, bad option), kExists (already mounted here), kNotFound
+  // (container, snapshot, mountpoint), and what fusefs::Session::Mount
+  // returns.
+  Result<MountInfo> MountUnchecked(const MountRequest& request);
   // Errors: kNotFound (nothing of ours mounted there), kBusy (in use).
   Status Unmount(const std::string& mountpoint) override;
   std::vector<MountInfo> List() override;

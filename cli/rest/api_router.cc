@@ -6,6 +6,9 @@
 
 #include "cli/json_codec.h"
 #include "cli/rest/rest_errors.h"
+#include "cli/rest/strict_json.h"
+#include "cli/rest/url.h"
+#include "snapshotter/names.h"
 
 namespace hoodyfs::cli {
 
@@ -13,20 +16,10 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<std::string> Split(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= path.size()) {
-    const size_t slash = path.find('/', start);
-    const size_t end = slash == std::string::npos ? path.size() : slash;
-    if (end > start) parts.push_back(path.substr(start, end - start));
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
-  return parts;
+// Invalid UTF-8 (a name quoted from a request) is replaced, never thrown on.
+HttpResponse Json(int status, const json& j) {
+  return HttpResponse{status, j.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
-
-HttpResponse Json(int status, const json& j) { return HttpResponse{status, j.dump()}; }
 
 HttpResponse BadRequest(const std::string& message) {
   return ErrorResponse(400, "invalid_argument", message);
@@ -40,8 +33,10 @@ HttpResponse WrongMethod(const HttpRequest& r) {
   return ErrorResponse(405, "method_not_allowed", r.method + " is not allowed on " + r.path);
 }
 
-// A request body: a JSON object with only the given fields. An empty body
-// is an empty object.
+// A request body: a JSON object with only the given fields, each at most
+// once. An empty body (no bytes at all) is an empty object, which every
+// route whose fields are all optional accepts (docs/api.md); a body of
+// blanks is malformed JSON, not an empty one.
 struct Body {
   json j = json::object();
   std::string error;  // set when the body is refused
@@ -49,11 +44,14 @@ struct Body {
 
 Body ParseBody(const std::string& text, const std::set<std::string>& known) {
   Body b;
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return b;
-  b.j = json::parse(text, nullptr, false);
-  if (b.j.is_discarded()) {
-    b.error = "malformed JSON in the request body";
-  } else if (!b.j.is_object()) {
+  if (text.empty()) return b;
+  Result<json> parsed = ParseStrictJson(text);
+  if (!parsed.ok()) {
+    b.error = parsed.status().message();
+    return b;
+  }
+  b.j = *std::move(parsed);
+  if (!b.j.is_object()) {
     b.error = "the request body must be a JSON object";
   } else {
     for (const auto& [key, value] : b.j.items()) {
@@ -104,7 +102,11 @@ json ToJson(const MountInfo& m) {
 }
 
 HttpResponse ApiRouter::Handle(const HttpRequest& r) {
-  const std::vector<std::string> parts = Split(r.path);
+  // Segments are decoded only after the split, and validated whole before
+  // any route sees them (url.h says why).
+  Result<std::vector<std::string>> split = SplitApiPath(r.path);
+  if (!split.ok()) return BadRequest(split.status().message());
+  const std::vector<std::string>& parts = *split;
   if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1") return NoRoute(r);
   if (parts[2] == "containers") {
     return Containers(r, std::vector<std::string>(parts.begin() + 3, parts.end()));
@@ -142,6 +144,7 @@ HttpResponse ApiRouter::Containers(const HttpRequest& r, const std::vector<std::
     return Json(201, ToJson(*c));
   }
   const std::string& id = parts[0];
+  if (Status s = snapshotter::ValidateContainerName(id); !s.ok()) return BadRequest(s.message());
   if (parts.size() == 1) {
     if (r.method == "GET") {
       auto list = api_.ListContainers();
@@ -211,6 +214,9 @@ HttpResponse ApiRouter::Snapshots(const HttpRequest& r, const std::string& conta
   }
   if (parts.size() != 1) return NoRoute(r);
   const std::string& name = parts[0];
+  if (Status s = snapshotter::ValidatePortableName("snapshot name or alias", name); !s.ok()) {
+    return BadRequest(s.message());
+  }
   if (r.method == "GET") {
     auto s = api_.GetSnapshot(container, name);
     if (!s.ok()) return ErrorResponse(s.status());

@@ -10,9 +10,9 @@
 namespace hoodyfs::cli {
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // decoded, without the query string
-  std::map<std::string, std::string> query;
+  std::string method;                        // "GET", "POST", ...
+  std::string path;                          // as sent (percent-encoded), without the query string
+  std::map<std::string, std::string> query;  // decoded names and values
   std::string body;
   std::string authorization;  // the Authorization header, "" when absent
 };

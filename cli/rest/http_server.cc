@@ -8,14 +8,23 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "base/unique_fd.h"
+#include "cli/rest/bearer.h"
+#include "cli/rest/rest_errors.h"
+#include "cli/rest/url.h"
 
 namespace hoodyfs::cli {
 
 struct HttpServer::Impl {
   HttpHandler handler;
+  ServeOptions options;
   MHD_Daemon* daemon = nullptr;  // owns the listening socket once started
 };
 
@@ -25,14 +34,19 @@ namespace {
 // response is out.
 struct Upload {
   std::string body;
+  bool answered = false;  // a refusal went out from the headers alone
   std::function<void()> after;
 };
 
 MHD_Result CollectQuery(void* cls, MHD_ValueKind, const char* key, const char* value) {
-  auto* query = static_cast<std::map<std::string, std::string>*>(cls);
-  (*query)[key] = value != nullptr ? value : "";
+  auto* query = static_cast<std::vector<std::pair<std::string, std::string>>*>(cls);
+  query->emplace_back(key, value != nullptr ? value : "");
   return MHD_YES;
 }
+
+// libmicrohttpd decodes the target in place into a C string, where a %00
+// ends it early; we keep it raw and decode it ourselves (url.h).
+size_t KeepRaw(void*, MHD_Connection*, char* s) noexcept { return std::strlen(s); }
 
 MHD_Result Respond(MHD_Connection* connection, const HttpResponse& r) {
   MHD_Response* response = MHD_create_response_from_buffer(
@@ -44,32 +58,98 @@ MHD_Result Respond(MHD_Connection* connection, const HttpResponse& r) {
   return ok;
 }
 
-MHD_Result Dispatch(void* cls, MHD_Connection* connection, const char* url, const char* method,
-                    const char*, const char* upload_data, size_t* upload_data_size,
-                    void** con_cls) noexcept {
-  auto* impl = static_cast<HttpServer::Impl*>(cls);
-  if (*con_cls == nullptr) {  // the headers: start collecting the body
-    *con_cls = new Upload();
-    return MHD_YES;
+HttpResponse TooLarge(const ServeOptions& options) {
+  return ErrorResponse(413, "too_large",
+                       "the request body is larger than the " +
+                           std::to_string(options.body_bytes_max) + " bytes this API accepts");
+}
+
+// What can be refused from the request line and headers alone, before the
+// body is read: a request line a NUL byte cut short (it has no HTTP
+// version), a missing or wrong token, a declared body over the cap.
+std::optional<HttpResponse> RefuseFromHeaders(const ServeOptions& options,
+                                              MHD_Connection* connection, const char* version) {
+  if (std::strcmp(version, MHD_HTTP_VERSION_1_1) != 0 &&
+      std::strcmp(version, MHD_HTTP_VERSION_1_0) != 0) {
+    return ErrorResponse(400, "invalid_argument", "malformed HTTP request line");
   }
-  auto* upload = static_cast<Upload*>(*con_cls);
-  if (*upload_data_size > 0) {
-    upload->body.append(upload_data, *upload_data_size);
-    *upload_data_size = 0;
-    return MHD_YES;
+  if (!options.bearer_token.empty()) {
+    const char* auth =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (auth == nullptr) return ErrorResponse(401, "unauthorized", "a bearer token is required");
+    if (!BearerMatches(auth, options.bearer_token)) {
+      return ErrorResponse(401, "unauthorized", "wrong bearer token");
+    }
   }
+  if (const char* length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                       MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long n = std::strtoull(length, &end, 10);
+    if (errno != 0 || *end != '\0' || n > options.body_bytes_max) {
+      return TooLarge(options);
+    }
+  }
+  return std::nullopt;
+}
+
+// The request as the handler sees it; 400 when a query name or value is
+// malformed.
+Result<HttpRequest> MakeRequest(MHD_Connection* connection, const char* url, const char* method,
+                                std::string body) {
   HttpRequest request;
   request.method = method;
   request.path = url;
-  request.body = std::move(upload->body);
-  MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &CollectQuery, &request.query);
+  request.body = std::move(body);
+  std::vector<std::pair<std::string, std::string>> raw_query;
+  MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &CollectQuery, &raw_query);
+  for (const auto& [raw_key, raw_value] : raw_query) {
+    HOODY_ASSIGN_OR_RETURN(std::string key, PercentDecode(raw_key, "query parameter"));
+    HOODY_ASSIGN_OR_RETURN(std::string value, PercentDecode(raw_value, "query parameter"));
+    request.query[key] = std::move(value);
+  }
   if (const char* auth =
           MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)) {
     request.authorization = auth;
   }
+  return request;
+}
+
+MHD_Result Dispatch(void* cls, MHD_Connection* connection, const char* url, const char* method,
+                    const char* version, const char* upload_data, size_t* upload_data_size,
+                    void** con_cls) noexcept {
+  auto* impl = static_cast<HttpServer::Impl*>(cls);
+  if (*con_cls == nullptr) {  // the headers: refuse early, or start collecting the body
+    auto* upload = new Upload();
+    *con_cls = upload;
+    if (std::optional<HttpResponse> refusal =
+            RefuseFromHeaders(impl->options, connection, version)) {
+      upload->answered = true;
+      return Respond(connection, *refusal);
+    }
+    return MHD_YES;
+  }
+  auto* upload = static_cast<Upload*>(*con_cls);
+  if (upload->answered) {  // a refused request's body is not kept
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (*upload_data_size > 0) {
+    if (upload->body.size() + *upload_data_size > impl->options.body_bytes_max) {
+      // No length was declared (chunked): answer if the library still lets
+      // us, else close the connection; the body is never kept whole.
+      upload->answered = true;
+      return Respond(connection, TooLarge(impl->options));
+    }
+    upload->body.append(upload_data, *upload_data_size);
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
   HttpResponse response;
   try {
-    response = impl->handler(request);
+    Result<HttpRequest> request = MakeRequest(connection, url, method, std::move(upload->body));
+    response = request.ok() ? impl->handler(*request)
+                            : ErrorResponse(400, "invalid_argument", request.status().message());
   } catch (...) {  // nothing may cross the C boundary
     response = HttpResponse{
         500, R"({"error":{"code":"internal","message":"unexpected exception in the daemon"}})"};
@@ -93,15 +173,18 @@ void Completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCod
 
 }  // namespace
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Start(int listen_fd, HttpHandler handler) {
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(int listen_fd, HttpHandler handler,
+                                                      const ServeOptions& options) {
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->impl_ = std::make_unique<Impl>();
   server->impl_->handler = std::move(handler);
+  server->impl_->options = options;
   server->impl_->daemon = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
       nullptr, nullptr, &Dispatch, server->impl_.get(), MHD_OPTION_LISTEN_SOCKET, listen_fd,
-      MHD_OPTION_NOTIFY_COMPLETED, &Completed, nullptr, MHD_OPTION_CONNECTION_TIMEOUT, 0u,
-      MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_COMPLETED, &Completed, nullptr, MHD_OPTION_UNESCAPE_CALLBACK, &KeepRaw,
+      nullptr, MHD_OPTION_CONNECTION_LIMIT, options.connections_max, MHD_OPTION_CONNECTION_TIMEOUT,
+      options.idle_timeout_s, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
   if (server->impl_->daemon == nullptr) {
     ::close(listen_fd);
     return Status::IoError("libmicrohttpd could not start serving (see the log above)");
@@ -115,7 +198,8 @@ HttpServer::~HttpServer() {
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::ListenUnix(const std::string& path,
-                                                           HttpHandler handler) {
+                                                           HttpHandler handler,
+                                                           const ServeOptions& options) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) {
@@ -136,13 +220,14 @@ Result<std::unique_ptr<HttpServer>> HttpServer::ListenUnix(const std::string& pa
   if (::chmod(path.c_str(), 0600) != 0) return FromErrno(errno, "chmod " + path);
   if (::listen(fd.get(), 64) != 0) return FromErrno(errno, "listen on " + path);
   HOODY_ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> server,
-                         Start(fd.Release(), std::move(handler)));
+                         Start(fd.Release(), std::move(handler), options));
   server->unix_path_ = path;
   return server;
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::ListenTcp(const std::string& address,
-                                                          HttpHandler handler) {
+                                                          HttpHandler handler,
+                                                          const ServeOptions& options) {
   const size_t colon = address.rfind(':');
   const std::string host = colon == std::string::npos ? address : address.substr(0, colon);
   if (colon == std::string::npos || host != "127.0.0.1") {
@@ -170,7 +255,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::ListenTcp(const std::string& add
   socklen_t len = sizeof addr;
   ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
   HOODY_ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> server,
-                         Start(fd.Release(), std::move(handler)));
+                         Start(fd.Release(), std::move(handler), options));
   server->port_ = ntohs(addr.sin_port);
   return server;
 }

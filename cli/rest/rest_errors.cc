@@ -13,6 +13,7 @@ struct Mapping {
 constexpr Mapping kMappings[] = {
     {Code::kInvalidArgument, 400, "invalid_argument"},
     {Code::kNameTooLong, 400, "invalid_argument"},
+    {Code::kInvalidArgument, 413, "too_large"},  // only ever sent by the server itself
     {Code::kPermission, 403, "permission_denied"},
     {Code::kNotFound, 404, "not_found"},
     {Code::kExists, 409, "conflict"},
@@ -25,10 +26,18 @@ constexpr Mapping kMappings[] = {
 }  // namespace
 
 HttpResponse ErrorResponse(int http_status, const std::string& code, const std::string& message) {
+  // A message may quote what a client sent: never echo more than this.
+  constexpr size_t kMessageBytesMax = 1024;
   nlohmann::json j;
   j["error"]["code"] = code;
-  j["error"]["message"] = message;
-  return HttpResponse{http_status, j.dump()};
+  j["error"]["message"] = message.size() <= kMessageBytesMax
+                              ? message
+                              : message.substr(0, kMessageBytesMax) + "... (" +
+                                    std::to_string(message.size() - kMessageBytesMax) +
+                                    " more bytes)";
+  // Replace, not throw on, invalid UTF-8 a client put in what is quoted.
+  return HttpResponse{http_status,
+                      j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 HttpResponse ErrorResponse(const Status& status) {

@@ -8,56 +8,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/rest/http_client.h"
-#include "tests/daemon/daemon_fixture.h"
+#include "tests/daemon/rest_fixture.h"
 
 namespace hoodyfs::testing {
 namespace {
 
 using cli::HttpClient;
 using cli::HttpEndpoint;
-using cli::HttpResponse;
 using nlohmann::json;
-
-class RestTest : public DaemonTest {
- protected:
-  void SetUp() override {
-    DaemonTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    token_file_ = dir_->File("token");
-    std::ofstream(token_file_) << "s3cret-token\n";
-    StartDaemon({"--listen", "127.0.0.1:0", "--token-file", token_file_});
-    client_.emplace(cli::UnixEndpoint(store_ + "/hoodyfs.sock"));
-  }
-  HttpResponse Send(const std::string& method, const std::string& target,
-                    const std::string& body = "") {
-    auto r = client_->Send(method, target, body);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : HttpResponse{0, ""};
-  }
-  // Sends and checks the status; returns the parsed body (null for none).
-  json Expect(int status, const std::string& method, const std::string& target,
-              const std::string& body = "") {
-    const HttpResponse r = Send(method, target, body);
-    EXPECT_EQ(r.status, status) << method << " " << target << " " << body << " -> " << r.body;
-    if (r.body.empty()) return nullptr;
-    json j = json::parse(r.body, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.body;
-    return j;
-  }
-  // An error answer: its status, code and a message naming the problem.
-  void ExpectError(int status, const std::string& code, const std::string& message_has,
-                   const std::string& method, const std::string& target,
-                   const std::string& body = "") {
-    const json j = Expect(status, method, target, body);
-    ASSERT_TRUE(j.is_object() && j.contains("error")) << j.dump();
-    EXPECT_EQ(j["error"]["code"], code) << j.dump();
-    EXPECT_NE(j["error"]["message"].get<std::string>().find(message_has), std::string::npos)
-        << j.dump();
-  }
-
-  std::string token_file_;
-  std::optional<HttpClient> client_;
-};
 
 constexpr char kSnaps[] = "/api/v1/containers/web1/snapshots";
 
@@ -164,7 +122,7 @@ TEST_F(RestTest, TcpNeedsTheBearerToken) {
   HttpEndpoint wrong = no_token;
   wrong.token = "guess";
   HttpEndpoint right = no_token;
-  right.token = "s3cret-token";
+  right.token = kRestToken;
   auto r = HttpClient(no_token).Send("GET", "/api/v1/containers");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 401);
