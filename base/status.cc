@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 
 namespace hoodyfs {
 
@@ -19,38 +20,51 @@ struct CodeInfo {
   const char* name;
   int err;
 };
-// One table for both directions of the boundary: the name shown to people and
-// the errno a POSIX caller sees.
 constexpr CodeInfo kCodes[] = {
-    {Code::kOk, "OK", 0},
-    {Code::kNotFound, "not found", ENOENT},
-    {Code::kExists, "already exists", EEXIST},
-    {Code::kInvalidArgument, "invalid argument", EINVAL},
-    {Code::kNoSpace, "no space", ENOSPC},
-    {Code::kIoError, "I/O error", EIO},
-    {Code::kCorruption, "corruption", EIO},
-    {Code::kBusy, "busy", EBUSY},
-    {Code::kReadOnly, "read-only", EROFS},
-    {Code::kNotEmpty, "not empty", ENOTEMPTY},
-    {Code::kNotSupported, "not supported", EOPNOTSUPP},
-    {Code::kNotDirectory, "not a directory", ENOTDIR},
-    {Code::kIsDirectory, "is a directory", EISDIR},
-    {Code::kNameTooLong, "name too long", ENAMETOOLONG},
-    {Code::kPermission, "permission denied", EPERM},
-    {Code::kTooManyLinks, "too many links", EMLINK},
-    {Code::kRange, "out of range", ERANGE},
-    {Code::kNoData, "no such attribute", ENODATA},
-    {Code::kStale, "stale", ESTALE},
-    {Code::kFileTooBig, "file too big", EFBIG},
+#define HOODYFS_CODE_INFO(code, name, err) {Code::code, name, err},
+    HOODYFS_STATUS_CODES(HOODYFS_CODE_INFO)
+#undef HOODYFS_CODE_INFO
 };
+static_assert(std::size(kCodes) == kCodeCount);
+constexpr bool IndexedByCode() {
+  for (size_t i = 0; i < std::size(kCodes); ++i) {
+    if (static_cast<size_t>(kCodes[i].code) != i) return false;
+  }
+  return true;
+}
+static_assert(IndexedByCode(), "Info() indexes kCodes by Code");
 
 const CodeInfo& Info(Code code) {
-  for (const auto& info : kCodes) {
-    if (info.code == code) return info;
+  const auto index = static_cast<size_t>(code);
+  HOODY_ASSERT(index < std::size(kCodes), "unknown status code");
+  return kCodes[index];
+}
+
+// errnos that mean the same as another code's own errno.
+struct ErrnoAlias {
+  int err;
+  Code code;
+};
+constexpr ErrnoAlias kErrnoAliases[] = {
+    {EDQUOT, Code::kNoSpace},
+    {EWOULDBLOCK, Code::kBusy},
+    {EACCES, Code::kPermission},
+};
+
+Code CodeForErrno(int err) {
+  for (const ErrnoAlias& alias : kErrnoAliases) {
+    if (alias.err == err) return alias.code;
   }
-  HOODY_ASSERT(false, "unknown status code");
+  if (err != 0) {
+    for (const CodeInfo& info : kCodes) {  // the first code of an errno (EIO: kIoError)
+      if (info.err == err) return info.code;
+    }
+  }
+  return Code::kIoError;
 }
 }  // namespace
+
+int CodeErrno(Code code) { return Info(code).err; }
 
 std::string_view CodeName(Code code) { return Info(code).name; }
 
@@ -93,66 +107,7 @@ Status FromErrno(int err, std::string_view what) {
   std::string m(what);
   m += ": ";
   m += text;
-  Code code;
-  switch (err) {
-    case ENOENT:
-      code = Code::kNotFound;
-      break;
-    case EEXIST:
-      code = Code::kExists;
-      break;
-    case EINVAL:
-      code = Code::kInvalidArgument;
-      break;
-    case ENOSPC:
-    case EDQUOT:
-      code = Code::kNoSpace;
-      break;
-    case EBUSY:
-    case EWOULDBLOCK:
-      code = Code::kBusy;
-      break;
-    case EROFS:
-      code = Code::kReadOnly;
-      break;
-    case ENOTEMPTY:
-      code = Code::kNotEmpty;
-      break;
-    case EOPNOTSUPP:
-      code = Code::kNotSupported;
-      break;
-    case ENOTDIR:
-      code = Code::kNotDirectory;
-      break;
-    case EISDIR:
-      code = Code::kIsDirectory;
-      break;
-    case ENAMETOOLONG:
-      code = Code::kNameTooLong;
-      break;
-    case EPERM:
-    case EACCES:
-      code = Code::kPermission;
-      break;
-    case EMLINK:
-      code = Code::kTooManyLinks;
-      break;
-    case ERANGE:
-      code = Code::kRange;
-      break;
-    case ENODATA:
-      code = Code::kNoData;
-      break;
-    case ESTALE:
-      code = Code::kStale;
-      break;
-    case EFBIG:
-      code = Code::kFileTooBig;
-      break;
-    default:
-      code = Code::kIoError;
-      break;
-  }
+  const Code code = CodeForErrno(err);
   return Status(code, std::move(m), err);
 }
 

@@ -20,29 +20,50 @@
 
 namespace hoodyfs {
 
+// Every Code, with the name shown to people and the errno a POSIX caller
+// sees: the one table both directions of the boundary are built from
+// (FromErrno here, ToFuseErrno in fusefs/errno_map.cc), so they cannot
+// drift apart. X(enumerator, name, errno); add new codes at the end.
+#define HOODYFS_STATUS_CODES(X)                                 \
+  X(kOk, "OK", 0)                                               \
+  X(kNotFound, "not found", ENOENT)                             \
+  X(kExists, "already exists", EEXIST)                          \
+  X(kInvalidArgument, "invalid argument", EINVAL)               \
+  X(kNoSpace, "no space", ENOSPC)                               \
+  X(kIoError, "I/O error", EIO)                                 \
+  X(kCorruption, "corruption", EIO)                             \
+  X(kBusy, "busy", EBUSY)                                       \
+  X(kReadOnly, "read-only", EROFS)                              \
+  X(kNotEmpty, "not empty", ENOTEMPTY)                          \
+  X(kNotSupported, "not supported", EOPNOTSUPP)                 \
+  X(kNotDirectory, "not a directory", ENOTDIR)                  \
+  X(kIsDirectory, "is a directory", EISDIR)                     \
+  X(kNameTooLong, "name too long", ENAMETOOLONG)                \
+  X(kPermission, "permission denied", EPERM)                    \
+  X(kTooManyLinks, "too many links", EMLINK)                    \
+  X(kRange, "out of range", ERANGE)                             \
+  /* no such extended attribute */                              \
+  X(kNoData, "no such attribute", ENODATA)                      \
+  /* the object belongs to a tree that is no longer the head */ \
+  X(kStale, "stale", ESTALE)                                    \
+  /* past the largest file offset */                            \
+  X(kFileTooBig, "file too big", EFBIG)
+
 enum class Code : int {
-  kOk = 0,
-  kNotFound,
-  kExists,
-  kInvalidArgument,
-  kNoSpace,
-  kIoError,
-  kCorruption,
-  kBusy,
-  kReadOnly,
-  kNotEmpty,
-  kNotSupported,
-  kNotDirectory,
-  kIsDirectory,
-  kNameTooLong,
-  kPermission,
-  kTooManyLinks,
-  kRange,
-  kNoData,      // no such extended attribute (ENODATA)
-  kStale,       // the object belongs to a tree that is no longer the head (ESTALE)
-  kFileTooBig,  // past the largest file offset (EFBIG)
+#define HOODYFS_CODE_ENUMERATOR(code, name, err) code,
+  HOODYFS_STATUS_CODES(HOODYFS_CODE_ENUMERATOR)
+#undef HOODYFS_CODE_ENUMERATOR
 };
 
+// How many codes there are: Code values are 0 .. kCodeCount - 1.
+inline constexpr int kCodeCount = 0
+#define HOODYFS_CODE_COUNT(code, name, err) +1
+    HOODYFS_STATUS_CODES(HOODYFS_CODE_COUNT)
+#undef HOODYFS_CODE_COUNT
+    ;
+
+// The errno a POSIX caller sees for `code` (0 for kOk).
+int CodeErrno(Code code);
 std::string_view CodeName(Code code);
 
 class [[nodiscard]] Status {

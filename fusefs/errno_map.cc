@@ -6,46 +6,30 @@
 namespace hoodyfs::fusefs {
 
 namespace {
-struct Row {
+// A Status's own errno passed on where it says more than the code's errno
+// (base/status.h HOODYFS_STATUS_CODES) and is still about the caller's file.
+struct PassThrough {
   Code code;
-  int err;                          // the errno for this code
-  std::initializer_list<int> also;  // a Status's own errno passed through when listed
+  std::initializer_list<int> errnos;
 };
-
-const Row kRows[] = {
-    {Code::kOk, 0, {}},
-    {Code::kNotFound, ENOENT, {}},
-    {Code::kExists, EEXIST, {}},
-    {Code::kInvalidArgument, EINVAL, {EFBIG, EOVERFLOW}},
-    {Code::kNoSpace, ENOSPC, {EDQUOT}},
-    {Code::kIoError, EIO, {}},
-    {Code::kCorruption, EIO, {}},
-    {Code::kBusy, EBUSY, {}},
-    {Code::kReadOnly, EROFS, {}},
-    {Code::kNotEmpty, ENOTEMPTY, {}},
-    {Code::kNotSupported, EOPNOTSUPP, {}},
-    {Code::kNotDirectory, ENOTDIR, {}},
-    {Code::kIsDirectory, EISDIR, {}},
-    {Code::kNameTooLong, ENAMETOOLONG, {}},
-    {Code::kPermission, EPERM, {EACCES}},
-    {Code::kTooManyLinks, EMLINK, {}},
-    {Code::kRange, ERANGE, {E2BIG}},
-    {Code::kNoData, ENODATA, {}},
-    {Code::kStale, ESTALE, {}},
+const PassThrough kPassThrough[] = {
+    {Code::kInvalidArgument, {EFBIG, EOVERFLOW}},
+    {Code::kNoSpace, {EDQUOT}},
+    {Code::kPermission, {EACCES}},
+    {Code::kRange, {E2BIG}},
 };
 }  // namespace
 
 int ToFuseErrno(const Status& status) {
   if (status.ok()) return 0;
-  for (const Row& row : kRows) {
+  const int own = status.ErrnoValue();
+  for (const PassThrough& row : kPassThrough) {
     if (row.code != status.code()) continue;
-    const int own = status.ErrnoValue();
-    for (int allowed : row.also) {
+    for (int allowed : row.errnos) {
       if (own == allowed) return own;
     }
-    return row.err;
   }
-  return EIO;  // a code added to base/status.h but not here: fail safe
+  return CodeErrno(status.code());
 }
 
 }  // namespace hoodyfs::fusefs
