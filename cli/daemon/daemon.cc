@@ -183,8 +183,14 @@ Status Daemon::Run() {
     }
     if (n > 0 && (fds[1].revents & POLLIN) != 0) {
       uint64_t count = 0;
-      if (::read(d.idle_fd.get(), &count, sizeof count) == sizeof count && d.mounts->size() == 0 &&
-          d.bisector->running() == 0) {
+      const bool woken = ::read(d.idle_fd.get(), &count, sizeof count) == sizeof count;
+      // A mount unmounted from outside (umount(8), fusermount3 -u) ended its
+      // FUSE loop, which woke us: release it here, on a thread that is no
+      // FUSE thread, so it is no longer listed, pinned or in the way.
+      for (const std::string& mountpoint : d.mounts->ReapEnded()) {
+        Log("released " + mountpoint + ": it was unmounted from outside");
+      }
+      if (woken && d.mounts->size() == 0 && d.bisector->running() == 0) {
         Log("nothing is mounted or running any more: stopping");
         return Status::OK();
       }

@@ -42,7 +42,7 @@ Result<fusefs::MountOptions> ParseMountOptions(const std::vector<std::string>& w
 MountManager::MountManager(snapshotter::Snapshotter& snap, std::function<void()> on_ended)
     : snap_(snap), on_ended_(std::move(on_ended)) {}
 
-void MountManager::ReapEnded() {
+std::vector<std::string> MountManager::ReapEnded() {
   std::vector<std::shared_ptr<Mounted>> ended;
   {
     std::lock_guard l(mu_);
@@ -55,13 +55,16 @@ void MountManager::ReapEnded() {
       }
     }
   }
+  std::vector<std::string> released;
   for (const auto& m : ended) {
     Status s = m->session->Unmount();
     if (!s.ok()) {
       std::fprintf(stderr, "hoodyfs: releasing %s: %s\n", m->info.mountpoint.c_str(),
                    s.ToString().c_str());
     }
+    released.push_back(m->info.mountpoint);
   }
+  return released;
 }
 
 MountManager::~MountManager() { UnmountAll(); }

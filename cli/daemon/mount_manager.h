@@ -50,8 +50,9 @@ class MountManager final : public MountService {
   snapshotter::SnapshotterHooks Hooks();
   // Unmounts everything (shutdown); errors are logged, not returned.
   void UnmountAll();
-  // Releases the sessions whose mount went away from outside (umount(8)).
-  void ReapEnded();
+  // Releases the sessions whose mount went away from outside (umount(8));
+  // returns their mountpoints. REQUIRES: not on a FUSE thread.
+  std::vector<std::string> ReapEnded();
   size_t size();
 
  private:

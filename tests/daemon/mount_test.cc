@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -296,6 +297,24 @@ TEST_F(AutoStartTest, MountStartsADaemonThatStopsAfterTheLastUnmount) {
   EXPECT_TRUE(WaitForExit(pid)) << "the daemon did not stop after the last unmount";
   struct stat st;
   EXPECT_NE(::stat((store_ + "/hoodyfs.sock").c_str(), &st), 0) << "socket left behind";
+}
+
+// umount(8) and fusermount3 -u go around `hoodyfs umount`: the daemon must
+// notice its mount is gone, stop listing it and (started on demand) stop,
+// so containers delete, fsck, import and export are not refused as
+// "mounted" (issue 10: it kept a phantom mount forever).
+TEST_F(AutoStartTest, APlainUmountReleasesTheMountAndStopsTheDaemon) {
+  const std::string mp = MountContainer("web", {"--create"});
+  std::ifstream pid_file(store_ + "/daemon.pid");
+  pid_t pid = 0;
+  pid_file >> pid;
+  ASSERT_GT(pid, 0) << "no daemon.pid";
+  WriteFile(mp + "/x", "1");
+  ASSERT_EQ(::umount2(mp.c_str(), 0), 0) << std::strerror(errno);
+  std::erase(mounts_, mp);
+  EXPECT_TRUE(WaitForExit(pid)) << "the daemon kept the unmounted container as a mount";
+  EXPECT_NE(Ok(Hoodyfs({"fsck"})).find("consistent"), std::string::npos);
+  Ok(Snap({"containers", "delete", "web"}));
 }
 
 // A process that copied the mount namespace while the container was mounted
