@@ -239,7 +239,7 @@ Result<DiffResult> DiffFromJson(const json& j) {
     if (ch.kind == ChangeKind::kModified && c.contains("what") && c["what"].is_array()) {
       for (const json& w : c["what"]) {
         if (!w.is_string()) continue;
-        for (uint32_t bit = 1; bit != 0 && bit <= snapshotter::kWhatLinks; bit <<= 1) {
+        for (uint32_t bit = 1; bit != 0 && bit <= snapshotter::kWhatLast; bit <<= 1) {
           if (snapshotter::ChangeWhatNames(bit) == w.get<std::string>()) ch.what |= bit;
         }
       }

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -41,7 +42,7 @@ std::string ChangeWhatNames(uint32_t what) {
   static constexpr std::pair<uint32_t, const char*> kNames[] = {
       {kWhatContent, "content"}, {kWhatMode, "mode"},     {kWhatOwner, "owner"},
       {kWhatTimes, "times"},     {kWhatXattrs, "xattrs"}, {kWhatTarget, "target"},
-      {kWhatRdev, "rdev"},       {kWhatLinks, "links"},
+      {kWhatRdev, "rdev"},       {kWhatLinks, "links"},   {kWhatReplaced, "replaced"},
   };
   std::string out;
   for (const auto& [bit, name] : kNames) {
@@ -52,14 +53,98 @@ std::string ChangeWhatNames(uint32_t what) {
   return out;
 }
 
+namespace {
+// The length of the UTF-8 sequence at the start of `s` if it is a valid one
+// that prints (not a C1 control, U+0080..U+009F), else 0.
+size_t PrintableUtf8Length(std::string_view s) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char lead = byte(0);
+  size_t length = 0;
+  uint32_t code_point = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+    code_point = lead & 0x1F;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    code_point = lead & 0x0F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    code_point = lead & 0x07;
+  } else {
+    return 0;
+  }
+  if (s.size() < length) return 0;
+  for (size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+    code_point = (code_point << 6) | (byte(i) & 0x3F);
+  }
+  const bool overlong =
+      (length == 3 && code_point < 0x800) || (length == 4 && code_point < 0x10000);
+  const bool surrogate = code_point >= 0xD800 && code_point <= 0xDFFF;
+  const bool c1 = code_point >= 0x80 && code_point <= 0x9F;
+  if (overlong || surrogate || c1 || code_point > 0x10FFFF) return 0;
+  return length;
+}
+}  // namespace
+
+std::string EscapePath(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  for (size_t i = 0; i < path.size();) {
+    const auto c = static_cast<unsigned char>(path[i]);
+    if (c >= 0x20 && c < 0x7F && c != '\\') {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    if (const size_t n = c >= 0x80 ? PrintableUtf8Length(path.substr(i)) : 0; n > 0) {
+      out.append(path.substr(i, n));
+      i += n;
+      continue;
+    }
+    const char octal[5] = {'\\', static_cast<char>('0' + (c >> 6)),
+                           static_cast<char>('0' + ((c >> 3) & 7)),
+                           static_cast<char>('0' + (c & 7)), '\0'};
+    out += octal;
+    ++i;
+  }
+  return out;
+}
+
 std::string FormatChange(const Change& c) {
-  std::string line = std::string(ChangeSymbol(c.kind)) + "\t" + c.path;
-  if (c.kind == ChangeKind::kRenamed) line += " -> " + c.new_path;
+  std::string line = std::string(ChangeSymbol(c.kind)) + "\t" + EscapePath(c.path);
+  if (c.kind == ChangeKind::kRenamed) line += " -> " + EscapePath(c.new_path);
+  if (c.kind == ChangeKind::kModified && (c.what & kWhatReplaced) != 0) line += "\treplaced";
+  if (c.kind == ChangeKind::kModified && (c.what & kWhatMode) != 0) {
+    char mode[16];
+    std::snprintf(mode, sizeof mode, "\tmode %04o", c.mode & 07777);
+    line += mode;
+  }
   return line;
 }
 
 namespace {
-constexpr size_t kLogBatch = 1024;   // change-log entries read per scope
+constexpr size_t kLogBatch = 1024;  // change-log entries read per scope
+
+// A path deleted and added in one diff names two inodes: one change of that
+// path, "replaced", as a person sees it (sed -i, an editor's save-by-rename,
+// rm and re-create). REQUIRES: `changes` sorted by (path, kind), so the
+// kAdded of a path comes right before its kDeleted.
+void MergeReplacements(std::vector<Change>* changes) {
+  std::vector<Change> merged;
+  merged.reserve(changes->size());
+  for (size_t i = 0; i < changes->size(); ++i) {
+    Change& c = (*changes)[i];
+    if (c.kind == ChangeKind::kAdded && i + 1 < changes->size() &&
+        (*changes)[i + 1].kind == ChangeKind::kDeleted && (*changes)[i + 1].path == c.path) {
+      c.kind = ChangeKind::kModified;
+      c.what = kWhatReplaced;
+      ++i;  // the deleted inode's line is this one now
+    }
+    merged.push_back(std::move(c));
+  }
+  *changes = std::move(merged);
+}
 constexpr size_t kInodeBatch = 256;  // inodes compared per scope
 
 // What the path's change logs say about one inode.
@@ -382,6 +467,7 @@ Result<DiffResult> Differ::Diff(GenId a, GenId b, const DiffProgressFn& progress
   std::sort(result.changes.begin(), result.changes.end(), [](const Change& x, const Change& y) {
     return std::tie(x.path, x.kind, x.new_path) < std::tie(y.path, y.kind, y.new_path);
   });
+  MergeReplacements(&result.changes);
   return result;
 }
 

@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -57,6 +58,10 @@ enum ChangeWhat : uint32_t {
   kWhatTarget = 1u << 5,
   kWhatRdev = 1u << 6,
   kWhatLinks = 1u << 7,
+  // Another file now has the name (rm and re-create, sed -i's rename over
+  // it): the inode differs; mode, bytes and inode are the new file's.
+  kWhatReplaced = 1u << 8,
+  kWhatLast = kWhatReplaced,
 };
 
 struct Change {
@@ -83,8 +88,16 @@ struct DiffResult {
 const char* ChangeSymbol(ChangeKind kind);
 // "content,mode,...": the names of the bits set in `what`.
 std::string ChangeWhatNames(uint32_t what);
-// One line as zfs diff prints it: "M\t/etc/passwd", "R\t/a -> /b".
+// One line as zfs diff prints it: "M\t/etc/passwd", "R\t/a -> /b", with what
+// a person must not miss after a tab: "M\t/usr/bin/su\tmode 4755" (every
+// mode change, so setuid and setgid show), "M\t/etc/hosts\treplaced".
+// Bytes of a path that are not printable (control characters, DEL, a
+// backslash, bytes that are not UTF-8 or are C1 controls) print as \NNN in
+// octal, as zfs diff does, so a name cannot move the cursor, clear the
+// line or forge another line.
 std::string FormatChange(const Change& change);
+// `path` with those bytes escaped.
+std::string EscapePath(std::string_view path);
 
 // Progress of a long diff: change-log entries read so far, then inodes
 // compared out of the total to compare.

@@ -439,6 +439,33 @@ std::vector<std::string> Lines(const DiffResult& d) {
   return out;
 }
 
+TEST(FormatChangeTest, NamesCannotMoveTheCursorOrForgeLines) {
+  Change c;
+  c.kind = ChangeKind::kAdded;
+  c.path = "/tmp/\x1b[2K\rclean";
+  EXPECT_EQ(FormatChange(c), "+\t/tmp/\\033[2K\\015clean");
+  c.path = "/x\n-\t/etc/shadow";
+  EXPECT_EQ(FormatChange(c), "+\t/x\\012-\\011/etc/shadow");
+  c.path = "/back\\slash \x7f";
+  EXPECT_EQ(FormatChange(c), "+\t/back\\134slash \\177");
+  // UTF-8 prints as it is; broken UTF-8 and C1 controls (U+009B is CSI) do not.
+  c.path = "/caf\xc3\xa9/\xe6\x97\xa5";
+  EXPECT_EQ(FormatChange(c), "+\t/caf\xc3\xa9/\xe6\x97\xa5");
+  c.path =
+      "/a\xc2\x9b"
+      "2J\xff\xc3";
+  EXPECT_EQ(FormatChange(c), "+\t/a\\302\\2332J\\377\\303");
+  c.kind = ChangeKind::kRenamed;
+  c.path = "/a\n";
+  c.new_path = "/b\n";
+  EXPECT_EQ(FormatChange(c), "R\t/a\\012 -> /b\\012");
+  c.kind = ChangeKind::kModified;
+  c.path = "/usr/bin/su";
+  c.mode = S_IFREG | 04755;
+  c.what = kWhatMode | kWhatTimes;
+  EXPECT_EQ(FormatChange(c), "M\t/usr/bin/su\tmode 4755");
+}
+
 TEST_F(SnapshotterTest, DiffReportsEveryKindOfChange) {
   FileSystem fs = Head();
   const Ino etc = fs.Mkdir(kRootIno, "etc", 0755, {})->ino;
@@ -465,10 +492,10 @@ TEST_F(SnapshotterTest, DiffReportsEveryKindOfChange) {
   (void)dev;
   auto d = snap_->Diff("web1", "before", "");
   ASSERT_TRUE(d.ok()) << d.status().ToString();
-  EXPECT_EQ(Lines(*d),
-            (std::vector<std::string>{"M\t/", "M\t/big", "M\t/etc", "-\t/etc/gone", "M\t/etc/hosts",
-                                      "+\t/etc/link", "-\t/etc/link", "M\t/etc/passwd",
-                                      "R\t/null -> /etc/null", "+\t/passwd-link"}));
+  EXPECT_EQ(Lines(*d), (std::vector<std::string>{"M\t/", "M\t/big", "M\t/etc", "-\t/etc/gone",
+                                                 "M\t/etc/hosts\tmode 0600",
+                                                 "M\t/etc/link\treplaced", "M\t/etc/passwd",
+                                                 "R\t/null -> /etc/null", "+\t/passwd-link"}));
   for (const Change& c : d->changes) {
     if (c.path == "/big") {
       EXPECT_EQ(c.what, kWhatContent | kWhatTimes);
