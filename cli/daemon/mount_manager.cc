@@ -47,7 +47,7 @@ std::vector<std::string> MountManager::ReapEnded() {
   {
     std::lock_guard l(mu_);
     for (auto it = mounts_.begin(); it != mounts_.end();) {
-      if (it->second->session->Ended()) {
+      if (!it->second->unmounting && it->second->session->Ended()) {
         ended.push_back(it->second);
         it = mounts_.erase(it);
       } else {
@@ -131,9 +131,13 @@ Status MountManager::Unmount(const std::string& mountpoint) {
       return Status::NotFound("no hoodyfs container is mounted at " + mountpoint);
     }
     m = it->second;
+    if (m->unmounting) return Status::Busy(mountpoint + " is being unmounted already");
+    m->unmounting = true;
   }
-  HOODY_RETURN_IF_ERROR(m->session->Unmount());
+  const Status unmounted = m->session->Unmount();
   std::lock_guard l(mu_);
+  m->unmounting = false;
+  if (!unmounted.ok()) return unmounted;
   mounts_.erase(mountpoint);
   return Status::OK();
 }

@@ -60,6 +60,9 @@ class MountManager final : public MountService {
     MountInfo info;
     snapshotter::Store::Pin pin;  // snapshot mounts
     std::unique_ptr<fusefs::Session> session;
+    // Guarded by mu_: an Unmount call owns the session until it returns, so
+    // ReapEnded (woken by the very loop that Unmount ends) leaves it alone.
+    bool unmounting = false;
   };
   Status SyncContainer(const std::string& container);
   void InvalidateContainer(const std::string& container);
