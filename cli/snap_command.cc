@@ -279,8 +279,12 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
       out << a.container << ": restored " << a.name << "; the previous head is kept as "
           << r->saved_head->name << " (alias " << r->saved_head->alias << ", expires "
           << HumanTime(r->saved_head->expires_ns) << ")\n";
-    } else {
+    } else if (a.discard_head) {
       out << a.container << ": restored " << a.name << "; the previous head was discarded\n";
+    } else {
+      out << a.container << ": restored " << a.name
+          << "; the previous head held no change of its own, so no pre-restore snapshot was "
+             "needed\n";
     }
   } else if (del->parsed()) {
     Status s = api.DeleteSnapshot(a.container, a.name);

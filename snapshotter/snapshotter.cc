@@ -5,6 +5,7 @@
 #include "index/keys.h"
 #include "snapshotter/accounting.h"
 #include "snapshotter/catalog.h"
+#include "snapshotter/changelog.h"
 #include "snapshotter/names.h"
 
 namespace hoodyfs::snapshotter {
@@ -151,6 +152,23 @@ Result<ContainerInfo> Snapshotter::CopyContainer(const std::string& container,
 }
 
 // ---- snapshots ----
+
+Result<bool> Snapshotter::HeadHoldsSomethingToKeep(const index::KvScope& s, GenId head) {
+  // A head that wrote nothing of its own is its parent, record for record:
+  // if that parent is a snapshot, which keeps it, nothing would be lost.
+  ChangeLogCursor own(head);
+  HOODY_ASSIGN_OR_RETURN(std::vector<ChangedKey> first, own.Next(s, 1));
+  if (!first.empty()) return true;
+  const GenId parent = store_->tree_.Parent(head);
+  if (!parent.valid()) return true;
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
+  for (it.Seek(""); it.Valid(); it.Next()) {
+    HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(it.value()));
+    if (rec.gen == parent) return false;
+  }
+  HOODY_RETURN_IF_ERROR(it.status());
+  return true;  // the parent's name was deleted: the head is what keeps it
+}
 
 Result<Snapshotter::NamedGens> Snapshotter::NamedGenerations() {
   NamedGens named;
@@ -319,8 +337,10 @@ Result<RestoreResult> Snapshotter::Restore(const std::string& container, const s
     HOODY_ASSIGN_OR_RETURN(catalog::Entry target, MustFind(s, container, name));
     HOODY_ASSIGN_OR_RETURN(GenId old_head, store_->CurrentHead(container));
     const int64_t now = NowNs();
+    HOODY_ASSIGN_OR_RETURN(bool keep_head, HeadHoldsSomethingToKeep(s, old_head));
+    keep_head = keep_head && !request.discard_head;
     HOODY_ASSIGN_OR_RETURN(result.new_head, store_->BranchIn(s, container, target.record.gen));
-    if (request.discard_head) {
+    if (!keep_head) {
       HOODY_RETURN_IF_ERROR(store_->SetGenerationState(s, old_head, GenState::kDropped));
     } else {
       HOODY_RETURN_IF_ERROR(store_->SetGenerationState(s, old_head, GenState::kFrozen));

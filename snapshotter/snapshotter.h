@@ -163,6 +163,9 @@ class Snapshotter {
   // Which snapshot names each generation: gen -> (container, name).
   using NamedGens = std::unordered_map<uint64_t, std::pair<std::string, std::string>>;
   Result<NamedGens> NamedGenerations();
+  // Whether dropping `head` at a restore would lose anything: false when it
+  // wrote nothing of its own and its parent is a snapshot.
+  Result<bool> HeadHoldsSomethingToKeep(const index::KvScope& s, GenId head);
   Result<SnapshotInfo> Describe(const std::string& container, const std::string& name,
                                 const index::SnapshotRecord& rec, const NamedGens& named,
                                 bool with_accounting);

@@ -260,6 +260,34 @@ TEST_F(SnapshotterTest, RestoreKeepsEveryOtherSnapshotAndTheOldHead) {
   EXPECT_EQ(GetSnap("with-new-schema", "schema.sql"), "v2");
 }
 
+TEST_F(SnapshotterTest, RestoreKeepsNoHeadThatHoldsNothingNew) {
+  Put("schema.sql", "v1");
+  Create("base");
+  // Nothing written since "base": restoring keeps no pre-restore copy of it,
+  // however often (three copies with WRITTEN 0B in a row before).
+  for (int i = 0; i < 3; ++i) {
+    auto r = snap_->Restore("web1", "base", {});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_FALSE(r->saved_head.has_value()) << "restore " << i;
+  }
+  EXPECT_EQ(Names().size(), 1u);
+  // One change, and the head is worth keeping again.
+  Put("schema.sql", "v2");
+  auto r = snap_->Restore("web1", "base", {});
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->saved_head.has_value());
+  EXPECT_EQ(GetSnap(r->saved_head->name, "schema.sql"), "v2");
+  // An unchanged head whose parent's name was deleted is the only thing
+  // keeping that state: it is kept.
+  Put("schema.sql", "v3");
+  Create("doomed");
+  ASSERT_OK(snap_->DeleteSnapshot("web1", "doomed"));
+  r = snap_->Restore("web1", "base", {});
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->saved_head.has_value()) << "the state of a deleted snapshot's name was lost";
+  EXPECT_EQ(GetSnap(r->saved_head->name, "schema.sql"), "v3");
+}
+
 TEST_F(SnapshotterTest, RestoreDiscardingTheHeadKeepsNoSnapshotAndFreesIt) {
   Put("f", "base");
   Create("base");
