@@ -85,11 +85,22 @@ void Act(const char* mountpoint, uint64_t connection, char* fusectl_dir) {
       const ssize_t n = ::read(control, buf + have, sizeof(buf) - have);
       if (n <= 0) break;  // every writer gone: the process exited
       have += static_cast<size_t>(n);
-      if (buf[0] == 'D') ::_exit(0);
-      if (buf[0] == 'A' && have >= 9) {
-        std::memcpy(&connection, buf + 1, 8);
-        have = 0;
+      // Every whole message read: an Arm and a Disarm sent in quick
+      // succession arrive in one read, and the 'D' after an 'A' must not be
+      // dropped (the test then waited for this process forever).
+      size_t at = 0;
+      while (at < have) {
+        if (buf[at] == 'D') ::_exit(0);
+        if (buf[at] != 'A') {
+          ++at;  // not ours: skip it
+          continue;
+        }
+        if (have - at < 9) break;  // the rest of this 'A' is still in the pipe
+        std::memcpy(&connection, buf + at + 1, 8);
+        at += 9;
       }
+      std::memmove(buf, buf + at, have - at);
+      have -= at;
     }
   }
   Act(mountpoint, connection, fusectl_dir);
