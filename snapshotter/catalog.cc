@@ -49,6 +49,11 @@ Status ValidateExpiryDays(int64_t days) {
     return Status::InvalidArgument("expiry must be a positive number of days, not " +
                                    std::to_string(days));
   }
+  if (days > kExpiryDaysMax) {
+    return Status::InvalidArgument("expiry of " + std::to_string(days) + " days is past the " +
+                                   std::to_string(kExpiryDaysMax) +
+                                   " days (100 years) accepted; for no expiry say 'never'");
+  }
   return Status::OK();
 }
 

@@ -32,7 +32,11 @@ std::string UtcStamp(int64_t ns);
 
 // Errors: kInvalidArgument naming what is wrong.
 Status ValidateAlias(std::string_view alias);
-// Expiry days as users give them: positive whole days.
+// The longest expiry accepted: 100 years. Anything longer is a typo or an
+// attempt to overflow, and was silently capped before; say "never" instead.
+inline constexpr int64_t kExpiryDaysMax = 36500;
+// Expiry days as users give them: whole days, 1 to kExpiryDaysMax.
+// Errors: kInvalidArgument naming the value and the range.
 Status ValidateExpiryDays(int64_t days);
 // created + days, saturating.
 int64_t ExpiryFrom(int64_t from_ns, int64_t days);

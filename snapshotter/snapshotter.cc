@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "base/log.h"
 #include "index/keys.h"
 #include "snapshotter/accounting.h"
 #include "snapshotter/catalog.h"
@@ -416,7 +417,10 @@ Result<DiffResult> Snapshotter::Diff(const std::string& container, const std::st
 
 Result<size_t> Snapshotter::ExpireSnapshots() {
   const int64_t now = NowNs();
-  std::vector<std::pair<std::string, std::string>> expired;  // (container, name)
+  struct Expired {
+    std::string container, name, alias;
+  };
+  std::vector<Expired> expired;
   {
     ReadScope s(*store_->kv_);
     HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
@@ -425,15 +429,19 @@ Result<size_t> Snapshotter::ExpireSnapshots() {
       if (rec.expires_ns == 0 || rec.expires_ns > now) continue;
       const std::string_view key = it.key();
       const size_t nul = key.find('\0');
-      expired.emplace_back(std::string(key.substr(0, nul)), std::string(key.substr(nul + 1)));
+      expired.push_back(
+          Expired{std::string(key.substr(0, nul)), std::string(key.substr(nul + 1)), rec.alias});
     }
     HOODY_RETURN_IF_ERROR(it.status());
   }
   size_t deleted = 0;
-  for (const auto& [container, name] : expired) {
+  for (const auto& [container, name, alias] : expired) {
     Status st = DeleteSnapshot(container, name);
     if (st.ok()) {
       ++deleted;
+      // Never silent: a clock that jumped forward deletes snapshots too.
+      Log(LogLevel::kInfo, "snapshot " + name + (alias.empty() ? "" : " (" + alias + ")") +
+                               " of container " + container + " expired and was deleted");
     } else if (st.code() == Code::kBusy || st.code() == Code::kNotFound) {
       // In use: it goes at a later pass. Gone: someone deleted it meanwhile.
       continue;

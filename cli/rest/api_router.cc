@@ -206,7 +206,8 @@ HttpResponse ApiRouter::Snapshots(const HttpRequest& r, const std::string& conta
     std::string error = b.error;
     snapshotter::CreateSnapshotRequest req;
     req.alias = OptString(b, "alias", &error).value_or("");
-    req.expiry_days = Expiry(b, /*never_ok=*/false, &error);
+    req.expiry_days = Expiry(b, /*never_ok=*/true, &error);
+    if (req.expiry_days == 0) req.expiry_days.reset();  // "never": no expiry
     if (!error.empty()) return BadRequest(error);
     auto s = api_.CreateSnapshot(container, req);
     if (!s.ok()) return ErrorResponse(s.status());
