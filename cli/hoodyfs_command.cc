@@ -129,6 +129,7 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
   CLI::App app{"hoodyfs: copy-on-write storage for whole container disks. Reference: docs/cli.md.",
                kProgram};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(kProgram) + " " + HOODYFS_VERSION);
   app.fallthrough();
   app.set_help_all_flag("--help-all", "help for every command");
   app.footer(

@@ -11,6 +11,7 @@
 #include "cli/json_codec.h"
 #include "cli/progress.h"
 #include "cli/store_path.h"
+#include "snapshotter/catalog.h"
 
 namespace hoodyfs::cli {
 
@@ -21,19 +22,22 @@ namespace {
 
 constexpr char kProgram[] = "hoodyfs-snap";
 
-// Whole days: digits only, at least 1. `allow_never` maps "never" to 0.
-Result<int64_t> ParseExpiry(const std::string& text, bool allow_never) {
-  if (allow_never && text == "never") return int64_t{0};
+// Whole days (1 to catalog::kExpiryDaysMax), or "never", which is 0.
+Result<int64_t> ParseExpiry(const std::string& text) {
+  if (text == "never") return int64_t{0};
   int64_t days = 0;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, days);
+  if (ec == std::errc::result_out_of_range) {
+    return Status::InvalidArgument("expiry of " + text + " days is past the " +
+                                   std::to_string(snapshotter::catalog::kExpiryDaysMax) +
+                                   " days (100 years) accepted; for no expiry say 'never'");
+  }
   if (text.empty() || ec != std::errc() || ptr != end) {
-    return Status::InvalidArgument("expiry '" + text + "' is not a whole number of days" +
-                                   (allow_never ? " or 'never'" : ""));
+    return Status::InvalidArgument("expiry '" + text +
+                                   "' is not a whole number of days or 'never'");
   }
-  if (days <= 0) {
-    return Status::InvalidArgument("expiry must be a positive number of days, not " + text);
-  }
+  HOODY_RETURN_IF_ERROR(snapshotter::catalog::ValidateExpiryDays(days));
   return days;
 }
 
@@ -113,6 +117,7 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
       "the live head.\n" +
       std::string(kExitCodesHelp) + "\nReference: docs/cli.md; JSON fields: docs/cli.md#json.");
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(kProgram) + " " + HOODYFS_VERSION);
   app.fallthrough();
   Args a;
   app.add_option("--store", a.store,
@@ -130,7 +135,7 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
   CLI::App* create = app.add_subcommand("create", "snapshot a container's head; prints the name");
   add_container(create);
   create->add_option("--alias", a.alias, "a name of your own, unique in the container");
-  create->add_option("--expiry", a.expiry, "delete the snapshot after DAYS days");
+  create->add_option("--expiry", a.expiry, "delete the snapshot after DAYS days (or 'never')");
   add_json(create);
 
   CLI::App* list = app.add_subcommand("list", "list a container's snapshots, oldest first");
@@ -208,11 +213,11 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
 
   // Values checked before the store is touched: bad input changes nothing.
   a.alias_given = set->count("--alias") > 0;
-  std::optional<int64_t> expiry;
+  std::optional<int64_t> expiry;  // for set, 0 is "never"; create leaves it unset
   if (create->count("--expiry") > 0 || set->count("--expiry") > 0) {
-    auto parsed = ParseExpiry(a.expiry, set->parsed());
+    auto parsed = ParseExpiry(a.expiry);
     if (!parsed.ok()) return fail(parsed.status());
-    expiry = *parsed;
+    if (*parsed != 0 || set->parsed()) expiry = *parsed;
   }
   if (set->parsed() && !a.alias_given && !expiry) {
     return fail(Status::InvalidArgument("set needs --alias or --expiry"));

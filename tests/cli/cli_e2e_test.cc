@@ -145,6 +145,10 @@ TEST_P(CliVerbTest, EveryVerbByNameAndByAlias) {
   EXPECT_TRUE(second["alias"].is_null());
   EXPECT_FALSE(second["expires"].is_null());
   EXPECT_EQ(second["parent"], snap_name);
+  // "never" is accepted by create as by set.
+  const json third = OkJson(Snap({"create", "-c", "web1", "--expiry", "never", "--json"}));
+  EXPECT_TRUE(third["expires"].is_null());
+  Ok(Snap({"delete", "-c", "web1", "--name", third["name"].get<std::string>()}));
 
   // list: a table for people, JSON for programs.
   const std::string table = Ok(Snap({"list", "-c", "web1"}));
@@ -224,6 +228,15 @@ TEST_P(CliVerbTest, EveryVerbByNameAndByAlias) {
   }
 }
 
+TEST_F(CliTest, BothProgramsSayTheirVersion) {
+  const CommandResult snap = RunCommand(HoodyfsSnapBinary(), {"--version"});
+  EXPECT_EQ(snap.exit_code, 0) << snap.Describe();
+  EXPECT_TRUE(snap.out.starts_with("hoodyfs-snap ")) << snap.Describe();
+  const CommandResult hoodyfs = RunCommand(HoodyfsBinary(), {"--version"});
+  EXPECT_EQ(hoodyfs.exit_code, 0) << hoodyfs.Describe();
+  EXPECT_TRUE(hoodyfs.out.starts_with("hoodyfs ")) << hoodyfs.Describe();
+}
+
 TEST_F(CliTest, StoreComesFromTheEnvironmentWithoutTheFlag) {
   const CommandResult r =
       RunCommand(HoodyfsSnapBinary(), {"containers", "list"}, {"HOODYFS_STORE=" + store_});
@@ -259,6 +272,9 @@ TEST_P(CliVerbTest, BadInputsAreRefusedAndChangeNothing) {
       {{"create", "-c", "web1", "--expiry", "0"}, 2, "positive number of days"},
       {{"create", "-c", "web1", "--expiry", "soon"}, 2, "not a whole number of days"},
       {{"create", "-c", "web1", "--expiry", "1.5"}, 2, "not a whole number of days"},
+      {{"create", "-c", "web1", "--expiry", "99999999999"}, 2, "past the 36500 days"},
+      {{"create", "-c", "web1", "--expiry", "99999999999999999999"}, 2, "past the 36500 days"},
+      {{"set", "-c", "web1", "--name", "taken", "--expiry", "36501"}, 2, "past the 36500 days"},
       {{"set", "-c", "web1", "--name", "taken", "--expiry", "-4"}, 2, "positive number of days"},
       {{"set", "-c", "web1", "--name", "taken", "--expiry", "forever"}, 2, "or 'never'"},
       {{"set", "-c", "web1", "--name", "taken"}, 2, "set needs --alias or --expiry"},
@@ -276,7 +292,9 @@ TEST_P(CliVerbTest, BadInputsAreRefusedAndChangeNothing) {
        "container 'other' already exists"},
       {{"copy", "-c", "web1", "--source-snapshot", "taken", "--name", "x/y"}, 2, "'x/y'"},
       {{"create"}, 2, "--container is required"},
-      {{"frobnicate"}, 2, "hoodyfs-snap:"},
+      {{"frobnicate"}, 2, "'frobnicate' is not a hoodyfs-snap command (see"},
+      {{"lst", "-c", "web1"}, 2, "'lst' is not a hoodyfs-snap command; did you mean 'list'?"},
+      {{"--store", "/x", "restor"}, 2, "did you mean 'restore'?"},
   };
   const std::string before = Fingerprint();
   for (const Case& c : cases) {
