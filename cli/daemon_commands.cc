@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <ostream>
 #include <sstream>
 #include <thread>
@@ -279,16 +280,26 @@ Status Bisect(const BisectArgs& args, std::ostream& out) {
     out << ToJson(*report).dump(2) << "\n";
     return Status::OK();
   }
-  out << "bisect: " << report->candidates.size() << " snapshots from " << report->last_good
-      << " ... " << report->first_bad << "\n";
+  // A snapshot as a person knows it: its name, and its alias beside it.
+  std::map<std::string, std::string> aliases;
+  if (auto list = api.ListSnapshots(args.container); list.ok()) {
+    for (const snapshotter::SnapshotInfo& s : *list) aliases[s.name] = s.alias;
+  }
+  const auto label = [&](const std::string& name) {
+    auto it = aliases.find(name);
+    return it == aliases.end() || it->second.empty() ? name : name + " (" + it->second + ")";
+  };
+  out << "bisect: " << report->candidates.size() << " snapshots searched, from "
+      << label(report->candidates.front()) << " (good) to " << label(report->candidates.back())
+      << " (bad)\n";
   int n = 0;
   for (const BisectStep& s : report->steps) {
-    out << "step " << ++n << ": " << s.snapshot << ": " << s.verdict << " (exit " << s.exit_code
-        << ")\n";
+    out << "step " << ++n << ": " << label(s.snapshot) << ": " << s.verdict << " (exit "
+        << s.exit_code << ")\n";
   }
-  out << "first bad snapshot: " << report->first_bad << "\n";
-  out << "last good snapshot: " << report->last_good << "\n";
-  out << "changes from " << report->last_good << " to " << report->first_bad << ":\n";
+  out << "first bad snapshot: " << label(report->first_bad) << "\n";
+  out << "last good snapshot: " << label(report->last_good) << "\n";
+  out << "changes from " << label(report->last_good) << " to " << label(report->first_bad) << ":\n";
   for (const snapshotter::Change& c : report->diff.changes) {
     out << snapshotter::FormatChange(c) << "\n";
   }

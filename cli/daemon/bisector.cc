@@ -212,6 +212,19 @@ Result<BisectStep> Bisector::Test(const BisectRequest& r, Running& run, const st
   return result;
 }
 
+namespace {
+// Exit 126 and 127 are the shell's "cannot execute" and "not found": the
+// command did not run, so the step says nothing about the snapshot.
+Status CheckRunnable(const BisectStep& step) {
+  if (step.exit_code != 126 && step.exit_code != 127) return Status::OK();
+  return Status::InvalidArgument("the command could not run in snapshot " + step.snapshot +
+                                 " (exit " + std::to_string(step.exit_code) +
+                                 (step.exit_code == 127 ? ": not found" : ": cannot execute") +
+                                 ")" +
+                                 (step.output.empty() ? "" : "; its output ends: " + step.output));
+}
+}  // namespace
+
 Result<BisectReport> Bisector::Run(const BisectRequest& r) {
   if (!ValidId(r.id)) {
     return Status::InvalidArgument("bisect id '" + r.id + "' must be 1 to 32 letters, digits, " +
@@ -259,6 +272,17 @@ Result<BisectReport> Bisector::Run(const BisectRequest& r) {
 
   BisectReport report;
   for (const auto& c : candidates) report.candidates.push_back(c.name);
+  // The command must work where the user says it does: a command that
+  // cannot run at all (126, 127) or fails on the good endpoint would call
+  // every step bad and name a wrong first-bad snapshot with success.
+  HOODY_ASSIGN_OR_RETURN(BisectStep check, Test(r, *run, candidates.front().name, 0, dir));
+  HOODY_RETURN_IF_ERROR(CheckRunnable(check));
+  if (check.verdict != "good") {
+    return Status::InvalidArgument(
+        "the command does not succeed on the good snapshot " + check.snapshot + " (exit " +
+        std::to_string(check.exit_code) + "); it must, for the bisect to mean anything" +
+        (check.output.empty() ? "" : "; its output ends: " + check.output));
+  }
   size_t lo = 0, hi = candidates.size() - 1;  // lo is good, hi is bad
   std::set<size_t> skipped;
   int step = 0;
@@ -276,6 +300,7 @@ Result<BisectReport> Bisector::Run(const BisectRequest& r) {
     }
     if (!mid) break;
     HOODY_ASSIGN_OR_RETURN(BisectStep s, Test(r, *run, candidates[*mid].name, ++step, dir));
+    HOODY_RETURN_IF_ERROR(CheckRunnable(s));
     {
       std::lock_guard l(run->mu);
       run->steps.push_back(s);

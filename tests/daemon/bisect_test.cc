@@ -93,6 +93,26 @@ TEST_F(BisectTest, RunsInTheCopyWithHoodyfsRootSetAndSkipsOn125) {
   ExpectCleanedUp();
 }
 
+// A command that cannot run, or fails where the user says it works, would
+// call every step bad: the bisect stops with an error instead of naming a
+// wrong first-bad snapshot with exit 0 (issue 10).
+TEST_F(BisectTest, ACommandThatCannotRunOrFailsOnGoodIsAnError) {
+  const CommandResult missing =
+      Snap({"bisect", "-c", "app", "--good", "s1", "--bad", "s20", "--", "/no/such/program", "x"});
+  EXPECT_EQ(missing.exit_code, 2) << missing.Describe();
+  EXPECT_NE(missing.err.find("could not run in snapshot " + NameOf("s1") + " (exit 127"),
+            std::string::npos)
+      << missing.Describe();
+  EXPECT_EQ(missing.out, "") << missing.Describe();
+  const CommandResult fails = Snap({"bisect", "-c", "app", "--good", "s1", "--bad", "s20", "--",
+                                    "grep", "-qx", "mode=broken", "config"});
+  EXPECT_EQ(fails.exit_code, 2) << fails.Describe();
+  EXPECT_NE(fails.err.find("does not succeed on the good snapshot " + NameOf("s1") + " (exit 1)"),
+            std::string::npos)
+      << fails.Describe();
+  ExpectCleanedUp();
+}
+
 TEST_F(BisectTest, GoodMustBeAnAncestorOfBad) {
   // After restoring s3, a new snapshot branches from it: s10 is not its ancestor.
   Ok(Snap({"restore", "-c", "app", "--name", "s3", "--discard-head"}));
