@@ -10,6 +10,7 @@
 #include "cli/human.h"
 #include "cli/json_codec.h"
 #include "cli/progress.h"
+#include "cli/rest/rest_errors.h"
 #include "cli/store_path.h"
 #include "snapshotter/catalog.h"
 
@@ -152,6 +153,7 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
   add_name(set);
   set->add_option("--alias", a.alias, "new alias ('' removes it)");
   set->add_option("--expiry", a.expiry, "DAYS from now, or 'never'");
+  add_json(set);
 
   CLI::App* restore =
       app.add_subcommand("restore", "point the container at a fresh child of the snapshot");
@@ -164,6 +166,7 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
   CLI::App* del = app.add_subcommand("delete", "delete a snapshot and give back its space");
   add_container(del);
   add_name(del);
+  add_json(del);
 
   CLI::App* diff = app.add_subcommand(
       "diff", "what changed from FROM to TO (default: the live head); X@Y: container X");
@@ -186,9 +189,11 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
   add_json(c_list);
   CLI::App* c_create = containers->add_subcommand("create", "create an empty container");
   c_create->add_option("NAME", a.container, "container name")->required();
+  add_json(c_create);
   CLI::App* c_delete =
       containers->add_subcommand("delete", "delete a container and all its snapshots");
   c_delete->add_option("NAME", a.container, "container name")->required();
+  add_json(c_delete);
 
   BisectArgs bisect_args;
   CLI::App* bisect = app.add_subcommand(
@@ -209,7 +214,13 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
 
   if (auto done = ParseCommandLine(app, argc, argv, kProgram, out, err)) return *done;
 
-  auto fail = [&](const Status& s) { return Fail(kProgram, s, err); };
+  // Under --json a failure is a JSON error document too (docs/api.md's
+  // form), still on stderr and with the same exit code.
+  auto fail = [&](const Status& s) {
+    if (!a.json) return Fail(kProgram, s, err);
+    err << ErrorResponse(s).body << "\n";
+    return ExitCodeFor(s);
+  };
 
   // Values checked before the store is touched: bad input changes nothing.
   a.alias_given = set->count("--alias") > 0;
@@ -275,6 +286,7 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
     req.expiry_days = expiry;
     auto r = api.SetSnapshot(a.container, a.name, req);
     if (!r.ok()) return fail(r.status());
+    if (a.json) out << ToJson(*r).dump(2) << "\n";
   } else if (restore->parsed()) {
     auto r = api.Restore(a.container, a.name, snapshotter::RestoreRequest{a.discard_head});
     if (!r.ok()) return fail(r.status());
@@ -294,6 +306,8 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
   } else if (del->parsed()) {
     Status s = api.DeleteSnapshot(a.container, a.name);
     if (!s.ok()) return fail(s);
+    if (a.json)
+      out << nlohmann::json{{"deleted", a.name}, {"container", a.container}}.dump(2) << "\n";
   } else if (diff->parsed()) {
     auto r = api.Diff(a.container, a.from, a.to);
     progress.Done();
@@ -320,9 +334,11 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
   } else if (c_create->parsed()) {
     auto r = api.CreateContainer(a.container);
     if (!r.ok()) return fail(r.status());
+    if (a.json) out << ToJson(*r).dump(2) << "\n";
   } else if (c_delete->parsed()) {
     Status s = api.DeleteContainer(a.container);
     if (!s.ok()) return fail(s);
+    if (a.json) out << nlohmann::json{{"deleted", a.container}}.dump(2) << "\n";
   } else if (gc->parsed()) {
     auto r = api.CollectGarbage();
     progress.Done();

@@ -228,6 +228,26 @@ TEST_P(CliVerbTest, EveryVerbByNameAndByAlias) {
   }
 }
 
+TEST_F(CliTest, JsonEverywhereErrorsToo) {
+  const json created = OkJson(Snap({"containers", "create", "api-made", "--json"}));
+  EXPECT_EQ(created["name"], "api-made");
+  const json snap = OkJson(Snap({"create", "-c", "api-made", "--json"}));
+  const std::string name = snap["name"];
+  const json set =
+      OkJson(Snap({"set", "-c", "api-made", "--name", name, "--alias", "v1", "--json"}));
+  EXPECT_EQ(set["alias"], "v1");
+  EXPECT_EQ(OkJson(Snap({"delete", "-c", "api-made", "--name", "v1", "--json"}))["deleted"], "v1");
+  EXPECT_EQ(OkJson(Snap({"containers", "delete", "api-made", "--json"}))["deleted"], "api-made");
+  // A failure under --json is a JSON error document, with the same exit code.
+  const CommandResult missing = Snap({"show", "-c", "web1", "--name", "nope", "--json"});
+  EXPECT_EQ(missing.exit_code, 3) << missing.Describe();
+  EXPECT_EQ(missing.out, "");
+  const json error = json::parse(missing.err, nullptr, false);
+  ASSERT_FALSE(error.is_discarded()) << missing.Describe();
+  EXPECT_EQ(error["error"]["code"], "not_found") << missing.Describe();
+  EXPECT_NE(error["error"]["message"].get<std::string>().find("'nope'"), std::string::npos);
+}
+
 TEST_F(CliTest, BothProgramsSayTheirVersion) {
   const CommandResult snap = RunCommand(HoodyfsSnapBinary(), {"--version"});
   EXPECT_EQ(snap.exit_code, 0) << snap.Describe();
