@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstdlib>
@@ -19,8 +20,10 @@
 #include <sstream>
 #include <thread>
 
+#include "base/log.h"
 #include "base/unique_fd.h"
 #include "cli/daemon/daemon.h"
+#include "cli/daemon/mountpoint_policy.h"
 #include "cli/json_codec.h"
 #include "cli/progress.h"
 #include "cli/rest/remote_api.h"
@@ -135,6 +138,25 @@ Status Serve(const ServeArgs& args) {
   return daemon->Run();
 }
 
+namespace {
+// Container roots mount suid and dev (they must, to be whole systems); at a
+// mountpoint every host user can reach, that hands the container's setuid
+// programs and device nodes to all of them. Said, not refused: the operator
+// may know better (docs/operations.md "Where to mount container roots").
+void WarnIfExposed(const std::string& mountpoint, const std::vector<std::string>& options) {
+  const auto given = [&](const char* word) {
+    return std::find(options.begin(), options.end(), word) != options.end();
+  };
+  if (given("nosuid") && given("nodev")) return;
+  if (!ReachableByOthers(mountpoint)) return;
+  Log(LogLevel::kWarning,
+      mountpoint + " can be reached by every user of this host, and the container is mounted " +
+          "with suid and dev on: any host user can run its setuid programs as root and open its " +
+          "device nodes. Mount container roots under a directory only root can enter (mode " +
+          "0700, e.g. /var/lib/hoodyfs/roots), or pass -o nosuid,nodev");
+}
+}  // namespace
+
 Status Mount(const MountArgs& args) {
   HOODY_ASSIGN_OR_RETURN(std::string store, ExistingStore(args.store));
   std::string mountpoint = Absolute(args.mountpoint);
@@ -153,6 +175,7 @@ Status Mount(const MountArgs& args) {
   request.snapshot = args.snapshot;
   request.mountpoint = mountpoint;
   request.options = SplitOptions(args.options);
+  WarnIfExposed(mountpoint, request.options);
   request.create = args.create;
   RemoteApi api(UnixEndpoint(DaemonSocketPath(store)));
   if (args.foreground) {

@@ -2,6 +2,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <array>
 #include <memory>
@@ -66,6 +67,20 @@ Status CheckMountpoint(const std::string& mountpoint, const std::string& store_d
                                    " from the daemon that serves it; mount outside the store");
   }
   return Status::OK();
+}
+
+bool ReachableByOthers(const std::string& mountpoint) {
+  const std::string where = Resolve(mountpoint);
+  if (where.empty()) return false;
+  for (size_t slash = where.rfind('/'); slash != std::string::npos && slash > 0;
+       slash = where.rfind('/', slash - 1)) {
+    struct stat st;
+    if (::stat(where.substr(0, slash).c_str(), &st) != 0 || (st.st_mode & S_IXOTH) == 0) {
+      return false;
+    }
+  }
+  struct stat root;
+  return ::stat("/", &root) == 0 && (root.st_mode & S_IXOTH) != 0;
 }
 
 }  // namespace hoodyfs::cli

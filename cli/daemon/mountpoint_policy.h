@@ -23,4 +23,10 @@ namespace hoodyfs::cli {
 // kNotFound (the mountpoint does not exist).
 Status CheckMountpoint(const std::string& mountpoint, const std::string& store_dir);
 
+// Whether every user of the host can reach `mountpoint`: each directory
+// above it lets others search it (the x bit for others). A container root
+// mounted there with suid and dev on lets any host user run the container's
+// setuid programs as root and open its device nodes.
+bool ReachableByOthers(const std::string& mountpoint);
+
 }  // namespace hoodyfs::cli

@@ -89,7 +89,9 @@ class CliTest : public ::testing::Test {
       auto [it, fresh] = mounts_.try_emplace(container, dir_.File("mnt-" + container));
       if (fresh) {
         ASSERT_EQ(::mkdir(it->second.c_str(), 0755), 0);
-        Ok(Hoodyfs({"mount", "-c", container, it->second}));
+        // nosuid,nodev: the test directory is reachable by others, and a
+        // suid,dev container root there is warned about.
+        Ok(Hoodyfs({"mount", "-c", container, "-o", "nosuid,nodev", it->second}));
       }
       std::ofstream out(it->second + "/" + name, std::ios::binary | std::ios::trunc);
       out << data;

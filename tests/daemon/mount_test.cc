@@ -23,6 +23,7 @@
 #include <map>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "base/testing/file_contents.h"
 #include "base/testing/status_macros.h"
@@ -297,6 +298,30 @@ TEST_F(AutoStartTest, MountStartsADaemonThatStopsAfterTheLastUnmount) {
   EXPECT_TRUE(WaitForExit(pid)) << "the daemon did not stop after the last unmount";
   struct stat st;
   EXPECT_NE(::stat((store_ + "/hoodyfs.sock").c_str(), &st), 0) << "socket left behind";
+}
+
+// A suid,dev container root where every host user can reach it is said
+// out loud (issue 10); under a 0700 directory, or nosuid,nodev, it is not.
+TEST_F(MountTest, AMountpointOthersCanReachWithSuidAndDevIsWarnedAbout) {
+  Ok(Snap({"containers", "create", "web"}));
+  const std::string open_dir = dir().File("open");
+  const std::string closed_dir = dir().File("closed");
+  ASSERT_EQ(::mkdir(open_dir.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(closed_dir.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(dir().path().c_str(), 0755), 0);
+  for (const auto& [parent, options, warned] :
+       {std::tuple{open_dir, std::string("ro"), true},
+        std::tuple{open_dir, std::string("nosuid,nodev"), false},
+        std::tuple{closed_dir, std::string("ro"), false}}) {
+    const std::string mp = parent + "/root-" + std::to_string(++next_mount_);
+    ASSERT_EQ(::mkdir(mp.c_str(), 0755), 0);
+    const CommandResult r = Hoodyfs({"mount", "-c", "web", "-o", options, mp});
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+    mounts_.push_back(mp);
+    EXPECT_EQ(r.err.find("can be reached by every user of this host") != std::string::npos, warned)
+        << parent << " -o " << options << ": " << r.Describe();
+    Unmount(mp);
+  }
 }
 
 // umount(8) and fusermount3 -u go around `hoodyfs umount`: the daemon must
