@@ -4,6 +4,7 @@
 // the daemon that serves the mount) as on an unmounted one.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -11,9 +12,12 @@
 
 namespace hoodyfs::cli {
 
+// How long a command waits for a daemon that holds the store's lock but
+// does not answer yet (starting) or any more (stopping) to finish doing so.
+inline constexpr std::chrono::seconds kHandOverWait{15};
+
 // Errors: those of Snapshotter::Open (kNotFound: no store; kBusy: another
-// process holds the store but no daemon answers, named with its pid when
-// known).
+// process has held the store for kHandOverWait without a daemon answering).
 Result<std::unique_ptr<SnapshotApi>> OpenApi(const std::string& store);
 
 // kBusy naming the daemon when one serves `store`, else OK: for commands

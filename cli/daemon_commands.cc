@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -22,8 +23,10 @@
 
 #include "base/log.h"
 #include "base/unique_fd.h"
+#include "cli/api_opener.h"
 #include "cli/daemon/daemon.h"
 #include "cli/daemon/mountpoint_policy.h"
+#include "cli/exit_codes.h"
 #include "cli/json_codec.h"
 #include "cli/progress.h"
 #include "cli/rest/remote_api.h"
@@ -105,8 +108,30 @@ Result<pid_t> StartDaemon(const std::string& store) {
   if (n == 1) return pid;
   int status = 0;
   ::waitpid(pid, &status, 0);
-  return Status::IoError("the hoodyfs daemon for " + store +
-                         " could not start: " + LastLogLine(log));
+  const std::string why =
+      "the hoodyfs daemon for " + store + " could not start: " + LastLogLine(log);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kExitBusy) return Status::Busy(why);
+  return Status::IoError(why);
+}
+
+// The daemon that serves `store`: the one that answers, else a new one;
+// returns the new one's pid, or 0 when one answered. A daemon that is
+// stopping (or another command's, starting) holds the store's lock for a
+// moment while it does not answer: wait for it, bounded by kHandOverWait.
+// Errors: those of StartDaemon.
+Result<pid_t> EnsureDaemon(const std::string& store) {
+  RemoteApi api(UnixEndpoint(DaemonSocketPath(store)));
+  const auto deadline = std::chrono::steady_clock::now() + kHandOverWait;
+  for (auto pause = std::chrono::milliseconds(2);;
+       pause = std::min(pause * 2, std::chrono::milliseconds(100))) {
+    if (api.Ping()) return pid_t{0};
+    Result<pid_t> started = StartDaemon(store);
+    if (started.ok() || started.status().code() != Code::kBusy ||
+        std::chrono::steady_clock::now() > deadline) {
+      return started;
+    }
+    std::this_thread::sleep_for(pause);
+  }
 }
 
 // mountinfo escapes space, tab, newline and backslash as \ooo (octal).
@@ -186,18 +211,19 @@ Status Mount(const MountArgs& args) {
     HOODY_RETURN_IF_ERROR(api.Mount(request).status());
     return daemon->Run();
   }
-  pid_t started = 0;
-  if (!api.Ping()) {
-    HOODY_ASSIGN_OR_RETURN(started, StartDaemon(store));
+  // A daemon that stops (its last mount went) between our ping and our
+  // request never reads the request: start one and ask again.
+  for (int attempt = 0;; ++attempt) {
+    HOODY_ASSIGN_OR_RETURN(const pid_t started, EnsureDaemon(store));
+    Result<MountInfo> mounted = api.Mount(request);
+    if (!mounted.ok() && started > 0) {
+      // The daemon we started for this mount would wait for one forever.
+      ::kill(started, SIGTERM);
+      int status = 0;
+      ::waitpid(started, &status, 0);
+    }
+    if (!IsUnreachable(mounted.status()) || attempt == 3) return mounted.status();
   }
-  Result<MountInfo> mounted = api.Mount(request);
-  if (!mounted.ok() && started > 0) {
-    // The daemon we started for this mount would wait for one forever.
-    ::kill(started, SIGTERM);
-    int status = 0;
-    ::waitpid(started, &status, 0);
-  }
-  return mounted.status();
 }
 
 Result<std::string> StoreOfMount(const std::string& mountpoint) {
@@ -243,7 +269,7 @@ Status Umount(const std::string& store_flag, const std::string& mountpoint_arg) 
 Status Bisect(const BisectArgs& args, std::ostream& out) {
   HOODY_ASSIGN_OR_RETURN(std::string store, ExistingStore(args.store));
   RemoteApi api(UnixEndpoint(DaemonSocketPath(store)));
-  if (!api.Ping()) HOODY_RETURN_IF_ERROR(StartDaemon(store).status());
+  HOODY_RETURN_IF_ERROR(EnsureDaemon(store).status());
   BisectRequest request;
   request.id = "cli" + std::to_string(::getpid());
   request.container = args.container;

@@ -10,6 +10,7 @@
 #include "cli/human.h"
 #include "cli/json_codec.h"
 #include "cli/progress.h"
+#include "cli/rest/http_client.h"
 #include "cli/rest/rest_errors.h"
 #include "cli/store_path.h"
 #include "snapshotter/catalog.h"
@@ -216,7 +217,14 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
 
   // Under --json a failure is a JSON error document too (docs/api.md's
   // form), still on stderr and with the same exit code.
+  // Set while a verb may be run again (see run_verb below).
+  bool may_retry = false;
+  bool unreachable = false;
   auto fail = [&](const Status& s) {
+    if (may_retry && IsUnreachable(s)) {
+      unreachable = true;  // said nothing yet: the verb runs again
+      return kExitFailure;
+    }
     if (!a.json) return Fail(kProgram, s, err);
     err << ErrorResponse(s).body << "\n";
     return ExitCodeFor(s);
@@ -242,115 +250,127 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
     return s.ok() ? kExitOk : fail(s);
   }
 
-  auto api_or = open(ResolveStorePath(a.store));
-  if (!api_or.ok()) return fail(api_or.status());
-  SnapshotApi& api = **api_or;
-  // A status line on a terminal for long work (diff, gc), cleared before
-  // the result is printed; nothing when piped.
-  Progress progress;
-  if (progress.enabled()) api.SetProgress([&](const std::string& line) { progress.Update(line); });
+  auto run_verb = [&]() -> int {
+    auto api_or = open(ResolveStorePath(a.store));
+    if (!api_or.ok()) return fail(api_or.status());
+    SnapshotApi& api = **api_or;
+    // A status line on a terminal for long work (diff, gc), cleared before
+    // the result is printed; nothing when piped.
+    Progress progress;
+    if (progress.enabled())
+      api.SetProgress([&](const std::string& line) { progress.Update(line); });
 
-  if (create->parsed()) {
-    auto r = api.CreateSnapshot(a.container, snapshotter::CreateSnapshotRequest{a.alias, expiry});
-    if (!r.ok()) return fail(r.status());
-    if (a.json) {
-      out << ToJson(*r).dump(2) << "\n";
-    } else {
-      out << r->name << "\n";
+    if (create->parsed()) {
+      auto r = api.CreateSnapshot(a.container, snapshotter::CreateSnapshotRequest{a.alias, expiry});
+      if (!r.ok()) return fail(r.status());
+      if (a.json) {
+        out << ToJson(*r).dump(2) << "\n";
+      } else {
+        out << r->name << "\n";
+      }
+    } else if (list->parsed()) {
+      auto r = api.ListSnapshots(a.container);
+      if (!r.ok()) return fail(r.status());
+      if (a.json) {
+        nlohmann::json j = nlohmann::json::array();
+        for (const SnapshotInfo& s : *r) j.push_back(ToJson(s));
+        out << j.dump(2) << "\n";
+      } else {
+        PrintSnapshotTable(*r, out);
+      }
+    } else if (show->parsed()) {
+      auto r = api.GetSnapshot(a.container, a.name);
+      if (!r.ok()) return fail(r.status());
+      auto exclusive = api.ExclusiveBytes(a.container, a.name);
+      if (!exclusive.ok()) return fail(exclusive.status());
+      if (a.json) {
+        nlohmann::json j = ToJson(*r);
+        j["exclusive_bytes"] = *exclusive;
+        out << j.dump(2) << "\n";
+      } else {
+        PrintSnapshot(*r, *exclusive, out);
+      }
+    } else if (set->parsed()) {
+      snapshotter::SetSnapshotRequest req;
+      if (a.alias_given) req.alias = a.alias;
+      req.expiry_days = expiry;
+      auto r = api.SetSnapshot(a.container, a.name, req);
+      if (!r.ok()) return fail(r.status());
+      if (a.json) out << ToJson(*r).dump(2) << "\n";
+    } else if (restore->parsed()) {
+      auto r = api.Restore(a.container, a.name, snapshotter::RestoreRequest{a.discard_head});
+      if (!r.ok()) return fail(r.status());
+      if (a.json) {
+        out << ToJson(*r).dump(2) << "\n";
+      } else if (r->saved_head) {
+        out << a.container << ": restored " << a.name << "; the previous head is kept as "
+            << r->saved_head->name << " (alias " << r->saved_head->alias << ", expires "
+            << HumanTime(r->saved_head->expires_ns) << ")\n";
+      } else if (a.discard_head) {
+        out << a.container << ": restored " << a.name << "; the previous head was discarded\n";
+      } else {
+        out << a.container << ": restored " << a.name
+            << "; the previous head held no change of its own, so no pre-restore snapshot was "
+               "needed\n";
+      }
+    } else if (del->parsed()) {
+      Status s = api.DeleteSnapshot(a.container, a.name);
+      if (!s.ok()) return fail(s);
+      if (a.json)
+        out << nlohmann::json{{"deleted", a.name}, {"container", a.container}}.dump(2) << "\n";
+    } else if (diff->parsed()) {
+      auto r = api.Diff(a.container, a.from, a.to);
+      progress.Done();
+      if (!r.ok()) return fail(r.status());
+      if (a.json) {
+        out << ToJson(*r).dump(2) << "\n";
+      } else {
+        for (const snapshotter::Change& c : r->changes) out << snapshotter::FormatChange(c) << "\n";
+      }
+    } else if (copy->parsed()) {
+      auto r = api.CopyContainer(a.container, a.source_snapshot, a.name, a.project);
+      if (!r.ok()) return fail(r.status());
+      if (a.json) out << ToJson(*r).dump(2) << "\n";
+    } else if (c_list->parsed()) {
+      auto r = api.ListContainers();
+      if (!r.ok()) return fail(r.status());
+      if (a.json) {
+        nlohmann::json j = nlohmann::json::array();
+        for (const ContainerInfo& c : *r) j.push_back(ToJson(c));
+        out << j.dump(2) << "\n";
+      } else {
+        PrintContainers(*r, out);
+      }
+    } else if (c_create->parsed()) {
+      auto r = api.CreateContainer(a.container);
+      if (!r.ok()) return fail(r.status());
+      if (a.json) out << ToJson(*r).dump(2) << "\n";
+    } else if (c_delete->parsed()) {
+      Status s = api.DeleteContainer(a.container);
+      if (!s.ok()) return fail(s);
+      if (a.json) out << nlohmann::json{{"deleted", a.container}}.dump(2) << "\n";
+    } else if (gc->parsed()) {
+      auto r = api.CollectGarbage();
+      progress.Done();
+      if (!r.ok()) return fail(r.status());
+      if (a.json) {
+        out << ToJson(*r).dump(2) << "\n";
+      } else {
+        out << "expired " << r->expired << " snapshots; reclaimed " << r->generations
+            << " generations; freed " << HumanBytes(r->blocks_freed * kBlockSize) << "\n";
+      }
     }
-  } else if (list->parsed()) {
-    auto r = api.ListSnapshots(a.container);
-    if (!r.ok()) return fail(r.status());
-    if (a.json) {
-      nlohmann::json j = nlohmann::json::array();
-      for (const SnapshotInfo& s : *r) j.push_back(ToJson(s));
-      out << j.dump(2) << "\n";
-    } else {
-      PrintSnapshotTable(*r, out);
-    }
-  } else if (show->parsed()) {
-    auto r = api.GetSnapshot(a.container, a.name);
-    if (!r.ok()) return fail(r.status());
-    auto exclusive = api.ExclusiveBytes(a.container, a.name);
-    if (!exclusive.ok()) return fail(exclusive.status());
-    if (a.json) {
-      nlohmann::json j = ToJson(*r);
-      j["exclusive_bytes"] = *exclusive;
-      out << j.dump(2) << "\n";
-    } else {
-      PrintSnapshot(*r, *exclusive, out);
-    }
-  } else if (set->parsed()) {
-    snapshotter::SetSnapshotRequest req;
-    if (a.alias_given) req.alias = a.alias;
-    req.expiry_days = expiry;
-    auto r = api.SetSnapshot(a.container, a.name, req);
-    if (!r.ok()) return fail(r.status());
-    if (a.json) out << ToJson(*r).dump(2) << "\n";
-  } else if (restore->parsed()) {
-    auto r = api.Restore(a.container, a.name, snapshotter::RestoreRequest{a.discard_head});
-    if (!r.ok()) return fail(r.status());
-    if (a.json) {
-      out << ToJson(*r).dump(2) << "\n";
-    } else if (r->saved_head) {
-      out << a.container << ": restored " << a.name << "; the previous head is kept as "
-          << r->saved_head->name << " (alias " << r->saved_head->alias << ", expires "
-          << HumanTime(r->saved_head->expires_ns) << ")\n";
-    } else if (a.discard_head) {
-      out << a.container << ": restored " << a.name << "; the previous head was discarded\n";
-    } else {
-      out << a.container << ": restored " << a.name
-          << "; the previous head held no change of its own, so no pre-restore snapshot was "
-             "needed\n";
-    }
-  } else if (del->parsed()) {
-    Status s = api.DeleteSnapshot(a.container, a.name);
-    if (!s.ok()) return fail(s);
-    if (a.json)
-      out << nlohmann::json{{"deleted", a.name}, {"container", a.container}}.dump(2) << "\n";
-  } else if (diff->parsed()) {
-    auto r = api.Diff(a.container, a.from, a.to);
-    progress.Done();
-    if (!r.ok()) return fail(r.status());
-    if (a.json) {
-      out << ToJson(*r).dump(2) << "\n";
-    } else {
-      for (const snapshotter::Change& c : r->changes) out << snapshotter::FormatChange(c) << "\n";
-    }
-  } else if (copy->parsed()) {
-    auto r = api.CopyContainer(a.container, a.source_snapshot, a.name, a.project);
-    if (!r.ok()) return fail(r.status());
-    if (a.json) out << ToJson(*r).dump(2) << "\n";
-  } else if (c_list->parsed()) {
-    auto r = api.ListContainers();
-    if (!r.ok()) return fail(r.status());
-    if (a.json) {
-      nlohmann::json j = nlohmann::json::array();
-      for (const ContainerInfo& c : *r) j.push_back(ToJson(c));
-      out << j.dump(2) << "\n";
-    } else {
-      PrintContainers(*r, out);
-    }
-  } else if (c_create->parsed()) {
-    auto r = api.CreateContainer(a.container);
-    if (!r.ok()) return fail(r.status());
-    if (a.json) out << ToJson(*r).dump(2) << "\n";
-  } else if (c_delete->parsed()) {
-    Status s = api.DeleteContainer(a.container);
-    if (!s.ok()) return fail(s);
-    if (a.json) out << nlohmann::json{{"deleted", a.container}}.dump(2) << "\n";
-  } else if (gc->parsed()) {
-    auto r = api.CollectGarbage();
-    progress.Done();
-    if (!r.ok()) return fail(r.status());
-    if (a.json) {
-      out << ToJson(*r).dump(2) << "\n";
-    } else {
-      out << "expired " << r->expired << " snapshots; reclaimed " << r->generations
-          << " generations; freed " << HumanBytes(r->blocks_freed * kBlockSize) << "\n";
-    }
+    return kExitOk;
+  };
+  // A daemon that stopped (its last mount went) between our ping and our
+  // request refused the connection before it read a byte: nothing ran, so
+  // open the store again (a new daemon's, or our own) and run the verb again.
+  for (int attempt = 0;; ++attempt) {
+    may_retry = attempt < 3;
+    unreachable = false;
+    const int code = run_verb();
+    if (!unreachable) return code;
   }
-  return kExitOk;
 }
 
 }  // namespace hoodyfs::cli

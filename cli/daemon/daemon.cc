@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 
@@ -36,6 +37,22 @@ struct Daemon::Impl {
   std::unique_ptr<HttpServer> tcp_server;
   std::string token;
   bool wrote_files = false;  // pid and listen files are ours to remove
+  HttpHandler handle;        // every request, from either listener
+
+  // Nothing left to serve: no mount, no bisect running.
+  bool Idle() const { return mounts->size() == 0 && bisector->running() == 0; }
+
+  // The Unix socket (mode 0600) is the owner's way in, so it gets room to
+  // spare; TCP (ServeTcp) is reachable by every local user, so it gets
+  // less. The two never share a limit: whatever TCP clients do, the Unix
+  // socket is served.
+  Status ServeUnix() {
+    ServeOptions unix_options;
+    unix_options.connections_max = 256;
+    HOODY_ASSIGN_OR_RETURN(
+        unix_server, HttpServer::ListenUnix(DaemonSocketPath(options.store), handle, unix_options));
+    return Status::OK();
+  }
 
   ~Impl() {
     // Order: stop running bisects (their requests hold the servers open),
@@ -123,7 +140,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
   Bisector* bisector = impl->bisector.get();
   const int idle_fd = impl->idle_fd.get();
   const bool exit_when_idle = options.exit_when_idle;
-  auto handle = [router, mounts, bisector, idle_fd, exit_when_idle](const HttpRequest& r) {
+  impl->handle = [router, mounts, bisector, idle_fd, exit_when_idle](const HttpRequest& r) {
     HttpResponse response = router->Handle(r);
     if (exit_when_idle && mounts->size() == 0 && bisector->running() == 0) {
       response.after = [idle_fd] {
@@ -133,20 +150,14 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
     }
     return response;
   };
-  // The Unix socket (mode 0600) is the owner's way in, so it gets room to
-  // spare; TCP is reachable by every local user, so it gets less, and its
-  // token is checked before a body is read. The two never share a limit:
-  // whatever TCP clients do, the Unix socket is served.
-  ServeOptions unix_options;
-  unix_options.connections_max = 256;
-  HOODY_ASSIGN_OR_RETURN(impl->unix_server, HttpServer::ListenUnix(DaemonSocketPath(options.store),
-                                                                   handle, unix_options));
+  HOODY_RETURN_IF_ERROR(impl->ServeUnix());
   if (!options.listen.empty()) {
+    // The token is checked from the headers, before a body is read.
     ServeOptions tcp_options;
     tcp_options.connections_max = 64;
     tcp_options.bearer_token = impl->token;
     HOODY_ASSIGN_OR_RETURN(impl->tcp_server,
-                           HttpServer::ListenTcp(options.listen, handle, tcp_options));
+                           HttpServer::ListenTcp(options.listen, impl->handle, tcp_options));
   }
   impl->wrote_files = true;
   {
@@ -190,9 +201,21 @@ Status Daemon::Run() {
       for (const std::string& mountpoint : d.mounts->ReapEnded()) {
         Log("released " + mountpoint + ": it was unmounted from outside");
       }
-      if (woken && d.mounts->size() == 0 && d.bisector->running() == 0) {
-        Log("nothing is mounted or running any more: stopping");
-        return Status::OK();
+      if (woken && d.options.exit_when_idle && d.Idle()) {
+        // Stop answering before the last look: a request already running
+        // (a mount, just now) finishes first, and none can start after it.
+        // Clients that find the socket gone wait for the store's lock and
+        // start a daemon of their own (api_opener.h).
+        if (!d.unix_server->Drain(std::chrono::seconds(5))) {
+          Log("a client kept its connection open for 5 s while stopping; closing it");
+        }
+        d.unix_server.reset();
+        if (d.Idle()) {
+          Log("nothing is mounted or running any more: stopping");
+          return Status::OK();
+        }
+        Log("a request came in while stopping: serving on");
+        HOODY_RETURN_IF_ERROR(d.ServeUnix());
       }
       continue;
     }

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <cerrno>
 #include <memory>
 #include <mutex>
 
@@ -60,12 +61,20 @@ Result<HttpResponse> HttpClient::Send(const std::string& method, const std::stri
   if (rc != CURLE_OK) {
     const std::string where =
         endpoint_.unix_socket.empty() ? endpoint_.base_url : endpoint_.unix_socket;
-    return Status::IoError("cannot reach the hoodyfs daemon at " + where + ": " +
-                           curl_easy_strerror(rc));
+    // Refused before a byte was sent: the request surely did not run.
+    // Anything later (a dropped connection) may have run, and is not marked.
+    const bool never_sent = rc == CURLE_COULDNT_CONNECT;
+    return Status(Code::kIoError,
+                  "cannot reach the hoodyfs daemon at " + where + ": " + curl_easy_strerror(rc),
+                  never_sent ? ENOTCONN : ECONNRESET);
   }
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   return HttpResponse{static_cast<int>(status), std::move(answer)};
+}
+
+bool IsUnreachable(const Status& status) {
+  return status.code() == Code::kIoError && status.ErrnoValue() == ENOTCONN;
 }
 
 std::string UrlEncode(const std::string& s) {

@@ -31,7 +31,9 @@ class HttpClient {
   // `target` is the path with its query ("/api/v1/containers?x=y"); `body`
   // is sent as JSON when not empty. Any HTTP status is a response; only a
   // failure to talk is an error. Errors: kIoError naming the endpoint (no
-  // daemon there, connection refused or dropped).
+  // daemon there, connection refused or dropped); errno ENOTCONN when the
+  // connection was refused, so the request surely did not run
+  // (IsUnreachable), ECONNRESET when it was dropped later.
   Result<HttpResponse> Send(const std::string& method, const std::string& target,
                             const std::string& body = "") const;
 
@@ -40,6 +42,11 @@ class HttpClient {
  private:
   HttpEndpoint endpoint_;
 };
+
+// Whether `status` says the daemon could not be reached at all (none there,
+// or one that had stopped listening), so the request did not run: safe to
+// send again, to a new daemon or to the store opened in this process.
+bool IsUnreachable(const Status& status);
 
 // Percent-encodes a path segment or query value.
 std::string UrlEncode(const std::string& s);

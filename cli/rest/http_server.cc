@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -180,8 +182,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(int listen_fd, HttpHandler
   server->impl_->handler = std::move(handler);
   server->impl_->options = options;
   server->impl_->daemon = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
-      nullptr, nullptr, &Dispatch, server->impl_.get(), MHD_OPTION_LISTEN_SOCKET, listen_fd,
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
+          MHD_USE_ERROR_LOG,
+      0, nullptr, nullptr, &Dispatch, server->impl_.get(), MHD_OPTION_LISTEN_SOCKET, listen_fd,
       MHD_OPTION_NOTIFY_COMPLETED, &Completed, nullptr, MHD_OPTION_UNESCAPE_CALLBACK, &KeepRaw,
       nullptr, MHD_OPTION_CONNECTION_LIMIT, options.connections_max, MHD_OPTION_CONNECTION_TIMEOUT,
       options.idle_timeout_s, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
@@ -190,6 +193,36 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(int listen_fd, HttpHandler
     return Status::IoError("libmicrohttpd could not start serving (see the log above)");
   }
   return server;
+}
+
+bool HttpServer::Drain(std::chrono::milliseconds wait) {
+  if (!impl_ || impl_->daemon == nullptr) return true;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  // First no new client: connecting to a removed path is refused, so the
+  // client knows its request did not run. Then let the polling thread take
+  // the connections already queued on the socket (closing it would drop
+  // them, requests and all), and only then stop accepting.
+  if (!unix_path_.empty()) {
+    ::unlink(unix_path_.c_str());
+    unix_path_.clear();
+  }
+  if (const MHD_DaemonInfo* listening =
+          MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_LISTEN_FD)) {
+    pollfd queued{listening->listen_fd, POLLIN, 0};
+    while (::poll(&queued, 1, 0) > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  // MHD_USE_ITC lets the polling thread be told; the socket comes back ours.
+  const MHD_socket listen_fd = MHD_quiesce_daemon(impl_->daemon);
+  if (listen_fd != MHD_INVALID_SOCKET) ::close(listen_fd);
+  for (;;) {
+    const MHD_DaemonInfo* info =
+        MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    if (info == nullptr || info->num_connections == 0) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
 }
 
 HttpServer::~HttpServer() {

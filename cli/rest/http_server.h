@@ -16,6 +16,7 @@
 // handler is called from those threads, concurrently.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,6 +60,14 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   uint16_t port() const { return port_; }
+
+  // Stops taking connections (the socket path is removed at once, so
+  // clients see "refused", never a dropped request), then waits, at most
+  // `wait`, for the connections already open to finish their requests.
+  // Returns whether they all did. Stopping the server (the destructor) ends
+  // any still open, answered or not; so an owner that stops while clients
+  // may be talking drains first.
+  bool Drain(std::chrono::milliseconds wait);
 
   struct Impl;
 
