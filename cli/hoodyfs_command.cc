@@ -16,8 +16,8 @@
 #include "cli/progress.h"
 #include "cli/store_path.h"
 #include "snapshotter/snapshotter.h"
-#include "snapshotter/tree_export.h"
-#include "snapshotter/tree_import.h"
+#include "snapshotter/transfer/tree_export.h"
+#include "snapshotter/transfer/tree_import.h"
 
 namespace hoodyfs::cli {
 

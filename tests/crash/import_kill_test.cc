@@ -22,7 +22,7 @@
 #include "base/testing/temp_dir.h"
 #include "snapshotter/filesystem.h"
 #include "snapshotter/snapshotter.h"
-#include "snapshotter/tree_import.h"
+#include "snapshotter/transfer/tree_import.h"
 #include "tests/crash/crash_util.h"
 
 namespace hoodyfs::testing {

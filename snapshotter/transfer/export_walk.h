@@ -7,7 +7,7 @@
 // cookies carry the walk across batches), so memory stays bounded in huge
 // directories and no read scope is held while the visitor works.
 //
-// Internal to snapshotter/. Thread-safety: one walk, one thread.
+// Internal to snapshotter/transfer/. Thread-safety: one walk, one thread.
 #pragma once
 
 #include <string>
@@ -19,7 +19,7 @@
 #include "base/status.h"
 #include "base/types.h"
 #include "snapshotter/filesystem.h"
-#include "snapshotter/tree_export.h"
+#include "snapshotter/transfer/tree_export.h"
 
 namespace hoodyfs::snapshotter {
 

@@ -27,10 +27,10 @@
 #include <utility>
 #include <vector>
 
-#include "snapshotter/import_sink.h"
 #include "snapshotter/names.h"
 #include "snapshotter/posix_acl.h"
-#include "snapshotter/tree_import.h"
+#include "snapshotter/transfer/import_sink.h"
+#include "snapshotter/transfer/tree_import.h"
 
 namespace hoodyfs::snapshotter {
 namespace {

@@ -1,4 +1,4 @@
-#include "snapshotter/export_walk.h"
+#include "snapshotter/transfer/export_walk.h"
 
 #include <sys/stat.h>
 

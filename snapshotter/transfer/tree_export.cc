@@ -4,7 +4,7 @@
 // ImportTree), creates every entry exclusively (O_EXCL, mkdirat, mknodat,
 // symlinkat, linkat all fail on an existing name), and finishes each node
 // in the order tree_export.h gives: content, owner, mode, xattrs, times.
-#include "snapshotter/tree_export.h"
+#include "snapshotter/transfer/tree_export.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "base/unique_fd.h"
-#include "snapshotter/export_walk.h"
+#include "snapshotter/transfer/export_walk.h"
 
 namespace hoodyfs::snapshotter {
 namespace {

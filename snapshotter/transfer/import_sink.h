@@ -10,9 +10,10 @@
 // times go on in FinishDirectory, after its entries exist, because adding
 // an entry moves the directory's mtime.
 //
-// Internal to snapshotter/. Thread-safety: every method may be called from
-// several threads at once (ImportTree imports files in parallel); the
-// statistics and the progress callback are serialized by one mutex.
+// Internal to snapshotter/transfer/. Thread-safety: every method may be
+// called from several threads at once (ImportTree imports files in
+// parallel); the statistics and the progress callback are serialized by one
+// mutex.
 #pragma once
 
 #include <mutex>
@@ -27,7 +28,7 @@
 #include "base/types.h"
 #include "index/records.h"
 #include "snapshotter/filesystem.h"
-#include "snapshotter/tree_import.h"
+#include "snapshotter/transfer/tree_import.h"
 
 namespace hoodyfs::snapshotter {
 

@@ -14,7 +14,7 @@
 // reads the inode tables front to back. Per file the host work is fstatat,
 // open, the reads, flistxattr and close; SEEK_DATA and SEEK_HOLE only for
 // files whose allocated blocks are fewer than their size (maybe sparse).
-#include "snapshotter/tree_import.h"
+#include "snapshotter/transfer/tree_import.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -35,8 +35,8 @@
 #include <vector>
 
 #include "base/unique_fd.h"
-#include "snapshotter/import_sink.h"
-#include "snapshotter/task_pool.h"
+#include "snapshotter/transfer/import_sink.h"
+#include "snapshotter/transfer/task_pool.h"
 
 namespace hoodyfs::snapshotter {
 namespace {

@@ -30,9 +30,9 @@
 #include <string>
 #include <vector>
 
-#include "snapshotter/export_walk.h"
 #include "snapshotter/posix_acl.h"
-#include "snapshotter/tree_export.h"
+#include "snapshotter/transfer/export_walk.h"
+#include "snapshotter/transfer/tree_export.h"
 
 namespace hoodyfs::snapshotter {
 namespace {

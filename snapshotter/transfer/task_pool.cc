@@ -1,4 +1,4 @@
-#include "snapshotter/task_pool.h"
+#include "snapshotter/transfer/task_pool.h"
 
 #include <utility>
 

@@ -1,4 +1,4 @@
-#include "snapshotter/import_sink.h"
+#include "snapshotter/transfer/import_sink.h"
 
 #include <sys/stat.h>
 

@@ -27,8 +27,8 @@
 #include "snapshotter/filesystem.h"
 #include "snapshotter/posix_acl.h"
 #include "snapshotter/store.h"
-#include "snapshotter/tree_export.h"
-#include "snapshotter/tree_import.h"
+#include "snapshotter/transfer/tree_export.h"
+#include "snapshotter/transfer/tree_import.h"
 #include "tests/util/tree_compare.h"
 #include "tests/util/tree_fixture.h"
 
