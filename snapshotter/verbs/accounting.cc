@@ -1,4 +1,4 @@
-#include "snapshotter/accounting.h"
+#include "snapshotter/verbs/accounting.h"
 
 #include <sys/stat.h>
 

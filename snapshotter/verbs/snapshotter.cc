@@ -1,11 +1,11 @@
-#include "snapshotter/snapshotter.h"
+#include "snapshotter/verbs/snapshotter.h"
 
 #include <cstdio>
 
 #include "index/keys.h"
-#include "snapshotter/accounting.h"
-#include "snapshotter/catalog.h"
 #include "snapshotter/names.h"
+#include "snapshotter/verbs/accounting.h"
+#include "snapshotter/verbs/catalog.h"
 
 namespace hoodyfs::snapshotter {
 

@@ -1,4 +1,4 @@
-#include "snapshotter/diff.h"
+#include "snapshotter/verbs/diff.h"
 
 #include <sys/stat.h>
 

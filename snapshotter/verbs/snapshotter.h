@@ -30,10 +30,10 @@
 
 #include "base/status.h"
 #include "base/types.h"
-#include "snapshotter/diff.h"
 #include "snapshotter/filesystem.h"
-#include "snapshotter/gc.h"
 #include "snapshotter/store.h"
+#include "snapshotter/verbs/diff.h"
+#include "snapshotter/verbs/gc.h"
 
 namespace hoodyfs::snapshotter {
 

@@ -1,4 +1,4 @@
-#include "snapshotter/gc.h"
+#include "snapshotter/verbs/gc.h"
 
 #include <algorithm>
 #include <vector>

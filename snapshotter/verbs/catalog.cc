@@ -1,4 +1,4 @@
-#include "snapshotter/catalog.h"
+#include "snapshotter/verbs/catalog.h"
 
 #include <algorithm>
 #include <ctime>

@@ -3,7 +3,7 @@
 // snapshot, copies, container deletion, pins, garbage collection and the
 // space it gives back, accounting and diff. The randomized model test
 // (tests/model/snapshot_model_test.cc) covers combinations.
-#include "snapshotter/snapshotter.h"
+#include "snapshotter/verbs/snapshotter.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
