@@ -18,7 +18,7 @@
 
 #include "base/status.h"
 #include "base/types.h"
-#include "snapshotter/filesystem.h"
+#include "snapshotter/engine/filesystem.h"
 #include "snapshotter/transfer/tree_export.h"
 
 namespace hoodyfs::snapshotter {

@@ -27,7 +27,7 @@
 #include "base/status.h"
 #include "base/types.h"
 #include "index/records.h"
-#include "snapshotter/filesystem.h"
+#include "snapshotter/engine/filesystem.h"
 #include "snapshotter/transfer/tree_import.h"
 
 namespace hoodyfs::snapshotter {

@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "snapshotter/posix_acl.h"
+#include "snapshotter/engine/posix_acl.h"
 #include "snapshotter/transfer/export_walk.h"
 #include "snapshotter/transfer/tree_export.h"
 

@@ -27,8 +27,8 @@
 #include <utility>
 #include <vector>
 
-#include "snapshotter/names.h"
-#include "snapshotter/posix_acl.h"
+#include "snapshotter/engine/names.h"
+#include "snapshotter/engine/posix_acl.h"
 #include "snapshotter/transfer/import_sink.h"
 #include "snapshotter/transfer/tree_import.h"
 

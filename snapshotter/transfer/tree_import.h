@@ -35,7 +35,7 @@
 
 #include "base/status.h"
 #include "base/types.h"
-#include "snapshotter/filesystem.h"
+#include "snapshotter/engine/filesystem.h"
 
 namespace hoodyfs::snapshotter {
 

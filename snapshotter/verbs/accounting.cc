@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "index/keys.h"
-#include "snapshotter/changelog.h"
-#include "snapshotter/meta.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/changelog.h"
+#include "snapshotter/engine/meta.h"
+#include "snapshotter/engine/store.h"
 
 namespace hoodyfs::snapshotter {
 

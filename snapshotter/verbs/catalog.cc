@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "index/keys.h"
-#include "snapshotter/names.h"
+#include "snapshotter/engine/names.h"
 
 namespace hoodyfs::snapshotter::catalog {
 

@@ -11,10 +11,10 @@
 #include "blockstore/aligned_buffer.h"
 #include "blockstore/checksum.h"
 #include "index/keys.h"
-#include "snapshotter/changelog.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/meta.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/changelog.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/meta.h"
+#include "snapshotter/engine/store.h"
 
 namespace hoodyfs::snapshotter {
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "index/keys.h"
-#include "snapshotter/names.h"
+#include "snapshotter/engine/names.h"
 #include "snapshotter/verbs/accounting.h"
 #include "snapshotter/verbs/catalog.h"
 

@@ -30,8 +30,8 @@
 
 #include "base/status.h"
 #include "base/types.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/store.h"
 #include "snapshotter/verbs/diff.h"
 #include "snapshotter/verbs/gc.h"
 

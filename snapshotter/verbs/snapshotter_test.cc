@@ -15,7 +15,7 @@
 
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
-#include "snapshotter/filesystem.h"
+#include "snapshotter/engine/filesystem.h"
 
 namespace hoodyfs::snapshotter {
 namespace {

@@ -19,7 +19,7 @@
 
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
-#include "snapshotter/filesystem.h"
+#include "snapshotter/engine/filesystem.h"
 #include "snapshotter/verbs/snapshotter.h"
 #include "tests/cli/run_command.h"
 #include "tests/daemon/daemon_process.h"

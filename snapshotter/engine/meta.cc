@@ -1,4 +1,4 @@
-#include "snapshotter/meta.h"
+#include "snapshotter/engine/meta.h"
 
 #include "index/keys.h"
 

@@ -1,4 +1,4 @@
-#include "snapshotter/changelog.h"
+#include "snapshotter/engine/changelog.h"
 
 #include "index/keys.h"
 

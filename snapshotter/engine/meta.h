@@ -1,7 +1,7 @@
 // Meta: typed access to the versioned metadata of one generation: inodes,
 // directory entries (with their readdir cookies and back-references), file
 // chunk maps, xattrs, and the refcounted block records. Internal to
-// snapshotter/; FileSystem and Fsck build on it.
+// snapshotter/engine/; FileSystem and Fsck build on it.
 //
 // Thread-safety: stateless beyond references; callers hold the scope.
 #pragma once

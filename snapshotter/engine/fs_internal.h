@@ -8,9 +8,9 @@
 #include <map>
 
 #include "index/keys.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/meta.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/meta.h"
+#include "snapshotter/engine/store.h"
 
 namespace hoodyfs::snapshotter::internal {
 

@@ -1,4 +1,4 @@
-#include "snapshotter/fsck.h"
+#include "snapshotter/engine/fsck.h"
 
 #include <sys/stat.h>
 
@@ -7,8 +7,8 @@
 #include <tuple>
 
 #include "index/keys.h"
-#include "snapshotter/fs_internal.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/fs_internal.h"
+#include "snapshotter/engine/store.h"
 
 namespace hoodyfs::snapshotter {
 

@@ -15,7 +15,7 @@
 #include "base/test_hook.h"
 #include "blockstore/aligned_buffer.h"
 #include "blockstore/checksum.h"
-#include "snapshotter/fs_internal.h"
+#include "snapshotter/engine/fs_internal.h"
 
 namespace hoodyfs::snapshotter {
 

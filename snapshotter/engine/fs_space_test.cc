@@ -11,8 +11,8 @@
 
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/store.h"
 
 namespace hoodyfs::snapshotter {
 namespace {

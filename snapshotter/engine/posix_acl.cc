@@ -1,4 +1,4 @@
-#include "snapshotter/posix_acl.h"
+#include "snapshotter/engine/posix_acl.h"
 
 #include <algorithm>
 #include <string>

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "base/testing/temp_dir.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/store.h"
 
 namespace hoodyfs::snapshotter {
 namespace {

@@ -1,4 +1,4 @@
-#include "snapshotter/names.h"
+#include "snapshotter/engine/names.h"
 
 #include <string>
 

@@ -145,7 +145,7 @@ class FileSystem {
   // Makes this file's data and metadata durable (a store-wide group commit).
   Status Fsync(Ino ino);
   // fallocate(2) on a regular file; `mode` holds FALLOC_FL_* bits
-  // (snapshotter/fs_space.cc):
+  // (snapshotter/engine/fs_space.cc):
   //  - 0, KEEP_SIZE: "allocate". Blocks are copy-on-write, so reserving them
   //    now would not spare a later write its allocation: nothing is reserved;
   //    without KEEP_SIZE the size grows to offset + length.

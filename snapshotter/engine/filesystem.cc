@@ -1,13 +1,13 @@
 // Namespace, attribute and xattr operations of FileSystem. Data (read,
 // write, truncate) lives in fs_data.cc.
-#include "snapshotter/filesystem.h"
+#include "snapshotter/engine/filesystem.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#include "snapshotter/fs_internal.h"
-#include "snapshotter/names.h"
+#include "snapshotter/engine/fs_internal.h"
+#include "snapshotter/engine/names.h"
 
 namespace hoodyfs::snapshotter {
 

@@ -1,4 +1,4 @@
-#include "snapshotter/store.h"
+#include "snapshotter/engine/store.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -13,9 +13,9 @@
 #include "base/coding.h"
 #include "base/test_hook.h"
 #include "index/keys.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/meta.h"
-#include "snapshotter/names.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/meta.h"
+#include "snapshotter/engine/names.h"
 
 namespace hoodyfs::snapshotter {
 

@@ -1,7 +1,7 @@
 // Example-based tests of FileSystem and Store: each POSIX operation, its
 // error codes, and the generation rules (freeze, branch, immutability).
 // The randomized model test (tests/model/) covers combinations.
-#include "snapshotter/filesystem.h"
+#include "snapshotter/engine/filesystem.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -14,7 +14,7 @@
 
 #include "base/test_hook.h"
 #include "base/testing/temp_dir.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/store.h"
 
 namespace hoodyfs::snapshotter {
 namespace {

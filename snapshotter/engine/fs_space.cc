@@ -13,7 +13,7 @@
 #include <mutex>
 #include <vector>
 
-#include "snapshotter/fs_internal.h"
+#include "snapshotter/engine/fs_internal.h"
 
 namespace hoodyfs::snapshotter {
 

@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <string>
 
-#include "snapshotter/fs_internal.h"
+#include "snapshotter/engine/fs_internal.h"
 
 namespace hoodyfs::snapshotter {
 
