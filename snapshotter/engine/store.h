@@ -12,6 +12,11 @@
 // the metadata commit that points at it.
 //
 // Thread-safety: all public methods may be called from many threads.
+//
+// Implementation, one file per concept: store.cc (open, close, the flusher
+// and the commit hooks), store_ids.cc (inode numbers, generation ids),
+// store_heads.cc (containers, heads, generations, freeze and branch),
+// store_blocks.cc (data block allocation), store_pins.cc (pins).
 #pragma once
 
 #include <atomic>
