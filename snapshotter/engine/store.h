@@ -160,12 +160,11 @@ class Store {
   std::string DescribeDevice() const { return device_->Describe(); }
 
  private:
+  // The engine's own parts, and the snapshot verbs' view
+  // (store_internals.h): nothing else sees inside.
   friend class FileSystem;
   friend class Fsck;
-  friend class Snapshotter;       // snapshotter.h: the snapshot verbs
-  friend class GarbageCollector;  // gc.h
-  friend class Differ;            // diff.h
-  friend class Accounting;        // accounting.h
+  friend class StoreInternals;
   Store() = default;
   Status Load();
   void FlusherLoop();

@@ -69,11 +69,11 @@ Result<GenerationStats> Accounting::Stats(GenId gen) {
   std::vector<Store::Pin> pins;
   uint64_t base = 0;
   {
-    ReadScope s(*store_.kv_);
-    if (!store_.tree_.Contains(gen)) {
+    ReadScope s(internals_.kv());
+    if (!internals_.tree().Contains(gen)) {
       return Status::NotFound("generation " + std::to_string(gen.value));
     }
-    for (GenId g = gen; g.valid(); g = store_.tree_.Parent(g)) {
+    for (GenId g = gen; g.valid(); g = internals_.tree().Parent(g)) {
       HOODY_ASSIGN_OR_RETURN(auto cached, s.Get(Table::kGenStats, index::GenerationKey(g)));
       if (cached) {
         HOODY_ASSIGN_OR_RETURN(GenerationStats st, GenerationStats::Decode(*cached));
@@ -90,8 +90,8 @@ Result<GenerationStats> Accounting::Stats(GenId gen) {
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
     HOODY_ASSIGN_OR_RETURN(st, Compute(*it, base));
     base = st.referenced_bytes;
-    WriteScope s(*store_.kv_);
-    HOODY_ASSIGN_OR_RETURN(index::GenerationRecord rec, store_.GetGeneration(s, *it));
+    WriteScope s(internals_.kv());
+    HOODY_ASSIGN_OR_RETURN(index::GenerationRecord rec, internals_.GetGeneration(s, *it));
     if (rec.state != GenState::kHead) {
       s.Put(Table::kGenStats, index::GenerationKey(*it), st.Encode());
       s.Commit();
@@ -105,19 +105,19 @@ Result<GenerationStats> Accounting::Compute(GenId gen, uint64_t parent_reference
   int64_t written = 0;
   GenId parent;
   {
-    ReadScope s(*store_.kv_);
-    parent = store_.tree_.Parent(gen);
+    ReadScope s(internals_.kv());
+    parent = internals_.tree().Parent(gen);
   }
   ChangeLogCursor cursor(gen);
   while (!cursor.done()) {
-    ReadScope s(*store_.kv_);
+    ReadScope s(internals_.kv());
     HOODY_ASSIGN_OR_RETURN(std::vector<ChangedKey> batch, cursor.Next(s, kBatch));
     for (const ChangedKey& c : batch) {
       if (c.table != Table::kChunks && c.table != Table::kInodes) continue;
       HOODY_ASSIGN_OR_RETURN(auto raw, s.Get(c.table, index::VersionedKey(c.logical, gen)));
       const std::optional<std::string_view> own = Payload(raw);
       HOODY_ASSIGN_OR_RETURN(auto below,
-                             VisiblePayload(s, store_.tree_, c.table, c.logical, parent));
+                             VisiblePayload(s, internals_.tree(), c.table, c.logical, parent));
       if (c.table == Table::kChunks) {
         HOODY_ASSIGN_OR_RETURN(ChunkBlocks mine, BlocksOf(own));
         HOODY_ASSIGN_OR_RETURN(ChunkBlocks old, BlocksOf(below));
@@ -146,11 +146,11 @@ Result<uint64_t> Accounting::ExclusiveBytes(GenId gen) {
   GenId target;
   std::vector<Store::Pin> pins;
   {
-    ReadScope s(*store_.kv_);
-    if (!store_.tree_.Contains(gen)) {
+    ReadScope s(internals_.kv());
+    if (!internals_.tree().Contains(gen)) {
       return Status::NotFound("generation " + std::to_string(gen.value));
     }
-    const std::vector<GenId>& children = store_.tree_.Children(gen);
+    const std::vector<GenId>& children = internals_.tree().Children(gen);
     if (children.size() > 1) return uint64_t{0};
     if (!children.empty()) target = children.front();
     pins.push_back(store_.PinGeneration(gen, "accounting"));
@@ -159,7 +159,7 @@ Result<uint64_t> Accounting::ExclusiveBytes(GenId gen) {
   uint64_t bytes = 0;
   ChangeLogCursor cursor(gen);
   while (!cursor.done()) {
-    ReadScope s(*store_.kv_);
+    ReadScope s(internals_.kv());
     HOODY_ASSIGN_OR_RETURN(std::vector<ChangedKey> batch, cursor.Next(s, kBatch));
     for (const ChangedKey& c : batch) {
       if (c.table != Table::kChunks) continue;

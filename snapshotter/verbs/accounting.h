@@ -26,6 +26,7 @@
 #include "base/status.h"
 #include "base/types.h"
 #include "index/records.h"
+#include "snapshotter/engine/store_internals.h"
 
 namespace hoodyfs::snapshotter {
 
@@ -33,7 +34,7 @@ class Store;
 
 class Accounting {
  public:
-  explicit Accounting(Store& store) : store_(store) {}
+  explicit Accounting(Store& store) : store_(store), internals_(store) {}
 
   // Errors: kNotFound (unknown generation), kCorruption, kIoError.
   Result<index::GenerationStats> Stats(GenId gen);
@@ -45,6 +46,7 @@ class Accounting {
   Result<index::GenerationStats> Compute(GenId gen, uint64_t parent_referenced);
 
   Store& store_;
+  StoreInternals internals_;
 };
 
 }  // namespace hoodyfs::snapshotter

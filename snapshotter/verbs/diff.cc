@@ -271,8 +271,8 @@ Result<DiffResult> Differ::Diff(GenId a, GenId b, const DiffProgressFn& progress
   std::vector<GenId> path;
   std::vector<Store::Pin> pins;
   {
-    ReadScope s(*store_.kv_);
-    const index::GenerationTree& tree = store_.tree_;
+    ReadScope s(internals_.kv());
+    const index::GenerationTree& tree = internals_.tree();
     for (GenId g : {a, b}) {
       if (!tree.Contains(g)) return Status::NotFound("generation " + std::to_string(g.value));
     }
@@ -301,7 +301,7 @@ Result<DiffResult> Differ::Diff(GenId a, GenId b, const DiffProgressFn& progress
   for (GenId g : path) {
     ChangeLogCursor cursor(g);
     while (!cursor.done()) {
-      ReadScope s(*store_.kv_);
+      ReadScope s(internals_.kv());
       HOODY_ASSIGN_OR_RETURN(std::vector<ChangedKey> batch, cursor.Next(s, kLogBatch));
       for (const ChangedKey& c : batch) {
         ++result.records_examined;
@@ -320,8 +320,8 @@ Result<DiffResult> Differ::Diff(GenId a, GenId b, const DiffProgressFn& progress
   std::vector<Compared> compared;
   compared.reserve(touched.size());
   for (auto it = touched.begin(); it != touched.end();) {
-    ReadScope s(*store_.kv_);
-    Meta meta(store_.tree_, store_.allocator_);
+    ReadScope s(internals_.kv());
+    Meta meta(internals_.tree(), internals_.allocator());
     PathResolver paths_a(meta, a), paths_b(meta, b);
     for (size_t n = 0; n < kInodeBatch && it != touched.end(); ++n, ++it) {
       const Ino ino(it->first);

@@ -40,6 +40,7 @@
 
 #include "base/status.h"
 #include "base/types.h"
+#include "snapshotter/engine/store_internals.h"
 
 namespace hoodyfs::snapshotter {
 
@@ -93,13 +94,14 @@ using DiffProgressFn =
 
 class Differ {
  public:
-  explicit Differ(Store& store) : store_(store) {}
+  explicit Differ(Store& store) : store_(store), internals_(store) {}
 
   // Errors: kNotFound (unknown generation), kCorruption, kIoError.
   Result<DiffResult> Diff(GenId from, GenId to, const DiffProgressFn& progress = {});
 
  private:
   Store& store_;
+  StoreInternals internals_;
 };
 
 }  // namespace hoodyfs::snapshotter

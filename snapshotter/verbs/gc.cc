@@ -25,7 +25,7 @@ Result<GcStats> GarbageCollector::CollectAll(const GcOptions& options,
   for (;;) {
     std::vector<GenId> dropped;
     {
-      ReadScope s(*store_.kv_);
+      ReadScope s(internals_.kv());
       HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kGenerations));
       for (it.Seek(""); it.Valid(); it.Next()) {
         HOODY_ASSIGN_OR_RETURN(GenerationRecord rec, GenerationRecord::Decode(it.value()));
@@ -52,13 +52,13 @@ Result<GcStats> GarbageCollector::CollectAll(const GcOptions& options,
   if (options.prune_shared) {
     std::vector<GenId> shared;
     {
-      ReadScope s(*store_.kv_);
+      ReadScope s(internals_.kv());
       HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kGenerations));
       for (it.Seek(""); it.Valid(); it.Next()) {
         HOODY_ASSIGN_OR_RETURN(GenerationRecord rec, GenerationRecord::Decode(it.value()));
         const GenId g(GetBig64(it.key().data()));
-        if (rec.state == GenState::kDropped && store_.tree_.Contains(g) &&
-            store_.tree_.Children(g).size() > 1) {
+        if (rec.state == GenState::kDropped && internals_.tree().Contains(g) &&
+            internals_.tree().Children(g).size() > 1) {
           shared.push_back(g);
         }
       }
@@ -79,7 +79,7 @@ Result<bool> GarbageCollector::Collect(GenId gen, const GcOptions& options, GcSt
     HOODY_RETURN_IF_ERROR(CollectBatch(gen, options.batch_records, stats, &finished, &skipped));
     if (skipped) return false;
     state->records_done += stats->records - before;
-    HOODY_RETURN_IF_ERROR(store_.MaybeFlush());
+    HOODY_RETURN_IF_ERROR(internals_.MaybeFlush());
     if (finished) return true;
     if (progress) progress(*state);
     HOODY_TEST_HOOK("gc.between_batches");
@@ -88,14 +88,14 @@ Result<bool> GarbageCollector::Collect(GenId gen, const GcOptions& options, GcSt
 
 Status GarbageCollector::CollectBatch(GenId gen, size_t batch_records, GcStats* stats,
                                       bool* finished, bool* skipped) {
-  HOODY_RETURN_IF_ERROR(store_.CheckWritable());
-  WriteScope s(*store_.kv_);
-  index::GenerationTree& tree = store_.tree_;
+  HOODY_RETURN_IF_ERROR(internals_.CheckWritable());
+  WriteScope s(internals_.kv());
+  index::GenerationTree& tree = internals_.tree();
   if (!tree.Contains(gen)) {
     *skipped = true;
     return Status::OK();
   }
-  HOODY_ASSIGN_OR_RETURN(GenerationRecord rec, store_.GetGeneration(s, gen));
+  HOODY_ASSIGN_OR_RETURN(GenerationRecord rec, internals_.GetGeneration(s, gen));
   const std::vector<GenId>& children = tree.Children(gen);
   const GenId target = children.empty() ? GenId() : children.front();
   if (rec.state != GenState::kDropped || children.size() > 1 || store_.PinnedBy(gen) ||
@@ -104,7 +104,7 @@ Status GarbageCollector::CollectBatch(GenId gen, size_t batch_records, GcStats* 
     return Status::OK();
   }
   const GenId parent = tree.Parent(gen);
-  Meta meta(tree, store_.allocator_);
+  Meta meta(tree, internals_.allocator());
   // The target's own changes are about to grow: its cached accounting goes.
   if (target.valid()) s.Delete(Table::kGenStats, index::GenerationKey(target));
 
@@ -150,9 +150,9 @@ Status GarbageCollector::CollectBatch(GenId gen, size_t batch_records, GcStats* 
     s.Delete(Table::kGenerations, index::GenerationKey(gen));
     s.Delete(Table::kGenStats, index::GenerationKey(gen));
     if (target.valid()) {
-      HOODY_ASSIGN_OR_RETURN(GenerationRecord child, store_.GetGeneration(s, target));
+      HOODY_ASSIGN_OR_RETURN(GenerationRecord child, internals_.GetGeneration(s, target));
       child.parent = parent;
-      store_.PutGeneration(s, target, child);
+      internals_.PutGeneration(s, target, child);
       tree.Splice(gen);
     } else {
       tree.Remove(gen);
@@ -167,12 +167,12 @@ Status GarbageCollector::CollectBatch(GenId gen, size_t batch_records, GcStats* 
 // generation for which the same holds.
 Result<bool> GarbageCollector::Unseen(const index::KvScope& s, GenId gen, Table table,
                                       std::string_view logical, int depth) {
-  const index::GenerationTree& tree = store_.tree_;
+  const index::GenerationTree& tree = internals_.tree();
   if (depth > 64) return false;  // deep dropped chains: keep, decide later
   for (GenId child : tree.Children(gen)) {
     HOODY_ASSIGN_OR_RETURN(auto own, s.Get(table, index::VersionedKey(logical, child)));
     if (own) continue;
-    HOODY_ASSIGN_OR_RETURN(GenerationRecord rec, store_.GetGeneration(s, child));
+    HOODY_ASSIGN_OR_RETURN(GenerationRecord rec, internals_.GetGeneration(s, child));
     if (rec.state != GenState::kDropped || store_.PinnedBy(child)) return false;
     HOODY_ASSIGN_OR_RETURN(bool unseen, Unseen(s, child, table, logical, depth + 1));
     if (!unseen) return false;
@@ -183,14 +183,14 @@ Result<bool> GarbageCollector::Unseen(const index::KvScope& s, GenId gen, Table 
 Status GarbageCollector::Prune(GenId gen, size_t batch_records, GcStats* stats) {
   ChangeLogCursor cursor(gen);
   while (!cursor.done()) {
-    HOODY_RETURN_IF_ERROR(store_.CheckWritable());
+    HOODY_RETURN_IF_ERROR(internals_.CheckWritable());
     {
-      WriteScope s(*store_.kv_);
-      index::GenerationTree& tree = store_.tree_;
+      WriteScope s(internals_.kv());
+      index::GenerationTree& tree = internals_.tree();
       if (!tree.Contains(gen) || tree.Children(gen).size() < 2 || store_.PinnedBy(gen)) {
         return Status::OK();
       }
-      Meta meta(tree, store_.allocator_);
+      Meta meta(tree, internals_.allocator());
       // Pruning changes what this generation itself shows (no one reads
       // it, but its children's accounting starts from its numbers).
       s.Delete(Table::kGenStats, index::GenerationKey(gen));
@@ -216,7 +216,7 @@ Status GarbageCollector::Prune(GenId gen, size_t batch_records, GcStats* stats) 
       }
       s.Commit();
     }
-    HOODY_RETURN_IF_ERROR(store_.MaybeFlush());
+    HOODY_RETURN_IF_ERROR(internals_.MaybeFlush());
   }
   return Status::OK();
 }

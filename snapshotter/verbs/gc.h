@@ -35,6 +35,7 @@
 
 #include "base/status.h"
 #include "base/types.h"
+#include "snapshotter/engine/store_internals.h"
 
 namespace hoodyfs::index {
 class KvScope;
@@ -68,7 +69,7 @@ using GcProgressFn = std::function<void(const GcProgress&)>;
 
 class GarbageCollector {
  public:
-  explicit GarbageCollector(Store& store) : store_(store) {}
+  explicit GarbageCollector(Store& store) : store_(store), internals_(store) {}
 
   // Reclaims every eligible dropped generation, repeating while reclaiming
   // makes more eligible, then makes the result durable.
@@ -91,6 +92,7 @@ class GarbageCollector {
                       std::string_view logical, int depth);
 
   Store& store_;
+  StoreInternals internals_;
 };
 
 }  // namespace hoodyfs::snapshotter

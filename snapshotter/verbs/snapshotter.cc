@@ -38,7 +38,8 @@ Result<catalog::Entry> MustFind(const KvScope& s, const std::string& container,
 }
 }  // namespace
 
-Snapshotter::Snapshotter(std::unique_ptr<Store> store) : store_(std::move(store)) {}
+Snapshotter::Snapshotter(std::unique_ptr<Store> store)
+    : store_(std::move(store)), internals_(*store_) {}
 
 Result<std::unique_ptr<Snapshotter>> Snapshotter::Open(const std::string& dir,
                                                        StoreOptions options) {
@@ -65,7 +66,7 @@ Status Snapshotter::SyncContainer(const std::string& container) {
 }
 
 int64_t Snapshotter::NowNs() const {
-  const index::Timespec t = store_->Now();
+  const index::Timespec t = internals_.Now();
   return t.sec * 1000000000 + t.nsec;
 }
 
@@ -84,7 +85,7 @@ Result<ContainerInfo> Snapshotter::CreateContainer(const std::string& name) {
 
 std::vector<ContainerInfo> Snapshotter::ListContainers() {
   std::vector<ContainerInfo> out;
-  ReadScope s(*store_->kv_);
+  ReadScope s(internals_.kv());
   auto it = s.NewIterator(Table::kContainers);
   if (!it.ok()) return out;
   for (it->Seek(""); it->Valid(); it->Next()) {
@@ -97,22 +98,22 @@ std::vector<ContainerInfo> Snapshotter::ListContainers() {
 }
 
 Result<ContainerInfo> Snapshotter::GetContainer(const std::string& name) {
-  ReadScope s(*store_->kv_);
-  HOODY_ASSIGN_OR_RETURN(ContainerRecord rec, store_->GetContainer(s, name));
+  ReadScope s(internals_.kv());
+  HOODY_ASSIGN_OR_RETURN(ContainerRecord rec, internals_.GetContainer(s, name));
   return DescribeContainer(s, name, rec);
 }
 
 Status Snapshotter::DeleteContainer(const std::string& name) {
   SnapshotterHooks hooks = Hooks();
   {
-    ReadScope s(*store_->kv_);
-    HOODY_RETURN_IF_ERROR(store_->GetContainer(s, name).status());
+    ReadScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, name).status());
   }
   if (hooks.before_container_delete) HOODY_RETURN_IF_ERROR(hooks.before_container_delete(name));
-  HOODY_RETURN_IF_ERROR(store_->CheckWritable());
+  HOODY_RETURN_IF_ERROR(internals_.CheckWritable());
   {
-    WriteScope s(*store_->kv_);
-    HOODY_ASSIGN_OR_RETURN(ContainerRecord rec, store_->GetContainer(s, name));
+    WriteScope s(internals_.kv());
+    HOODY_ASSIGN_OR_RETURN(ContainerRecord rec, internals_.GetContainer(s, name));
     if (auto why = store_->PinnedBy(rec.head)) {
       return Status::Busy("container '" + name + "' is in use (" + *why + ")");
     }
@@ -122,10 +123,10 @@ Status Snapshotter::DeleteContainer(const std::string& name) {
     }
     for (const catalog::Entry& e : snaps) {
       catalog::Erase(s, name, e);
-      HOODY_RETURN_IF_ERROR(store_->SetGenerationState(s, e.record.gen, GenState::kDropped));
+      HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, e.record.gen, GenState::kDropped));
     }
-    HOODY_RETURN_IF_ERROR(store_->SetGenerationState(s, rec.head, GenState::kDropped));
-    store_->RemoveContainerIn(s, name);
+    HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, rec.head, GenState::kDropped));
+    internals_.RemoveContainerIn(s, name);
     s.Commit();
   }
   return store_->Flush();
@@ -137,13 +138,13 @@ Result<ContainerInfo> Snapshotter::CopyContainer(const std::string& container,
                                                  const std::string& project) {
   HOODY_RETURN_IF_ERROR(ValidateContainerName(new_name));
   {
-    WriteScope s(*store_->kv_);
-    HOODY_RETURN_IF_ERROR(store_->GetContainer(s, container).status());
+    WriteScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
     HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, container, snapshot));
     ContainerRecord rec;
     rec.origin = container + "@" + e.name;
     rec.project = project;
-    HOODY_RETURN_IF_ERROR(store_->CreateContainerIn(s, new_name, e.record.gen, std::move(rec)));
+    HOODY_RETURN_IF_ERROR(internals_.CreateContainerIn(s, new_name, e.record.gen, std::move(rec)));
     s.Commit();
   }
   HOODY_RETURN_IF_ERROR(store_->Flush());
@@ -154,7 +155,7 @@ Result<ContainerInfo> Snapshotter::CopyContainer(const std::string& container,
 
 Result<Snapshotter::NamedGens> Snapshotter::NamedGenerations() {
   NamedGens named;
-  ReadScope s(*store_->kv_);
+  ReadScope s(internals_.kv());
   HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
   for (it.Seek(""); it.Valid(); it.Next()) {
     const std::string_view key = it.key();
@@ -178,8 +179,8 @@ Result<SnapshotInfo> Snapshotter::Describe(const std::string& container, const s
   info.created_ns = rec.created_ns;
   info.expires_ns = rec.expires_ns;
   {
-    ReadScope s(*store_->kv_);
-    const index::GenerationTree& tree = store_->tree_;
+    ReadScope s(internals_.kv());
+    const index::GenerationTree& tree = internals_.tree();
     if (tree.Contains(rec.gen)) {
       for (GenId g = tree.Parent(rec.gen); g.valid(); g = tree.Parent(g)) {
         auto it = named.find(g.value);
@@ -203,21 +204,21 @@ Result<SnapshotInfo> Snapshotter::CreateSnapshot(const std::string& container,
   if (!request.alias.empty()) HOODY_RETURN_IF_ERROR(catalog::ValidateAlias(request.alias));
   if (request.expiry_days) HOODY_RETURN_IF_ERROR(catalog::ValidateExpiryDays(*request.expiry_days));
   {
-    ReadScope s(*store_->kv_);
-    HOODY_RETURN_IF_ERROR(store_->GetContainer(s, container).status());
+    ReadScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
   }
   // Every write that returned before this call belongs in the snapshot.
   HOODY_RETURN_IF_ERROR(SyncContainer(container));
   std::string name;
   SnapshotRecord rec;
   {
-    WriteScope s(*store_->kv_);
+    WriteScope s(internals_.kv());
     const int64_t now = NowNs();
     if (!request.alias.empty()) {
       HOODY_RETURN_IF_ERROR(catalog::CheckAliasFree(s, container, request.alias));
     }
     HOODY_ASSIGN_OR_RETURN(name, catalog::NewName(s, container, now));
-    HOODY_ASSIGN_OR_RETURN(rec.gen, store_->FreezeIn(s, container));
+    HOODY_ASSIGN_OR_RETURN(rec.gen, internals_.FreezeIn(s, container));
     rec.alias = request.alias;
     rec.created_ns = now;
     rec.expires_ns = request.expiry_days ? catalog::ExpiryFrom(now, *request.expiry_days) : 0;
@@ -233,8 +234,8 @@ Result<SnapshotInfo> Snapshotter::CreateSnapshot(const std::string& container,
 Result<std::vector<SnapshotInfo>> Snapshotter::ListSnapshots(const std::string& container) {
   std::vector<catalog::Entry> entries;
   {
-    ReadScope s(*store_->kv_);
-    HOODY_RETURN_IF_ERROR(store_->GetContainer(s, container).status());
+    ReadScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
     HOODY_ASSIGN_OR_RETURN(entries, catalog::List(s, container));
   }
   HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
@@ -250,8 +251,8 @@ Result<SnapshotInfo> Snapshotter::GetSnapshot(const std::string& container,
                                               const std::string& name) {
   catalog::Entry e;
   {
-    ReadScope s(*store_->kv_);
-    HOODY_RETURN_IF_ERROR(store_->GetContainer(s, container).status());
+    ReadScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
     HOODY_ASSIGN_OR_RETURN(e, MustFind(s, container, name));
   }
   HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
@@ -262,8 +263,8 @@ Result<uint64_t> Snapshotter::ExclusiveBytes(const std::string& container,
                                              const std::string& name) {
   GenId gen;
   {
-    ReadScope s(*store_->kv_);
-    HOODY_RETURN_IF_ERROR(store_->GetContainer(s, container).status());
+    ReadScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
     HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, container, name));
     gen = e.record.gen;
   }
@@ -278,11 +279,11 @@ Result<SnapshotInfo> Snapshotter::SetSnapshot(const std::string& container, cons
   if (request.expiry_days && *request.expiry_days != 0) {
     HOODY_RETURN_IF_ERROR(catalog::ValidateExpiryDays(*request.expiry_days));
   }
-  HOODY_RETURN_IF_ERROR(store_->CheckWritable());
+  HOODY_RETURN_IF_ERROR(internals_.CheckWritable());
   catalog::Entry e;
   {
-    WriteScope s(*store_->kv_);
-    HOODY_RETURN_IF_ERROR(store_->GetContainer(s, container).status());
+    WriteScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
     HOODY_ASSIGN_OR_RETURN(e, MustFind(s, container, name));
     const std::string old_alias = e.record.alias;
     if (request.alias) {
@@ -306,8 +307,8 @@ Result<SnapshotInfo> Snapshotter::SetSnapshot(const std::string& container, cons
 Result<RestoreResult> Snapshotter::Restore(const std::string& container, const std::string& name,
                                            const RestoreRequest& request) {
   {
-    ReadScope s(*store_->kv_);
-    HOODY_RETURN_IF_ERROR(store_->GetContainer(s, container).status());
+    ReadScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
     HOODY_RETURN_IF_ERROR(MustFind(s, container, name).status());
   }
   // The head that the restore keeps as a snapshot must hold every write.
@@ -315,15 +316,15 @@ Result<RestoreResult> Snapshotter::Restore(const std::string& container, const s
   RestoreResult result;
   std::optional<std::pair<std::string, SnapshotRecord>> saved;
   {
-    WriteScope s(*store_->kv_);
+    WriteScope s(internals_.kv());
     HOODY_ASSIGN_OR_RETURN(catalog::Entry target, MustFind(s, container, name));
-    HOODY_ASSIGN_OR_RETURN(GenId old_head, store_->CurrentHead(container));
+    HOODY_ASSIGN_OR_RETURN(GenId old_head, internals_.CurrentHead(container));
     const int64_t now = NowNs();
-    HOODY_ASSIGN_OR_RETURN(result.new_head, store_->BranchIn(s, container, target.record.gen));
+    HOODY_ASSIGN_OR_RETURN(result.new_head, internals_.BranchIn(s, container, target.record.gen));
     if (request.discard_head) {
-      HOODY_RETURN_IF_ERROR(store_->SetGenerationState(s, old_head, GenState::kDropped));
+      HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, old_head, GenState::kDropped));
     } else {
-      HOODY_RETURN_IF_ERROR(store_->SetGenerationState(s, old_head, GenState::kFrozen));
+      HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, old_head, GenState::kFrozen));
       SnapshotRecord rec;
       rec.gen = old_head;
       rec.created_ns = now;
@@ -351,14 +352,14 @@ Result<RestoreResult> Snapshotter::Restore(const std::string& container, const s
 }
 
 Status Snapshotter::DeleteSnapshot(const std::string& container, const std::string& name) {
-  HOODY_RETURN_IF_ERROR(store_->CheckWritable());
+  HOODY_RETURN_IF_ERROR(internals_.CheckWritable());
   {
-    WriteScope s(*store_->kv_);
-    HOODY_RETURN_IF_ERROR(store_->GetContainer(s, container).status());
+    WriteScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
     HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, container, name));
     if (auto why = store_->PinnedBy(e.record.gen)) return InUse(container, e.name, *why);
     catalog::Erase(s, container, e);
-    HOODY_RETURN_IF_ERROR(store_->SetGenerationState(s, e.record.gen, GenState::kDropped));
+    HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, e.record.gen, GenState::kDropped));
     s.Commit();
   }
   return store_->Flush();
@@ -376,9 +377,9 @@ Result<GenId> Snapshotter::ResolveEndpoint(const std::string& container, const s
   }
   *label = snapshot.empty() ? owner + "@(head)" : owner + "@" + snapshot;
   if (snapshot.empty()) HOODY_RETURN_IF_ERROR(SyncContainer(owner));
-  ReadScope s(*store_->kv_);
-  HOODY_RETURN_IF_ERROR(store_->GetContainer(s, owner).status());
-  if (snapshot.empty()) return store_->CurrentHead(owner);
+  ReadScope s(internals_.kv());
+  HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, owner).status());
+  if (snapshot.empty()) return internals_.CurrentHead(owner);
   HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, owner, snapshot));
   return e.record.gen;
 }
@@ -398,7 +399,7 @@ Result<size_t> Snapshotter::ExpireSnapshots() {
   const int64_t now = NowNs();
   std::vector<std::pair<std::string, std::string>> expired;  // (container, name)
   {
-    ReadScope s(*store_->kv_);
+    ReadScope s(internals_.kv());
     HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
     for (it.Seek(""); it.Valid(); it.Next()) {
       HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(it.value()));

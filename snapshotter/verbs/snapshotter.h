@@ -32,6 +32,7 @@
 #include "base/types.h"
 #include "snapshotter/engine/filesystem.h"
 #include "snapshotter/engine/store.h"
+#include "snapshotter/engine/store_internals.h"
 #include "snapshotter/verbs/diff.h"
 #include "snapshotter/verbs/gc.h"
 
@@ -176,6 +177,7 @@ class Snapshotter {
   int64_t NowNs() const;
 
   std::unique_ptr<Store> store_;
+  StoreInternals internals_;  // of *store_
   std::mutex hooks_mu_;
   SnapshotterHooks hooks_;
   std::mutex gc_mu_;  // one collector at a time
