@@ -21,8 +21,8 @@
 
 #include "base/status.h"
 #include "base/testing/temp_dir.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/store.h"
 
 namespace hoodyfs::bench {
 

@@ -36,7 +36,7 @@
 #include <random>
 
 #include "bench/bench_util.h"
-#include "snapshotter/snapshotter.h"
+#include "snapshotter/verbs/snapshotter.h"
 
 namespace hoodyfs::bench {
 namespace {

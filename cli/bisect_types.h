@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "snapshotter/diff.h"
+#include "snapshotter/verbs/diff.h"
 
 namespace hoodyfs::cli {
 

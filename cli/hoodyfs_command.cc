@@ -15,9 +15,9 @@
 #include "cli/human.h"
 #include "cli/progress.h"
 #include "cli/store_path.h"
-#include "snapshotter/snapshotter.h"
-#include "snapshotter/tree_export.h"
-#include "snapshotter/tree_import.h"
+#include "snapshotter/transfer/tree_export.h"
+#include "snapshotter/transfer/tree_import.h"
+#include "snapshotter/verbs/snapshotter.h"
 
 namespace hoodyfs::cli {
 

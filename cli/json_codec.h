@@ -10,7 +10,7 @@
 
 #include "base/status.h"
 #include "cli/bisect_types.h"
-#include "snapshotter/snapshotter.h"
+#include "snapshotter/verbs/snapshotter.h"
 
 namespace hoodyfs::cli {
 

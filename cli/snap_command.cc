@@ -13,7 +13,7 @@
 #include "cli/rest/http_client.h"
 #include "cli/rest/rest_errors.h"
 #include "cli/store_path.h"
-#include "snapshotter/catalog.h"
+#include "snapshotter/verbs/catalog.h"
 
 namespace hoodyfs::cli {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "snapshotter/snapshotter.h"
+#include "snapshotter/verbs/snapshotter.h"
 
 namespace hoodyfs::cli {
 

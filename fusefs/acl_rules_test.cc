@@ -8,7 +8,7 @@
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
 #include "fusefs/posix_acl.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/store.h"
 
 namespace hoodyfs::fusefs {
 namespace {

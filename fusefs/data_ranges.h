@@ -12,7 +12,7 @@
 
 #include "base/status.h"
 #include "base/types.h"
-#include "snapshotter/filesystem.h"
+#include "snapshotter/engine/filesystem.h"
 
 namespace hoodyfs::fusefs {
 

@@ -14,8 +14,8 @@
 #include "fusefs/inode_table.h"
 #include "fusefs/limits.h"
 #include "fusefs/session.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/store.h"
 
 namespace hoodyfs::fusefs {
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "base/types.h"
-#include "snapshotter/filesystem.h"
+#include "snapshotter/engine/filesystem.h"
 
 namespace hoodyfs::fusefs {
 

@@ -10,7 +10,7 @@
 #include "base/status.h"
 #include "fusefs/fuse_fs.h"
 #include "fusefs/reply.h"
-#include "snapshotter/filesystem.h"
+#include "snapshotter/engine/filesystem.h"
 
 namespace hoodyfs::fusefs {
 

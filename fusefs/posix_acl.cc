@@ -2,11 +2,11 @@
 
 #include <sys/stat.h>
 
-#include "snapshotter/posix_acl.h"
+#include "snapshotter/engine/posix_acl.h"
 
 namespace hoodyfs::fusefs {
 
-// The byte format is snapshotter/posix_acl.h's; here are the rules the
+// The byte format is snapshotter/engine/posix_acl.h's; here are the rules the
 // kernel expects of a whole ACL.
 Result<Acl> ParseAcl(std::string_view xattr) {
   auto decoded = snapshotter::DecodePosixAcl(xattr);

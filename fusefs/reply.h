@@ -14,7 +14,7 @@
 
 #include "base/status.h"
 #include "fusefs/fuse_fs.h"
-#include "snapshotter/filesystem.h"
+#include "snapshotter/engine/filesystem.h"
 
 namespace hoodyfs::fusefs {
 

@@ -26,8 +26,8 @@
 #include "base/status.h"
 #include "base/unique_fd.h"
 #include "fusefs/limits.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/store.h"
 
 namespace hoodyfs::fusefs {
 

@@ -122,7 +122,7 @@ struct SnapshotRecord {
 
 // Accounting of one frozen generation, computed on demand and cached (a
 // frozen generation's contents never change; a merge into it by garbage
-// collection drops the cache). See snapshotter/accounting.h.
+// collection drops the cache). See snapshotter/verbs/accounting.h.
 struct GenerationStats {
   uint64_t referenced_bytes = 0;  // data visible from the generation
   uint64_t written_bytes = 0;     // data the generation wrote itself

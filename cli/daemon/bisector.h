@@ -27,7 +27,7 @@
 #include "base/status.h"
 #include "cli/bisect_types.h"
 #include "cli/daemon/mount_manager.h"
-#include "snapshotter/snapshotter.h"
+#include "snapshotter/verbs/snapshotter.h"
 
 namespace hoodyfs::cli {
 

@@ -20,7 +20,7 @@
 
 #include "cli/rest/api_router.h"
 #include "fusefs/session.h"
-#include "snapshotter/snapshotter.h"
+#include "snapshotter/verbs/snapshotter.h"
 
 namespace hoodyfs::cli {
 

@@ -8,7 +8,7 @@
 #include "cli/rest/rest_errors.h"
 #include "cli/rest/strict_json.h"
 #include "cli/rest/url.h"
-#include "snapshotter/names.h"
+#include "snapshotter/engine/names.h"
 
 namespace hoodyfs::cli {
 

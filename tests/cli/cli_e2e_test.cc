@@ -19,8 +19,8 @@
 
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/snapshotter.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/verbs/snapshotter.h"
 #include "tests/cli/run_command.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/util/private_mount_namespace.h"

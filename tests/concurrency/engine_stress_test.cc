@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "base/testing/temp_dir.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/store.h"
 
 namespace hoodyfs {
 namespace {

@@ -26,8 +26,8 @@
 #include "blockstore/block_device.h"
 #include "blockstore/testing/faulty_device.h"
 #include "blockstore/testing/mem_device.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/store.h"
 
 namespace hoodyfs::testing {
 

@@ -20,9 +20,9 @@
 
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/snapshotter.h"
-#include "snapshotter/tree_import.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/transfer/tree_import.h"
+#include "snapshotter/verbs/snapshotter.h"
 #include "tests/crash/crash_util.h"
 
 namespace hoodyfs::testing {

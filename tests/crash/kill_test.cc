@@ -34,8 +34,8 @@
 
 #include "base/test_hook.h"
 #include "base/testing/temp_dir.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/store.h"
 #include "tests/crash/crash_util.h"
 #include "tests/model/random_ops.h"
 

@@ -38,7 +38,7 @@
 #include "blockstore/testing/faulty_device.h"
 #include "blockstore/testing/mem_device.h"
 #include "index/schema.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/store.h"
 #include "tests/crash/crash_util.h"
 #include "tests/model/random_ops.h"
 

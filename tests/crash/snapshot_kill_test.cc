@@ -35,7 +35,7 @@
 #include "base/testing/file_contents.h"
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
-#include "snapshotter/snapshotter.h"
+#include "snapshotter/verbs/snapshotter.h"
 #include "tests/crash/crash_util.h"
 
 namespace hoodyfs::testing {

@@ -32,8 +32,8 @@
 
 #include "base/testing/temp_dir.h"
 #include "fusefs/session.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/store.h"
 #include "tests/fuse/mount_guard.h"
 
 namespace hoodyfs::testing {

@@ -12,8 +12,8 @@
 #include <memory>
 
 #include "base/testing/temp_dir.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/store.h"
 #include "tests/model/random_ops.h"
 
 namespace hoodyfs::testing {

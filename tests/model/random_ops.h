@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "base/types.h"
-#include "snapshotter/filesystem.h"
-#include "snapshotter/store.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/store.h"
 #include "tests/model/fs_model.h"
 
 namespace hoodyfs::testing {

@@ -24,7 +24,7 @@
 
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
-#include "snapshotter/snapshotter.h"
+#include "snapshotter/verbs/snapshotter.h"
 #include "tests/model/random_ops.h"
 
 namespace hoodyfs::testing {

@@ -1,0 +1,223 @@
+// FileSystem: the POSIX-shaped operations on one container's live head, or
+// on one frozen generation (read-only). This is the API the FUSE layer calls;
+// every method is safe to call from many threads at once.
+//
+// Errors come back as Status codes with their POSIX meaning (ErrnoValue()):
+// kNotFound ENOENT, kExists EEXIST, kNotDirectory ENOTDIR, kIsDirectory
+// EISDIR, kNotEmpty ENOTEMPTY, kNameTooLong ENAMETOOLONG, kInvalidArgument
+// EINVAL, kPermission EPERM, kReadOnly EROFS (a frozen generation), kNoData
+// ENODATA (xattr), kRange ERANGE, kNoSpace ENOSPC, kIoError/kCorruption EIO,
+// kStale ESTALE (the head was replaced under a write by a branch).
+//
+// Permission checks are the caller's (the kernel's default_permissions);
+// timestamps (ctime, mtime) are maintained here.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "base/types.h"
+#include "index/records.h"
+
+namespace hoodyfs::index {
+class WriteScope;
+}  // namespace hoodyfs::index
+
+namespace hoodyfs::snapshotter {
+
+class Meta;
+class Store;
+
+struct Attr {
+  Ino ino;
+  uint32_t mode = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t nlink = 0;
+  uint64_t size = 0;
+  uint64_t blocks_512 = 0;  // st_blocks
+  uint64_t rdev = 0;
+  index::Timespec atime, mtime, ctime;
+};
+
+// A run of file data: `length_bytes` bytes from `offset_bytes` (FileSystem::DataRanges).
+struct DataRange {
+  uint64_t offset_bytes = 0;
+  uint64_t length_bytes = 0;
+};
+
+struct Entry {
+  Ino ino;
+  Attr attr;
+};
+
+struct DirEntry {
+  std::string name;
+  Ino ino;
+  uint8_t type = 0;     // DT_*
+  uint64_t cookie = 0;  // pass back to ReadDir to continue after this entry
+};
+
+// Which attributes SetAttr changes; ctime moves to `ctime`, else to now.
+struct SetAttrRequest {
+  std::optional<uint32_t> mode;  // permission bits (07777) only
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::optional<uint64_t> size;
+  std::optional<index::Timespec> atime;  // UTIME_NOW is resolved by the caller
+  std::optional<index::Timespec> mtime;
+  std::optional<index::Timespec> ctime;  // unset: now (FUSE's writeback cache sets it)
+};
+
+struct Owner {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
+
+struct FsStats {
+  uint64_t block_size = kBlockSize;
+  uint64_t total_blocks = 0;
+  uint64_t free_blocks = 0;
+  uint64_t files = 0;
+  uint64_t name_max = 255;
+};
+
+enum class RenameFlags : uint32_t { kNone = 0, kNoReplace = 1, kExchange = 2 };
+
+// The largest file size and end of a write (Linux's MAX_LFS_FILESIZE):
+// beyond it a write or truncate fails with kFileTooBig (EFBIG).
+inline constexpr uint64_t kMaxFileBytes = uint64_t{INT64_MAX};
+
+class FileSystem {
+ public:
+  bool read_only() const { return !container_.has_value(); }
+  // The generation this view reads now (the current head for a live view).
+  Result<GenId> Generation() const;
+  // The lineage of the container's head (Store::HeadInfo): a freeze keeps
+  // it, a branch (restore) gives the head a new one. 0 for a read-only view,
+  // whose tree never changes. Errors: kNotFound (the container is gone).
+  Result<uint64_t> Lineage() const;
+  // A copy of this view pinned to `lineage` (0: unpinned): once the
+  // container's head has left that lineage, every call through the copy
+  // fails with kStale. The check runs inside each call's own scope, so a
+  // write through a pinned view never lands in a tree that replaced the one
+  // it was pinned to (FUSE file handles opened before a restore).
+  FileSystem PinnedTo(uint64_t lineage) const;
+
+  Result<Entry> Lookup(Ino parent, std::string_view name);
+  Result<Attr> GetAttr(Ino ino);
+  Result<Attr> SetAttr(Ino ino, const SetAttrRequest& request);
+
+  // mode carries the type (S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK) and
+  // permission bits; rdev is for devices.
+  Result<Entry> Mknod(Ino parent, std::string_view name, uint32_t mode, uint64_t rdev, Owner owner);
+  Result<Entry> Mkdir(Ino parent, std::string_view name, uint32_t mode, Owner owner);
+  Result<Entry> Symlink(Ino parent, std::string_view name, std::string_view target, Owner owner);
+  Result<std::string> ReadLink(Ino ino);
+  Result<Entry> Link(Ino ino, Ino new_parent, std::string_view new_name);
+  Status Unlink(Ino parent, std::string_view name);
+  Status Rmdir(Ino parent, std::string_view name);
+  Status Rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
+                RenameFlags flags = RenameFlags::kNone);
+
+  // Calls fn for each entry after `cookie` (0: from the start, "." and ".."
+  // included) in cookie order; fn returns false to stop. Cookies are stable:
+  // entries added or removed meanwhile never make others repeat or vanish.
+  Status ReadDir(Ino dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& fn);
+
+  // Reads up to out.size() bytes at `offset`; returns the count (short at EOF).
+  Result<size_t> Read(Ino ino, uint64_t offset, std::span<char> out);
+  // The ranges of a regular file that hold data, in offset order, merged, clipped to its size (an
+  // inline file: one range); the rest is holes (fs_ranges.cc). Errors: kNotFound, kIsDirectory,
+  // kInvalidArgument (not a regular file), kCorruption.
+  Result<std::vector<DataRange>> DataRanges(Ino ino);
+  // Writes `data` at `offset`, extending the file as needed. Returns the
+  // count written: all of `data`, or fewer when a failure (ENOSPC, EIO) cut
+  // the write short after a prefix had landed (a short write, as write(2)).
+  // An error means nothing changed.
+  Result<size_t> Write(Ino ino, uint64_t offset, std::span<const char> data);
+  // Makes this file's data and metadata durable (a store-wide group commit).
+  Status Fsync(Ino ino);
+  // fallocate(2) on a regular file; `mode` holds FALLOC_FL_* bits
+  // (snapshotter/engine/fs_space.cc):
+  //  - 0, KEEP_SIZE: "allocate". Blocks are copy-on-write, so reserving them
+  //    now would not spare a later write its allocation: nothing is reserved;
+  //    without KEEP_SIZE the size grows to offset + length.
+  //  - PUNCH_HOLE | KEEP_SIZE: the range reads as zeros; whole blocks become
+  //    holes, partial edge blocks are rewritten with zeros.
+  //  - ZERO_RANGE [| KEEP_SIZE]: as a punch, then (without KEEP_SIZE) the
+  //    size grows to offset + length.
+  // Inherited data is never touched: the head gets its own chunk maps, so a
+  // frozen generation keeps its bytes. Not all-or-nothing: an error after
+  // the edges were zeroed leaves them zeroed (bytes the caller asked to zero).
+  // Errors: kInvalidArgument (length 0, range past 2^63), kNotSupported (other
+  // modes, PUNCH_HOLE without KEEP_SIZE), kIsDirectory, kInvalidArgument (not
+  // a regular file), kReadOnly, kStale, kNoSpace, kIoError.
+  Status Fallocate(Ino ino, int mode, uint64_t offset, uint64_t length);
+
+  // Open/Release bracket the use of a file by a handle: an unlinked file
+  // keeps its data until its last Release.
+  void Open(Ino ino);
+  Status Release(Ino ino);
+
+  enum class XattrMode { kAny, kCreate, kReplace };
+  Result<std::string> GetXattr(Ino ino, std::string_view name);
+  Status SetXattr(Ino ino, std::string_view name, std::string_view value,
+                  XattrMode mode = XattrMode::kAny);
+  Result<std::vector<std::string>> ListXattr(Ino ino);
+  Status RemoveXattr(Ino ino, std::string_view name);
+
+  Result<FsStats> StatFs();
+
+ private:
+  friend class Store;
+  FileSystem(Store* store, std::optional<std::string> container, GenId frozen)
+      : store_(store), container_(std::move(container)), frozen_(frozen) {}
+
+  // Runs fn(scope, meta, gen) on the live head under a WriteScope and
+  // commits when it succeeds (kReadOnly for a frozen view).
+  template <class Fn>
+  Status Mutate(Fn&& fn);
+  // Runs fn(scope, meta, gen) under a ReadScope on the viewed generation.
+  template <class Fn>
+  Status Inspect(Fn&& fn);
+  // The head a call applies to. kStale when pinned to a lineage the head
+  // has left. REQUIRES: a scope held, a live view.
+  Result<GenId> CurrentGen() const;
+  // Removes an inode with no links left: its chunks, xattrs and record.
+  static Status Purge(index::WriteScope& s, Meta& meta, GenId gen, Ino ino);
+  Status PurgeIfUnused(index::WriteScope& s, Meta& meta, GenId gen, Ino ino,
+                       const index::InodeRecord& rec);
+  // Unlink (directory false) or rmdir (true) inside a write scope.
+  Status RemoveChild(index::WriteScope& s, Meta& meta, GenId gen, Ino parent, std::string_view name,
+                     bool directory);
+  Result<Entry> MakeNode(Ino parent, std::string_view name, index::InodeRecord rec);
+  Status Truncate(index::WriteScope& s, Meta& meta, GenId gen, Ino ino, index::InodeRecord* rec,
+                  uint64_t new_size);
+  // Moves an inline file's bytes into a data block.
+  Status ConvertInline(index::WriteScope& s, Meta& meta, GenId gen, Ino ino,
+                       index::InodeRecord* rec);
+  // Writes into an inline file's record, or moves the file to a block when
+  // the write would outgrow it. True when the write is done.
+  Result<bool> WriteInline(Ino ino, uint64_t offset, std::span<const char> data);
+  // One write of at most 1 MiB that does not cross a 1 MiB boundary.
+  Status WritePiece(Ino ino, uint64_t offset, std::span<const char> data);
+
+  // Fallocate helpers (fs_space.cc). REQUIRES: the file's inode lock.
+  Status ZeroRange(Ino ino, uint64_t offset, uint64_t end);
+  Status UnmapBlocks(Ino ino, uint64_t first_block, uint64_t end_block);
+  Status GrowTo(Ino ino, uint64_t new_size, bool touch);
+
+  Store* store_;
+  std::optional<std::string> container_;  // set: live head view
+  GenId frozen_;                          // set: read-only view
+  uint64_t lineage_ = 0;                  // nonzero: pinned (PinnedTo)
+};
+
+}  // namespace hoodyfs::snapshotter

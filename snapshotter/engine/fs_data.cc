@@ -1,0 +1,399 @@
+// File data: Read, Write, Truncate and Fsync of FileSystem.
+//
+// A write copies on write at block granularity: it reserves fresh blocks,
+// writes the bytes (edge blocks merged with their old contents) with no lock
+// but the file's own, then, in one short WriteScope, claims the blocks and
+// points the file's chunk maps at them. Blocks are never overwritten in
+// place, so no committed metadata ever points at a half-written block and a
+// frozen generation's blocks stay as they were.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <shared_mutex>
+
+#include "base/test_hook.h"
+#include "blockstore/aligned_buffer.h"
+#include "blockstore/checksum.h"
+#include "snapshotter/engine/fs_internal.h"
+
+namespace hoodyfs::snapshotter {
+
+using blockstore::AlignedBuffer;
+using index::InodeRecord;
+using index::KvScope;
+using index::WriteScope;
+
+namespace {
+constexpr uint64_t kChunkBytes = uint64_t{index::kChunkBlocks} * kBlockSize;
+constexpr uint32_t kMaxRunBlocks = blockstore::kMaxIoBytes / kBlockSize;
+// Writes are cut into pieces that never span more than this many bytes.
+constexpr uint64_t kWritePieceBytes = blockstore::kMaxIoBytes;
+
+// One block of a file as read from the maps: where it lives and its checksum.
+struct MappedBlock {
+  uint64_t logical = 0;
+  BlockNo physical;  // invalid: a hole
+  uint64_t checksum = 0;
+};
+
+Status CheckRegular(const InodeRecord& rec, Ino ino) {
+  if (S_ISDIR(rec.mode)) return Status::IsDirectory("inode " + std::to_string(ino.value));
+  if (!S_ISREG(rec.mode)) return Status::InvalidArgument("not a regular file");
+  return Status::OK();
+}
+
+// Looks up the physical block and checksum of logical blocks
+// [first, first + count) as seen from `gen`.
+Status MapBlocks(const KvScope& s, Meta& meta, GenId gen, Ino ino, uint64_t first, uint64_t count,
+                 std::vector<MappedBlock>* out) {
+  out->clear();
+  out->reserve(count);
+  VisibleChunk chunk;
+  uint64_t loaded = UINT64_MAX;
+  for (uint64_t b = first; b < first + count; ++b) {
+    const uint64_t c = b / index::kChunkBlocks;
+    if (c != loaded) {
+      HOODY_ASSIGN_OR_RETURN(chunk, meta.GetChunk(s, gen, ino, c));
+      loaded = c;
+    }
+    MappedBlock m;
+    m.logical = b;
+    m.physical = chunk.blocks[b % index::kChunkBlocks];
+    if (m.physical.valid()) {
+      HOODY_ASSIGN_OR_RETURN(index::BlockRecord rec, meta.GetBlock(s, m.physical));
+      m.checksum = rec.checksum;
+    }
+    out->push_back(m);
+  }
+  return Status::OK();
+}
+
+// Reads mapped blocks into `buf` (block i at i * kBlockSize); holes stay
+// zero. Physically consecutive blocks are read in one op, up to 1 MiB.
+// REQUIRES: the caller holds the data-readers guard.
+Status ReadMapped(blockstore::BlockDevice& device, const std::vector<MappedBlock>& blocks,
+                  AlignedBuffer* buf) {
+  std::vector<blockstore::IoOp> ops;
+  std::vector<std::pair<size_t, size_t>> spans;  // (first index, count) per op
+  for (size_t i = 0; i < blocks.size();) {
+    if (!blocks[i].physical.valid()) {
+      ++i;
+      continue;
+    }
+    size_t n = 1;
+    while (i + n < blocks.size() && n < kMaxRunBlocks && blocks[i + n].physical.valid() &&
+           blocks[i + n].physical.value == blocks[i].physical.value + n) {
+      ++n;
+    }
+    blockstore::IoOp op;
+    op.kind = blockstore::IoKind::kRead;
+    op.offset_bytes = blocks[i].physical.value * kBlockSize;
+    op.buffer = buf->data() + i * kBlockSize;
+    op.length_bytes = static_cast<uint32_t>(n * kBlockSize);
+    ops.push_back(op);
+    spans.emplace_back(i, n);
+    i += n;
+  }
+  if (ops.empty()) return Status::OK();
+  HOODY_RETURN_IF_ERROR(device.Execute(ops));
+  std::vector<uint64_t> expected;
+  for (const auto& [first, n] : spans) {
+    expected.clear();
+    for (size_t k = 0; k < n; ++k) expected.push_back(blocks[first + k].checksum);
+    HOODY_RETURN_IF_ERROR(blockstore::VerifyBlocks(buf->data() + first * kBlockSize, expected,
+                                                   blocks[first].physical.value));
+  }
+  return Status::OK();
+}
+
+// Writes consecutive blocks of `buf` to the runs, in order, and counts the
+// write for the next commit's data sync.
+Status WriteRuns(blockstore::BlockDevice& device, std::atomic<uint64_t>& write_count,
+                 const std::vector<index::BlockRun>& runs, const AlignedBuffer& buf) {
+  std::vector<blockstore::IoOp> ops;
+  size_t at = 0;
+  for (const index::BlockRun& run : runs) {
+    blockstore::IoOp op;
+    op.kind = blockstore::IoKind::kWrite;
+    op.offset_bytes = run.start.value * kBlockSize;
+    op.buffer = const_cast<std::byte*>(buf.data()) + at * kBlockSize;
+    op.length_bytes = run.count * kBlockSize;
+    ops.push_back(op);
+    at += run.count;
+  }
+  HOODY_RETURN_IF_ERROR(device.Execute(ops));
+  write_count.fetch_add(1, std::memory_order_release);
+  return Status::OK();
+}
+
+std::vector<BlockNo> Flatten(const std::vector<index::BlockRun>& runs) {
+  std::vector<BlockNo> out;
+  for (const auto& r : runs) {
+    for (uint32_t i = 0; i < r.count; ++i) out.push_back(BlockNo(r.start.value + i));
+  }
+  return out;
+}
+}  // namespace
+
+// Points logical blocks [first, first + n) of `ino` at `fresh` (with their
+// checksums) in generation `gen`; returns the change in mapped blocks.
+static Result<int64_t> MapFresh(WriteScope& s, Meta& meta, GenId gen, Ino ino, uint64_t first,
+                                const std::vector<BlockNo>& fresh,
+                                const std::vector<uint64_t>& sums) {
+  int64_t delta = 0;
+  for (size_t i = 0; i < fresh.size(); ++i) meta.AddBlock(s, fresh[i], sums[i]);
+  for (size_t i = 0; i < fresh.size();) {
+    const uint64_t c = (first + i) / index::kChunkBlocks;
+    HOODY_ASSIGN_OR_RETURN(VisibleChunk old, meta.GetChunk(s, gen, ino, c));
+    ChunkBlocks blocks = old.blocks;
+    for (; i < fresh.size() && (first + i) / index::kChunkBlocks == c; ++i) {
+      blocks[(first + i) % index::kChunkBlocks] = fresh[i];
+    }
+    HOODY_ASSIGN_OR_RETURN(int64_t d, meta.PutChunk(s, gen, ino, c, old, blocks));
+    delta += d;
+  }
+  return delta;
+}
+
+Result<size_t> FileSystem::Read(Ino ino, uint64_t offset, std::span<char> out) {
+  std::shared_lock<std::shared_mutex> guard(store_->data_readers_, std::defer_lock);
+  std::vector<MappedBlock> blocks;
+  size_t length = 0;
+  uint64_t first_block = 0;
+  HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
+    HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
+    HOODY_RETURN_IF_ERROR(CheckRegular(rec, ino));
+    if (offset >= rec.size) return Status::OK();
+    length = static_cast<size_t>(std::min<uint64_t>(out.size(), rec.size - offset));
+    if (rec.has_inline) {
+      std::memcpy(out.data(), rec.inline_data.data() + offset, length);
+      blocks.clear();
+      return Status::OK();
+    }
+    first_block = offset / kBlockSize;
+    const uint64_t last_block = (offset + length - 1) / kBlockSize;
+    HOODY_RETURN_IF_ERROR(
+        MapBlocks(s, meta, g, ino, first_block, last_block - first_block + 1, &blocks));
+    // Taken before the scope ends: a block freed after this point cannot be
+    // reused until this read is done.
+    guard.lock();
+    return Status::OK();
+  }));
+  if (blocks.empty()) return length;
+  AlignedBuffer buf(blocks.size() * kBlockSize);
+  HOODY_RETURN_IF_ERROR(ReadMapped(*store_->device_, blocks, &buf));
+  guard.unlock();
+  std::memcpy(out.data(), buf.data() + (offset - first_block * kBlockSize), length);
+  return length;
+}
+
+Result<size_t> FileSystem::Write(Ino ino, uint64_t offset, std::span<const char> data) {
+  if (read_only()) return Status::ReadOnly("a frozen generation is read-only");
+  if (offset > kMaxFileBytes || data.size() > kMaxFileBytes - offset) {
+    return Status::FileTooBig("write would end past the largest file size (2^63 - 1 bytes)");
+  }
+  if (data.empty()) return size_t{0};
+  std::lock_guard file_lock(store_->InodeLock(ino));
+  size_t done = 0;
+  while (done < data.size()) {
+    const uint64_t at = offset + done;
+    // Pieces end at 1 MiB boundaries so each is one extent of at most 257 blocks.
+    const size_t n = static_cast<size_t>(
+        std::min<uint64_t>(data.size() - done, kWritePieceBytes - at % kWritePieceBytes));
+    Status st = WritePiece(ino, at, data.subspan(done, n));
+    // Each piece is all-or-nothing, the call is not: once a piece has landed,
+    // report the bytes written (a short write, as write(2) does on ENOSPC),
+    // not an error for a call that did change the file.
+    if (!st.ok()) return done > 0 ? Result<size_t>(done) : Result<size_t>(st);
+    done += n;
+  }
+  return done;
+}
+
+Status FileSystem::ConvertInline(WriteScope& s, Meta& meta, GenId g, Ino ino, InodeRecord* rec) {
+  HOODY_ASSERT(rec->has_inline, "converting a file that is not inline");
+  rec->has_inline = false;
+  if (rec->size == 0) return Status::OK();
+  AlignedBuffer buf(kBlockSize);
+  std::memcpy(buf.data(), rec->inline_data.data(), rec->inline_data.size());
+  rec->inline_data.clear();
+  HOODY_ASSIGN_OR_RETURN(index::BlockRun run, store_->AllocateBlocks(s, 1));
+  HOODY_RETURN_IF_ERROR(WriteRuns(*store_->device_, store_->data_writes_, {run}, buf));
+  HOODY_ASSIGN_OR_RETURN(int64_t delta, MapFresh(s, meta, g, ino, 0, {run.start},
+                                                 {blockstore::BlockChecksum(buf.data())}));
+  rec->blocks += delta;
+  return Status::OK();
+}
+
+Result<bool> FileSystem::WriteInline(Ino ino, uint64_t offset, std::span<const char> data) {
+  const uint64_t end = offset + data.size();
+  bool done = false;
+  HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
+    HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
+    HOODY_RETURN_IF_ERROR(CheckRegular(rec, ino));
+    if (!rec.has_inline) return Status::OK();
+    if (end <= index::kInlineMaxBytes) {
+      if (rec.inline_data.size() < end) rec.inline_data.resize(end, '\0');
+      std::memcpy(rec.inline_data.data() + offset, data.data(), data.size());
+      rec.size = std::max<uint64_t>(rec.size, end);
+      rec.mtime = rec.ctime = store_->Now();
+      done = true;
+    } else {
+      HOODY_RETURN_IF_ERROR(ConvertInline(s, meta, g, ino, &rec));
+    }
+    return meta.PutInode(s, g, ino, rec);
+  }));
+  return done;
+}
+
+Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> data) {
+  const uint64_t end = offset + data.size();
+  const uint64_t first = offset / kBlockSize;
+  const uint64_t count = (end - 1) / kBlockSize - first + 1;
+  // 1. One read scope: the inode, the head's lineage and the old contents of
+  // partially written edge blocks. An inline file is written in place, or
+  // moved to a block first and then looked at again.
+  std::shared_lock<std::shared_mutex> guard(store_->data_readers_, std::defer_lock);
+  std::vector<MappedBlock> edges;
+  uint64_t lineage = 0;
+  for (;;) {
+    bool is_inline = false;
+    HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
+      HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
+      HOODY_RETURN_IF_ERROR(CheckRegular(rec, ino));
+      if (rec.has_inline) {
+        is_inline = true;
+        return Status::OK();
+      }
+      HOODY_ASSIGN_OR_RETURN(Store::HeadInfo head, store_->CurrentHeadInfo(*container_));
+      lineage = head.lineage;
+      std::vector<MappedBlock> one;
+      if (offset % kBlockSize != 0) {
+        HOODY_RETURN_IF_ERROR(MapBlocks(s, meta, g, ino, first, 1, &one));
+        edges.push_back(one[0]);
+      }
+      if (end % kBlockSize != 0 && (count > 1 || offset % kBlockSize == 0)) {
+        HOODY_RETURN_IF_ERROR(MapBlocks(s, meta, g, ino, first + count - 1, 1, &one));
+        edges.push_back(one[0]);
+      }
+      guard.lock();
+      return Status::OK();
+    }));
+    if (!is_inline) break;
+    HOODY_ASSIGN_OR_RETURN(bool written, WriteInline(ino, offset, data));
+    if (written) return Status::OK();
+  }
+  AlignedBuffer buf(count * kBlockSize);
+  for (const MappedBlock& e : edges) {
+    AlignedBuffer old(kBlockSize);
+    HOODY_RETURN_IF_ERROR(ReadMapped(*store_->device_, {e}, &old));
+    std::memcpy(buf.data() + (e.logical - first) * kBlockSize, old.data(), kBlockSize);
+  }
+  guard.unlock();
+  std::memcpy(buf.data() + offset % kBlockSize, data.data(), data.size());
+  std::vector<uint64_t> sums(count);
+  blockstore::ChecksumBlocks(buf.data(), sums);
+
+  // 2. Reserve fresh blocks (in memory only: a crash before step 4 leaks nothing).
+  std::vector<index::BlockRun> runs;
+  {
+    WriteScope s(*store_->kv_);
+    for (uint64_t have = 0; have < count;) {
+      Result<index::BlockRun> run = store_->ReserveBlocks(
+          s, static_cast<uint32_t>(std::min<uint64_t>(count - have, kMaxRunBlocks)));
+      if (!run.ok()) {
+        for (const auto& r : runs) store_->allocator_.Unreserve(r);
+        return run.status();
+      }
+      runs.push_back(*run);
+      have += run->count;
+    }
+    s.Commit();
+  }
+  auto unreserve = [&] {
+    WriteScope s(*store_->kv_);
+    for (const auto& r : runs) store_->allocator_.Unreserve(r);
+    s.Commit();
+  };
+
+  // 3. The data, with no engine lock held.
+  if (Status st = WriteRuns(*store_->device_, store_->data_writes_, runs, buf); !st.ok()) {
+    unreserve();
+    return st;
+  }
+
+  HOODY_TEST_HOOK("fs.write.before_map");
+  // 4. Claim the blocks and map them, in the head that is current now.
+  Status st = Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
+    // Freezes since step 1 give heads that start from the same contents
+    // (and the file lock kept this file's data still); a branch replaced the
+    // tree this write was aimed at.
+    HOODY_ASSIGN_OR_RETURN(Store::HeadInfo now, store_->CurrentHeadInfo(*container_));
+    if (now.lineage != lineage) {
+      return Status::Stale("the container was restored to another generation during the write");
+    }
+    HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
+    for (const auto& r : runs) store_->allocator_.Claim(s, r);
+    HOODY_ASSIGN_OR_RETURN(int64_t delta, MapFresh(s, meta, g, ino, first, Flatten(runs), sums));
+    rec.blocks += delta;
+    rec.size = std::max(rec.size, end);
+    rec.mtime = rec.ctime = store_->Now();
+    return meta.PutInode(s, g, ino, rec);
+  });
+  if (!st.ok()) unreserve();
+  return st;
+}
+
+Status FileSystem::Truncate(WriteScope& s, Meta& meta, GenId g, Ino ino, InodeRecord* rec,
+                            uint64_t new_size) {
+  if (rec->has_inline) {
+    if (new_size <= index::kInlineMaxBytes) {
+      rec->inline_data.resize(new_size, '\0');
+      rec->size = new_size;
+      return Status::OK();
+    }
+    HOODY_RETURN_IF_ERROR(ConvertInline(s, meta, g, ino, rec));
+  }
+  if (new_size < rec->size) {
+    const uint64_t keep = (new_size + kBlockSize - 1) / kBlockSize;  // blocks kept
+    std::vector<uint64_t> chunks;
+    HOODY_RETURN_IF_ERROR(meta.chunks().ForEach(
+        s, index::InoPrefix(ino), index::ChunkLogical(ino, keep / index::kChunkBlocks), g,
+        [&](std::string_view logical, const index::VisibleVersion&) -> Result<bool> {
+          chunks.push_back(GetBig64(logical.data() + 8));
+          return true;
+        }));
+    for (uint64_t c : chunks) {
+      HOODY_ASSIGN_OR_RETURN(VisibleChunk old, meta.GetChunk(s, g, ino, c));
+      ChunkBlocks blocks = old.blocks;
+      for (uint32_t i = 0; i < index::kChunkBlocks; ++i) {
+        if (c * index::kChunkBlocks + i >= keep) blocks[i] = BlockNo();
+      }
+      HOODY_ASSIGN_OR_RETURN(int64_t delta, meta.PutChunk(s, g, ino, c, old, blocks));
+      rec->blocks += delta;
+    }
+    // Bytes past the new end of the last block must read as zeros if the
+    // file grows again: rewrite that block with its tail cleared.
+    if (new_size % kBlockSize != 0) {
+      std::vector<MappedBlock> tail;
+      HOODY_RETURN_IF_ERROR(MapBlocks(s, meta, g, ino, keep - 1, 1, &tail));
+      if (tail[0].physical.valid()) {
+        AlignedBuffer buf(kBlockSize);
+        HOODY_RETURN_IF_ERROR(ReadMapped(*store_->device_, tail, &buf));
+        std::memset(buf.data() + new_size % kBlockSize, 0, kBlockSize - new_size % kBlockSize);
+        HOODY_ASSIGN_OR_RETURN(index::BlockRun run, store_->AllocateBlocks(s, 1));
+        HOODY_RETURN_IF_ERROR(WriteRuns(*store_->device_, store_->data_writes_, {run}, buf));
+        HOODY_ASSIGN_OR_RETURN(int64_t delta, MapFresh(s, meta, g, ino, keep - 1, {run.start},
+                                                       {blockstore::BlockChecksum(buf.data())}));
+        rec->blocks += delta;
+      }
+    }
+  }
+  rec->size = new_size;
+  return Status::OK();
+}
+
+Status FileSystem::Fsync(Ino) { return store_->Flush(); }
+
+}  // namespace hoodyfs::snapshotter

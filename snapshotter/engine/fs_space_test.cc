@@ -1,0 +1,209 @@
+// Tests of FileSystem::Fallocate (fs_space.cc) and of lineage pinning
+// (Lineage, PinnedTo): the engine pieces the FUSE layer builds fallocate(2)
+// and restore-safe file handles on.
+#include <gtest/gtest.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/testing/status_macros.h"
+#include "base/testing/temp_dir.h"
+#include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/store.h"
+
+namespace hoodyfs::snapshotter {
+namespace {
+
+constexpr uint64_t kB = kBlockSize;
+
+class FsSpaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(Store::Init(dir_.File("store")));
+    StoreOptions options;
+    options.flush_interval_ms = 0;
+    auto opened = Store::Open(dir_.File("store"), std::move(options));
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(opened).value();
+    ASSERT_OK(store_->CreateContainer("c1"));
+    fs_.emplace(store_->Head("c1").value());
+  }
+  void TearDown() override {
+    if (store_) EXPECT_OK(store_->CheckInvariants());
+  }
+  // A file holding `size` bytes of a position-dependent pattern.
+  Ino MakeFile(const std::string& name, uint64_t size) {
+    auto e = fs_->Mknod(kRootIno, name, S_IFREG | 0644, 0, {});
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    const std::string data = Pattern(0, size);
+    if (size > 0) {
+      auto n = fs_->Write(e->ino, 0, data);
+      EXPECT_TRUE(n.ok() && *n == size);
+    }
+    return e->ino;
+  }
+  static std::string Pattern(uint64_t from, uint64_t to) {
+    std::string s;
+    for (uint64_t i = from; i < to; ++i)
+      s.push_back(static_cast<char>('a' + (i * 7 + i / 4096) % 26));
+    return s;
+  }
+  static std::string ReadAll(FileSystem fs, Ino ino) {
+    auto attr = fs.GetAttr(ino);
+    EXPECT_TRUE(attr.ok());
+    std::string out(attr.ok() ? attr->size : 0, '\0');
+    auto n = fs.Read(ino, 0, out);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    out.resize(n.ok() ? *n : 0);
+    return out;
+  }
+  // The pattern with [from, to) zeroed.
+  static std::string Zeroed(uint64_t size, uint64_t from, uint64_t to) {
+    std::string s = Pattern(0, size);
+    for (uint64_t i = from; i < to && i < size; ++i) s[i] = '\0';
+    return s;
+  }
+
+  testing::TempDir dir_ = testing::TempDir::Create().value();
+  std::unique_ptr<Store> store_;
+  std::optional<FileSystem> fs_;
+};
+
+TEST_F(FsSpaceTest, PunchHoleOverInheritedDataCopiesOnWrite) {
+  const uint64_t size = 600 * 1024;  // several chunks
+  Ino ino = MakeFile("f", size);
+  auto frozen = store_->Freeze("c1");
+  ASSERT_TRUE(frozen.ok());
+  const uint64_t blocks_before = fs_->GetAttr(ino)->blocks_512;
+  // Unaligned at both ends, across a chunk boundary.
+  const uint64_t from = 3 * kB + 100, to = 100 * kB + 7;
+  ASSERT_OK(fs_->Fallocate(ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, from, to - from));
+  EXPECT_EQ(ReadAll(*fs_, ino), Zeroed(size, from, to));
+  const uint64_t blocks_after = fs_->GetAttr(ino)->blocks_512;
+  EXPECT_LT(blocks_after, blocks_before);
+  EXPECT_EQ(fs_->GetAttr(ino)->size, size);
+  // The frozen generation keeps every byte.
+  auto old = store_->AtGeneration(*frozen);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(ReadAll(*old, ino), Pattern(0, size));
+  // Writing into the hole afterwards reads back, the rest stays zero.
+  ASSERT_TRUE(fs_->Write(ino, 50 * kB, std::string(10, 'Z')).ok());
+  std::string want = Zeroed(size, from, to);
+  want.replace(50 * kB, 10, std::string(10, 'Z'));
+  EXPECT_EQ(ReadAll(*fs_, ino), want);
+}
+
+TEST_F(FsSpaceTest, PunchInsideOneBlockAndPastTheEnd) {
+  Ino ino = MakeFile("f", 3 * kB + 10);
+  ASSERT_OK(fs_->Fallocate(ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, kB + 5, 20));
+  EXPECT_EQ(ReadAll(*fs_, ino), Zeroed(3 * kB + 10, kB + 5, kB + 25));
+  // Past the end: nothing changes, the size stays.
+  ASSERT_OK(fs_->Fallocate(ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 3 * kB, 10 * kB));
+  EXPECT_EQ(ReadAll(*fs_, ino),
+            Zeroed(3 * kB + 10, kB + 5, kB + 25).substr(0, 3 * kB) + std::string(10, '\0'));
+  EXPECT_EQ(fs_->GetAttr(ino)->size, 3 * kB + 10);
+}
+
+TEST_F(FsSpaceTest, ZeroRangeExtendsUnlessKeepSize) {
+  Ino ino = MakeFile("f", 2 * kB);
+  ASSERT_OK(fs_->Fallocate(ino, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, kB, 5 * kB));
+  EXPECT_EQ(fs_->GetAttr(ino)->size, 2 * kB);
+  EXPECT_EQ(ReadAll(*fs_, ino), Zeroed(2 * kB, kB, 2 * kB));
+  ASSERT_OK(fs_->Fallocate(ino, FALLOC_FL_ZERO_RANGE, 100, 5 * kB));
+  EXPECT_EQ(fs_->GetAttr(ino)->size, 5 * kB + 100);
+  EXPECT_EQ(ReadAll(*fs_, ino), Pattern(0, 100) + std::string(5 * kB, '\0'));
+}
+
+TEST_F(FsSpaceTest, AllocateMovesOnlyTheSize) {
+  Ino ino = MakeFile("f", 10);
+  ASSERT_OK(fs_->Fallocate(ino, FALLOC_FL_KEEP_SIZE, 0, 1 << 20));
+  EXPECT_EQ(fs_->GetAttr(ino)->size, 10u);
+  ASSERT_OK(fs_->Fallocate(ino, 0, 0, 5));  // inside: no change
+  EXPECT_EQ(fs_->GetAttr(ino)->size, 10u);
+  ASSERT_OK(fs_->Fallocate(ino, 0, 4 * kB, 1 << 20));  // an inline file grows into a block
+  EXPECT_EQ(fs_->GetAttr(ino)->size, 4 * kB + (1 << 20));
+  EXPECT_EQ(ReadAll(*fs_, ino), Pattern(0, 10) + std::string(4 * kB + (1 << 20) - 10, '\0'));
+}
+
+TEST_F(FsSpaceTest, InlineFilesPunchInPlace) {
+  Ino ino = MakeFile("small", 1000);
+  auto frozen = store_->Freeze("c1");
+  ASSERT_TRUE(frozen.ok());
+  ASSERT_OK(fs_->Fallocate(ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 10, 20));
+  EXPECT_EQ(ReadAll(*fs_, ino), Zeroed(1000, 10, 30));
+  EXPECT_EQ(ReadAll(store_->AtGeneration(*frozen).value(), ino), Pattern(0, 1000));
+}
+
+TEST_F(FsSpaceTest, RefusesWhatFallocateRefuses) {
+  Ino ino = MakeFile("f", 10);
+  Ino dir = fs_->Mkdir(kRootIno, "d", 0755, {})->ino;
+  EXPECT_CODE(Code::kNotSupported, fs_->Fallocate(ino, FALLOC_FL_PUNCH_HOLE, 0, 1));
+  EXPECT_CODE(Code::kNotSupported, fs_->Fallocate(ino, FALLOC_FL_COLLAPSE_RANGE, 0, kB));
+  EXPECT_CODE(Code::kNotSupported, fs_->Fallocate(ino, FALLOC_FL_INSERT_RANGE, 0, kB));
+  EXPECT_CODE(Code::kInvalidArgument, fs_->Fallocate(ino, 0, 0, 0));
+  EXPECT_CODE(Code::kInvalidArgument, fs_->Fallocate(ino, 0, uint64_t{1} << 63, 1));
+  EXPECT_CODE(Code::kIsDirectory, fs_->Fallocate(dir, 0, 0, 1));
+  auto frozen = store_->Freeze("c1");
+  EXPECT_CODE(Code::kReadOnly, store_->AtGeneration(*frozen)->Fallocate(ino, 0, 0, 1));
+}
+
+TEST_F(FsSpaceTest, LineageSurvivesFreezeAndChangesOnBranch) {
+  auto l1 = fs_->Lineage();
+  ASSERT_TRUE(l1.ok());
+  EXPECT_NE(*l1, 0u);
+  auto frozen = store_->Freeze("c1");
+  ASSERT_TRUE(frozen.ok());
+  EXPECT_EQ(*fs_->Lineage(), *l1);
+  EXPECT_EQ(*store_->AtGeneration(*frozen)->Lineage(), 0u);
+  ASSERT_TRUE(store_->Branch("c1", *frozen).ok());
+  EXPECT_NE(*fs_->Lineage(), *l1);
+}
+
+TEST_F(FsSpaceTest, PinnedViewIsStaleAfterABranchOnly) {
+  Ino ino = MakeFile("f", 2 * kB);
+  Ino small = MakeFile("small", 10);
+  auto frozen = store_->Freeze("c1");
+  ASSERT_TRUE(frozen.ok());
+  FileSystem pinned = fs_->PinnedTo(*fs_->Lineage());
+  // A freeze keeps the lineage: the pinned view goes on working.
+  ASSERT_TRUE(store_->Freeze("c1").ok());
+  ASSERT_TRUE(pinned.Write(ino, 0, std::string("pinned")).ok());
+  ASSERT_TRUE(store_->Branch("c1", *frozen).ok());
+  char buf[16];
+  EXPECT_CODE(Code::kStale, pinned.Read(ino, 0, buf).status());
+  EXPECT_CODE(Code::kStale, pinned.Write(ino, 0, std::string("late")).status());
+  EXPECT_CODE(Code::kStale, pinned.Write(small, 0, std::string("late")).status());
+  EXPECT_CODE(Code::kStale, pinned.GetAttr(ino).status());
+  SetAttrRequest truncate;
+  truncate.size = 0;
+  EXPECT_CODE(Code::kStale, pinned.SetAttr(ino, truncate).status());
+  EXPECT_CODE(Code::kStale,
+              pinned.Fallocate(ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, kB));
+  // Nothing through the stale view landed in the restored tree.
+  EXPECT_EQ(ReadAll(*fs_, ino), Pattern(0, 2 * kB));
+  EXPECT_EQ(ReadAll(*fs_, small), Pattern(0, 10));
+  // A view pinned to the new lineage works.
+  FileSystem fresh = fs_->PinnedTo(*fs_->Lineage());
+  EXPECT_TRUE(fresh.Write(ino, 0, std::string("new")).ok());
+  // Pinning a frozen view is a no-op.
+  FileSystem old = store_->AtGeneration(*frozen)->PinnedTo(7);
+  EXPECT_EQ(ReadAll(old, ino), Pattern(0, 2 * kB));
+}
+
+TEST_F(FsSpaceTest, SetAttrTakesAnExplicitCtime) {
+  Ino ino = MakeFile("f", 1);
+  SetAttrRequest req;
+  req.mtime = index::Timespec{100, 5};
+  req.ctime = index::Timespec{200, 7};
+  auto a = fs_->SetAttr(ino, req);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->ctime, (index::Timespec{200, 7}));
+  EXPECT_EQ(fs_->GetAttr(ino)->ctime, (index::Timespec{200, 7}));
+  EXPECT_EQ(fs_->GetAttr(ino)->mtime, (index::Timespec{100, 5}));
+}
+
+}  // namespace
+}  // namespace hoodyfs::snapshotter

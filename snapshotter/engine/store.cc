@@ -1,0 +1,238 @@
+// Store: opening and closing a store, and the group commit: the background
+// flusher and the hooks that sync data before each commit and give freed
+// blocks back after it.
+#include "snapshotter/engine/store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <utility>
+
+#include "base/coding.h"
+#include "index/keys.h"
+#include "snapshotter/engine/store_keys.h"
+
+namespace hoodyfs::snapshotter {
+
+using index::ContainerRecord;
+using index::GenerationRecord;
+using index::KvScope;
+using index::ReadScope;
+using index::Table;
+using index::WriteScope;
+using store_keys::kKeyFormat;
+using store_keys::kKeyNextGen;
+using store_keys::kKeyNextIno;
+using store_keys::U64;
+
+namespace {
+constexpr char kMetaFile[] = "/meta.lmdb";
+constexpr char kDataFile[] = "/data";
+constexpr char kLockFile[] = "/lock";
+
+Result<uint64_t> GetMetaU64(const KvScope& s, const char* key) {
+  HOODY_ASSIGN_OR_RETURN(auto v, s.Get(Table::kMeta, key));
+  if (!v || v->size() != 8) return Status::Corruption(std::string("store meta key ") + key);
+  return GetLe64(v->data());
+}
+
+index::Timespec SystemNow() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return index::Timespec{ts.tv_sec, static_cast<uint32_t>(ts.tv_nsec)};
+}
+}  // namespace
+
+Status Store::Init(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return FromErrno(errno, "create store directory " + dir);
+  }
+  struct stat st;
+  if (::stat((dir + kMetaFile).c_str(), &st) == 0) {
+    return Status::Exists(dir + " already holds a hoodyfs store");
+  }
+  HOODY_ASSIGN_OR_RETURN(auto kv, index::KvStore::Open(dir + kMetaFile, index::EnvOptions()));
+  {
+    WriteScope s(*kv);
+    s.Put(Table::kMeta, kKeyFormat, U64(index::kFormatVersion));
+    s.Put(Table::kMeta, kKeyNextIno, U64(2));
+    s.Put(Table::kMeta, kKeyNextGen, U64(1));
+    s.Commit();
+  }
+  HOODY_RETURN_IF_ERROR(kv->Flush());
+  return Status::OK();
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions options) {
+  std::unique_ptr<Store> store(new Store());
+  store->dir_ = dir;
+  struct stat st;
+  if (::stat((dir + kMetaFile).c_str(), &st) != 0) {
+    return Status::NotFound(dir + " is not a hoodyfs store (run hoodyfs init)");
+  }
+  store->lock_fd_.Reset(::open((dir + kLockFile).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!store->lock_fd_.valid()) return FromErrno(errno, "open store lock " + dir + kLockFile);
+  if (::flock(store->lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return Status::Busy("store " + dir + " is in use by another process");
+    }
+    return FromErrno(errno, "lock store " + dir);
+  }
+  if (!options.clock) options.clock = SystemNow;
+  HOODY_ASSIGN_OR_RETURN(store->kv_, index::KvStore::Open(dir + kMetaFile, index::EnvOptions()));
+  if (options.device_override) {
+    store->device_ = std::move(options.device_override);
+  } else {
+    HOODY_ASSIGN_OR_RETURN(store->device_,
+                           blockstore::OpenDataFile(dir + kDataFile, options.device, true));
+  }
+  store->options_ = std::move(options);
+  HOODY_RETURN_IF_ERROR(store->Load());
+  Store* raw = store.get();
+  store->kv_->SetFlushHooks(index::FlushHooks{
+      [raw]() { return raw->SyncDataForCommit(); },
+      [raw](uint64_t epoch) { raw->AfterCommit(epoch); },
+  });
+  if (store->options_.flush_interval_ms > 0) {
+    store->flusher_ = std::thread([raw] { raw->FlusherLoop(); });
+  }
+  return store;
+}
+
+Status Store::Load() {
+  ReadScope s(*kv_);
+  HOODY_ASSIGN_OR_RETURN(uint64_t format, GetMetaU64(s, kKeyFormat));
+  if (format != index::kFormatVersion) {
+    return Status::Corruption("store format " + std::to_string(format) + ", this build reads " +
+                              std::to_string(index::kFormatVersion));
+  }
+  HOODY_ASSIGN_OR_RETURN(next_ino_, GetMetaU64(s, kKeyNextIno));
+  HOODY_ASSIGN_OR_RETURN(next_gen_, GetMetaU64(s, kKeyNextGen));
+  // Generation ids grow from parent to child, so key order adds parents first.
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kGenerations));
+  for (it.Seek(""); it.Valid(); it.Next()) {
+    HOODY_ASSIGN_OR_RETURN(GenerationRecord rec, GenerationRecord::Decode(it.value()));
+    const GenId gen(GetBig64(it.key().data()));
+    if (rec.parent.valid() && !tree_.Contains(rec.parent)) {
+      return Status::Corruption("generation " + std::to_string(gen.value) +
+                                " has a missing parent");
+    }
+    tree_.Add(gen, rec.parent);
+  }
+  HOODY_RETURN_IF_ERROR(it.status());
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator ct, s.NewIterator(Table::kContainers));
+  for (ct.Seek(""); ct.Valid(); ct.Next()) {
+    HOODY_ASSIGN_OR_RETURN(ContainerRecord rec, ContainerRecord::Decode(ct.value()));
+    if (!tree_.Contains(rec.head)) {
+      return Status::Corruption("container '" + std::string(ct.key()) + "' has a missing head");
+    }
+    heads_[std::string(ct.key())] = HeadInfo{rec.head, next_lineage_++};
+  }
+  HOODY_RETURN_IF_ERROR(ct.status());
+  HOODY_RETURN_IF_ERROR(allocator_.Load(s));
+  const uint64_t device_blocks = device_->SizeBytes() / kBlockSize;
+  if (device_blocks < allocator_.capacity_blocks()) {
+    return Status::Corruption("data file holds " + std::to_string(device_blocks) +
+                              " blocks but the free map covers " +
+                              std::to_string(allocator_.capacity_blocks()));
+  }
+  return Status::OK();
+}
+
+void Store::StopFlusher() {
+  {
+    std::lock_guard l(flusher_mu_);
+    stopping_ = true;
+  }
+  flusher_cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+}
+
+void Store::SimulateCrashForTest() {
+  StopFlusher();
+  crashed_ = true;
+  kv_->DropPendingForTest();
+}
+
+Store::~Store() {
+  StopFlusher();
+  if (kv_ && !crashed_) {
+    Status s = kv_->Flush();
+    if (!s.ok())
+      std::fprintf(stderr, "hoodyfs: final flush of %s failed: %s\n", dir_.c_str(),
+                   s.ToString().c_str());
+  }
+}
+
+void Store::FlusherLoop() {
+  std::unique_lock l(flusher_mu_);
+  while (!stopping_) {
+    flusher_cv_.wait_for(l, std::chrono::milliseconds(options_.flush_interval_ms));
+    if (stopping_) break;
+    l.unlock();
+    Status s = kv_->Flush();
+    if (!s.ok())
+      std::fprintf(stderr, "hoodyfs: background flush failed: %s\n", s.ToString().c_str());
+    l.lock();
+  }
+}
+
+void Store::AfterCommit(uint64_t epoch) {
+  // Wait out every data read that began before this commit: once no reader
+  // holds the guard, no one can still reach a block this commit freed.
+  { std::unique_lock drain(data_readers_); }
+  std::vector<index::BlockRun> runs;
+  {
+    ReadScope s(*kv_);
+    runs = allocator_.QuarantinedRuns(epoch);
+  }
+  // Give the space back to the host while the blocks are still quarantined:
+  // punched after their release, a hole could land on a block a new write
+  // already filled. A failed punch only costs space.
+  for (const index::BlockRun& run : runs) {
+    device_->Discard(run.start.value * kBlockSize, uint64_t{run.count} * kBlockSize).IgnoreError();
+  }
+  WriteScope s(*kv_);
+  allocator_.ReleaseQuarantine(epoch);
+  s.Commit();
+}
+
+Status Store::CheckWritable() const {
+  if (sync_failed_.load(std::memory_order_acquire)) {
+    return Status::IoError("a sync of the data file of " + dir_ +
+                           " failed earlier; the store is read-only until it is reopened");
+  }
+  return Status::OK();
+}
+
+Status Store::SyncDataForCommit() {
+  HOODY_RETURN_IF_ERROR(CheckWritable());
+  // Every block the sealed memtable references was written before its
+  // metadata was recorded, so before the seal, so before this load.
+  const uint64_t written = data_writes_.load(std::memory_order_acquire);
+  if (written == synced_data_writes_) return Status::OK();
+  if (Status s = device_->Sync(); !s.ok()) {
+    sync_failed_.store(true, std::memory_order_release);
+    std::fprintf(stderr, "hoodyfs: %s: data file sync failed (%s); refusing further changes\n",
+                 dir_.c_str(), s.ToString().c_str());
+    return s.WithContext("sync data file");
+  }
+  synced_data_writes_ = written;
+  return Status::OK();
+}
+
+Status Store::MaybeFlush() {
+  if (kv_->PendingBytes() > options_.flush_pending_bytes) return kv_->Flush();
+  return Status::OK();
+}
+
+Status Store::Flush() { return kv_->Flush(); }
+
+index::Timespec Store::Now() const { return options_.clock(); }
+
+}  // namespace hoodyfs::snapshotter

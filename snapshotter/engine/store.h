@@ -1,0 +1,281 @@
+// Store: one hoodyfs store directory opened by one process. It owns the
+// metadata (KvStore over LMDB), the generation tree, the block allocator and
+// the data file, and offers the generation operations (freeze, branch) and
+// per-container filesystem views (FileSystem).
+//
+// Directory layout: `meta.lmdb` (+ `meta.lmdb-lock`), `data` (the block
+// store's data file), `lock` (flock: one process owns a store).
+//
+// Durability: every call's effect is visible to every later call when it
+// returns; it is durable when Flush(), a file's Fsync, or Freeze returns,
+// or when the background flusher's timer fires. Data reaches the disk before
+// the metadata commit that points at it.
+//
+// Thread-safety: all public methods may be called from many threads.
+//
+// Implementation, one file per concept: store.cc (open, close, the flusher
+// and the commit hooks), store_ids.cc (inode numbers, generation ids),
+// store_heads.cc (containers, heads, generations, freeze and branch),
+// store_blocks.cc (data block allocation), store_pins.cc (pins).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/status.h"
+#include "base/types.h"
+#include "base/unique_fd.h"
+#include "blockstore/block_device.h"
+#include "blockstore/data_file.h"
+#include "index/block_allocator.h"
+#include "index/generation_tree.h"
+#include "index/kv_store.h"
+#include "index/records.h"
+#include "index/versioned.h"
+
+namespace hoodyfs::snapshotter {
+
+class FileSystem;
+
+struct StoreOptions {
+  blockstore::DeviceOptions device;
+  // Period of the background group commit; 0 disables the flusher thread
+  // (tests that want to control durability exactly).
+  unsigned flush_interval_ms = 1000;
+  // A mutating call that leaves more pending metadata than this flushes.
+  size_t flush_pending_bytes = 64u << 20;
+  // Data file growth step when the allocator runs out of blocks.
+  uint64_t grow_step_bytes = 64u << 20;
+  // Clock for timestamps; tests inject a fake one.
+  std::function<index::Timespec()> clock;
+  // Test seam: use this device instead of opening the data file.
+  std::unique_ptr<blockstore::BlockDevice> device_override;
+};
+
+struct GenerationInfo {
+  GenId id;
+  GenId parent;
+  index::GenState state;
+  std::string container;
+  int64_t created_ns;
+};
+
+class Store {
+ public:
+  // Creates an empty store in `dir` (created if absent).
+  // Errors: kExists (already a store), kIoError, kPermission.
+  static Status Init(const std::string& dir);
+
+  // Opens the store in `dir`, taking its lock.
+  // Errors: kNotFound (not a store), kBusy (another process owns it),
+  // kCorruption, kIoError.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, StoreOptions options);
+
+  // Flushes and closes.
+  ~Store();
+
+  // --- containers and generations ---
+  // Creates a container with an empty root directory, or (from.valid()) a
+  // container whose head is a fresh child of generation `from`.
+  // Errors: kExists, kInvalidArgument (bad name), kNotFound (from).
+  Status CreateContainer(const std::string& name, GenId from = GenId());
+  std::vector<std::string> ListContainers() const;
+  // Errors: kNotFound.
+  Result<GenId> HeadOf(const std::string& container) const;
+  Result<GenerationInfo> Generation(GenId gen) const;
+
+  // Freezes the container's head: it becomes immutable and the container gets
+  // a new head, its child. O(1): one short transaction plus the synced commit
+  // of what was pending. Returns the frozen generation.
+  Result<GenId> Freeze(const std::string& container);
+  // Points the container's head at a fresh child of `from` (restore). The
+  // previous head stays as it is. Returns the new head.
+  Result<GenId> Branch(const std::string& container, GenId from);
+
+  // A filesystem view: the container's live head (writable) or one frozen
+  // generation (read-only). Cheap; views share the store.
+  Result<FileSystem> Head(const std::string& container);
+  Result<FileSystem> AtGeneration(GenId gen);
+
+  // Makes everything done so far durable. Errors: kNoSpace, kIoError.
+  Status Flush();
+
+  // --- pins ---
+  // A pin keeps one generation as it is while something reads it (a
+  // read-only mount of a snapshot, a bisect, a running diff or accounting
+  // pass): deleting the snapshot that names it is refused, and garbage
+  // collection neither reclaims it nor merges another generation into it.
+  // Move-only; the pin ends with the object. In memory only: a pin never
+  // outlives the process.
+  class Pin {
+   public:
+    Pin() = default;
+    Pin(Pin&& other) noexcept;
+    Pin& operator=(Pin&& other) noexcept;
+    Pin(const Pin&) = delete;
+    Pin& operator=(const Pin&) = delete;
+    ~Pin();
+    GenId gen() const { return gen_; }
+
+   private:
+    friend class Store;
+    Pin(Store* store, GenId gen, uint64_t id) : store_(store), gen_(gen), id_(id) {}
+    void Release();
+    Store* store_ = nullptr;
+    GenId gen_;
+    uint64_t id_ = 0;
+  };
+  // `reason` names the user ("mounted at /mnt/x", "bisect"): errors quote it.
+  Pin PinGeneration(GenId gen, std::string reason);
+  // The reason of one pin held on `gen`, or nullopt when it has none.
+  std::optional<std::string> PinnedBy(GenId gen) const;
+
+  // Consistency check of the whole store (docs/design.md, "fsck").
+  Status CheckInvariants();
+  // After a full garbage collection: nothing reclaimable is left (fsck.h).
+  Status CheckFullyCollected();
+
+  // Test seam: behaves from now on as if the process had died: the flusher
+  // stops, everything not yet committed is forgotten, and the destructor
+  // does not flush. The caller then destroys the Store (and may simulate a
+  // power loss on the data device) and reopens.
+  void SimulateCrashForTest();
+
+  // Metadata mutations made since open (KvStore::MutationCount).
+  uint64_t MutationCount() const { return kv_->MutationCount(); }
+
+  uint64_t capacity_blocks() const;
+  uint64_t used_blocks() const;
+  const std::string& dir() const { return dir_; }
+  std::string DescribeDevice() const { return device_->Describe(); }
+
+ private:
+  // The engine's own parts, and the snapshot verbs' view
+  // (store_internals.h): nothing else sees inside.
+  friend class FileSystem;
+  friend class Fsck;
+  friend class StoreInternals;
+  Store() = default;
+  Status Load();
+  void FlusherLoop();
+  void StopFlusher();
+  void AfterCommit(uint64_t epoch);
+  index::Timespec Now() const;
+  Status MaybeFlush();
+
+  // Allocation of inode numbers and generation ids (under a WriteScope).
+  Ino NextIno(index::WriteScope& scope);
+  GenId NextGen(index::WriteScope& scope);
+  void PutGeneration(index::WriteScope& scope, GenId gen, const index::GenerationRecord& rec);
+  Result<index::ContainerRecord> GetContainer(const index::KvScope& scope,
+                                              const std::string& name) const;
+  // A container's head and its lineage: a freeze continues the lineage (the
+  // new head starts with the old head's contents), a branch starts a new one
+  // (the head is replaced). A write that began in one lineage must not land
+  // in another.
+  struct HeadInfo {
+    GenId gen;
+    uint64_t lineage = 0;
+  };
+  // The container's head from the in-memory map (every filesystem call
+  // needs it). REQUIRES: a scope held.
+  Result<GenId> CurrentHead(const std::string& container) const;
+  Result<HeadInfo> CurrentHeadInfo(const std::string& container) const;
+  // Records a new head in the containers table and the in-memory map; a
+  // branch gives it a new lineage.
+  void SetHead(index::WriteScope& scope, const std::string& container, index::ContainerRecord rec,
+               bool new_lineage);
+  Status CreateRoot(index::WriteScope& scope, GenId gen);
+  Result<index::GenerationRecord> GetGeneration(const index::KvScope& scope, GenId gen) const;
+  // Rewrites the state of a generation's record.
+  Status SetGenerationState(index::WriteScope& scope, GenId gen, index::GenState state);
+  // The steps of Freeze, Branch and CreateContainer inside a caller's scope,
+  // so the snapshot catalog can make a freeze and its snapshot record (or a
+  // restore and the snapshot that keeps the old head) one atomic change.
+  // FreezeIn returns the frozen generation; BranchIn the new head and leaves
+  // the old head's record alone (the caller decides what it becomes).
+  Result<GenId> FreezeIn(index::WriteScope& scope, const std::string& container);
+  Result<GenId> BranchIn(index::WriteScope& scope, const std::string& container, GenId from);
+  Status CreateContainerIn(index::WriteScope& scope, const std::string& name, GenId from,
+                           index::ContainerRecord record);
+  // Removes the container's record and head entry (the caller drops its
+  // generations).
+  void RemoveContainerIn(index::WriteScope& scope, const std::string& name);
+  // Adds a generation to the tree, undone if the scope rolls back.
+  void AddToTree(index::WriteScope& scope, GenId gen, GenId parent);
+  // Reserves data blocks (BlockAllocator::Reserve), growing the data file
+  // when full; the growth is recorded in `scope`.
+  Result<index::BlockRun> ReserveBlocks(index::WriteScope& scope, uint32_t max_blocks);
+  // Reserves and claims in one scope.
+  Result<index::BlockRun> AllocateBlocks(index::WriteScope& scope, uint32_t max_blocks);
+
+  std::string dir_;
+  StoreOptions options_;
+  UniqueFd lock_fd_;
+  std::unique_ptr<index::KvStore> kv_;
+  std::unique_ptr<blockstore::BlockDevice> device_;
+
+  // Guarded by the KvStore state lock (shared to read, exclusive to write).
+  index::GenerationTree tree_;
+  index::BlockAllocator allocator_;
+  std::unordered_map<std::string, HeadInfo> heads_;  // container -> head
+  uint64_t next_lineage_ = 1;
+  uint64_t next_ino_ = 2;
+  uint64_t next_gen_ = 1;
+
+  // Readers of data blocks hold this shared from before they drop the state
+  // lock until their I/O is done; releasing quarantined blocks takes it
+  // exclusively, so no in-flight read can see a reused block.
+  std::shared_mutex data_readers_;
+
+  // Per-inode write serialization (striped): a write's read-modify-write of
+  // edge blocks and its chunk update must not interleave with another
+  // write or truncate of the same file.
+  static constexpr size_t kInodeLockStripes = 256;
+  std::mutex& InodeLock(Ino ino) { return inode_locks_[ino.value % kInodeLockStripes]; }
+  std::array<std::mutex, kInodeLockStripes> inode_locks_;
+
+  // Open-file counts, so an unlinked open file keeps its data until release.
+  // Keyed by container and inode: a copy shares inode numbers with the
+  // container it came from, and an open file in one must not keep an
+  // unlinked file of the other alive.
+  std::mutex open_mu_;
+  std::map<std::pair<std::string, uint64_t>, uint32_t> open_counts_;
+
+  // Data writes completed, and how many of them the last commit's fdatasync
+  // covered: a commit with no new data skips the data file's fdatasync.
+  std::atomic<uint64_t> data_writes_{0};
+  uint64_t synced_data_writes_ = 0;  // touched only by the flush hook
+  Status SyncDataForCommit();
+  // Set when an fdatasync of the data file failed. The kernel may have
+  // dropped the dirty pages it could not write ("fsyncgate"), so a later
+  // sync that succeeds proves nothing: from then on the store refuses every
+  // change and every commit, and a reopen returns to the last commit.
+  std::atomic<bool> sync_failed_{false};
+  // kIoError once sync_failed_ is set.
+  Status CheckWritable() const;
+
+  // Pins by generation: id -> reason. Taken after the state lock when both
+  // are needed (garbage collection checks pins inside its write scopes).
+  mutable std::mutex pins_mu_;
+  std::unordered_map<uint64_t, std::map<uint64_t, std::string>> pins_;  // gen -> id -> reason
+  uint64_t next_pin_id_ = 1;
+
+  std::mutex flusher_mu_;
+  std::condition_variable flusher_cv_;
+  bool stopping_ = false;
+  bool crashed_ = false;  // SimulateCrashForTest was called
+  std::thread flusher_;
+};
+
+}  // namespace hoodyfs::snapshotter

@@ -1,0 +1,48 @@
+// Store: pins, which keep a generation as it is while something reads it.
+#include <utility>
+
+#include "snapshotter/engine/store.h"
+
+namespace hoodyfs::snapshotter {
+
+Store::Pin::Pin(Pin&& other) noexcept
+    : store_(std::exchange(other.store_, nullptr)), gen_(other.gen_), id_(other.id_) {}
+
+Store::Pin& Store::Pin::operator=(Pin&& other) noexcept {
+  if (this != &other) {
+    Release();
+    store_ = std::exchange(other.store_, nullptr);
+    gen_ = other.gen_;
+    id_ = other.id_;
+  }
+  return *this;
+}
+
+Store::Pin::~Pin() { Release(); }
+
+void Store::Pin::Release() {
+  if (store_ == nullptr) return;
+  std::lock_guard l(store_->pins_mu_);
+  auto it = store_->pins_.find(gen_.value);
+  if (it != store_->pins_.end()) {
+    it->second.erase(id_);
+    if (it->second.empty()) store_->pins_.erase(it);
+  }
+  store_ = nullptr;
+}
+
+Store::Pin Store::PinGeneration(GenId gen, std::string reason) {
+  std::lock_guard l(pins_mu_);
+  const uint64_t id = next_pin_id_++;
+  pins_[gen.value][id] = std::move(reason);
+  return Pin(this, gen, id);
+}
+
+std::optional<std::string> Store::PinnedBy(GenId gen) const {
+  std::lock_guard l(pins_mu_);
+  auto it = pins_.find(gen.value);
+  if (it == pins_.end() || it->second.empty()) return std::nullopt;
+  return it->second.begin()->second;
+}
+
+}  // namespace hoodyfs::snapshotter

@@ -1,0 +1,161 @@
+#include "snapshotter/verbs/catalog.h"
+
+#include <algorithm>
+#include <ctime>
+#include <limits>
+
+#include "index/keys.h"
+#include "snapshotter/engine/names.h"
+
+namespace hoodyfs::snapshotter::catalog {
+
+using index::SnapshotRecord;
+using index::Table;
+
+namespace {
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+}  // namespace
+
+bool IsSnapshotName(std::string_view s) {
+  // snap- 8 digits - 6 digits [- digits]
+  if (s.size() < 20 || s.substr(0, 5) != "snap-") return false;
+  if (!AllDigits(s.substr(5, 8)) || s[13] != '-' || !AllDigits(s.substr(14, 6))) return false;
+  if (s.size() == 20) return true;
+  return s[20] == '-' && AllDigits(s.substr(21));
+}
+
+std::string UtcStamp(int64_t ns) {
+  const time_t secs = static_cast<time_t>(ns / 1000000000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
+
+Status ValidateAlias(std::string_view alias) {
+  HOODY_RETURN_IF_ERROR(ValidatePortableName("alias", alias));
+  if (IsSnapshotName(alias)) {
+    return Status::InvalidArgument("alias '" + std::string(alias) +
+                                   "' has the form of a snapshot name (snap-YYYYMMDD-HHMMSS)");
+  }
+  return Status::OK();
+}
+
+Status ValidateExpiryDays(int64_t days) {
+  if (days <= 0) {
+    return Status::InvalidArgument("expiry must be a positive number of days, not " +
+                                   std::to_string(days));
+  }
+  if (days > kExpiryDaysMax) {
+    return Status::InvalidArgument("expiry of " + std::to_string(days) + " days is past the " +
+                                   std::to_string(kExpiryDaysMax) +
+                                   " days (100 years) accepted; for no expiry say 'never'");
+  }
+  return Status::OK();
+}
+
+int64_t ExpiryFrom(int64_t from_ns, int64_t days) {
+  constexpr int64_t kDayNs = 86400LL * 1000000000LL;
+  if (days > (std::numeric_limits<int64_t>::max() - from_ns) / kDayNs) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  return from_ns + days * kDayNs;
+}
+
+Result<std::vector<Entry>> List(const index::KvScope& s, std::string_view container) {
+  std::vector<Entry> out;
+  const std::string prefix = index::SnapshotPrefix(container);
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
+  std::string bound = prefix;
+  bound.back() = '\x01';  // the NUL after the container name, plus one
+  it.SetUpperBound(bound);
+  for (it.Seek(prefix); it.Valid(); it.Next()) {
+    HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(it.value()));
+    out.push_back(Entry{std::string(it.key().substr(prefix.size())), std::move(rec)});
+  }
+  HOODY_RETURN_IF_ERROR(it.status());
+  std::sort(out.begin(), out.end(), [](const Entry& x, const Entry& y) {
+    return std::tie(x.record.created_ns, x.name) < std::tie(y.record.created_ns, y.name);
+  });
+  return out;
+}
+
+namespace {
+Result<std::optional<Entry>> ByName(const index::KvScope& s, std::string_view container,
+                                    std::string_view name) {
+  HOODY_ASSIGN_OR_RETURN(auto v, s.Get(Table::kSnapshots, index::SnapshotKey(container, name)));
+  if (!v) return std::optional<Entry>();
+  HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(*v));
+  return std::optional<Entry>(Entry{std::string(name), std::move(rec)});
+}
+}  // namespace
+
+Result<std::optional<Entry>> Find(const index::KvScope& s, std::string_view container,
+                                  std::string_view name_or_alias) {
+  if (name_or_alias.empty()) return std::optional<Entry>();
+  if (IsSnapshotName(name_or_alias)) return ByName(s, container, name_or_alias);
+  HOODY_ASSIGN_OR_RETURN(auto name,
+                         s.Get(Table::kAliases, index::AliasKey(container, name_or_alias)));
+  if (!name) return std::optional<Entry>();
+  const std::string owner(*name);  // Get's view ends at the next Get
+  HOODY_ASSIGN_OR_RETURN(std::optional<Entry> e, ByName(s, container, owner));
+  if (!e || e->record.alias != name_or_alias) {
+    return Status::Corruption("alias index entry '" + std::string(name_or_alias) +
+                              "' names snapshot " + owner + ", which does not carry it");
+  }
+  return e;
+}
+
+Status CheckAliasFree(const index::KvScope& s, std::string_view container, std::string_view alias,
+                      std::string_view except_name) {
+  HOODY_ASSIGN_OR_RETURN(auto owner, s.Get(Table::kAliases, index::AliasKey(container, alias)));
+  if (owner && *owner != except_name) {
+    return Status::Exists("alias '" + std::string(alias) + "' is already used by snapshot " +
+                          std::string(*owner) + " of container '" + std::string(container) + "'");
+  }
+  return Status::OK();
+}
+
+Result<std::string> NewName(const index::KvScope& s, std::string_view container, int64_t now_ns) {
+  // One seek over the names of this second: snap-T, snap-T-2, snap-T-3...
+  const std::string base = "snap-" + UtcStamp(now_ns);
+  const std::string prefix = index::SnapshotKey(container, base);
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
+  std::string bound = prefix;
+  bound.push_back('\xff');
+  it.SetUpperBound(bound);
+  bool taken = false;
+  uint64_t max_suffix = 1;
+  for (it.Seek(prefix); it.Valid(); it.Next()) {
+    const std::string_view rest = it.key().substr(prefix.size());
+    if (rest.empty()) {
+      taken = true;
+    } else if (rest[0] == '-' && AllDigits(rest.substr(1))) {
+      max_suffix = std::max<uint64_t>(max_suffix, std::stoull(std::string(rest.substr(1))));
+    }
+  }
+  HOODY_RETURN_IF_ERROR(it.status());
+  if (!taken) return base;
+  return base + "-" + std::to_string(max_suffix + 1);
+}
+
+void Put(index::WriteScope& s, std::string_view container, std::string_view name,
+         const SnapshotRecord& rec, std::string_view old_alias) {
+  if (old_alias != rec.alias && !old_alias.empty()) {
+    s.Delete(Table::kAliases, index::AliasKey(container, old_alias));
+  }
+  if (!rec.alias.empty()) s.Put(Table::kAliases, index::AliasKey(container, rec.alias), name);
+  s.Put(Table::kSnapshots, index::SnapshotKey(container, name), rec.Encode());
+}
+
+void Erase(index::WriteScope& s, std::string_view container, const Entry& entry) {
+  if (!entry.record.alias.empty()) {
+    s.Delete(Table::kAliases, index::AliasKey(container, entry.record.alias));
+  }
+  s.Delete(Table::kSnapshots, index::SnapshotKey(container, entry.name));
+}
+
+}  // namespace hoodyfs::snapshotter::catalog

@@ -1,0 +1,465 @@
+#include "snapshotter/verbs/snapshotter.h"
+
+#include <cstdio>
+
+#include "base/log.h"
+#include "index/keys.h"
+#include "snapshotter/engine/changelog.h"
+#include "snapshotter/engine/names.h"
+#include "snapshotter/verbs/accounting.h"
+#include "snapshotter/verbs/catalog.h"
+
+namespace hoodyfs::snapshotter {
+
+using index::ContainerRecord;
+using index::GenState;
+using index::KvScope;
+using index::ReadScope;
+using index::SnapshotRecord;
+using index::Table;
+using index::WriteScope;
+
+namespace {
+constexpr int64_t kPreRestoreExpiryDays = 7;
+
+Status NoSnapshot(const std::string& container, const std::string& name) {
+  return Status::NotFound("no snapshot named or aliased '" + name + "' in container '" + container +
+                          "'");
+}
+
+Status InUse(const std::string& container, const std::string& name, const std::string& reason) {
+  return Status::Busy("snapshot " + name + " of container '" + container + "' is in use (" +
+                      reason + ")");
+}
+
+Result<catalog::Entry> MustFind(const KvScope& s, const std::string& container,
+                                const std::string& name) {
+  HOODY_ASSIGN_OR_RETURN(auto found, catalog::Find(s, container, name));
+  if (!found) return NoSnapshot(container, name);
+  return std::move(*found);
+}
+}  // namespace
+
+Snapshotter::Snapshotter(std::unique_ptr<Store> store)
+    : store_(std::move(store)), internals_(*store_) {}
+
+Result<std::unique_ptr<Snapshotter>> Snapshotter::Open(const std::string& dir,
+                                                       StoreOptions options) {
+  HOODY_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(dir, std::move(options)));
+  std::unique_ptr<Snapshotter> snap(new Snapshotter(std::move(store)));
+  HOODY_RETURN_IF_ERROR(snap->ExpireSnapshots().status());
+  return snap;
+}
+
+void Snapshotter::SetHooks(SnapshotterHooks hooks) {
+  std::lock_guard l(hooks_mu_);
+  hooks_ = std::move(hooks);
+}
+
+SnapshotterHooks Snapshotter::Hooks() {
+  std::lock_guard l(hooks_mu_);
+  return hooks_;
+}
+
+Status Snapshotter::SyncContainer(const std::string& container) {
+  SnapshotterHooks hooks = Hooks();
+  if (!hooks.sync_container) return Status::OK();
+  return hooks.sync_container(container);
+}
+
+int64_t Snapshotter::NowNs() const {
+  const index::Timespec t = internals_.Now();
+  return t.sec * 1000000000 + t.nsec;
+}
+
+// ---- containers ----
+
+Result<ContainerInfo> Snapshotter::DescribeContainer(const KvScope& s, const std::string& name,
+                                                     const ContainerRecord& rec) {
+  HOODY_ASSIGN_OR_RETURN(std::vector<catalog::Entry> snaps, catalog::List(s, name));
+  return ContainerInfo{name, rec.head, rec.created_ns, rec.origin, rec.project, snaps.size()};
+}
+
+Result<ContainerInfo> Snapshotter::CreateContainer(const std::string& name) {
+  HOODY_RETURN_IF_ERROR(store_->CreateContainer(name));
+  return GetContainer(name);
+}
+
+std::vector<ContainerInfo> Snapshotter::ListContainers() {
+  std::vector<ContainerInfo> out;
+  ReadScope s(internals_.kv());
+  auto it = s.NewIterator(Table::kContainers);
+  if (!it.ok()) return out;
+  for (it->Seek(""); it->Valid(); it->Next()) {
+    auto rec = ContainerRecord::Decode(it->value());
+    if (!rec.ok()) continue;
+    auto info = DescribeContainer(s, std::string(it->key()), *rec);
+    if (info.ok()) out.push_back(std::move(*info));
+  }
+  return out;
+}
+
+Result<ContainerInfo> Snapshotter::GetContainer(const std::string& name) {
+  ReadScope s(internals_.kv());
+  HOODY_ASSIGN_OR_RETURN(ContainerRecord rec, internals_.GetContainer(s, name));
+  return DescribeContainer(s, name, rec);
+}
+
+Status Snapshotter::DeleteContainer(const std::string& name) {
+  SnapshotterHooks hooks = Hooks();
+  {
+    ReadScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, name).status());
+  }
+  if (hooks.before_container_delete) HOODY_RETURN_IF_ERROR(hooks.before_container_delete(name));
+  HOODY_RETURN_IF_ERROR(internals_.CheckWritable());
+  {
+    WriteScope s(internals_.kv());
+    HOODY_ASSIGN_OR_RETURN(ContainerRecord rec, internals_.GetContainer(s, name));
+    if (auto why = store_->PinnedBy(rec.head)) {
+      return Status::Busy("container '" + name + "' is in use (" + *why + ")");
+    }
+    HOODY_ASSIGN_OR_RETURN(std::vector<catalog::Entry> snaps, catalog::List(s, name));
+    for (const catalog::Entry& e : snaps) {
+      if (auto why = store_->PinnedBy(e.record.gen)) return InUse(name, e.name, *why);
+    }
+    for (const catalog::Entry& e : snaps) {
+      catalog::Erase(s, name, e);
+      HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, e.record.gen, GenState::kDropped));
+    }
+    HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, rec.head, GenState::kDropped));
+    internals_.RemoveContainerIn(s, name);
+    s.Commit();
+  }
+  return store_->Flush();
+}
+
+Result<ContainerInfo> Snapshotter::CopyContainer(const std::string& container,
+                                                 const std::string& snapshot,
+                                                 const std::string& new_name,
+                                                 const std::string& project) {
+  HOODY_RETURN_IF_ERROR(ValidateContainerName(new_name));
+  {
+    WriteScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
+    HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, container, snapshot));
+    ContainerRecord rec;
+    rec.origin = container + "@" + e.name;
+    rec.project = project;
+    HOODY_RETURN_IF_ERROR(internals_.CreateContainerIn(s, new_name, e.record.gen, std::move(rec)));
+    s.Commit();
+  }
+  HOODY_RETURN_IF_ERROR(store_->Flush());
+  return GetContainer(new_name);
+}
+
+// ---- snapshots ----
+
+Result<bool> Snapshotter::HeadHoldsSomethingToKeep(const index::KvScope& s, GenId head) {
+  // A head that wrote nothing of its own is its parent, record for record:
+  // if that parent is a snapshot, which keeps it, nothing would be lost.
+  ChangeLogCursor own(head);
+  HOODY_ASSIGN_OR_RETURN(std::vector<ChangedKey> first, own.Next(s, 1));
+  if (!first.empty()) return true;
+  const GenId parent = internals_.tree().Parent(head);
+  if (!parent.valid()) return true;
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
+  for (it.Seek(""); it.Valid(); it.Next()) {
+    HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(it.value()));
+    if (rec.gen == parent) return false;
+  }
+  HOODY_RETURN_IF_ERROR(it.status());
+  return true;  // the parent's name was deleted: the head is what keeps it
+}
+
+Result<Snapshotter::NamedGens> Snapshotter::NamedGenerations() {
+  NamedGens named;
+  ReadScope s(internals_.kv());
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
+  for (it.Seek(""); it.Valid(); it.Next()) {
+    const std::string_view key = it.key();
+    const size_t nul = key.find('\0');
+    if (nul == std::string_view::npos) return Status::Corruption("snapshot key without container");
+    HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(it.value()));
+    named[rec.gen.value] = {std::string(key.substr(0, nul)), std::string(key.substr(nul + 1))};
+  }
+  HOODY_RETURN_IF_ERROR(it.status());
+  return named;
+}
+
+Result<SnapshotInfo> Snapshotter::Describe(const std::string& container, const std::string& name,
+                                           const SnapshotRecord& rec, const NamedGens& named,
+                                           bool with_accounting) {
+  SnapshotInfo info;
+  info.container = container;
+  info.name = name;
+  info.alias = rec.alias;
+  info.gen = rec.gen;
+  info.created_ns = rec.created_ns;
+  info.expires_ns = rec.expires_ns;
+  {
+    ReadScope s(internals_.kv());
+    const index::GenerationTree& tree = internals_.tree();
+    if (tree.Contains(rec.gen)) {
+      for (GenId g = tree.Parent(rec.gen); g.valid(); g = tree.Parent(g)) {
+        auto it = named.find(g.value);
+        if (it == named.end()) continue;
+        info.parent = it->second.first == container ? it->second.second
+                                                    : it->second.first + "@" + it->second.second;
+        break;
+      }
+    }
+  }
+  if (with_accounting) {
+    HOODY_ASSIGN_OR_RETURN(index::GenerationStats st, Accounting(*store_).Stats(rec.gen));
+    info.referenced_bytes = st.referenced_bytes;
+    info.written_bytes = st.written_bytes;
+  }
+  return info;
+}
+
+Result<SnapshotInfo> Snapshotter::CreateSnapshot(const std::string& container,
+                                                 const CreateSnapshotRequest& request) {
+  if (!request.alias.empty()) HOODY_RETURN_IF_ERROR(catalog::ValidateAlias(request.alias));
+  if (request.expiry_days) HOODY_RETURN_IF_ERROR(catalog::ValidateExpiryDays(*request.expiry_days));
+  {
+    ReadScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
+  }
+  // Every write that returned before this call belongs in the snapshot.
+  HOODY_RETURN_IF_ERROR(SyncContainer(container));
+  std::string name;
+  SnapshotRecord rec;
+  {
+    WriteScope s(internals_.kv());
+    const int64_t now = NowNs();
+    if (!request.alias.empty()) {
+      HOODY_RETURN_IF_ERROR(catalog::CheckAliasFree(s, container, request.alias));
+    }
+    HOODY_ASSIGN_OR_RETURN(name, catalog::NewName(s, container, now));
+    HOODY_ASSIGN_OR_RETURN(rec.gen, internals_.FreezeIn(s, container));
+    rec.alias = request.alias;
+    rec.created_ns = now;
+    rec.expires_ns = request.expiry_days ? catalog::ExpiryFrom(now, *request.expiry_days) : 0;
+    catalog::Put(s, container, name, rec);
+    s.Commit();
+  }
+  // The freeze, its name and every write before it become durable together.
+  HOODY_RETURN_IF_ERROR(store_->Flush());
+  HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
+  return Describe(container, name, rec, named, /*with_accounting=*/false);
+}
+
+Result<std::vector<SnapshotInfo>> Snapshotter::ListSnapshots(const std::string& container) {
+  std::vector<catalog::Entry> entries;
+  {
+    ReadScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
+    HOODY_ASSIGN_OR_RETURN(entries, catalog::List(s, container));
+  }
+  HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
+  std::vector<SnapshotInfo> out;
+  for (const catalog::Entry& e : entries) {
+    HOODY_ASSIGN_OR_RETURN(SnapshotInfo info, Describe(container, e.name, e.record, named, true));
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<SnapshotInfo> Snapshotter::GetSnapshot(const std::string& container,
+                                              const std::string& name) {
+  catalog::Entry e;
+  {
+    ReadScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
+    HOODY_ASSIGN_OR_RETURN(e, MustFind(s, container, name));
+  }
+  HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
+  return Describe(container, e.name, e.record, named, /*with_accounting=*/true);
+}
+
+Result<uint64_t> Snapshotter::ExclusiveBytes(const std::string& container,
+                                             const std::string& name) {
+  GenId gen;
+  {
+    ReadScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
+    HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, container, name));
+    gen = e.record.gen;
+  }
+  return Accounting(*store_).ExclusiveBytes(gen);
+}
+
+Result<SnapshotInfo> Snapshotter::SetSnapshot(const std::string& container, const std::string& name,
+                                              const SetSnapshotRequest& request) {
+  if (request.alias && !request.alias->empty()) {
+    HOODY_RETURN_IF_ERROR(catalog::ValidateAlias(*request.alias));
+  }
+  if (request.expiry_days && *request.expiry_days != 0) {
+    HOODY_RETURN_IF_ERROR(catalog::ValidateExpiryDays(*request.expiry_days));
+  }
+  HOODY_RETURN_IF_ERROR(internals_.CheckWritable());
+  catalog::Entry e;
+  {
+    WriteScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
+    HOODY_ASSIGN_OR_RETURN(e, MustFind(s, container, name));
+    const std::string old_alias = e.record.alias;
+    if (request.alias) {
+      if (!request.alias->empty()) {
+        HOODY_RETURN_IF_ERROR(catalog::CheckAliasFree(s, container, *request.alias, e.name));
+      }
+      e.record.alias = *request.alias;
+    }
+    if (request.expiry_days) {
+      e.record.expires_ns =
+          *request.expiry_days == 0 ? 0 : catalog::ExpiryFrom(NowNs(), *request.expiry_days);
+    }
+    catalog::Put(s, container, e.name, e.record, old_alias);
+    s.Commit();
+  }
+  HOODY_RETURN_IF_ERROR(store_->Flush());
+  HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
+  return Describe(container, e.name, e.record, named, /*with_accounting=*/false);
+}
+
+Result<RestoreResult> Snapshotter::Restore(const std::string& container, const std::string& name,
+                                           const RestoreRequest& request) {
+  {
+    ReadScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
+    HOODY_RETURN_IF_ERROR(MustFind(s, container, name).status());
+  }
+  // The head that the restore keeps as a snapshot must hold every write.
+  if (!request.discard_head) HOODY_RETURN_IF_ERROR(SyncContainer(container));
+  RestoreResult result;
+  std::optional<std::pair<std::string, SnapshotRecord>> saved;
+  {
+    WriteScope s(internals_.kv());
+    HOODY_ASSIGN_OR_RETURN(catalog::Entry target, MustFind(s, container, name));
+    HOODY_ASSIGN_OR_RETURN(GenId old_head, internals_.CurrentHead(container));
+    const int64_t now = NowNs();
+    HOODY_ASSIGN_OR_RETURN(bool keep_head, HeadHoldsSomethingToKeep(s, old_head));
+    keep_head = keep_head && !request.discard_head;
+    HOODY_ASSIGN_OR_RETURN(result.new_head, internals_.BranchIn(s, container, target.record.gen));
+    if (!keep_head) {
+      HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, old_head, GenState::kDropped));
+    } else {
+      HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, old_head, GenState::kFrozen));
+      SnapshotRecord rec;
+      rec.gen = old_head;
+      rec.created_ns = now;
+      rec.expires_ns = catalog::ExpiryFrom(now, kPreRestoreExpiryDays);
+      const std::string base = "pre-restore-" + catalog::UtcStamp(now);
+      rec.alias = base;
+      for (int n = 2; !catalog::CheckAliasFree(s, container, rec.alias).ok(); ++n) {
+        rec.alias = base + "-" + std::to_string(n);
+      }
+      HOODY_ASSIGN_OR_RETURN(std::string saved_name, catalog::NewName(s, container, now));
+      catalog::Put(s, container, saved_name, rec);
+      saved.emplace(saved_name, rec);
+    }
+    s.Commit();
+  }
+  HOODY_RETURN_IF_ERROR(store_->Flush());
+  if (SnapshotterHooks hooks = Hooks(); hooks.after_head_change) hooks.after_head_change(container);
+  if (saved) {
+    HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
+    HOODY_ASSIGN_OR_RETURN(SnapshotInfo info,
+                           Describe(container, saved->first, saved->second, named, false));
+    result.saved_head = std::move(info);
+  }
+  return result;
+}
+
+Status Snapshotter::DeleteSnapshot(const std::string& container, const std::string& name) {
+  HOODY_RETURN_IF_ERROR(internals_.CheckWritable());
+  {
+    WriteScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
+    HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, container, name));
+    if (auto why = store_->PinnedBy(e.record.gen)) return InUse(container, e.name, *why);
+    catalog::Erase(s, container, e);
+    HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, e.record.gen, GenState::kDropped));
+    s.Commit();
+  }
+  return store_->Flush();
+}
+
+// ---- diff ----
+
+Result<GenId> Snapshotter::ResolveEndpoint(const std::string& container, const std::string& spec,
+                                           std::string* label) {
+  std::string owner = container;
+  std::string snapshot = spec;
+  if (const size_t at = spec.find('@'); at != std::string::npos) {
+    owner = spec.substr(0, at);
+    snapshot = spec.substr(at + 1);
+  }
+  *label = snapshot.empty() ? owner + "@(head)" : owner + "@" + snapshot;
+  if (snapshot.empty()) HOODY_RETURN_IF_ERROR(SyncContainer(owner));
+  ReadScope s(internals_.kv());
+  HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, owner).status());
+  if (snapshot.empty()) return internals_.CurrentHead(owner);
+  HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, owner, snapshot));
+  return e.record.gen;
+}
+
+Result<DiffResult> Snapshotter::Diff(const std::string& container, const std::string& from,
+                                     const std::string& to, const DiffProgressFn& progress) {
+  if (from.empty()) return Status::InvalidArgument("diff needs a snapshot to compare from");
+  std::string from_label, to_label;
+  HOODY_ASSIGN_OR_RETURN(GenId a, ResolveEndpoint(container, from, &from_label));
+  HOODY_ASSIGN_OR_RETURN(GenId b, ResolveEndpoint(container, to, &to_label));
+  return Differ(*store_).Diff(a, b, progress);
+}
+
+// ---- maintenance ----
+
+Result<size_t> Snapshotter::ExpireSnapshots() {
+  const int64_t now = NowNs();
+  struct Expired {
+    std::string container, name, alias;
+  };
+  std::vector<Expired> expired;
+  {
+    ReadScope s(internals_.kv());
+    HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
+    for (it.Seek(""); it.Valid(); it.Next()) {
+      HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(it.value()));
+      if (rec.expires_ns == 0 || rec.expires_ns > now) continue;
+      const std::string_view key = it.key();
+      const size_t nul = key.find('\0');
+      expired.push_back(
+          Expired{std::string(key.substr(0, nul)), std::string(key.substr(nul + 1)), rec.alias});
+    }
+    HOODY_RETURN_IF_ERROR(it.status());
+  }
+  size_t deleted = 0;
+  for (const auto& [container, name, alias] : expired) {
+    Status st = DeleteSnapshot(container, name);
+    if (st.ok()) {
+      ++deleted;
+      // Never silent: a clock that jumped forward deletes snapshots too.
+      Log(LogLevel::kInfo, "snapshot " + name + (alias.empty() ? "" : " (" + alias + ")") +
+                               " of container " + container + " expired and was deleted");
+    } else if (st.code() == Code::kBusy || st.code() == Code::kNotFound) {
+      // In use: it goes at a later pass. Gone: someone deleted it meanwhile.
+      continue;
+    } else {
+      return st;
+    }
+  }
+  return deleted;
+}
+
+Result<GcStats> Snapshotter::CollectGarbage(const GcOptions& options,
+                                            const GcProgressFn& progress) {
+  std::lock_guard l(gc_mu_);
+  HOODY_ASSIGN_OR_RETURN(size_t expired, ExpireSnapshots());
+  HOODY_ASSIGN_OR_RETURN(GcStats stats, GarbageCollector(*store_).CollectAll(options, progress));
+  stats.expired = expired;
+  return stats;
+}
+
+}  // namespace hoodyfs::snapshotter
