@@ -73,6 +73,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions 
   store->dir_ = dir;
   struct stat st;
   if (::stat((dir + kMetaFile).c_str(), &st) != 0) {
+    // Not "no store" when the cause is that we may not look (a non-root user).
+    if (errno == EACCES || errno == EPERM) {
+      return Status::Permission("permission denied reading the store " + dir +
+                                " (it belongs to its owner, usually root: run as that user)");
+    }
     return Status::NotFound(dir + " is not a hoodyfs store (run hoodyfs init)");
   }
   store->lock_fd_.Reset(::open((dir + kLockFile).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));

@@ -250,6 +250,26 @@ TEST_F(CliTest, JsonEverywhereErrorsToo) {
   EXPECT_NE(error["error"]["message"].get<std::string>().find("'nope'"), std::string::npos);
 }
 
+// A user who may not read the store is told so, not that there is no
+// store to init (issue 10).
+TEST_F(CliTest, AUserWhoMayNotReadTheStoreIsToldPermissionDenied) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a command as another user";
+  const std::vector<std::string> as_nobody = {"--reuid=65534", "--regid=65534", "--clear-groups",
+                                              HoodyfsSnapBinary()};
+  auto run_as_nobody = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), as_nobody.begin(), as_nobody.end());
+    return RunCommand("/usr/bin/setpriv", args);
+  };
+  if (run_as_nobody({"--version"}).exit_code != 0) {
+    GTEST_SKIP() << "user nobody cannot run the built programs from here";
+  }
+  const CommandResult r = run_as_nobody({"--store", store_, "list", "-c", "web1"});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_NE(r.err.find("permission denied reading the store " + store_), std::string::npos)
+      << r.Describe();
+  EXPECT_EQ(r.err.find("hoodyfs init"), std::string::npos) << r.Describe();
+}
+
 TEST_F(CliTest, BothProgramsSayTheirVersion) {
   const CommandResult snap = RunCommand(HoodyfsSnapBinary(), {"--version"});
   EXPECT_EQ(snap.exit_code, 0) << snap.Describe();
