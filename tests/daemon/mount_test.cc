@@ -278,13 +278,20 @@ bool WaitForExit(pid_t pid) {
   return n == 1;
 }
 
-class AutoStartTest : public DaemonTest {};
+class AutoStartTest : public DaemonTest {
+ protected:
+  // The pid of the daemon `hoodyfs mount` started (STORE/daemon.pid), or 0.
+  pid_t OnDemandDaemonPid() {
+    std::ifstream pid_file(store_ + "/daemon.pid");
+    pid_t pid = 0;
+    pid_file >> pid;
+    return pid;
+  }
+};
 
 TEST_F(AutoStartTest, MountStartsADaemonThatStopsAfterTheLastUnmount) {
   const std::string a = MountContainer("web", {"--create"});
-  std::ifstream pid_file(store_ + "/daemon.pid");
-  pid_t pid = 0;
-  pid_file >> pid;
+  const pid_t pid = OnDemandDaemonPid();
   ASSERT_GT(pid, 0) << "no daemon.pid";
   // ps shows which store it serves.
   const std::string cmdline = FileContents("/proc/" + std::to_string(pid) + "/cmdline");
@@ -371,9 +378,7 @@ TEST_F(AutoStartTest, CommandsBesideADaemonStartingAndStoppingAllSucceed) {
 // "mounted" (issue 10: it kept a phantom mount forever).
 TEST_F(AutoStartTest, APlainUmountReleasesTheMountAndStopsTheDaemon) {
   const std::string mp = MountContainer("web", {"--create"});
-  std::ifstream pid_file(store_ + "/daemon.pid");
-  pid_t pid = 0;
-  pid_file >> pid;
+  const pid_t pid = OnDemandDaemonPid();
   ASSERT_GT(pid, 0) << "no daemon.pid";
   WriteFile(mp + "/x", "1");
   ASSERT_EQ(::umount2(mp.c_str(), 0), 0) << std::strerror(errno);
