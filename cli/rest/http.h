@@ -14,7 +14,6 @@ struct HttpRequest {
   std::string path;                          // as sent (percent-encoded), without the query string
   std::map<std::string, std::string> query;  // decoded names and values
   std::string body;
-  std::string authorization;  // the Authorization header, "" when absent
 };
 
 struct HttpResponse {

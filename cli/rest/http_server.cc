@@ -110,10 +110,6 @@ Result<HttpRequest> MakeRequest(MHD_Connection* connection, const char* url, con
     HOODY_ASSIGN_OR_RETURN(std::string value, PercentDecode(raw_value, "query parameter"));
     request.query[key] = std::move(value);
   }
-  if (const char* auth =
-          MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)) {
-    request.authorization = auth;
-  }
   return request;
 }
 
