@@ -1,9 +1,6 @@
 #include "cli/api_opener.h"
 
-#include <algorithm>
-#include <chrono>
 #include <fstream>
-#include <thread>
 
 #include "cli/daemon/daemon.h"
 #include "cli/rest/remote_api.h"
@@ -25,17 +22,11 @@ Result<std::unique_ptr<SnapshotApi>> OpenApi(const std::string& store) {
   // stopping holds the lock while its socket does not answer: neither way
   // in works for a moment. Wait for it to finish either way (bounded), so a
   // command never fails just because it ran beside a daemon's start or stop.
-  const auto deadline = std::chrono::steady_clock::now() + kHandOverWait;
-  for (auto pause = std::chrono::milliseconds(2);;
-       pause = std::min(pause * 2, std::chrono::milliseconds(100))) {
+  return RetryThroughHandOver([&]() -> Result<std::unique_ptr<SnapshotApi>> {
     if (remote->Ping()) return std::unique_ptr<SnapshotApi>(std::move(remote));
-    auto local = LocalApi::Open(store);
-    if (local.ok()) return std::unique_ptr<SnapshotApi>(std::move(*local));
-    if (local.status().code() != Code::kBusy || std::chrono::steady_clock::now() > deadline) {
-      return local.status();
-    }
-    std::this_thread::sleep_for(pause);
-  }
+    HOODY_ASSIGN_OR_RETURN(std::unique_ptr<LocalApi> local, LocalApi::Open(store));
+    return std::unique_ptr<SnapshotApi>(std::move(local));
+  });
 }
 
 Status CheckNoDaemon(const std::string& store) {

@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -121,17 +120,10 @@ Result<pid_t> StartDaemon(const std::string& store) {
 // Errors: those of StartDaemon.
 Result<pid_t> EnsureDaemon(const std::string& store) {
   RemoteApi api(UnixEndpoint(DaemonSocketPath(store)));
-  const auto deadline = std::chrono::steady_clock::now() + kHandOverWait;
-  for (auto pause = std::chrono::milliseconds(2);;
-       pause = std::min(pause * 2, std::chrono::milliseconds(100))) {
+  return RetryThroughHandOver([&]() -> Result<pid_t> {
     if (api.Ping()) return pid_t{0};
-    Result<pid_t> started = StartDaemon(store);
-    if (started.ok() || started.status().code() != Code::kBusy ||
-        std::chrono::steady_clock::now() > deadline) {
-      return started;
-    }
-    std::this_thread::sleep_for(pause);
-  }
+    return StartDaemon(store);
+  });
 }
 
 // mountinfo escapes space, tab, newline and backslash as \ooo (octal).
