@@ -132,6 +132,10 @@ Result<BlockRun> BlockAllocator::Reserve(uint32_t max_blocks) {
 }
 
 void BlockAllocator::Claim(WriteScope& scope, BlockRun run, bool free_on_rollback) {
+  // About to hold new data: nothing to punch there any more. (A rollback
+  // leaves the bits clear: the host keeps those bytes until the block is
+  // reused, which costs space, never correctness.)
+  ForgetUnpunched(run);
   SetBits(run, &Group::reserved, false);
   SetBits(run, &Group::used, true);
   used_ += run.count;
@@ -195,13 +199,66 @@ std::vector<BlockRun> BlockAllocator::ReleaseQuarantine(uint64_t durable_epoch) 
     for (BlockNo b : it->second) {
       Group& g = groups_[b.value / kGroupBlocks];
       const uint32_t bit = b.value % kGroupBlocks;
-      g.quarantine[bit / 64] &= ~(uint64_t{1} << (bit % 64));
+      const uint64_t mask = uint64_t{1} << (bit % 64);
+      g.quarantine[bit / 64] &= ~mask;
       ++g.free_count;
       --quarantined_;
+      // A used block is never unpunched (Claim forgets it), so this bit was
+      // clear.
+      g.unpunched[bit / 64] |= mask;
+      ++g.unpunched_count;
+      ++unpunched_;
     }
   }
   quarantine_by_epoch_.erase(quarantine_by_epoch_.begin(), end);
   return released;
+}
+
+void BlockAllocator::ForgetUnpunched(BlockRun run) {
+  Group& g = groups_[run.start.value / kGroupBlocks];
+  if (g.unpunched_count == 0) return;
+  const uint32_t first = run.start.value % kGroupBlocks;
+  for (uint32_t i = first; i < first + run.count; ++i) {
+    const uint64_t mask = uint64_t{1} << (i % 64);
+    if ((g.unpunched[i / 64] & mask) == 0) continue;
+    g.unpunched[i / 64] &= ~mask;
+    --g.unpunched_count;
+    --unpunched_;
+  }
+}
+
+std::vector<BlockRun> BlockAllocator::TakeUnpunched(uint32_t min_blocks, size_t max_runs) {
+  HOODY_ASSERT(min_blocks > 0, "empty punch run");
+  std::vector<BlockRun> runs;
+  for (uint64_t gi = 0; gi < groups_.size() && runs.size() < max_runs; ++gi) {
+    Group& g = groups_[gi];
+    if (g.unpunched_count < min_blocks) continue;
+    auto punchable = [&](uint32_t bit) {
+      return ((g.unpunched[bit / 64] >> (bit % 64)) & 1) != 0 && !Busy(g, bit);
+    };
+    uint32_t bit = 0;
+    while (bit < kGroupBlocks && runs.size() < max_runs) {
+      if (g.unpunched[bit / 64] == 0) {
+        bit = (bit / 64 + 1) * 64;
+        continue;
+      }
+      if (!punchable(bit)) {
+        ++bit;
+        continue;
+      }
+      uint32_t count = 1;
+      while (bit + count < kGroupBlocks && punchable(bit + count)) ++count;
+      if (count >= min_blocks) {
+        const BlockRun run{BlockNo(gi * kGroupBlocks + bit), count};
+        ForgetUnpunched(run);
+        SetBits(run, &Group::reserved, true);
+        g.free_count -= count;
+        runs.push_back(run);
+      }
+      bit += count;
+    }
+  }
+  return runs;
 }
 
 }  // namespace hoodyfs::index

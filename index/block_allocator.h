@@ -9,6 +9,12 @@
 // ReleaseQuarantine then): a crash never finds a reused block under a
 // committed pointer, and an in-flight read never sees another file's bytes.
 //
+// A released block keeps its old bytes in the host file: it is not punched
+// at release, so a later write into it is an overwrite the host filesystem
+// need not allocate for, and the fsync that freed it never waits for a
+// punch. The owner gives such space back to the host lazily, in runs
+// (TakeUnpunched, then Unreserve after punching).
+//
 // Allocate and AddGroups undo themselves if their scope rolls back; Free
 // must only be called when the scope is sure to commit (Meta defers it to
 // OnCommit).
@@ -67,13 +73,21 @@ class BlockAllocator {
   // ReleaseQuarantine(epoch) with epoch >= scope.epoch().
   void Free(WriteScope& scope, BlockNo block);
 
-  // Makes blocks freed in epochs <= `durable_epoch` allocatable again.
-  // Returns them so the owner can punch them out of the data file.
+  // Makes blocks freed in epochs <= `durable_epoch` allocatable again, and
+  // remembers them as unpunched (still backed by the host file). Returns them
+  // as sorted, merged runs.
   std::vector<BlockRun> ReleaseQuarantine(uint64_t durable_epoch);
   // The runs ReleaseQuarantine(durable_epoch) would release, sorted and
-  // merged, without releasing them: the owner punches them out of the data
-  // file while they still cannot be reallocated.
+  // merged, without releasing them.
   std::vector<BlockRun> QuarantinedRuns(uint64_t durable_epoch) const;
+
+  // Released blocks not yet punched and not allocated again since.
+  uint64_t unpunched_blocks() const { return unpunched_; }
+  // Takes at most `max_runs` runs of at least `min_blocks` free, unpunched
+  // blocks (shorter runs stay, for reuse): they are reserved, so nothing is
+  // allocated there while the owner punches them with no lock held, and no
+  // longer unpunched. The owner Unreserve()s each afterwards.
+  std::vector<BlockRun> TakeUnpunched(uint32_t min_blocks, size_t max_runs);
 
   bool IsUsed(BlockNo block) const;
 
@@ -84,17 +98,24 @@ class BlockAllocator {
     uint64_t used[kWords] = {};
     uint64_t quarantine[kWords] = {};
     uint64_t reserved[kWords] = {};
+    // Free (or reserved) blocks whose host bytes were never punched since
+    // their release. A subset of neither used nor quarantined.
+    uint64_t unpunched[kWords] = {};
     uint32_t free_count = kGroupBlocks;  // neither used, quarantined nor reserved
+    uint32_t unpunched_count = 0;
   };
   void Persist(WriteScope& scope, uint64_t group) const;
   // Sets or clears `count` bits from block `start` in one bitmap of a group.
   void SetBits(BlockRun run, uint64_t (Group::*map)[kWords], bool on);
   bool Busy(const Group& g, uint32_t bit) const;
+  // Clears the unpunched bits of `run` that are set.
+  void ForgetUnpunched(BlockRun run);
   void ReserveBlockZero();
 
   std::vector<Group> groups_;
   uint64_t used_ = 0;
   uint64_t quarantined_ = 0;
+  uint64_t unpunched_ = 0;
   uint64_t cursor_ = 0;  // next-fit position (block number)
   std::map<uint64_t, std::vector<BlockNo>> quarantine_by_epoch_;
 };

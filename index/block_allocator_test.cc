@@ -179,6 +179,71 @@ TEST_F(BlockAllocatorTest, QuarantineIsReleasedPerEpoch) {
   EXPECT_EQ(alloc_.quarantined_blocks(), 0u);
 }
 
+// Released blocks are not punched at release: they stay "unpunched" until
+// the owner takes them in runs to punch (reserved meanwhile) or a write
+// reuses them.
+TEST_F(BlockAllocatorTest, ReleasedBlocksStayUnpunchedUntilTakenOrReused) {
+  AddGroups(1);
+  std::set<uint64_t> taken;
+  while (Allocate(4096, &taken).ok()) {
+  }
+  for (uint64_t b = 100; b < 400; ++b) Free(b);  // one run of 300
+  Free(500);
+  Free(600);
+  Free(601);
+  EXPECT_EQ(alloc_.unpunched_blocks(), 0u) << "quarantined blocks are not released yet";
+  ASSERT_TRUE(store_->Flush().ok());
+  alloc_.ReleaseQuarantine(store_->DurableEpoch());
+  EXPECT_EQ(alloc_.unpunched_blocks(), 303u);
+
+  // Only runs of the asked length are taken; shorter ones stay for reuse.
+  std::vector<BlockRun> runs;
+  {
+    WriteScope w(*store_);
+    runs = alloc_.TakeUnpunched(256, 64);
+    w.Commit();
+  }
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].start.value, 100u);
+  EXPECT_EQ(runs[0].count, 300u);
+  EXPECT_EQ(alloc_.unpunched_blocks(), 3u);
+  // While taken (being punched), nothing is allocated there.
+  std::set<uint64_t> during;
+  while (Allocate(4096, &during).ok()) {
+  }
+  EXPECT_EQ(during, (std::set<uint64_t>{500, 600, 601}));
+  // Reuse forgets the unpunched blocks: nothing is left to punch.
+  EXPECT_EQ(alloc_.unpunched_blocks(), 0u);
+  {
+    WriteScope w(*store_);
+    EXPECT_TRUE(alloc_.TakeUnpunched(1, 64).empty());
+    alloc_.Unreserve(runs[0]);
+    w.Commit();
+  }
+  std::set<uint64_t> after;
+  while (Allocate(4096, &after).ok()) {
+  }
+  EXPECT_EQ(after.size(), 300u);
+  EXPECT_EQ(*after.begin(), 100u);
+  EXPECT_EQ(alloc_.unpunched_blocks(), 0u);
+}
+
+TEST_F(BlockAllocatorTest, TakeUnpunchedStopsAtMaxRuns) {
+  AddGroups(1);
+  std::set<uint64_t> taken;
+  ASSERT_TRUE(Allocate(100, &taken).ok());
+  for (uint64_t b : {10, 20, 30, 40}) Free(b);
+  ASSERT_TRUE(store_->Flush().ok());
+  alloc_.ReleaseQuarantine(store_->DurableEpoch());
+  WriteScope w(*store_);
+  const std::vector<BlockRun> first = alloc_.TakeUnpunched(1, 3);
+  EXPECT_EQ(Blocks(first), (std::set<uint64_t>{10, 20, 30}));
+  EXPECT_EQ(alloc_.unpunched_blocks(), 1u);
+  EXPECT_EQ(Blocks(alloc_.TakeUnpunched(1, 3)), std::set<uint64_t>{40});
+  EXPECT_EQ(alloc_.unpunched_blocks(), 0u);
+  w.Commit();
+}
+
 TEST_F(BlockAllocatorTest, FreeBlockBeforeTheCursorIsFoundOnTheSecondPass) {
   AddGroups(1);
   std::set<uint64_t> taken;

@@ -183,6 +183,7 @@ void Store::FlusherLoop() {
     Status s = kv_->Flush();
     if (!s.ok())
       std::fprintf(stderr, "hoodyfs: background flush failed: %s\n", s.ToString().c_str());
+    ReturnFreeSpace(kBackgroundPunchBlocks);
     l.lock();
   }
 }
@@ -191,20 +192,41 @@ void Store::AfterCommit(uint64_t epoch) {
   // Wait out every data read that began before this commit: once no reader
   // holds the guard, no one can still reach a block this commit freed.
   { std::unique_lock drain(data_readers_); }
-  std::vector<index::BlockRun> runs;
-  {
-    ReadScope s(*kv_);
-    runs = allocator_.QuarantinedRuns(epoch);
-  }
-  // Give the space back to the host while the blocks are still quarantined:
-  // punched after their release, a hole could land on a block a new write
-  // already filled. A failed punch only costs space.
-  for (const index::BlockRun& run : runs) {
-    device_->Discard(run.start.value * kBlockSize, uint64_t{run.count} * kBlockSize).IgnoreError();
-  }
+  // Released without a punch: this runs on the caller's fsync, and a punch
+  // costs a host metadata change (hundreds of microseconds, more with
+  // discard) per run, where reusing the block later costs nothing.
   WriteScope s(*kv_);
   allocator_.ReleaseQuarantine(epoch);
   s.Commit();
+}
+
+uint64_t Store::ReturnFreeSpace(uint32_t min_blocks) {
+  // Bounded batches, so writers are never kept from free space long.
+  constexpr size_t kRunsPerBatch = 64;
+  uint64_t punched = 0;
+  for (;;) {
+    std::vector<index::BlockRun> runs;
+    {
+      WriteScope s(*kv_);
+      runs = allocator_.TakeUnpunched(min_blocks, kRunsPerBatch);
+      s.Commit();
+    }
+    if (runs.empty()) return punched;
+    // Reserved while punched: no write can land there until Unreserve.
+    for (const index::BlockRun& run : runs) {
+      device_->Discard(run.start.value * kBlockSize, uint64_t{run.count} * kBlockSize)
+          .IgnoreError();
+      punched += run.count;
+    }
+    WriteScope s(*kv_);
+    for (const index::BlockRun& run : runs) allocator_.Unreserve(run);
+    s.Commit();
+  }
+}
+
+uint64_t Store::unpunched_blocks() const {
+  ReadScope s(*kv_);
+  return allocator_.unpunched_blocks();
 }
 
 Status Store::CheckWritable() const {

@@ -110,6 +110,17 @@ class Store {
   // Makes everything done so far durable. Errors: kNoSpace, kIoError.
   Status Flush();
 
+  // Gives the host back the space of freed blocks in runs of at least
+  // `min_blocks`, punching them out of the data file. A commit only frees
+  // blocks (they stay in the host file, for reuse by later writes): the
+  // flusher thread calls this with kBackgroundPunchBlocks after its commits,
+  // garbage collection with 1. A failed punch costs space only. Returns the
+  // count of blocks punched.
+  uint64_t ReturnFreeSpace(uint32_t min_blocks);
+  static constexpr uint32_t kBackgroundPunchBlocks = 256;  // 1 MiB
+  // Freed blocks still held by the host file (not punched, not reused).
+  uint64_t unpunched_blocks() const;
+
   // --- pins ---
   // A pin keeps one generation as it is while something reads it (a
   // read-only mount of a snapshot, a bisect, a running diff or accounting

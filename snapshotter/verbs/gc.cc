@@ -67,6 +67,9 @@ Result<GcStats> GarbageCollector::CollectAll(const GcOptions& options,
     for (GenId g : shared) HOODY_RETURN_IF_ERROR(Prune(g, options.batch_records, &stats));
   }
   HOODY_RETURN_IF_ERROR(store_.Flush());
+  // A user who deletes snapshots and collects wants the host's space back
+  // now, scattered blocks included.
+  store_.ReturnFreeSpace(1);
   return stats;
 }
 
