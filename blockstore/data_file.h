@@ -1,7 +1,7 @@
 // OpenDataFile: opens the store's data file and picks the BlockDevice for it,
 // falling back one step at a time when the host lacks a feature, and saying
 // so on stderr once:
-//   - O_DIRECT refused by the filesystem (EINVAL): buffered I/O, where
+//   - O_DIRECT asked for but refused by the filesystem (EINVAL): buffered I/O, where
 //     durability still comes from fdatasync in Sync().
 //   - io_uring unavailable (io_uring_queue_init fails: ENOSYS, EPERM, ...):
 //     PosixDevice.
@@ -21,7 +21,10 @@ namespace hoodyfs::blockstore {
 struct DeviceOptions {
   enum class Kind { kUring, kPosix };
   Kind kind = Kind::kUring;
-  bool direct_io = true;
+  // Buffered by default: the host's page cache absorbs writes and flushes
+  // them at the commit's fdatasync (docs/blockstore.md, "Buffered or
+  // O_DIRECT" has the measurements). O_DIRECT on request, with its fallback.
+  bool direct_io = false;
   unsigned rings = 4;         // io_uring only; see UringOptions for limits
   unsigned queue_depth = 64;  // io_uring only
 };

@@ -56,11 +56,26 @@ std::string OpenWriteReopenRead(const std::string& path, const DeviceOptions& op
   return testing::CheckPattern(in->span(), kMiB, 3);
 }
 
-TEST(OpenDataFileTest, UsesODirectAndIoUringWhereAvailableAndDataSurvivesReopen) {
+DeviceOptions Direct() {
+  DeviceOptions options;
+  options.direct_io = true;
+  return options;
+}
+
+TEST(OpenDataFileTest, DefaultsToBufferedIoUringAndDataSurvivesReopen) {
   Result<TempDir> dir = TempDir::Create();
   ASSERT_OK(dir.status());
   std::string describe;
   EXPECT_EQ(OpenWriteReopenRead(dir->File("data"), DeviceOptions{}, &describe), "");
+  EXPECT_TRUE(Contains(describe, "buffered I/O + fdatasync")) << describe;
+  EXPECT_EQ(Contains(describe, "io_uring,"), ProbeIoUring().ok()) << describe;
+}
+
+TEST(OpenDataFileTest, UsesODirectAndIoUringWhereAvailableAndDataSurvivesReopen) {
+  Result<TempDir> dir = TempDir::Create();
+  ASSERT_OK(dir.status());
+  std::string describe;
+  EXPECT_EQ(OpenWriteReopenRead(dir->File("data"), Direct(), &describe), "");
   const bool direct = AcceptsODirect(dir->path());
   const bool uring = ProbeIoUring().ok();
   EXPECT_EQ(Contains(describe, "O_DIRECT"), direct) << describe;
@@ -109,7 +124,7 @@ TEST(OpenDataFileTest, FallsBackToBufferedOnTmpfsThatRefusesODirect) {
   }
   std::string describe;
   ::testing::internal::CaptureStderr();
-  const std::string failure = OpenWriteReopenRead(dir->File("data"), DeviceOptions{}, &describe);
+  const std::string failure = OpenWriteReopenRead(dir->File("data"), Direct(), &describe);
   const std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(failure, "");
   EXPECT_TRUE(Contains(describe, "buffered I/O + fdatasync")) << describe;
@@ -143,7 +158,7 @@ TEST(DataFileDeathTest, FallsBackToBufferedWhenODirectIsRefused) {
   // As a filesystem without O_DIRECT support answers: EINVAL from open.
   const testing::SyscallRule rules[] = {{SYS_openat, EINVAL, 2, O_DIRECT},
                                         {SYS_open, EINVAL, 1, O_DIRECT}};
-  EXPECT_EXIT(ExitWith(InFilteredChild(rules, DeviceOptions{}, "buffered I/O + fdatasync")),
+  EXPECT_EXIT(ExitWith(InFilteredChild(rules, Direct(), "buffered I/O + fdatasync")),
               ::testing::ExitedWithCode(0),
               "O_DIRECT refused on .*/data; using buffered I/O plus fdatasync");
 }
