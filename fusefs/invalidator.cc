@@ -1,8 +1,14 @@
 #include "fusefs/invalidator.h"
 
+#include <pthread.h>
+
 namespace hoodyfs::fusefs {
 
-Invalidator::Invalidator() : thread_([this] { Loop(); }) {}
+Invalidator::Invalidator()
+    : thread_([this] {
+        ::pthread_setname_np(::pthread_self(), "hoodyfs-inval");
+        Loop();
+      }) {}
 
 Invalidator::~Invalidator() {
   {

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -202,6 +203,9 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
 
   Impl* raw = impl.get();
   impl->loop = std::thread([raw] {
+    // libfuse's workers inherit this name: in top, perf and gdb they read as
+    // FUSE workers, not as whatever thread mounted (an HTTP connection's).
+    ::pthread_setname_np(::pthread_self(), "hoodyfs-fuse");
     fuse_loop_config* config = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(config, raw->fs->options.max_threads);
     const int rc = fuse_session_loop_mt(raw->se, config);
