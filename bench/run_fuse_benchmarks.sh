@@ -24,7 +24,9 @@
 #             the daemon) and read it back cold (bs 1M, psync, buffered); then
 #             on that file 4 KiB random read and random write with O_DIRECT,
 #             QD1 (psync) and QD16 (libaio), RUNTIME seconds each after a 2 s
-#             ramp. Caches are dropped before each random job.
+#             ramp. Caches are dropped before each O_DIRECT job. Then buffered
+#             4 KiB random writes with an fsync every 32, and buffered 8 KiB
+#             random writes (no sync), RUNTIME seconds each.
 #   fsmark    fs_mark -s 4096 -n FSMARK_FILES -S 0 -L 1 -t 1 -k (creates of
 #             4 KiB files, no fsync): files/s
 #   untar     `tar xf` of /usr/include (an uncompressed tar made once in the
@@ -332,6 +334,10 @@ if has_stage fio; then
       run_fio "$t" "$rep" randwrite-qd1 --rw=randwrite --ioengine=psync "${timed[@]}"
       cold "$t"
       run_fio "$t" "$rep" randwrite-qd16 --rw=randwrite --ioengine=libaio --iodepth=16 "${timed[@]}"
+      # What databases do: small buffered writes made durable every so often.
+      buffered=(--time_based --runtime="$RUNTIME" --ramp_time=2 --ioengine=psync)
+      run_fio "$t" "$rep" randwrite-fsync32 --rw=randwrite --bs=4k --fsync=32 "${buffered[@]}"
+      run_fio "$t" "$rep" randwrite-8k-buffered --rw=randwrite --bs=8k "${buffered[@]}"
     done
   done
   for t in "${ACTIVE[@]}"; do rm -f "${DIR[$t]}/fio.dat"; done
