@@ -11,6 +11,8 @@ packages=(
   libarchive-dev sqlite3
   # tests/debian and scripts/debian-demo.sh: a real Debian root, two sandboxes to run it
   debootstrap bubblewrap systemd-container
+  # tests/daemon/postgres_test.cc: a private PostgreSQL 15 cluster (scripts/postgres.sh)
+  postgresql postgresql-contrib
 )
 
 missing=()
@@ -21,7 +23,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  had_postgresql=$(command -v pg_lsclusters || true)
+  # RUNLEVEL=1: postgresql's maintainer scripts create the system cluster
+  # "main" and would start it; the tests start private clusters of their own.
+  RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [ -z "$had_postgresql" ] && command -v pg_lsclusters > /dev/null; then
+    # Where it was started anyway (a service manager need not heed RUNLEVEL),
+    # stop it: every cluster on a machine that had no PostgreSQL before is
+    # this install's.
+    pg_lsclusters --no-header | awk '$4 == "online" {print $1, $2}' |
+      while read -r version cluster; do pg_ctlcluster "$version" "$cluster" stop || true; done
+  fi
 else
   echo "install-deps: all packages present"
 fi
