@@ -252,8 +252,19 @@ Status Umount(const std::string& store_flag, const std::string& mountpoint_arg) 
     store = *found;
   }
   RemoteApi api(UnixEndpoint(DaemonSocketPath(store)));
-  if (api.Ping()) return api.Unmount(mountpoint);
-  if (dead) return fusefs::ClearDeadMount(mountpoint);
+  if (dead) {
+    if (api.Ping()) return api.Unmount(mountpoint);
+    return fusefs::ClearDeadMount(mountpoint);
+  }
+  // A live mount has a live daemon. One that does not answer is between its
+  // drain and serving on (a mount came in while it was stopping: its socket
+  // is gone for that moment), or starting: wait for it as every command
+  // does through a hand-over.
+  Result<bool> answered = RetryThroughHandOver([&]() -> Result<bool> {
+    if (api.Ping()) return true;
+    return Status::Busy("the daemon of " + store + " does not answer");
+  });
+  if (answered.ok()) return api.Unmount(mountpoint);
   return Status::NotFound("no hoodyfs daemon serves " + store + ", and " + mountpoint +
                           " is no dead mount");
 }

@@ -65,11 +65,14 @@ struct Daemon::Impl {
     bisector.reset();
     if (api) api->snapshotter().SetHooks({});
     mounts.reset();
-    api.reset();
+    // Before the store (and its lock) goes: the next daemon may write its
+    // own files the moment the lock is free, and they must not be ours to
+    // remove.
     if (wrote_files) {
       ::unlink(DaemonPidPath(options.store).c_str());
       ::unlink(DaemonListenPath(options.store).c_str());
     }
+    api.reset();
   }
 };
 
