@@ -31,7 +31,8 @@
 #   PG_OPTS (extra server options, passed on to scripts/postgres.sh), PG_BIN
 #   (/usr/lib/postgresql/15/bin),
 #   SQLITE_ROWS (20000), HOODYFS_BENCH_DIR (scratch parent, default /var/tmp;
-#   a real disk).
+#   a real disk), HOODYFS_MOUNT_OPTS (added to hoodyfs mount, e.g.
+#   "-o writeback_cache").
 # Writes to OUT_DIR (default db-results): machine.txt, load.log (load average
 # every 10 s, with stage marks), stages.txt (each stage's start with the load
 # and the disk's fdatasync latency then: bench/sync_probe.sh), results.tsv
@@ -190,7 +191,8 @@ mount_hoodyfs() {
   mkdir -p "$HOODY_MP"
   "$HOODYFS" --store "$HOODY_STORE" init > /dev/null || return 1
   CLEANUP+=("hoodyfs_umount $HOODY_MP $HOODY_STORE")
-  "$HOODYFS" --store "$HOODY_STORE" mount -c c --create "$HOODY_MP" || return 1
+  # shellcheck disable=SC2086  # HOODYFS_MOUNT_OPTS is a word list
+  "$HOODYFS" --store "$HOODY_STORE" mount -c c --create ${HOODYFS_MOUNT_OPTS:-} "$HOODY_MP" || return 1
   DIR[hoodyfs]=$HOODY_MP
 }
 mount_fuse-overlayfs() {
