@@ -72,6 +72,43 @@ class FsSpaceTest : public ::testing::Test {
   std::optional<FileSystem> fs_;
 };
 
+// A commit frees blocks without punching them (no host I/O on the fsync
+// path); the space goes back in runs: whole deleted files at the background
+// size, scattered blocks only when asked for every run (garbage collection).
+TEST_F(FsSpaceTest, FreedBlocksStayForReuseAndAreGivenBackInRuns) {
+  auto disk_bytes = [&] {
+    struct stat st;
+    EXPECT_EQ(::stat(dir_.File("store/data").c_str(), &st), 0);
+    return uint64_t(st.st_blocks) * 512;
+  };
+  // Scattered frees: `small`'s two blocks, kept apart from the big run by
+  // `spacer`, which stays.
+  Ino small = MakeFile("small", 2 * kB);
+  MakeFile("spacer", 2 * kB);
+  MakeFile("big", 2 << 20);  // 512 blocks, one run
+  ASSERT_OK(store_->Flush());
+  ASSERT_OK(fs_->Unlink(kRootIno, "big"));
+  const std::string fresh(2 * kB, 'z');
+  ASSERT_TRUE(fs_->Write(small, 0, fresh).ok());  // frees the 2 old blocks
+  ASSERT_OK(store_->Flush());
+  EXPECT_EQ(store_->unpunched_blocks(), 514u) << "the commit released its frees without a punch";
+  const uint64_t before = disk_bytes();
+
+  // The background size takes the deleted file, not the two scattered blocks.
+  EXPECT_EQ(store_->ReturnFreeSpace(Store::kBackgroundPunchBlocks), 512u);
+  EXPECT_EQ(store_->unpunched_blocks(), 2u);
+  EXPECT_LE(disk_bytes() + (2 << 20), before) << "the deleted file's blocks were not punched";
+  EXPECT_EQ(store_->ReturnFreeSpace(Store::kBackgroundPunchBlocks), 0u);
+  EXPECT_EQ(store_->ReturnFreeSpace(1), 2u);
+  EXPECT_EQ(store_->unpunched_blocks(), 0u);
+
+  // Punched space is allocatable again and holds what is written there.
+  Ino again = MakeFile("again", 2 << 20);
+  ASSERT_OK(store_->Flush());
+  EXPECT_EQ(ReadAll(*fs_, again), Pattern(0, 2 << 20));
+  EXPECT_EQ(ReadAll(*fs_, small), fresh);
+}
+
 TEST_F(FsSpaceTest, PunchHoleOverInheritedDataCopiesOnWrite) {
   const uint64_t size = 600 * 1024;  // several chunks
   Ino ino = MakeFile("f", size);
