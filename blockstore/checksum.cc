@@ -5,6 +5,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "base/log.h"
 #include "base/types.h"
 
 namespace hoodyfs::blockstore {
@@ -33,7 +34,7 @@ Status VerifyBlocks(const void* data, std::span<const uint64_t> expected, uint64
                   first_block_no + i, expected[i], actual);
     // Logged here as well as returned: the caller may turn the Status into a
     // bare EIO, and an operator needs to know which block rotted.
-    std::fprintf(stderr, "hoodyfs: %s\n", line);
+    Log(LogLevel::kError, line);
     return Status::Corruption(line);
   }
   return Status::OK();

@@ -60,7 +60,7 @@ TEST_F(VerifyBlocksTest, FlippedBitIsCorruptionNamingBlockAndChecksums) {
   EXPECT_NE(s.message().find("block 103"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find(expected_hex), std::string::npos) << s.message();
   EXPECT_NE(s.message().find(actual_hex), std::string::npos) << s.message();
-  EXPECT_NE(log.find("hoodyfs: checksum mismatch at block 103"), std::string::npos) << log;
+  EXPECT_NE(log.find("hoodyfs: error: checksum mismatch at block 103"), std::string::npos) << log;
 }
 
 TEST_F(VerifyBlocksTest, WrongExpectedValueIsCorruptionToo) {

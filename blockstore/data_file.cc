@@ -3,8 +3,8 @@
 #include <fcntl.h>
 
 #include <cerrno>
-#include <cstdio>
 
+#include "base/log.h"
 #include "base/unique_fd.h"
 #include "blockstore/posix_device.h"
 #include "blockstore/uring_device.h"
@@ -29,8 +29,7 @@ Result<UniqueFd> OpenWithFallback(const std::string& path, bool create, bool* di
   if (*direct_io) {
     Result<UniqueFd> fd = OpenFd(path, flags | O_DIRECT);
     if (fd.ok() || fd.status().ErrnoValue() != EINVAL) return fd;
-    std::fprintf(stderr, "hoodyfs: O_DIRECT refused on %s; using buffered I/O plus fdatasync\n",
-                 path.c_str());
+    Log(LogLevel::kWarning, "O_DIRECT refused on " + path + "; using buffered I/O plus fdatasync");
     *direct_io = false;
   }
   return OpenFd(path, flags);
@@ -54,8 +53,8 @@ Result<std::unique_ptr<BlockDevice>> OpenDataFile(const std::string& path,
     if (uring.ok()) return std::unique_ptr<BlockDevice>(std::move(uring).value());
     // Create keeps the descriptor on failure; an fstat error would fail
     // PosixDevice the same way, so every failure here means "try pread".
-    std::fprintf(stderr, "hoodyfs: io_uring unavailable for %s (%s); using pread/pwrite\n",
-                 path.c_str(), uring.status().ToString().c_str());
+    Log(LogLevel::kWarning, "io_uring unavailable for " + path + " (" + uring.status().ToString() +
+                                "); using pread/pwrite");
     posix_options.note = "io_uring unavailable: " + uring.status().message();
   }
   HOODY_ASSIGN_OR_RETURN(std::unique_ptr<PosixDevice> posix,

@@ -1,6 +1,6 @@
 #include "blockstore/ring_pool.h"
 
-#include <cstdio>
+#include "base/log.h"
 
 namespace hoodyfs::blockstore {
 
@@ -36,8 +36,7 @@ void RingPool::Return(std::unique_ptr<Ring> ring) {
     if (fresh.ok()) {
       ring = std::move(fresh).value();
     } else {
-      std::fprintf(stderr, "hoodyfs: cannot replace a broken io_uring: %s\n",
-                   fresh.status().ToString().c_str());
+      Log(LogLevel::kError, "cannot replace a broken io_uring: " + fresh.status().ToString());
     }
   }
   const bool returned = ring != nullptr;

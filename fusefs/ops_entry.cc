@@ -2,8 +2,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#include <cstdio>
-
+#include "base/log.h"
 #include "fusefs/acl_rules.h"
 #include "fusefs/limits.h"
 #include "fusefs/ops.h"
@@ -43,8 +42,8 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
 
 void ForgetOne(FuseFs& fs, fuse_ino_t ino, uint64_t nlookup) {
   if (!fs.inodes.Forget(Ino(ino), nlookup)) {
-    std::fprintf(stderr, "hoodyfs: kernel forgot %llu lookups of inode %llu, more than it had\n",
-                 static_cast<unsigned long long>(nlookup), static_cast<unsigned long long>(ino));
+    Log(LogLevel::kWarning, "kernel forgot " + std::to_string(nlookup) + " lookups of inode " +
+                                std::to_string(ino) + ", more than it had");
   }
 }
 

@@ -3,10 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <span>
 #include <vector>
 
+#include "base/log.h"
 #include "fusefs/data_ranges.h"
 #include "fusefs/limits.h"
 #include "fusefs/ops.h"
@@ -31,8 +31,8 @@ void CloseHandle(FuseFs& fs, OpenFile* handle) {
   // restore must still give back the engine's open count.
   Status st = fs.view.Release(handle->ino);
   if (!st.ok()) {
-    std::fprintf(stderr, "hoodyfs: release of inode %llu: %s\n",
-                 static_cast<unsigned long long>(handle->ino.value), st.ToString().c_str());
+    Log(LogLevel::kError,
+        "release of inode " + std::to_string(handle->ino.value) + ": " + st.ToString());
   }
   fs.handles.Close(handle);
 }

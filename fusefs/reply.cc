@@ -1,9 +1,9 @@
 #include "fusefs/reply.h"
 
-#include <cstdio>
 #include <ctime>
 
 #include "base/assert.h"
+#include "base/log.h"
 #include "fusefs/errno_map.h"
 
 namespace hoodyfs::fusefs {
@@ -43,7 +43,8 @@ index::Timespec NowTimespec() {
 
 Reply::~Reply() {
   if (done_) return;
-  std::fprintf(stderr, "hoodyfs: fuse %s: handler sent no reply (bug); answering EIO\n", op_);
+  Log(LogLevel::kError,
+      std::string("fuse ") + op_ + ": handler sent no reply (bug); answering EIO");
   fuse_reply_err(req_, EIO);
 }
 
@@ -59,7 +60,7 @@ void Reply::Error(int err) {
 
 void Reply::Error(const Status& status) {
   const int err = ToFuseErrno(status);
-  if (err == EIO) std::fprintf(stderr, "hoodyfs: fuse %s: %s\n", op_, status.ToString().c_str());
+  if (err == EIO) Log(LogLevel::kError, std::string("fuse ") + op_ + ": " + status.ToString());
   Error(err);
 }
 

@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "base/log.h"
 #include "base/unique_fd.h"
 #include "fusefs/fuse_fs.h"
 #include "fusefs/invalidator.h"
@@ -111,9 +111,8 @@ struct Session::Impl {
     for (const std::unique_ptr<OpenFile>& handle : fs->handles.TakeAll()) {
       Status st = fs->view.Release(handle->ino);
       if (!st.ok()) {
-        std::fprintf(stderr, "hoodyfs: release of inode %llu at unmount of %s: %s\n",
-                     static_cast<unsigned long long>(handle->ino.value), mountpoint.c_str(),
-                     st.ToString().c_str());
+        Log(LogLevel::kError, "release of inode " + std::to_string(handle->ino.value) +
+                                  " at unmount of " + mountpoint + ": " + st.ToString());
       }
     }
   }
@@ -210,8 +209,9 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
     fuse_loop_cfg_set_max_threads(config, raw->fs->options.max_threads);
     const int rc = fuse_session_loop_mt(raw->se, config);
     fuse_loop_cfg_destroy(config);
-    if (rc != 0)
-      std::fprintf(stderr, "hoodyfs: FUSE loop of %s ended: %d\n", raw->mountpoint.c_str(), rc);
+    if (rc != 0) {
+      Log(LogLevel::kError, "FUSE loop of " + raw->mountpoint + " ended: " + std::to_string(rc));
+    }
     {
       std::lock_guard l(raw->fs->init_mu);
       raw->loop_exited = true;
@@ -316,8 +316,7 @@ Status Session::Unmount() {
   // for processes elsewhere to exit. When ours was the last mount the
   // connection is gone already and the abort finds nothing.
   if (!WriteAbort(abort_file) && OtherMountsOf(impl_->dev)) {
-    std::fprintf(stderr, "hoodyfs: %s is still mounted elsewhere; waiting for it to go\n",
-                 mp.c_str());
+    Log(LogLevel::kWarning, mp + " is still mounted elsewhere; waiting for it to go");
   }
   impl_->Stop();
   return Status::OK();
@@ -326,8 +325,7 @@ Status Session::Unmount() {
 Session::~Session() {
   Status st = Unmount();
   if (st.ok()) return;
-  std::fprintf(stderr, "hoodyfs: %s; detaching it and aborting its connection\n",
-               st.ToString().c_str());
+  Log(LogLevel::kWarning, st.ToString() + "; detaching it and aborting its connection");
   std::lock_guard l(impl_->ops_mu);
   const UniqueFd abort_file = OpenAbortFile(impl_->dev);  // before: see Unmount
   (void)::umount2(impl_->mountpoint.c_str(), MNT_DETACH);
@@ -338,8 +336,8 @@ Session::~Session() {
   }
   // The loop cannot be stopped: leave it (and the state it uses) running
   // rather than free memory under it.
-  std::fprintf(stderr, "hoodyfs: could not abort the FUSE connection of %s; leaking its session\n",
-               impl_->mountpoint.c_str());
+  Log(LogLevel::kError,
+      "could not abort the FUSE connection of " + impl_->mountpoint + "; leaking its session");
   impl_->invalidator.reset();
   impl_->loop.detach();
   (void)impl_.release();
@@ -355,7 +353,7 @@ Status ClearDeadMount(const std::string& mountpoint) {
   if (::umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
     return FromErrno(errno, "clear dead mount at " + mountpoint);
   }
-  std::fprintf(stderr, "hoodyfs: cleared the dead mount at %s\n", mountpoint.c_str());
+  Log(LogLevel::kInfo, "cleared the dead mount at " + mountpoint);
   return Status::OK();
 }
 

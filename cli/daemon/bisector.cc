@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "base/log.h"
+
 extern char** environ;  // NOLINT: POSIX
 
 namespace hoodyfs::cli {
@@ -62,12 +64,12 @@ class StepCleanup {
   ~StepCleanup() {
     if (!mountpoint_.empty()) {
       Status s = mounts_.Unmount(mountpoint_);
-      if (!s.ok()) std::fprintf(stderr, "hoodyfs: bisect: %s\n", s.ToString().c_str());
+      if (!s.ok()) Log(LogLevel::kError, "bisect: " + s.ToString());
       ::rmdir(mountpoint_.c_str());
     }
     if (!copy_.empty()) {
       Status s = snap_.DeleteContainer(copy_);
-      if (!s.ok()) std::fprintf(stderr, "hoodyfs: bisect: %s\n", s.ToString().c_str());
+      if (!s.ok()) Log(LogLevel::kError, "bisect: " + s.ToString());
     }
   }
   void copy(std::string c) { copy_ = std::move(c); }

@@ -8,9 +8,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 
+#include "base/log.h"
 #include "base/unique_fd.h"
 #include "cli/daemon/bisector.h"
 #include "cli/daemon/mount_manager.h"
@@ -90,9 +90,10 @@ const char* SignalName(uint32_t signo) {
   }
 }
 
-void Log(const std::string& line) {
-  std::fprintf(stderr, "hoodyfs serve: %s\n", line.c_str());
-  std::fflush(stderr);
+// The daemon's own events, through the one log (base/log.h): its standard
+// error is STORE/daemon.log or the journal.
+void Log(const std::string& line, LogLevel level = LogLevel::kInfo) {
+  hoodyfs::Log(level, "serve: " + line);
 }
 }  // namespace
 
@@ -129,7 +130,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
   const int ended_fd = impl->idle_fd.get();
   impl->mounts = std::make_unique<MountManager>(impl->api->snapshotter(), [ended_fd] {
     const uint64_t one = 1;
-    if (::write(ended_fd, &one, sizeof one) != sizeof one) Log("mount-ended notification failed");
+    if (::write(ended_fd, &one, sizeof one) != sizeof one)
+      Log("mount-ended notification failed", LogLevel::kError);
   });
   impl->api->snapshotter().SetHooks(impl->mounts->Hooks());
   impl->bisector = std::make_unique<Bisector>(impl->api->snapshotter(), *impl->mounts,
@@ -148,7 +150,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
     if (exit_when_idle && mounts->size() == 0 && bisector->running() == 0) {
       response.after = [idle_fd] {
         const uint64_t one = 1;
-        if (::write(idle_fd, &one, sizeof one) != sizeof one) Log("idle notification failed");
+        if (::write(idle_fd, &one, sizeof one) != sizeof one)
+          Log("idle notification failed", LogLevel::kError);
       };
     }
     return response;
@@ -180,7 +183,8 @@ Status Daemon::Run() {
       (d.options.listen.empty() ? "" : " and " + d.options.listen));
   if (d.options.ready_fd >= 0) {
     const char ready = 'R';
-    if (::write(d.options.ready_fd, &ready, 1) != 1) Log("could not report readiness");
+    if (::write(d.options.ready_fd, &ready, 1) != 1)
+      Log("could not report readiness", LogLevel::kError);
     ::close(d.options.ready_fd);
     d.options.ready_fd = -1;
   }
@@ -210,7 +214,8 @@ Status Daemon::Run() {
         // Clients that find the socket gone wait for the store's lock and
         // start a daemon of their own (api_opener.h).
         if (!d.unix_server->Drain(std::chrono::seconds(5))) {
-          Log("a client kept its connection open for 5 s while stopping; closing it");
+          Log("a client kept its connection open for 5 s while stopping; closing it",
+              LogLevel::kWarning);
         }
         d.unix_server.reset();
         if (d.Idle()) {
@@ -227,7 +232,7 @@ Status Daemon::Run() {
       gc.prune_shared = false;
       auto stats = d.api->snapshotter().CollectGarbage(gc);
       if (!stats.ok()) {
-        Log("background collection failed: " + stats.status().ToString());
+        Log("background collection failed: " + stats.status().ToString(), LogLevel::kError);
       } else if (stats->expired > 0 || stats->generations > 0) {
         Log("expired " + std::to_string(stats->expired) + " snapshots, reclaimed " +
             std::to_string(stats->generations) + " generations");

@@ -1,7 +1,6 @@
 #include "cli/daemon/mount_manager.h"
 
-#include <cstdio>
-
+#include "base/log.h"
 #include "cli/daemon/mountpoint_policy.h"
 
 namespace hoodyfs::cli {
@@ -59,8 +58,7 @@ std::vector<std::string> MountManager::ReapEnded() {
   for (const auto& m : ended) {
     Status s = m->session->Unmount();
     if (!s.ok()) {
-      std::fprintf(stderr, "hoodyfs: releasing %s: %s\n", m->info.mountpoint.c_str(),
-                   s.ToString().c_str());
+      Log(LogLevel::kError, "releasing " + m->info.mountpoint + ": " + s.ToString());
     }
     released.push_back(m->info.mountpoint);
   }
@@ -162,8 +160,7 @@ void MountManager::UnmountAll() {
   }
   for (auto& [mp, m] : all) {
     Status s = m->session->Unmount();
-    if (!s.ok())
-      std::fprintf(stderr, "hoodyfs: unmount %s: %s\n", mp.c_str(), s.ToString().c_str());
+    if (!s.ok()) Log(LogLevel::kError, "unmount " + mp + ": " + s.ToString());
   }
 }
 
@@ -190,8 +187,8 @@ void MountManager::InvalidateContainer(const std::string& container) {
   for (const auto& m : heads) {
     Status s = m->session->InvalidateAll();
     if (!s.ok()) {
-      std::fprintf(stderr, "hoodyfs: dropping the caches of %s after a restore: %s\n",
-                   m->info.mountpoint.c_str(), s.ToString().c_str());
+      Log(LogLevel::kError,
+          "dropping the caches of " + m->info.mountpoint + " after a restore: " + s.ToString());
     }
   }
 }

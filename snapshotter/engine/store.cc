@@ -9,11 +9,11 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 #include <utility>
 
 #include "base/coding.h"
+#include "base/log.h"
 #include "index/keys.h"
 #include "snapshotter/engine/store_keys.h"
 
@@ -168,9 +168,7 @@ Store::~Store() {
   StopFlusher();
   if (kv_ && !crashed_) {
     Status s = kv_->Flush();
-    if (!s.ok())
-      std::fprintf(stderr, "hoodyfs: final flush of %s failed: %s\n", dir_.c_str(),
-                   s.ToString().c_str());
+    if (!s.ok()) Log(LogLevel::kError, "final flush of " + dir_ + " failed: " + s.ToString());
   }
 }
 
@@ -181,8 +179,7 @@ void Store::FlusherLoop() {
     if (stopping_) break;
     l.unlock();
     Status s = kv_->Flush();
-    if (!s.ok())
-      std::fprintf(stderr, "hoodyfs: background flush failed: %s\n", s.ToString().c_str());
+    if (!s.ok()) Log(LogLevel::kError, "background flush failed: " + s.ToString());
     ReturnFreeSpace(kBackgroundPunchBlocks);
     l.lock();
   }
@@ -245,8 +242,8 @@ Status Store::SyncDataForCommit() {
   if (written == synced_data_writes_) return Status::OK();
   if (Status s = device_->Sync(); !s.ok()) {
     sync_failed_.store(true, std::memory_order_release);
-    std::fprintf(stderr, "hoodyfs: %s: data file sync failed (%s); refusing further changes\n",
-                 dir_.c_str(), s.ToString().c_str());
+    Log(LogLevel::kError,
+        dir_ + ": data file sync failed (" + s.ToString() + "); refusing further changes");
     return s.WithContext("sync data file");
   }
   synced_data_writes_ = written;
