@@ -1,6 +1,7 @@
 // The BlockDevice contract, checked against every implementation: the
 // io_uring and pread/pwrite devices over a real file (with and without
-// O_DIRECT), MemDevice, and FaultyDevice with an empty plan.
+// O_DIRECT; io_uring also buffered with large reads through O_DIRECT),
+// MemDevice, and FaultyDevice with an empty plan.
 #include "blockstore/block_device.h"
 
 #include <fcntl.h>
@@ -43,6 +44,7 @@ struct DeviceParam {
   const char* name;
   Backend backend;
   bool direct_io;
+  bool direct_reads = false;  // io_uring: large reads through a second, O_DIRECT descriptor
 };
 
 class BlockDeviceTest : public ::testing::TestWithParam<DeviceParam> {
@@ -78,8 +80,16 @@ class BlockDeviceTest : public ::testing::TestWithParam<DeviceParam> {
     }
     ASSERT_TRUE(fd.valid()) << path_ << ": " << errno;
     if (p.backend == Backend::kUring) {
+      UniqueFd direct_reads;
+      if (p.direct_reads) {
+        direct_reads = UniqueFd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT));
+        if (!direct_reads.valid() && errno == EINVAL) {
+          GTEST_SKIP() << "the filesystem of " << path_ << " refuses O_DIRECT";
+        }
+        ASSERT_TRUE(direct_reads.valid()) << path_ << ": " << errno;
+      }
       Result<std::unique_ptr<UringDevice>> dev =
-          UringDevice::Create(&fd, UringOptions{4, 64, p.direct_io});
+          UringDevice::Create(&fd, UringOptions{4, 64, p.direct_io}, std::move(direct_reads));
       ASSERT_OK(dev.status());
       device_ = std::move(dev).value();
     } else {
@@ -230,12 +240,38 @@ TEST_P(BlockDeviceTest, ConcurrentBatchesOnDisjointRanges) {
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
 }
 
+// Reads see every write and discard that completed before them, synced or
+// not, whatever the size of the read (large reads may take another path:
+// the O_DIRECT descriptor beside a buffered one).
+TEST_P(BlockDeviceTest, ReadsOfEverySizeSeeUnsyncedWritesAndDiscards) {
+  const uint64_t base = 2 * kMiB;
+  ASSERT_OK(WritePattern(*device_, base, kMiB, 7));
+  for (uint64_t piece : {uint64_t{4096}, uint64_t{64 * 1024}, kMiB}) {
+    for (uint64_t at = 0; at < kMiB; at += piece) {
+      Result<AlignedBuffer> in = ReadRange(*device_, base + at, piece);
+      ASSERT_OK(in.status());
+      ASSERT_EQ(CheckPattern(in->span(), base + at, 7), "") << "piece " << piece << " at " << at;
+    }
+  }
+  ASSERT_OK(WritePattern(*device_, base + 128 * 1024, 64 * 1024, 8));  // overwrite, no sync
+  ASSERT_OK(device_->Discard(base + 512 * 1024, 128 * 1024));
+  Result<AlignedBuffer> in = ReadRange(*device_, base, kMiB);
+  ASSERT_OK(in.status());
+  const std::span<const std::byte> all = in->span();
+  EXPECT_EQ(CheckPattern(all.subspan(0, 128 * 1024), base, 7), "");
+  EXPECT_EQ(CheckPattern(all.subspan(128 * 1024, 64 * 1024), base + 128 * 1024, 8), "");
+  EXPECT_EQ(CheckPattern(all.subspan(192 * 1024, 320 * 1024), base + 192 * 1024, 7), "");
+  EXPECT_EQ(CheckZeros(all.subspan(512 * 1024, 128 * 1024), base + 512 * 1024), "");
+  EXPECT_EQ(CheckPattern(all.subspan(640 * 1024), base + 640 * 1024, 7), "");
+}
+
 TEST_P(BlockDeviceTest, DescribesItself) { EXPECT_FALSE(device_->Describe().empty()); }
 
 INSTANTIATE_TEST_SUITE_P(
     AllDevices, BlockDeviceTest,
     ::testing::Values(DeviceParam{"UringDirect", Backend::kUring, true},
                       DeviceParam{"UringBuffered", Backend::kUring, false},
+                      DeviceParam{"UringBufferedDirectReads", Backend::kUring, false, true},
                       DeviceParam{"PosixDirect", Backend::kPosix, true},
                       DeviceParam{"PosixBuffered", Backend::kPosix, false},
                       DeviceParam{"Mem", Backend::kMem, false},

@@ -49,7 +49,15 @@ Result<std::unique_ptr<BlockDevice>> OpenDataFile(const std::string& path,
   if (options.kind == DeviceOptions::Kind::kUring) {
     UringOptions chosen = uring_options;
     chosen.direct_io = direct_io;
-    Result<std::unique_ptr<UringDevice>> uring = UringDevice::Create(&fd, chosen);
+    // Buffered, large reads still go around the page cache, through a second
+    // descriptor, where the filesystem allows O_DIRECT (docs/blockstore.md).
+    UniqueFd direct_reads;
+    if (!direct_io) {
+      Result<UniqueFd> opened = OpenFd(path, O_RDONLY | O_CLOEXEC | O_DIRECT);
+      if (opened.ok()) direct_reads = std::move(opened).value();
+    }
+    Result<std::unique_ptr<UringDevice>> uring =
+        UringDevice::Create(&fd, chosen, std::move(direct_reads));
     if (uring.ok()) return std::unique_ptr<BlockDevice>(std::move(uring).value());
     // Create keeps the descriptor on failure; an fstat error would fail
     // PosixDevice the same way, so every failure here means "try pread".

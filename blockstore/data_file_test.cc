@@ -69,6 +69,10 @@ TEST(OpenDataFileTest, DefaultsToBufferedIoUringAndDataSurvivesReopen) {
   EXPECT_EQ(OpenWriteReopenRead(dir->File("data"), DeviceOptions{}, &describe), "");
   EXPECT_TRUE(Contains(describe, "buffered I/O + fdatasync")) << describe;
   EXPECT_EQ(Contains(describe, "io_uring,"), ProbeIoUring().ok()) << describe;
+  if (ProbeIoUring().ok()) {
+    EXPECT_EQ(Contains(describe, "O_DIRECT reads of 64 KiB and more"), AcceptsODirect(dir->path()))
+        << describe;
+  }
 }
 
 TEST(OpenDataFileTest, UsesODirectAndIoUringWhereAvailableAndDataSurvivesReopen) {

@@ -21,6 +21,13 @@
 
 namespace hoodyfs::blockstore {
 
+// Reads this large go to the O_DIRECT descriptor when the device has one: a
+// large read is bound by copies (the page cache's into ours, ours into the
+// FUSE reply) on a machine with few cores, and O_DIRECT saves the first.
+// Small reads stay buffered: they hit the host's page cache of what was
+// just written. (docs/blockstore.md, "Buffered or O_DIRECT".)
+inline constexpr uint32_t kDirectReadMinBytes = 64 * 1024;
+
 class Ring {
  public:
   // The state of one op in flight; user_data of its SQE is the slot index.
@@ -32,10 +39,12 @@ class Ring {
 
   // Sets up a ring of `queue_depth` SQEs (the CQ gets twice as many, so it
   // cannot overflow while at most queue_depth ops are in flight) and
-  // registers `fd` as fixed file 0 when the kernel allows.
+  // registers `fd` as fixed file 0 (and `direct_read_fd`, when not -1, as
+  // fixed file 1) when the kernel allows. Reads of at least
+  // kDirectReadMinBytes go to `direct_read_fd` when there is one.
   // Errors: what FromErrno maps for io_uring_queue_init (kNotSupported,
   // kPermission, kIoError for ENOSYS, ...).
-  static Result<std::unique_ptr<Ring>> Create(int fd, unsigned queue_depth);
+  static Result<std::unique_ptr<Ring>> Create(int fd, int direct_read_fd, unsigned queue_depth);
   ~Ring();
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;
@@ -65,11 +74,12 @@ class Ring {
   void MarkBroken() { broken_ = true; }
 
  private:
-  Ring(int fd, unsigned queue_depth);
+  Ring(int fd, int direct_read_fd, unsigned queue_depth);
 
   io_uring ring_{};
   bool initialized_ = false;  // io_uring_queue_init succeeded
   const int fd_;
+  const int direct_read_fd_;  // -1: every op goes to fd_
   const unsigned queue_depth_;
   bool fixed_file_ = false;
   bool broken_ = false;

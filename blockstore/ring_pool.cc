@@ -4,15 +4,18 @@
 
 namespace hoodyfs::blockstore {
 
-Result<std::unique_ptr<RingPool>> RingPool::Create(int fd, unsigned rings, unsigned queue_depth) {
+Result<std::unique_ptr<RingPool>> RingPool::Create(int fd, int direct_read_fd, unsigned rings,
+                                                   unsigned queue_depth) {
   std::vector<std::unique_ptr<Ring>> made;
   made.reserve(rings);
   for (unsigned i = 0; i < rings; ++i) {
-    HOODY_ASSIGN_OR_RETURN(std::unique_ptr<Ring> ring, Ring::Create(fd, queue_depth));
+    HOODY_ASSIGN_OR_RETURN(std::unique_ptr<Ring> ring,
+                           Ring::Create(fd, direct_read_fd, queue_depth));
     made.push_back(std::move(ring));
   }
   HOODY_ASSERT(!made.empty(), "a ring pool needs at least one ring");
-  std::unique_ptr<RingPool> pool(new RingPool(fd, rings, queue_depth, made.front()->fixed_file()));
+  std::unique_ptr<RingPool> pool(
+      new RingPool(fd, direct_read_fd, rings, queue_depth, made.front()->fixed_file()));
   pool->free_ = std::move(made);
   pool->live_ = rings;
   return pool;
@@ -32,7 +35,7 @@ void RingPool::Return(std::unique_ptr<Ring> ring) {
     // Destroying the ring discards the SQEs it could not submit; a fresh one
     // takes its place so the pool keeps its size when the fault was passing.
     ring.reset();
-    Result<std::unique_ptr<Ring>> fresh = Ring::Create(fd_, queue_depth_);
+    Result<std::unique_ptr<Ring>> fresh = Ring::Create(fd_, direct_read_fd_, queue_depth_);
     if (fresh.ok()) {
       ring = std::move(fresh).value();
     } else {

@@ -25,7 +25,9 @@ class RingPool {
  public:
   // Sets up `rings` rings of `queue_depth` each on `fd`.
   // Errors: as Ring::Create (no ring could be set up).
-  static Result<std::unique_ptr<RingPool>> Create(int fd, unsigned rings, unsigned queue_depth);
+  // `direct_read_fd` (or -1) as Ring::Create.
+  static Result<std::unique_ptr<RingPool>> Create(int fd, int direct_read_fd, unsigned rings,
+                                                  unsigned queue_depth);
   RingPool(const RingPool&) = delete;
   RingPool& operator=(const RingPool&) = delete;
 
@@ -55,11 +57,16 @@ class RingPool {
   bool fixed_file() const { return fixed_file_; }
 
  private:
-  RingPool(int fd, unsigned rings, unsigned queue_depth, bool fixed_file)
-      : fd_(fd), rings_(rings), queue_depth_(queue_depth), fixed_file_(fixed_file) {}
+  RingPool(int fd, int direct_read_fd, unsigned rings, unsigned queue_depth, bool fixed_file)
+      : fd_(fd),
+        direct_read_fd_(direct_read_fd),
+        rings_(rings),
+        queue_depth_(queue_depth),
+        fixed_file_(fixed_file) {}
   void Return(std::unique_ptr<Ring> ring);
 
   const int fd_;
+  const int direct_read_fd_;
   const unsigned rings_;
   const unsigned queue_depth_;
   const bool fixed_file_;  // as ring 0 found it; for Describe()

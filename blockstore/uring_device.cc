@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "blockstore/ring.h"
 #include "blockstore/ring_pool.h"
 #include "blockstore/uring_batch.h"
 
@@ -26,19 +27,23 @@ Status ProbeIoUring() {
   return Status::OK();
 }
 
-Result<std::unique_ptr<UringDevice>> UringDevice::Create(UniqueFd* fd,
-                                                         const UringOptions& options) {
+Result<std::unique_ptr<UringDevice>> UringDevice::Create(UniqueFd* fd, const UringOptions& options,
+                                                         UniqueFd direct_reads) {
   HOODY_RETURN_IF_ERROR(ValidateUringOptions(options));
   HOODY_ASSIGN_OR_RETURN(const uint64_t size, BackingFile::ReadSize(fd->get()));
   HOODY_ASSIGN_OR_RETURN(std::unique_ptr<RingPool> pool,
-                         RingPool::Create(fd->get(), options.rings, options.queue_depth));
-  return std::unique_ptr<UringDevice>(
-      new UringDevice(std::move(*fd), size, std::move(pool), options.direct_io));
+                         RingPool::Create(fd->get(), direct_reads.valid() ? direct_reads.get() : -1,
+                                          options.rings, options.queue_depth));
+  return std::unique_ptr<UringDevice>(new UringDevice(std::move(*fd), size, std::move(direct_reads),
+                                                      std::move(pool), options.direct_io));
 }
 
-UringDevice::UringDevice(UniqueFd fd, uint64_t size_bytes, std::unique_ptr<RingPool> pool,
-                         bool direct_io)
-    : file_(std::move(fd), size_bytes), pool_(std::move(pool)), direct_io_(direct_io) {}
+UringDevice::UringDevice(UniqueFd fd, uint64_t size_bytes, UniqueFd direct_reads,
+                         std::unique_ptr<RingPool> pool, bool direct_io)
+    : file_(std::move(fd), size_bytes),
+      direct_reads_(std::move(direct_reads)),
+      pool_(std::move(pool)),
+      direct_io_(direct_io) {}
 
 UringDevice::~UringDevice() = default;
 
@@ -63,6 +68,9 @@ Status UringDevice::Execute(std::span<IoOp> ops) {
 std::string UringDevice::Describe() const {
   std::string out = "io_uring, ";
   out += direct_io_ ? "O_DIRECT" : "buffered I/O + fdatasync";
+  if (direct_reads_.valid()) {
+    out += ", O_DIRECT reads of " + std::to_string(kDirectReadMinBytes / 1024) + " KiB and more";
+  }
   out += ", " + std::to_string(pool_->rings()) + " rings x " +
          std::to_string(pool_->queue_depth()) + " deep";
   out += pool_->fixed_file() ? ", fixed file" : ", plain fd";

@@ -44,9 +44,12 @@ class UringDevice final : public BlockDevice {
  public:
   // Sets up the ring pool on `*fd`. Takes the descriptor out of `*fd` only on
   // success, so a caller can fall back to PosixDevice over the same file.
+  // `direct_reads`, when valid, is the same file opened O_DIRECT: reads of at
+  // least kDirectReadMinBytes (ring.h) go through it (the device owns it).
   // Errors: kInvalidArgument (options), whatever io_uring_queue_init's errno
   // maps to (the kernel refuses io_uring), what FromErrno maps for fstat.
-  static Result<std::unique_ptr<UringDevice>> Create(UniqueFd* fd, const UringOptions& options);
+  static Result<std::unique_ptr<UringDevice>> Create(UniqueFd* fd, const UringOptions& options,
+                                                     UniqueFd direct_reads = UniqueFd());
   ~UringDevice() override;
 
   Status Execute(std::span<IoOp> ops) override;
@@ -59,10 +62,12 @@ class UringDevice final : public BlockDevice {
   std::string Describe() const override;
 
  private:
-  UringDevice(UniqueFd fd, uint64_t size_bytes, std::unique_ptr<RingPool> pool, bool direct_io);
+  UringDevice(UniqueFd fd, uint64_t size_bytes, UniqueFd direct_reads,
+              std::unique_ptr<RingPool> pool, bool direct_io);
 
   BackingFile file_;
-  std::unique_ptr<RingPool> pool_;  // declared after file_: rings go before the fd closes
+  UniqueFd direct_reads_;           // invalid: every read goes through file_
+  std::unique_ptr<RingPool> pool_;  // declared after the fds: rings go before they close
   const bool direct_io_;
 };
 
