@@ -61,9 +61,12 @@ Result<HttpResponse> HttpClient::Send(const std::string& method, const std::stri
   if (rc != CURLE_OK) {
     const std::string where =
         endpoint_.unix_socket.empty() ? endpoint_.base_url : endpoint_.unix_socket;
-    // Refused before a byte was sent: the request surely did not run.
-    // Anything later (a dropped connection) may have run, and is not marked.
-    const bool never_sent = rc == CURLE_COULDNT_CONNECT;
+    // Refused, or dropped before the whole request was sent (a connection
+    // queued on a daemon's socket as it stopped listening is reset): the
+    // server handles only complete requests, so it surely did not run.
+    // Anything later (no answer to a sent request) may have run, and is not
+    // marked.
+    const bool never_sent = rc == CURLE_COULDNT_CONNECT || rc == CURLE_SEND_ERROR;
     return Status(Code::kIoError,
                   "cannot reach the hoodyfs daemon at " + where + ": " + curl_easy_strerror(rc),
                   never_sent ? ENOTCONN : ECONNRESET);

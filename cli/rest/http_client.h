@@ -32,8 +32,9 @@ class HttpClient {
   // is sent as JSON when not empty. Any HTTP status is a response; only a
   // failure to talk is an error. Errors: kIoError naming the endpoint (no
   // daemon there, connection refused or dropped); errno ENOTCONN when the
-  // connection was refused, so the request surely did not run
-  // (IsUnreachable), ECONNRESET when it was dropped later.
+  // connection was refused or dropped before the request was all sent, so
+  // it surely did not run (IsUnreachable), ECONNRESET when it was dropped
+  // later.
   Result<HttpResponse> Send(const std::string& method, const std::string& target,
                             const std::string& body = "") const;
 
