@@ -46,7 +46,8 @@
 # usage: bench/run_fuse_benchmarks.sh [BUILD_DIR [OUT_DIR]]
 #   env: REPS (3), TARGETS (all six above), STAGES (all), SEQ_SIZE (1G),
 #   RUNTIME (20), FSMARK_FILES (20000), SNAPSHOTS (50), MEM_FILES (1000000),
-#   HOODYFS_BENCH_DIR (scratch parent, default /var/tmp; a real disk).
+#   HOODYFS_BENCH_DIR (scratch parent, default /var/tmp; a real disk),
+#   HOODYFS_MOUNT_OPTS (added to hoodyfs mount, e.g. "-o writeback_cache").
 # Writes to OUT_DIR: machine.txt, load.log (load average every 10 s, with
 # stage marks), stages.txt (each stage's start with the load and the disk's
 # fdatasync latency then: bench/sync_probe.sh), results.tsv (stage, metric, target, rep, value, unit: every
@@ -141,66 +142,17 @@ cat "$OUT/machine.txt"
 SAMPLER=$!
 CLEANUP+=("kill $SAMPLER")
 
-umount_left() {  # umount_left DIR: lazily unmounts whatever is still mounted under DIR
-  local m
-  for m in $(awk -v d="$1" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r); do
-    echo "!! $m still mounted: umount -l" >&2
-    umount -l "$m"
-  done
-}
+# shellcheck source=bench/mount_targets.sh
+source "$(dirname "$0")/mount_targets.sh"
+CLEANUP+=("umount_left $SCRATCH")
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
-# --- targets: mount_<t> sets DIR[t] (where workloads go) -------------------
-declare -A DIR
-HOODY_STORE=$SCRATCH/hoodyfs/store
-HOODY_MP=$SCRATCH/hoodyfs/mnt
-
-# Unmounts a hoodyfs mount and waits for the daemon the mount started;
-# if either hangs, aborts the mount's FUSE connection and stops the daemon.
-hoodyfs_umount() {  # hoodyfs_umount MOUNTPOINT STORE
-  local mp=$1 store=$2 pid i dev=""
-  pid=$(cat "$store/daemon.pid" 2> /dev/null)
-  if mountpoint -q "$mp"; then
-    dev=$(mountpoint -d "$mp")
-    timeout 60 "$HOODYFS" umount "$mp" || echo "!! hoodyfs umount $mp failed" >&2
-  fi
-  for ((i = 0; i < 100; i++)); do
-    [[ -n $pid ]] && kill -0 "$pid" 2> /dev/null || return 0
-    sleep 0.1
-  done
-  echo "!! daemon $pid still running after umount: aborting its connection, stopping it" >&2
-  abort_fuse "$dev"
-  mountpoint -q "$mp" && umount -l "$mp"
-  kill "$pid"
-}
-abort_fuse() {  # abort_fuse MAJOR:MINOR (a FUSE connection's device)
-  [[ -n $1 ]] || return 0
-  mountpoint -q /sys/fs/fuse/connections || mount -t fusectl fusectl /sys/fs/fuse/connections
-  echo 1 > "/sys/fs/fuse/connections/${1#*:}/abort"
-}
-
-mount_ext4() { mkdir -p "$SCRATCH/ext4"; DIR[ext4]=$SCRATCH/ext4; }
-mount_hoodyfs() {
-  mkdir -p "$HOODY_MP"
-  "$HOODYFS" --store "$HOODY_STORE" init > /dev/null || return 1
-  CLEANUP+=("hoodyfs_umount $HOODY_MP $HOODY_STORE")
-  "$HOODYFS" --store "$HOODY_STORE" mount -c c --create "$HOODY_MP" || return 1
-  DIR[hoodyfs]=$HOODY_MP
-}
 mount_bindfs() {
   command -v bindfs > /dev/null || return 1
   mkdir -p "$SCRATCH/bindfs/src" "$SCRATCH/bindfs/mnt"
   bindfs "$SCRATCH/bindfs/src" "$SCRATCH/bindfs/mnt" || return 1
   CLEANUP+=("umount $SCRATCH/bindfs/mnt")
   DIR[bindfs]=$SCRATCH/bindfs/mnt
-}
-mount_fuse-overlayfs() {
-  command -v fuse-overlayfs > /dev/null || return 1
-  local d=$SCRATCH/overlay
-  mkdir -p "$d/lower" "$d/upper" "$d/work" "$d/mnt"
-  fuse-overlayfs -o "lowerdir=$d/lower,upperdir=$d/upper,workdir=$d/work" "$d/mnt" || return 1
-  CLEANUP+=("umount $d/mnt")
-  DIR[fuse-overlayfs]=$d/mnt
 }
 BTRFS_MP=$SCRATCH/btrfs/mnt
 mount_btrfs() {
