@@ -13,6 +13,8 @@ import statistics
 import sys
 from collections import defaultdict
 
+from results_table import comparison, fmt, load_results, present_targets
+
 TARGETS = ["ext4", "hoodyfs", "fuse-overlayfs"]
 # (stage, metric, table label, plot title or None, higher is better), in order.
 ROWS = [
@@ -28,63 +30,6 @@ ROWS = [
     ("sqlite", "inserts_delete", "SQLite autocommit inserts, DELETE journal, synchronous=FULL",
      "SQLite inserts, DELETE journal", True),
 ]
-
-
-def fmt(v):
-    if v >= 100:
-        return f"{v:,.0f}"
-    if v >= 10:
-        return f"{v:.1f}"
-    return f"{v:.2f}"
-
-
-def load_results(out):
-    samples = defaultdict(list)  # (stage, metric, target) -> [value]
-    units, failed = {}, defaultdict(int)
-    with open(f"{out}/results.tsv") as f:
-        for line in f:
-            stage, metric, target, _rep, value, unit = line.rstrip("\n").split("\t")
-            if value in ("FAIL", ""):
-                failed[(stage, metric, target)] += 1
-                continue
-            samples[(stage, metric, target)].append(float(value))
-            units[(stage, metric)] = unit
-    return samples, units, failed
-
-
-def present_targets(samples):
-    return [t for t in TARGETS if any(k[2] == t for k in samples)]
-
-
-def table(samples, units, failed):
-    present = present_targets(samples)
-    print("| what | unit | " + " | ".join(present) + " |")
-    print("|---|---|" + "---:|" * len(present))
-    for stage, metric, label, _, _ in ROWS:
-        if not any((stage, metric, t) in samples or (stage, metric, t) in failed
-                   for t in present):
-            continue
-        base = samples.get((stage, metric, "ext4"))
-        base = statistics.median(base) if base else None
-        cells = []
-        for t in present:
-            vals = samples.get((stage, metric, t), [])
-            nfail = failed.get((stage, metric, t), 0)
-            if not vals:
-                cells.append("failed" if nfail else "")
-                continue
-            m = statistics.median(vals)
-            cell = fmt(m)
-            if base and t != "ext4":
-                cell += f" ({m / base:.2f}x)"
-            if len(vals) > 1:
-                cell += f" [{fmt(min(vals))}-{fmt(max(vals))}]"
-            if nfail:
-                cell += f" ({nfail} failed)"
-            cells.append(cell)
-        print(f"| {label} | {units.get((stage, metric), '')} | " + " | ".join(cells) + " |")
-    print()
-    print("Cells: median of the repetitions (ratio to ext4) [min-max].")
 
 
 def loads(out):
@@ -120,7 +65,7 @@ def plot(out, samples, units):
     rows = [r for r in ROWS if r[3] and any((r[0], r[1], t) in samples for t in TARGETS)]
     if not rows:
         return
-    present = present_targets(samples)
+    present = present_targets(TARGETS, samples)
     colours = {"ext4": "#7f7f7f", "hoodyfs": "#1f77b4", "fuse-overlayfs": "#ff7f0e"}
     fig, axes = plt.subplots(1, len(rows), figsize=(3.2 * len(rows), 4), squeeze=False)
     for ax, (stage, metric, _, title, higher) in zip(axes[0], rows):
@@ -149,8 +94,9 @@ def plot(out, samples, units):
 
 
 def main(out):
-    samples, units, failed = load_results(out)
-    table(samples, units, failed)
+    with_reps, units, failed = load_results(out)
+    comparison(TARGETS, [r[:3] for r in ROWS], with_reps, units, failed)
+    samples = {k: [v for _, v in vals] for k, vals in with_reps.items()}
     loads(out)
     plot(out, samples, units)
 

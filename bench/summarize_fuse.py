@@ -12,6 +12,8 @@ import statistics
 import sys
 from collections import defaultdict
 
+from results_table import comparison, fmt, load_results
+
 TARGETS = ["ext4", "hoodyfs", "bindfs", "fuse-overlayfs", "btrfs", "zfs-fuse"]
 # (stage, metric) rows of the comparison table, in order, with a label.
 ROWS = [
@@ -39,60 +41,6 @@ def percentile(values, p):
     v = sorted(values)
     rank = math.ceil(p / 100 * len(v))
     return v[max(rank, 1) - 1]
-
-
-def fmt(v):
-    if v >= 100:
-        return f"{v:,.0f}"
-    if v >= 10:
-        return f"{v:.1f}"
-    return f"{v:.2f}"
-
-
-def load_results(out):
-    samples = defaultdict(list)  # (stage, metric, target) -> [(rep, value)]
-    units, failed = {}, defaultdict(int)
-    with open(f"{out}/results.tsv") as f:
-        for line in f:
-            stage, metric, target, rep, value, unit = line.rstrip("\n").split("\t")
-            if value in ("FAIL", ""):
-                failed[(stage, metric, target)] += 1
-                continue
-            samples[(stage, metric, target)].append((rep, float(value)))
-            units[(stage, metric)] = unit
-    return samples, units, failed
-
-
-def comparison(samples, units, failed):
-    present = [t for t in TARGETS if any(k[2] == t for k in samples)]
-    print("| what | unit | " + " | ".join(present) + " |")
-    print("|---|---|" + "---:|" * len(present))
-    for stage, metric, label in ROWS:
-        if not any((stage, metric, t) in samples for t in present):
-            continue
-        base = None
-        key = (stage, metric, "ext4")
-        if key in samples:
-            base = statistics.median(v for _, v in samples[key])
-        cells = []
-        for t in present:
-            vals = [v for _, v in samples.get((stage, metric, t), [])]
-            nfail = failed.get((stage, metric, t), 0)
-            if not vals:
-                cells.append("failed" if nfail else "")
-                continue
-            m = statistics.median(vals)
-            cell = fmt(m)
-            if base and t != "ext4":
-                cell += f" ({m / base:.2f}x)"
-            if len(vals) > 1:
-                cell += f" [{fmt(min(vals))}-{fmt(max(vals))}]"
-            if nfail:
-                cell += f" ({nfail} failed)"
-            cells.append(cell)
-        print(f"| {label} | {units.get((stage, metric), '')} | " + " | ".join(cells) + " |")
-    print()
-    print("Cells: median of the repetitions (ratio to ext4) [min-max].")
 
 
 def snapshots(samples):
@@ -160,7 +108,7 @@ def loads(out):
 
 def main(out):
     samples, units, failed = load_results(out)
-    comparison(samples, units, failed)
+    comparison(TARGETS, ROWS, samples, units, failed)
     snapshots(samples)
     memory(samples)
     loads(out)
