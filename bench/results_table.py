@@ -66,3 +66,27 @@ def comparison(targets, rows, samples, units, failed):
         print(f"| {label} | {units.get((stage, metric), '')} | " + " | ".join(cells) + " |")
     print()
     print("Cells: median of the repetitions (ratio to ext4) [min-max].")
+
+
+def loads(out, stage_of):
+    """Prints the load average per stage from OUT/load.log: lines "TIME == ..."
+    mark a stage (stage_of(fields) names it), lines of four fields are samples."""
+    stage, per = "start", defaultdict(list)
+    try:
+        lines = open(f"{out}/load.log").read().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        parts = line.split()
+        if len(parts) >= 3 and parts[1] == "==":
+            stage = stage_of(parts)
+            continue
+        if len(parts) == 4:
+            per[stage].append(float(parts[1]))
+    if not per:
+        return
+    print()
+    print("| stage | 1-min load average: min / median / max over 10 s samples |")
+    print("|---|---|")
+    for s, v in per.items():
+        print(f"| {s} | {min(v):.2f} / {statistics.median(v):.2f} / {max(v):.2f} |")

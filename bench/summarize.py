@@ -8,6 +8,8 @@ usage: bench/summarize.py RESULT.json...
 import json
 import sys
 
+from results_table import fmt
+
 # benchmark name prefix -> (metric counter, unit label, higher is better)
 METRICS = [
     ("BM_Freeze/", "p50_ms", "ms"), ("BM_Branch/", "p50_ms", "ms"), ("BM_Copy/", "p50_ms", "ms"),
@@ -58,14 +60,6 @@ def metric_of(name):
         if name.startswith(prefix):
             return prefix, counter, unit
     return None, None, None
-
-
-def fmt(v):
-    if v >= 100:
-        return f"{v:,.0f}"
-    if v >= 10:
-        return f"{v:.1f}"
-    return f"{v:.2f}"
 
 
 def load(path):

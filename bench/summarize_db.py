@@ -11,9 +11,8 @@ usage: bench/summarize_db.py OUT_DIR
 """
 import statistics
 import sys
-from collections import defaultdict
 
-from results_table import comparison, fmt, load_results, present_targets
+from results_table import comparison, fmt, load_results, loads, present_targets
 
 TARGETS = ["ext4", "hoodyfs", "fuse-overlayfs"]
 # (stage, metric, table label, plot title or None, higher is better), in order.
@@ -30,28 +29,6 @@ ROWS = [
     ("sqlite", "inserts_delete", "SQLite autocommit inserts, DELETE journal, synchronous=FULL",
      "SQLite inserts, DELETE journal", True),
 ]
-
-
-def loads(out):
-    stage, per = "start", defaultdict(list)
-    try:
-        lines = open(f"{out}/load.log").read().splitlines()
-    except OSError:
-        return
-    for line in lines:
-        parts = line.split()
-        if len(parts) >= 3 and parts[1] == "==":
-            stage = parts[2]  # pgbench, sqlite, done
-            continue
-        if len(parts) == 4:
-            per[stage].append(float(parts[1]))
-    if not per:
-        return
-    print()
-    print("| stage | 1-min load average: min / median / max over 10 s samples |")
-    print("|---|---|")
-    for s, v in per.items():
-        print(f"| {s} | {min(v):.2f} / {statistics.median(v):.2f} / {max(v):.2f} |")
 
 
 def plot(out, samples, units):
@@ -97,7 +74,7 @@ def main(out):
     with_reps, units, failed = load_results(out)
     comparison(TARGETS, [r[:3] for r in ROWS], with_reps, units, failed)
     samples = {k: [v for _, v in vals] for k, vals in with_reps.items()}
-    loads(out)
+    loads(out, lambda parts: parts[2])  # pgbench, sqlite, done
     plot(out, samples, units)
 
 

@@ -12,7 +12,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-from results_table import comparison, fmt, load_results
+from results_table import comparison, fmt, load_results, loads
 
 TARGETS = ["ext4", "hoodyfs", "bindfs", "fuse-overlayfs", "btrfs", "zfs-fuse"]
 # (stage, metric) rows of the comparison table, in order, with a label.
@@ -84,26 +84,12 @@ def memory(samples):
                   " | ".join(fmt(x) if x is not None else "" for x in idle) + " |")
 
 
-def loads(out):
-    stage, per = "start", defaultdict(list)
-    try:
-        lines = open(f"{out}/load.log").read().splitlines()
-    except OSError:
-        return
-    for line in lines:
-        parts = line.split()
-        if len(parts) >= 2 and parts[1] == "==":
-            stage = " ".join(parts[2:4]) if parts[2] != "fio" else "fio"
-            if parts[2] in ("fs_mark", "untar"):
-                stage = parts[2]
-            continue
-        if len(parts) == 4:
-            per[stage].append(float(parts[1]))
-    print()
-    print("| stage | 1-min load average: min / median / max over 10 s samples |")
-    print("|---|---|")
-    for s, v in per.items():
-        print(f"| {s} | {min(v):.2f} / {statistics.median(v):.2f} / {max(v):.2f} |")
+def stage_of(parts):
+    """The stage a "TIME == ..." line of load.log starts: fio's repetitions and
+    targets are one stage, the others are named by their first two words."""
+    if parts[2] in ("fio", "fs_mark", "untar"):
+        return parts[2]
+    return " ".join(parts[2:4])
 
 
 def main(out):
@@ -111,7 +97,7 @@ def main(out):
     comparison(TARGETS, ROWS, samples, units, failed)
     snapshots(samples)
     memory(samples)
-    loads(out)
+    loads(out, stage_of)
 
 
 if __name__ == "__main__":
