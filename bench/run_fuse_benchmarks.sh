@@ -99,23 +99,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
-remove_scratch() {
-  if grep -q " $SCRATCH" /proc/mounts; then
-    echo "!! not removing $SCRATCH: something under it is still mounted" >&2
-    grep " $SCRATCH" /proc/mounts >&2
-  else
-    rm -rf "$SCRATCH"
-  fi
-}
+# shellcheck source=bench/script_common.sh
+source "$(dirname "$0")/script_common.sh"
 CLEANUP+=(remove_scratch)
 
-log() { echo "$(date -u +%H:%M:%S) [load $(cut -d' ' -f1-3 /proc/loadavg)] $*"; }
-record() {  # record STAGE METRIC TARGET REP VALUE UNIT
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$OUT/results.tsv"
-}
-since() {  # since START: seconds from $EPOCHREALTIME START to now
-  awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.4f", b - a}'
-}
 since_ms() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", (b - a) * 1000}'; }
 PROBE="$(dirname "$0")/sync_probe.sh"
 mark() {  # a stage starts: note it with the load and the disk's fdatasync latency

@@ -1,0 +1,24 @@
+# Sourced by bench/run_fuse_benchmarks.sh and bench/run_db_benchmarks.sh:
+# the helpers every benchmark script of that shape needs. The caller sets
+# SCRATCH (its scratch directory, removed at exit), OUT (the results
+# directory) and CLEANUP (an array of commands its exit trap runs, last added
+# first) before calling them.
+
+# Removes the scratch directory, unless something is still mounted under it
+# (then it says so and leaves it: rm -rf would walk into the mount).
+remove_scratch() {
+  if grep -q " $SCRATCH" /proc/mounts; then
+    echo "!! not removing $SCRATCH: something under it is still mounted" >&2
+    grep " $SCRATCH" /proc/mounts >&2
+  else
+    rm -rf "$SCRATCH"
+  fi
+}
+
+log() { echo "$(date -u +%H:%M:%S) [load $(cut -d' ' -f1-3 /proc/loadavg)] $*"; }
+record() {  # record STAGE METRIC TARGET REP VALUE UNIT
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$OUT/results.tsv"
+}
+since() {  # since START: seconds from $EPOCHREALTIME START to now
+  awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.4f", b - a}'
+}
