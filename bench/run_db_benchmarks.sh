@@ -96,12 +96,6 @@ trap 'echo "interrupted" >&2; exit 130' INT TERM
 source "$(dirname "$0")/script_common.sh"
 CLEANUP+=(remove_scratch)
 
-PROBE=$HERE/sync_probe.sh
-mark() {  # a stage starts: note it with the load and the disk's fdatasync latency
-  echo "$(date -u +%H:%M:%S) == $*" >> "$OUT/load.log"
-  log "== $* ($("$PROBE" "$SCRATCH"))" | tee -a "$OUT/stages.txt"
-}
-has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
 # Runs a workload command (a database client) and returns its status. In the
 # background and waited for, so that ^C interrupts the script at once: pgbench,
 # psql and sqlite3 catch SIGINT (to cancel the query) and exit normally, and
@@ -130,10 +124,7 @@ run_client() {  # run_client COMMAND ARGS...
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt"
 
-(while :; do echo "$(date -u +%H:%M:%S) $(cut -d' ' -f1-3 /proc/loadavg)"; sleep 10; done) \
-  >> "$OUT/load.log" &
-SAMPLER=$!
-CLEANUP+=("kill $SAMPLER")
+start_load_sampler
 
 # shellcheck source=bench/mount_targets.sh
 source "$(dirname "$0")/mount_targets.sh"

@@ -104,12 +104,6 @@ source "$(dirname "$0")/script_common.sh"
 CLEANUP+=(remove_scratch)
 
 since_ms() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", (b - a) * 1000}'; }
-PROBE="$(dirname "$0")/sync_probe.sh"
-mark() {  # a stage starts: note it with the load and the disk's fdatasync latency
-  echo "$(date -u +%H:%M:%S) == $*" >> "$OUT/load.log"
-  log "== $* ($("$PROBE" "$SCRATCH"))" | tee -a "$OUT/stages.txt"
-}
-has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
 
 {
   "$(dirname "$0")/machine_info.sh" "$SCRATCH"
@@ -124,10 +118,7 @@ has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt"
 
-(while :; do echo "$(date -u +%H:%M:%S) $(cut -d' ' -f1-3 /proc/loadavg)"; sleep 10; done) \
-  >> "$OUT/load.log" &
-SAMPLER=$!
-CLEANUP+=("kill $SAMPLER")
+start_load_sampler
 
 # shellcheck source=bench/mount_targets.sh
 source "$(dirname "$0")/mount_targets.sh"

@@ -1,8 +1,10 @@
 # Sourced by bench/run_fuse_benchmarks.sh and bench/run_db_benchmarks.sh:
 # the helpers every benchmark script of that shape needs. The caller sets
 # SCRATCH (its scratch directory, removed at exit), OUT (the results
-# directory) and CLEANUP (an array of commands its exit trap runs, last added
-# first) before calling them.
+# directory), STAGES (the stages asked for) and CLEANUP (an array of commands
+# its exit trap runs, last added first) before calling them.
+
+PROBE="$(dirname "${BASH_SOURCE[0]}")/sync_probe.sh"
 
 # Removes the scratch directory, unless something is still mounted under it
 # (then it says so and leaves it: rm -rf would walk into the mount).
@@ -21,4 +23,17 @@ record() {  # record STAGE METRIC TARGET REP VALUE UNIT
 }
 since() {  # since START: seconds from $EPOCHREALTIME START to now
   awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.4f", b - a}'
+}
+
+mark() {  # a stage starts: note it with the load and the disk's fdatasync latency
+  echo "$(date -u +%H:%M:%S) == $*" >> "$OUT/load.log"
+  log "== $* ($("$PROBE" "$SCRATCH"))" | tee -a "$OUT/stages.txt"
+}
+has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
+
+# Samples the load average into OUT/load.log every 10 s until exit.
+start_load_sampler() {
+  (while :; do echo "$(date -u +%H:%M:%S) $(cut -d' ' -f1-3 /proc/loadavg)"; sleep 10; done) \
+    >> "$OUT/load.log" &
+  CLEANUP+=("kill $!")
 }
