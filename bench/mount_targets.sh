@@ -63,3 +63,19 @@ mount_fuse-overlayfs() {
   DIR[fuse-overlayfs]=$d/mnt
 }
 
+
+# Mounts every target of TARGETS; ACTIVE lists those that came up (a missing
+# tool or a failed mount drops its target, with a line in machine.txt).
+mount_targets() {
+  local t
+  ACTIVE=()
+  for t in $TARGETS; do
+    if "mount_$t"; then
+      ACTIVE+=("$t")
+    else
+      echo "!! target $t unavailable: skipped" | tee -a "$OUT/machine.txt"
+    fi
+  done
+  log "targets: ${ACTIVE[*]}"
+  findmnt -rn -o TARGET,FSTYPE,OPTIONS | grep "$SCRATCH" >> "$OUT/machine.txt"
+}

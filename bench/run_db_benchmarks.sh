@@ -132,16 +132,7 @@ CLEANUP+=("umount_left $SCRATCH")
 # PostgreSQL runs as its own user: the overlay must let it in.
 OVERLAY_EXTRA_OPTS=",allow_other"
 
-ACTIVE=()
-for t in $TARGETS; do
-  if "mount_$t"; then
-    ACTIVE+=("$t")
-  else
-    echo "!! target $t unavailable: skipped" | tee -a "$OUT/machine.txt"
-  fi
-done
-log "targets: ${ACTIVE[*]}"
-findmnt -rn -o TARGET,FSTYPE,OPTIONS | grep "$SCRATCH" >> "$OUT/machine.txt"
+mount_targets
 
 # --- PostgreSQL ------------------------------------------------------------------
 pg() {  # pg TARGET PROGRAM ARGS...: a client program against TARGET's server

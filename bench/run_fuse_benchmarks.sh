@@ -171,16 +171,7 @@ cold() {  # cold TARGET: nothing of the test file cached anywhere
   fi
 }
 
-ACTIVE=()
-for t in $TARGETS; do
-  if "mount_$t"; then
-    ACTIVE+=("$t")
-  else
-    echo "!! target $t unavailable: skipped" | tee -a "$OUT/machine.txt"
-  fi
-done
-log "targets: ${ACTIVE[*]}"
-findmnt -rn -o TARGET,FSTYPE,OPTIONS | grep " $SCRATCH\|$SCRATCH" >> "$OUT/machine.txt"
+mount_targets
 
 # --- import ----------------------------------------------------------------
 if has_stage import; then
