@@ -224,15 +224,7 @@ if has_stage sqlite; then
   fi
 fi
 
-mark "done"
-cleanup
-trap - EXIT
-if grep -q "hoodyfs-dbbench" /proc/mounts; then
-  echo "!! something is still mounted:" >&2
-  grep "hoodyfs-dbbench" /proc/mounts >&2
-fi
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
-echo "after: $("$PROBE" "$SCRATCH_PARENT")" | tee -a "$OUT/machine.txt"
+finish_run
 # Debian's python3-matplotlib is importable by Debian's python3, which a
 # python3 earlier in PATH (pyenv, a virtualenv) may not be.
 PY=python3

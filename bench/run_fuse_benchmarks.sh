@@ -410,14 +410,6 @@ if has_stage memory && [[ " ${ACTIVE[*]} " == *" hoodyfs "* ]]; then
   du -sk "$mstore"/* > "$OUT/raw/memory-store-du.txt"
 fi
 
-mark "done"
-cleanup
-trap - EXIT
-if grep -q "hoodyfs-fusebench" /proc/mounts; then
-  echo "!! something is still mounted:" >&2
-  grep "hoodyfs-fusebench" /proc/mounts >&2
-fi
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
-echo "after: $("$PROBE" "$SCRATCH_PARENT")" | tee -a "$OUT/machine.txt"
+finish_run
 python3 "$(dirname "$0")/summarize_fuse.py" "$OUT" > "$OUT/table.md"
 cat "$OUT/table.md"

@@ -1,8 +1,9 @@
 # Sourced by bench/run_fuse_benchmarks.sh and bench/run_db_benchmarks.sh:
 # the helpers every benchmark script of that shape needs. The caller sets
-# SCRATCH (its scratch directory, removed at exit), OUT (the results
-# directory), STAGES (the stages asked for) and CLEANUP (an array of commands
-# its exit trap runs, last added first) before calling them.
+# SCRATCH (its scratch directory, removed at exit) and SCRATCH_PARENT (where
+# it lives), OUT (the results directory), STAGES (the stages asked for) and
+# CLEANUP (an array of commands its exit trap runs, last added first; a
+# function `cleanup` runs them) before calling them.
 
 PROBE="$(dirname "${BASH_SOURCE[0]}")/sync_probe.sh"
 
@@ -36,4 +37,19 @@ start_load_sampler() {
   (while :; do echo "$(date -u +%H:%M:%S) $(cut -d' ' -f1-3 /proc/loadavg)"; sleep 10; done) \
     >> "$OUT/load.log" &
   CLEANUP+=("kill $!")
+}
+
+# Ends a run: undoes everything (cleanup, then no exit trap), says if
+# anything is still mounted, and notes the load and the disk's sync latency
+# after it in machine.txt.
+finish_run() {
+  mark "done"
+  cleanup
+  trap - EXIT
+  if grep -q "$SCRATCH" /proc/mounts; then
+    echo "!! something is still mounted:" >&2
+    grep "$SCRATCH" /proc/mounts >&2
+  fi
+  echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
+  echo "after: $("$PROBE" "$SCRATCH_PARENT")" | tee -a "$OUT/machine.txt"
 }
