@@ -78,23 +78,15 @@ OUT=$(realpath "$OUT")
 SCRATCH=$(mktemp -d "$SCRATCH_PARENT/hoodyfs-dbbench-XXXXXX")
 chmod 0755 "$SCRATCH"  # the postgres user must reach the data directories below
 
-# --- cleanup: a stack of commands, run in reverse order at exit ----------
-CLEANUP=()
 CLIENT=""  # the workload process run_client waits for, if any
-cleanup() {
-  local idx=("${!CLEANUP[@]}") i
+before_cleanup() {
   if [[ -n $CLIENT ]]; then
     kill "$CLIENT" 2> /dev/null
     wait "$CLIENT"
   fi
-  for ((i = ${#idx[@]} - 1; i >= 0; i--)); do eval "${CLEANUP[${idx[i]}]}" || true; done
-  CLEANUP=()
 }
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
 # shellcheck source=bench/script_common.sh
 source "$(dirname "$0")/script_common.sh"
-CLEANUP+=(remove_scratch)
 
 # Runs a workload command (a database client) and returns its status. In the
 # background and waited for, so that ^C interrupts the script at once: pgbench,

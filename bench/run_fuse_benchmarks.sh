@@ -90,18 +90,8 @@ OUT=$(realpath "$OUT")
 : > "$OUT/results.tsv"
 SCRATCH=$(mktemp -d "$SCRATCH_PARENT/hoodyfs-fusebench-XXXXXX")
 
-# --- cleanup: a stack of commands, run in reverse order at exit ----------
-CLEANUP=()
-cleanup() {
-  local idx=("${!CLEANUP[@]}") i
-  for ((i = ${#idx[@]} - 1; i >= 0; i--)); do eval "${CLEANUP[${idx[i]}]}" || true; done
-  CLEANUP=()
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
 # shellcheck source=bench/script_common.sh
 source "$(dirname "$0")/script_common.sh"
-CLEANUP+=(remove_scratch)
 
 since_ms() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", (b - a) * 1000}'; }
 

@@ -1,11 +1,25 @@
 # Sourced by bench/run_fuse_benchmarks.sh and bench/run_db_benchmarks.sh:
 # the helpers every benchmark script of that shape needs. The caller sets
 # SCRATCH (its scratch directory, removed at exit) and SCRATCH_PARENT (where
-# it lives), OUT (the results directory), STAGES (the stages asked for) and
-# CLEANUP (an array of commands its exit trap runs, last added first; a
-# function `cleanup` runs them) before calling them.
+# it lives), OUT (the results directory) and STAGES (the stages asked for)
+# before sourcing it, and then adds to CLEANUP (the commands the exit trap
+# runs, last added first).
 
 PROBE="$(dirname "${BASH_SOURCE[0]}")/sync_probe.sh"
+
+# --- cleanup: a stack of commands, run in reverse order at exit ------------
+# (The caller may define before_cleanup to stop what must go first: a
+# workload still running.) Sourcing this file sets the traps and queues the
+# removal of SCRATCH as the last thing to run.
+CLEANUP=()
+cleanup() {
+  local idx=("${!CLEANUP[@]}") i
+  if declare -F before_cleanup > /dev/null; then before_cleanup; fi
+  for ((i = ${#idx[@]} - 1; i >= 0; i--)); do eval "${CLEANUP[${idx[i]}]}" || true; done
+  CLEANUP=()
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
 
 # Removes the scratch directory, unless something is still mounted under it
 # (then it says so and leaves it: rm -rf would walk into the mount).
@@ -17,6 +31,7 @@ remove_scratch() {
     rm -rf "$SCRATCH"
   fi
 }
+CLEANUP+=(remove_scratch)
 
 log() { echo "$(date -u +%H:%M:%S) [load $(cut -d' ' -f1-3 /proc/loadavg)] $*"; }
 record() {  # record STAGE METRIC TARGET REP VALUE UNIT
