@@ -279,6 +279,17 @@ Status KvStore::CommitSealed(const MemTable& sealed) {
   return Status::OK();
 }
 
+Status KvStore::CommitNothing() {
+  std::lock_guard flush_lock(flush_mu_);
+  HOODY_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(*env_));
+  // A key put and deleted again: the transaction is dirty (LMDB skips the
+  // commit of a clean one) and leaves nothing behind.
+  constexpr std::string_view kKey = "\xff commit-nothing";
+  HOODY_RETURN_IF_ERROR(txn.Put(tables_[TableIndex(Table::kMeta)], kKey, ""));
+  HOODY_RETURN_IF_ERROR(txn.Delete(tables_[TableIndex(Table::kMeta)], kKey));
+  return std::move(txn).Commit();
+}
+
 Status KvStore::Flush() {
   uint64_t wanted;
   {

@@ -196,6 +196,13 @@ class KvStore {
   // view and a later Flush retries.
   Status Flush();
 
+  // One synced LMDB commit that changes nothing, for a full host: LMDB
+  // reuses the pages a commit freed only once a later commit exists (the
+  // previous tree stays whole until then), so after a commit that freed
+  // pages this one lets the next commit build from them instead of growing
+  // the file. Errors: kNoSpace, kIoError.
+  Status CommitNothing();
+
   // Epoch of the active memtable: a change made in epoch E is durable once
   // DurableEpoch() >= E. These take the state lock shared: REQUIRES the
   // calling thread holds no scope (see StateMutex).

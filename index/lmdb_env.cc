@@ -1,6 +1,13 @@
 #include "index/lmdb_env.h"
 
 #include <lmdb.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <utility>
@@ -131,10 +138,71 @@ Status WriteTxn::Delete(TableHandle table, std::string_view key) {
   return FromMdb(rc, "mdb_del");
 }
 
+namespace {
+// Whether the host filesystem under the LMDB file has no room: asks it for a
+// little (allocated past the end of the file, then given back), since the
+// free counts of statvfs do not say what a write may use (ext4 and XFS keep
+// blocks back even from root).
+bool HostLooksFull(MDB_env* env) {
+  mdb_filehandle_t fd = -1;
+  if (mdb_env_get_fd(env, &fd) != 0) return false;
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return false;
+  constexpr off_t kProbeBytes = 64 << 10;
+  if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, kProbeBytes) == 0) {
+    // Gives the probe's blocks back: they lie past the end of the file.
+    (void)::ftruncate(fd, st.st_size);
+    return false;
+  }
+  if (errno == ENOSPC || errno == EDQUOT) return true;
+  // No fallocate on this host filesystem: judge by what statvfs says.
+  struct statvfs sv;
+  if (::fstatvfs(fd, &sv) != 0) return false;
+  return uint64_t{sv.f_bavail} * sv.f_frsize < (uint64_t{1} << 20);
+}
+}  // namespace
+
 Status WriteTxn::Commit() && {
   HOODY_ASSERT(!poisoned_, "Commit of a poisoned write transaction");
+  MDB_env* env = mdb_txn_env(txn_);
   int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
+  // LMDB reports a short page write as EIO (mdb_page_flush), and a short
+  // write is what a full host filesystem gives it: name that cause, so the
+  // caller answers ENOSPC and the store can fall back on its reserve.
+  if (rc == EIO && HostLooksFull(env)) {
+    return Status(Code::kNoSpace,
+                  "commit metadata transaction: the host filesystem is full (LMDB: " +
+                      std::string(mdb_strerror(rc)) + ")",
+                  ENOSPC);
+  }
   return FromMdb(rc, "commit metadata transaction");
+}
+
+Result<uint64_t> Env::FreePageBytes() const {
+  // The free list is LMDB's table 0: each record holds a count of page
+  // numbers (an IDL whose first word is its length), freed by one commit.
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+  if (rc != 0) return FromMdb(rc, "begin read transaction");
+  MDB_cursor* c = nullptr;
+  rc = mdb_cursor_open(txn, 0, &c);
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return FromMdb(rc, "open the free list");
+  }
+  uint64_t pages = 0;
+  MDB_val k, v;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (v.mv_size >= sizeof(size_t)) pages += *static_cast<const size_t*>(v.mv_data);
+  }
+  mdb_cursor_close(c);
+  MDB_stat st;
+  const int stat_rc = mdb_env_stat(env_, &st);
+  mdb_txn_abort(txn);
+  if (rc != MDB_NOTFOUND) return FromMdb(rc, "read the free list");
+  if (stat_rc != 0) return FromMdb(stat_rc, "mdb_env_stat");
+  return pages * st.ms_psize;
 }
 
 Result<Cursor> Cursor::Open(const Txn& txn, TableHandle table) {

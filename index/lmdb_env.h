@@ -56,6 +56,12 @@ class Env {
 
   MDB_env* raw() const { return env_; }  // for index/ internals only
 
+  // Bytes of the pages LMDB's free list holds: room the file has inside it
+  // for metadata to grow into before it needs the host's. Reads the whole
+  // free list (one record per commit that freed pages): not for hot paths.
+  // Errors: kIoError, kCorruption.
+  Result<uint64_t> FreePageBytes() const;
+
  private:
   explicit Env(MDB_env* env) : env_(env) {}
   MDB_env* env_;
