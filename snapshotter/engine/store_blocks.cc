@@ -19,18 +19,23 @@ Result<index::BlockRun> Store::AllocateBlocks(WriteScope& scope, uint32_t max_bl
 Result<index::BlockRun> Store::ReserveBlocks(WriteScope& scope, uint32_t max_blocks) {
   Result<index::BlockRun> run = allocator_.Reserve(max_blocks);
   if (run.ok() || run.status().code() != Code::kNoSpace) return run;
-  // Grow the data file by whole free-map groups, then retry once.
+  // Grow the data file by whole free-map groups (the step, 64 MiB), or by
+  // one group (16 MiB) when the host has less room than a step left.
   const uint64_t group_bytes = uint64_t{index::kFreeMapGroupBlocks} * kBlockSize;
   const uint64_t step = std::max<uint64_t>(options_.grow_step_bytes, group_bytes);
-  const uint64_t groups = step / group_bytes;
-  const uint64_t new_size =
-      (allocator_.capacity_blocks() + groups * index::kFreeMapGroupBlocks) * uint64_t{kBlockSize};
-  // The data file may already be that large: a process that died after
-  // growing it, before the commit recording the new groups, leaves it so (as
-  // does a growth whose scope rolled back). Grow never shrinks: ask only for
-  // what is missing.
-  if (device_->SizeBytes() < new_size) {
-    HOODY_RETURN_IF_ERROR(device_->Grow(new_size).WithContext("grow data file"));
+  uint64_t groups = step / group_bytes;
+  for (;;) {
+    const uint64_t new_size =
+        (allocator_.capacity_blocks() + groups * index::kFreeMapGroupBlocks) * uint64_t{kBlockSize};
+    // The data file may already be that large: a process that died after
+    // growing it, before the commit recording the new groups, leaves it so
+    // (as does a growth whose scope rolled back). Grow never shrinks: ask
+    // only for what is missing.
+    if (device_->SizeBytes() >= new_size) break;
+    Status grown = device_->Grow(new_size);
+    if (grown.ok()) break;
+    if (grown.code() != Code::kNoSpace || groups == 1) return grown.WithContext("grow data file");
+    groups = 1;
   }
   // The commit that records the new groups must find the new size durable
   // (Load refuses a free map larger than the file), even when no data write
