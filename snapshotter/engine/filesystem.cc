@@ -109,6 +109,7 @@ Result<Attr> FileSystem::SetAttr(Ino ino, const SetAttrRequest& req) {
 
 Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecord rec) {
   HOODY_RETURN_IF_ERROR(ValidateEntryName(name));
+  HOODY_RETURN_IF_ERROR(CheckRoomToGrow());
   Entry out;
   HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
     HOODY_ASSIGN_OR_RETURN(InodeRecord dir, meta.MustGetInode(s, g, parent));
@@ -186,6 +187,7 @@ Result<std::string> FileSystem::ReadLink(Ino ino) {
 
 Result<Entry> FileSystem::Link(Ino ino, Ino new_parent, std::string_view new_name) {
   HOODY_RETURN_IF_ERROR(ValidateEntryName(new_name));
+  HOODY_RETURN_IF_ERROR(CheckRoomToGrow());
   Entry out;
   HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
     InodeCache inodes(meta, g);
@@ -463,6 +465,7 @@ Status FileSystem::SetXattr(Ino ino, std::string_view name, std::string_view val
   if (name.empty()) return Status::InvalidArgument("empty attribute name");
   if (name.size() > kXattrNameMax) return Status::Range("attribute name over 255 bytes");
   if (value.size() > kXattrValueMax) return Status::Range("attribute value over 64 KiB");
+  HOODY_RETURN_IF_ERROR(CheckRoomToGrow());
   return Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
     HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
     const std::string logical = index::XattrLogical(ino, name);

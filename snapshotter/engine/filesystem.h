@@ -181,9 +181,14 @@ class FileSystem {
       : store_(store), container_(std::move(container)), frozen_(frozen) {}
 
   // Runs fn(scope, meta, gen) on the live head under a WriteScope and
-  // commits when it succeeds (kReadOnly for a frozen view).
+  // commits when it succeeds (kReadOnly for a frozen view). A group commit
+  // due runs first, so a commit that fails refuses the call unchanged.
   template <class Fn>
   Status Mutate(Fn&& fn);
+  // kNoSpace while the store is full (Store::CheckRoomToGrow), for the
+  // calls that add to it: new names, data, xattrs. OK on a frozen view,
+  // which answers kReadOnly itself.
+  Status CheckRoomToGrow() const;
   // Runs fn(scope, meta, gen) under a ReadScope on the viewed generation.
   template <class Fn>
   Status Inspect(Fn&& fn);

@@ -194,6 +194,7 @@ Result<size_t> FileSystem::Write(Ino ino, uint64_t offset, std::span<const char>
     return Status::FileTooBig("write would end past the largest file size (2^63 - 1 bytes)");
   }
   if (data.empty()) return size_t{0};
+  HOODY_RETURN_IF_ERROR(CheckRoomToGrow());
   std::lock_guard file_lock(store_->InodeLock(ino));
   size_t done = 0;
   while (done < data.size()) {

@@ -73,14 +73,20 @@ template <class Fn>
 Status FileSystem::Mutate(Fn&& fn) {
   if (read_only()) return Status::ReadOnly("a frozen generation is read-only");
   HOODY_RETURN_IF_ERROR(store_->CheckWritable());
-  {
-    index::WriteScope s(*store_->kv_);
-    HOODY_ASSIGN_OR_RETURN(GenId head, CurrentGen());
-    Meta meta(store_->tree_, store_->allocator_);
-    HOODY_RETURN_IF_ERROR(fn(s, meta, head));
-    s.Commit();
-  }
-  return store_->MaybeFlush();
+  // Before the change, not after it: a commit that fails (a full host)
+  // then refuses this call with nothing changed, where afterwards it would
+  // report an error for a change that stays visible and commits later.
+  HOODY_RETURN_IF_ERROR(store_->MaybeFlush());
+  index::WriteScope s(*store_->kv_);
+  HOODY_ASSIGN_OR_RETURN(GenId head, CurrentGen());
+  Meta meta(store_->tree_, store_->allocator_);
+  HOODY_RETURN_IF_ERROR(fn(s, meta, head));
+  s.Commit();
+  return Status::OK();
+}
+
+inline Status FileSystem::CheckRoomToGrow() const {
+  return read_only() ? Status::OK() : store_->CheckRoomToGrow();
 }
 
 template <class Fn>

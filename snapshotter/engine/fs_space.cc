@@ -47,6 +47,8 @@ Status FileSystem::Fallocate(Ino ino, int mode, uint64_t offset, uint64_t length
     return Status::NotSupported("PUNCH_HOLE needs KEEP_SIZE");
   }
   const uint64_t end = offset + length;
+  // Allocating promises room for later writes: none while the store is full.
+  if (op == 0) HOODY_RETURN_IF_ERROR(CheckRoomToGrow());
   std::lock_guard file_lock(store_->InodeLock(ino));
   if (op != 0) HOODY_RETURN_IF_ERROR(ZeroRange(ino, offset, end));
   if (!keep_size || op != 0) {

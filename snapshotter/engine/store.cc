@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <ctime>
@@ -98,6 +99,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions 
   }
   store->options_ = std::move(options);
   HOODY_RETURN_IF_ERROR(store->Load());
+  HOODY_RETURN_IF_ERROR(store->OpenReserve());
   Store* raw = store.get();
   store->kv_->SetFlushHooks(index::FlushHooks{
       [raw]() { return raw->SyncDataForCommit(); },
@@ -167,7 +169,7 @@ void Store::SimulateCrashForTest() {
 Store::~Store() {
   StopFlusher();
   if (kv_ && !crashed_) {
-    Status s = kv_->Flush();
+    Status s = CommitPending();
     if (!s.ok()) Log(LogLevel::kError, "final flush of " + dir_ + " failed: " + s.ToString());
   }
 }
@@ -178,9 +180,12 @@ void Store::FlusherLoop() {
     flusher_cv_.wait_for(l, std::chrono::milliseconds(options_.flush_interval_ms));
     if (stopping_) break;
     l.unlock();
-    Status s = kv_->Flush();
+    Status s = CommitPending();
     if (!s.ok()) Log(LogLevel::kError, "background flush failed: " + s.ToString());
-    ReturnFreeSpace(kBackgroundPunchBlocks);
+    // While full, every freed block goes back to the host, to refill the
+    // reserve sooner.
+    ReturnFreeSpace(full() ? 1 : kBackgroundPunchBlocks);
+    ReviewSpace();
     l.lock();
   }
 }
@@ -251,11 +256,13 @@ Status Store::SyncDataForCommit() {
 }
 
 Status Store::MaybeFlush() {
-  if (kv_->PendingBytes() > options_.flush_pending_bytes) return kv_->Flush();
+  const size_t limit =
+      full() ? std::max<size_t>(reserve_target_ / 4, 1) : options_.flush_pending_bytes;
+  if (kv_->PendingBytes() > limit) return CommitPending();
   return Status::OK();
 }
 
-Status Store::Flush() { return kv_->Flush(); }
+Status Store::Flush() { return CommitPending(); }
 
 index::Timespec Store::Now() const { return options_.clock(); }
 

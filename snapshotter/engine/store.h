@@ -4,7 +4,8 @@
 // per-container filesystem views (FileSystem).
 //
 // Directory layout: `meta.lmdb` (+ `meta.lmdb-lock`), `data` (the block
-// store's data file), `lock` (flock: one process owns a store).
+// store's data file), `lock` (flock: one process owns a store), `reserve`
+// (room kept on the host for when it fills up: store_space.cc).
 //
 // Durability: every call's effect is visible to every later call when it
 // returns; it is durable when Flush(), a file's Fsync, or Freeze returns,
@@ -16,7 +17,8 @@
 // Implementation, one file per concept: store.cc (open, close, the flusher
 // and the commit hooks), store_ids.cc (inode numbers, generation ids),
 // store_heads.cc (containers, heads, generations, freeze and branch),
-// store_blocks.cc (data block allocation), store_pins.cc (pins).
+// store_blocks.cc (data block allocation), store_pins.cc (pins),
+// store_space.cc (the reserve and the full state).
 #pragma once
 
 #include <atomic>
@@ -56,6 +58,10 @@ struct StoreOptions {
   size_t flush_pending_bytes = 64u << 20;
   // Data file growth step when the allocator runs out of blocks.
   uint64_t grow_step_bytes = 64u << 20;
+  // Size of the reserve file kept on the host for a full disk; 0: 1/32 of
+  // the host filesystem, at least 4 MiB and at most 64 MiB (as ZFS's slop
+  // space). See store_space.cc.
+  uint64_t reserve_bytes = 0;
   // Clock for timestamps; tests inject a fake one.
   std::function<index::Timespec()> clock;
   // Test seam: use this device instead of opening the data file.
@@ -109,6 +115,18 @@ class Store {
 
   // Makes everything done so far durable. Errors: kNoSpace, kIoError.
   Status Flush();
+
+  // --- room on the host (store_space.cc) ---
+  // When the host filesystem fills up, a commit fails; the store then gives
+  // the host its reserve file back, so that this commit and the deletes that
+  // free space still go through, and turns "full": every call that would
+  // grow the store (a new file, a write, an xattr, a snapshot, a container)
+  // is refused with kNoSpace before it changes anything, while unlink,
+  // rmdir, truncate, snapshot and container deletion, restore and garbage
+  // collection go on. It leaves that state once the reserve is whole again.
+  // Errors of CheckRoomToGrow: kNoSpace while full.
+  Status CheckRoomToGrow() const;
+  bool full() const { return full_.load(std::memory_order_acquire); }
 
   // Gives the host back the space of freed blocks in runs of at least
   // `min_blocks`, punching them out of the data file. A commit only frees
@@ -182,7 +200,12 @@ class Store {
   void StopFlusher();
   void AfterCommit(uint64_t epoch);
   index::Timespec Now() const;
+  // Flushes when more than the flush threshold is pending (less while
+  // full, so each commit needs little room).
   Status MaybeFlush();
+  // The group commit (KvStore::Flush), falling back on the reserve when the
+  // host is full. Every commit of the store goes through here.
+  Status CommitPending();
 
   // Allocation of inode numbers and generation ids (under a WriteScope).
   Ino NextIno(index::WriteScope& scope);
@@ -281,6 +304,25 @@ class Store {
   mutable std::mutex pins_mu_;
   std::unordered_map<uint64_t, std::map<uint64_t, std::string>> pins_;  // gen -> id -> reason
   uint64_t next_pin_id_ = 1;
+
+  // The reserve and the full state (store_space.cc). space_mu_ serialises
+  // the reserve file's changes and the full_ transitions; full_ is read
+  // without it.
+  Status OpenReserve();
+  // Grows the reserve file to its target; false when the host lacks room.
+  bool TopUpReserve();  // REQUIRES: space_mu_ held
+  // Gives the reserve file's blocks back to the host; false if it had none.
+  bool ReleaseReserve();  // REQUIRES: space_mu_ held
+  void EnterFull(const Status& why);
+  // After a commit, from the flusher: tops the reserve up and leaves the
+  // full state when there is room again (or enters it when the reserve
+  // cannot be kept whole and LMDB has no free pages to make up for it).
+  void ReviewSpace();
+  void ReviewSpaceLocked();  // REQUIRES: space_mu_ held
+  std::mutex space_mu_;
+  UniqueFd reserve_fd_;          // GUARDED_BY(space_mu_)
+  uint64_t reserve_target_ = 0;  // bytes; 0: no reserve (the host cannot allocate one)
+  std::atomic<bool> full_{false};
 
   std::mutex flusher_mu_;
   std::condition_variable flusher_cv_;

@@ -94,6 +94,7 @@ Status Store::CreateContainerIn(WriteScope& s, const std::string& name, GenId fr
                                 ContainerRecord record) {
   HOODY_RETURN_IF_ERROR(ValidateContainerName(name));
   HOODY_RETURN_IF_ERROR(CheckWritable());
+  HOODY_RETURN_IF_ERROR(CheckRoomToGrow());
   HOODY_ASSIGN_OR_RETURN(auto existing, s.Get(Table::kContainers, name));
   if (existing) return Status::Exists("container '" + name + "' already exists");
   if (from.valid() && !tree_.Contains(from)) {
@@ -125,7 +126,7 @@ Status Store::CreateContainer(const std::string& name, GenId from) {
     HOODY_RETURN_IF_ERROR(CreateContainerIn(s, name, from, ContainerRecord{}));
     s.Commit();
   }
-  return kv_->Flush();
+  return CommitPending();
 }
 
 std::vector<std::string> Store::ListContainers() const {
@@ -184,7 +185,7 @@ Result<GenId> Store::Freeze(const std::string& container) {
   }
   HOODY_TEST_HOOK("store.freeze.before_flush");
   // The freeze and every write before it become durable together.
-  HOODY_RETURN_IF_ERROR(kv_->Flush());
+  HOODY_RETURN_IF_ERROR(CommitPending());
   return frozen;
 }
 
@@ -198,7 +199,7 @@ Result<GenId> Store::Branch(const std::string& container, GenId from) {
     HOODY_RETURN_IF_ERROR(SetGenerationState(s, old_head, GenState::kFrozen));
     s.Commit();
   }
-  HOODY_RETURN_IF_ERROR(kv_->Flush());
+  HOODY_RETURN_IF_ERROR(CommitPending());
   return head;
 }
 

@@ -226,6 +226,8 @@ Result<SnapshotInfo> Snapshotter::CreateSnapshot(const std::string& container,
     ReadScope s(internals_.kv());
     HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
   }
+  // A snapshot keeps what later deletes would free: none while full.
+  HOODY_RETURN_IF_ERROR(store_->CheckRoomToGrow());
   // Every write that returned before this call belongs in the snapshot.
   HOODY_RETURN_IF_ERROR(SyncContainer(container));
   std::string name;
