@@ -5,10 +5,12 @@
 // Thread-safety: as HttpClient (one per thread).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "cli/rest/api_router.h"
+#include "cli/bisect_types.h"
+#include "cli/mount_api.h"
 #include "cli/rest/http_client.h"
 #include "cli/snapshot_api.h"
 
