@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cli/json_codec.h"
+#include "cli/api/json_codec.h"
 
 namespace hoodyfs::cli {
 namespace {

@@ -4,10 +4,10 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "cli/api/json_codec.h"
+#include "cli/api/rest_errors.h"
 #include "cli/daemon/http/strict_json.h"
 #include "cli/daemon/http/url.h"
-#include "cli/json_codec.h"
-#include "cli/rest/rest_errors.h"
 #include "snapshotter/engine/names.h"
 
 namespace hoodyfs::cli {

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "cli/bisect_types.h"
-#include "cli/mount_api.h"
-#include "cli/rest/http.h"
-#include "cli/snapshot_api.h"
+#include "cli/api/bisect_types.h"
+#include "cli/api/http.h"
+#include "cli/api/mount_api.h"
+#include "cli/api/snapshot_api.h"
 
 namespace hoodyfs::cli {
 

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "cli/api/rest_errors.h"
 #include "cli/daemon/http/bearer.h"
 #include "cli/daemon/http/url.h"
-#include "cli/rest/rest_errors.h"
 
 namespace hoodyfs::cli {
 

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "base/status.h"
-#include "cli/bisect_types.h"
+#include "cli/api/bisect_types.h"
 #include "snapshotter/verbs/snapshotter.h"
 
 namespace hoodyfs::cli {
