@@ -2,8 +2,8 @@
 
 #include <fstream>
 
+#include "cli/api/remote_api.h"
 #include "cli/daemon/daemon.h"
-#include "cli/rest/remote_api.h"
 
 namespace hoodyfs::cli {
 

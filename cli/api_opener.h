@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "cli/snapshot_api.h"
+#include "cli/api/snapshot_api.h"
 
 namespace hoodyfs::cli {
 

@@ -22,13 +22,13 @@
 
 #include "base/log.h"
 #include "base/unique_fd.h"
+#include "cli/api/json_codec.h"
+#include "cli/api/remote_api.h"
 #include "cli/api_opener.h"
 #include "cli/daemon/daemon.h"
 #include "cli/daemon/mountpoint_policy.h"
 #include "cli/exit_codes.h"
-#include "cli/json_codec.h"
 #include "cli/progress.h"
-#include "cli/rest/remote_api.h"
 #include "fusefs/session.h"
 
 namespace hoodyfs::cli {

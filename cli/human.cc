@@ -42,13 +42,6 @@ std::string HumanTime(int64_t ns) {
   return buf;
 }
 
-std::string IsoTime(int64_t ns) {
-  const struct tm tm = Utc(ns);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;
   for (const auto& row : rows) {

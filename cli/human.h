@@ -10,10 +10,9 @@ namespace hoodyfs::cli {
 
 // "0B", "512B", "4K", "1.50M", "12.3G": base-1024, three significant digits.
 std::string HumanBytes(uint64_t bytes);
-// "2026-03-04 10:30:00" (UTC) of a CLOCK_REALTIME time in ns.
+// "2026-03-04 10:30:00" (UTC) of a CLOCK_REALTIME time in ns. The JSON
+// form is IsoTime (cli/api/json_codec.h).
 std::string HumanTime(int64_t ns);
-// "2026-03-04T10:30:00Z": the JSON form.
-std::string IsoTime(int64_t ns);
 
 // Columns padded to their widest cell, two spaces apart; the last column
 // is not padded.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "cli/api/json_codec.h"
+
 namespace hoodyfs::cli {
 namespace {
 

@@ -4,14 +4,14 @@
 #include <charconv>
 #include <ostream>
 
+#include "cli/api/http_client.h"
+#include "cli/api/json_codec.h"
+#include "cli/api/rest_errors.h"
 #include "cli/command_line.h"
 #include "cli/daemon_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/human.h"
-#include "cli/json_codec.h"
 #include "cli/progress.h"
-#include "cli/rest/http_client.h"
-#include "cli/rest/rest_errors.h"
 #include "cli/store_path.h"
 #include "snapshotter/verbs/catalog.h"
 

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "cli/snapshot_api.h"
+#include "cli/api/snapshot_api.h"
 
 namespace hoodyfs::cli {
 

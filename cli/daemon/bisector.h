@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "cli/bisect_types.h"
+#include "cli/api/bisect_types.h"
 #include "cli/daemon/mount_manager.h"
 #include "snapshotter/verbs/snapshotter.h"
 

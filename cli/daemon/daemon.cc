@@ -12,12 +12,12 @@
 
 #include "base/log.h"
 #include "base/unique_fd.h"
+#include "cli/api/snapshot_api.h"
 #include "cli/daemon/bisector.h"
+#include "cli/daemon/http/api_router.h"
+#include "cli/daemon/http/bearer.h"
+#include "cli/daemon/http/http_server.h"
 #include "cli/daemon/mount_manager.h"
-#include "cli/rest/api_router.h"
-#include "cli/rest/bearer.h"
-#include "cli/rest/http_server.h"
-#include "cli/snapshot_api.h"
 
 namespace hoodyfs::cli {
 

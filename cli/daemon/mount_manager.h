@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/rest/api_router.h"
+#include "cli/api/mount_api.h"
 #include "fusefs/session.h"
 #include "snapshotter/verbs/snapshotter.h"
 

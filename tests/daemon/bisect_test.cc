@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "base/testing/file_contents.h"
-#include "cli/rest/http_client.h"
+#include "cli/api/http_client.h"
 #include "tests/daemon/daemon_fixture.h"
 
 namespace hoodyfs::testing {

@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "cli/rest/http_client.h"
+#include "cli/api/http_client.h"
 #include "tests/daemon/daemon_fixture.h"
 
 namespace hoodyfs::testing {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "base/unique_fd.h"
-#include "cli/rest/http_client.h"
+#include "cli/api/http_client.h"
 #include "tests/daemon/rest_fixture.h"
 
 namespace hoodyfs::testing {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "cli/rest/http_client.h"
+#include "cli/api/http_client.h"
 #include "tests/daemon/rest_fixture.h"
 
 namespace hoodyfs::testing {

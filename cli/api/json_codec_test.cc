@@ -1,4 +1,4 @@
-#include "cli/json_codec.h"
+#include "cli/api/json_codec.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -6,10 +6,12 @@
 // is kInvalidArgument naming it.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "base/status.h"
-#include "cli/bisect_types.h"
+#include "cli/api/bisect_types.h"
 #include "snapshotter/verbs/snapshotter.h"
 
 namespace hoodyfs::cli {
@@ -30,6 +32,10 @@ Result<snapshotter::GcStats> GcStatsFromJson(const nlohmann::json& j);
 Result<snapshotter::RestoreResult> RestoreFromJson(const nlohmann::json& j);
 Result<BisectStep> BisectStepFromJson(const nlohmann::json& j);
 Result<BisectReport> BisectReportFromJson(const nlohmann::json& j);
+
+// "2026-03-04T10:30:00Z" (UTC) of a CLOCK_REALTIME time in ns: the JSON form
+// of a time.
+std::string IsoTime(int64_t ns);
 
 // "file", "directory", "symlink", "fifo", "socket", "char", "block".
 const char* FileTypeName(uint32_t mode);

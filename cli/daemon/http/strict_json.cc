@@ -1,4 +1,4 @@
-#include "cli/rest/strict_json.h"
+#include "cli/daemon/http/strict_json.h"
 
 #include <set>
 #include <string>

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "base/status.h"
-#include "cli/rest/http.h"
+#include "cli/api/http.h"
 
 namespace hoodyfs::cli {
 

@@ -14,35 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "cli/bisect_types.h"
-#include "cli/rest/http.h"
-#include "cli/snapshot_api.h"
+#include "cli/api/bisect_types.h"
+#include "cli/api/http.h"
+#include "cli/api/mount_api.h"
+#include "cli/api/snapshot_api.h"
 
 namespace hoodyfs::cli {
-
-struct MountRequest {
-  std::string container;
-  std::string snapshot;  // "": the live head; else mounted read-only
-  std::string mountpoint;
-  std::vector<std::string> options;  // -o words: ro, nosuid, nodev, ...
-  bool create = false;               // create the container first
-};
-
-struct MountInfo {
-  std::string mountpoint;
-  std::string container;
-  std::string snapshot;  // "" for the head
-  bool read_only = false;
-};
-
-// The daemon's mounts, as the API sees them.
-class MountService {
- public:
-  virtual ~MountService() = default;
-  virtual Result<MountInfo> Mount(const MountRequest& request) = 0;
-  virtual Status Unmount(const std::string& mountpoint) = 0;
-  virtual std::vector<MountInfo> List() = 0;
-};
 
 class ApiRouter {
  public:

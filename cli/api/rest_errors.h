@@ -6,7 +6,7 @@
 #include <string>
 
 #include "base/status.h"
-#include "cli/rest/http.h"
+#include "cli/api/http.h"
 
 namespace hoodyfs::cli {
 

@@ -1,4 +1,4 @@
-#include "cli/rest/bearer.h"
+#include "cli/daemon/http/bearer.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,13 +1,13 @@
-#include "cli/rest/api_router.h"
+#include "cli/daemon/http/api_router.h"
 
 #include <atomic>
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "cli/json_codec.h"
-#include "cli/rest/rest_errors.h"
-#include "cli/rest/strict_json.h"
-#include "cli/rest/url.h"
+#include "cli/api/json_codec.h"
+#include "cli/api/rest_errors.h"
+#include "cli/daemon/http/strict_json.h"
+#include "cli/daemon/http/url.h"
 #include "snapshotter/engine/names.h"
 
 namespace hoodyfs::cli {

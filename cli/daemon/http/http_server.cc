@@ -1,4 +1,4 @@
-#include "cli/rest/http_server.h"
+#include "cli/daemon/http/http_server.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "base/unique_fd.h"
-#include "cli/rest/bearer.h"
-#include "cli/rest/rest_errors.h"
-#include "cli/rest/url.h"
+#include "cli/api/rest_errors.h"
+#include "cli/daemon/http/bearer.h"
+#include "cli/daemon/http/url.h"
 
 namespace hoodyfs::cli {
 

@@ -5,12 +5,14 @@
 // Thread-safety: as HttpClient (one per thread).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "cli/rest/api_router.h"
-#include "cli/rest/http_client.h"
-#include "cli/snapshot_api.h"
+#include "cli/api/bisect_types.h"
+#include "cli/api/http_client.h"
+#include "cli/api/mount_api.h"
+#include "cli/api/snapshot_api.h"
 
 namespace hoodyfs::cli {
 

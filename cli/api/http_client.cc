@@ -1,4 +1,4 @@
-#include "cli/rest/http_client.h"
+#include "cli/api/http_client.h"
 
 #include <curl/curl.h>
 

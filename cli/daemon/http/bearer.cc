@@ -1,4 +1,4 @@
-#include "cli/rest/bearer.h"
+#include "cli/daemon/http/bearer.h"
 
 #include <strings.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-#include "cli/rest/url.h"
+#include "cli/daemon/http/url.h"
 
 #include <gtest/gtest.h>
 

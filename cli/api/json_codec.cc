@@ -1,8 +1,8 @@
-#include "cli/json_codec.h"
+#include "cli/api/json_codec.h"
 
 #include <sys/stat.h>
 
-#include "cli/human.h"
+#include <ctime>
 
 namespace hoodyfs::cli {
 
@@ -81,6 +81,15 @@ class Fields {
   Status status_;
 };
 }  // namespace
+
+std::string IsoTime(int64_t ns) {
+  const time_t secs = static_cast<time_t>(ns / 1000000000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 const char* FileTypeName(uint32_t mode) {
   switch (mode & S_IFMT) {

@@ -1,4 +1,4 @@
-#include "cli/rest/rest_errors.h"
+#include "cli/api/rest_errors.h"
 
 #include <nlohmann/json.hpp>
 

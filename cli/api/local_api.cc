@@ -1,4 +1,4 @@
-#include "cli/snapshot_api.h"
+#include "cli/api/snapshot_api.h"
 
 namespace hoodyfs::cli {
 

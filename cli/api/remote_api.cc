@@ -1,7 +1,7 @@
-#include "cli/rest/remote_api.h"
+#include "cli/api/remote_api.h"
 
-#include "cli/json_codec.h"
-#include "cli/rest/rest_errors.h"
+#include "cli/api/json_codec.h"
+#include "cli/api/rest_errors.h"
 
 namespace hoodyfs::cli {
 
