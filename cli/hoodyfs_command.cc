@@ -12,6 +12,7 @@
 #include "cli/command_line.h"
 #include "cli/daemon_commands.h"
 #include "cli/exit_codes.h"
+#include "cli/fsck_command.h"
 #include "cli/human.h"
 #include "cli/progress.h"
 #include "cli/store_path.h"
@@ -147,6 +148,10 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
                  "store directory (default: $HOODYFS_STORE, else /var/lib/hoodyfs)");
   CLI::App* init = app.add_subcommand("init", "create an empty store");
   CLI::App* fsck = app.add_subcommand("fsck", "check the store's consistency (read-only)");
+  bool fsck_data = false;
+  fsck->add_flag("--data", fsck_data,
+                 "also read every data block in use against its checksum, and name the files "
+                 "each damaged block belongs to");
   ServeArgs serve_args;
   CLI::App* serve = app.add_subcommand(
       "serve", "run the store's daemon in the foreground: mounts, REST API, collection");
@@ -195,12 +200,8 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
     if (!s.ok()) return fail(s);
     out << "initialized an empty hoodyfs store in " << store << "\n";
   } else if (fsck->parsed()) {
-    if (Status busy = CheckNoDaemon(store); !busy.ok()) return fail(busy);
-    auto snap = snapshotter::Snapshotter::Open(store, snapshotter::StoreOptions());
-    if (!snap.ok()) return fail(snap.status());
-    Status s = (*snap)->store().CheckInvariants();
+    Status s = RunFsck(store, fsck_data, out);
     if (!s.ok()) return fail(s);
-    out << store << ": consistent\n";
   } else if (serve->parsed()) {
     serve_args.store = store;
     Status s = Serve(serve_args);
