@@ -122,6 +122,18 @@ Status Export(const Args& a, const std::string& store, std::ostream& out) {
                    stats->hardlinks, stats->bytes)
         << " to " << a.path << " in " << Elapsed(t0) << "\n";
   }
+  if (!stats->damaged_files.empty()) {
+    // The error message goes to stderr, so a tar stream on stdout stays clean.
+    std::string names;
+    for (const std::string& f : stats->damaged_files) names += "\n  /" + f;
+    return Status::Corruption(
+        "exported everything, but " +
+        (stats->damaged_files.size() == 1
+             ? std::string("1 file holds")
+             : std::to_string(stats->damaged_files.size()) + " files hold") +
+        " damaged blocks (checksum mismatch), written as zeros; hoodyfs fsck --data lists "
+        "the blocks:" + names);
+  }
   return Status::OK();
 }
 }  // namespace

@@ -118,4 +118,31 @@ Status ExportWalk::Failed(const Status& st, std::string_view path) const {
                         std::to_string(completed_) + " entries exported before it)");
 }
 
+Result<size_t> ExportWalk::ReadData(const ExportNode& node, uint64_t offset, std::span<char> out) {
+  Result<size_t> whole = fs_.Read(node.ino, offset, out);
+  if (whole.ok() || whole.status().code() != Code::kCorruption) return whole;
+  // Again block by block, to keep every block that is sound.
+  size_t done = 0;
+  bool damaged = false;
+  while (done < out.size()) {
+    const uint64_t at = offset + done;
+    const size_t n = std::min<size_t>(out.size() - done, kBlockSize - at % kBlockSize);
+    std::span<char> piece = out.subspan(done, n);
+    Result<size_t> got = fs_.Read(node.ino, at, piece);
+    if (got.ok()) {
+      if (*got == 0) break;  // end of file
+      done += *got;
+      continue;
+    }
+    if (got.status().code() != Code::kCorruption) return got;
+    std::fill(piece.begin(), piece.end(), '\0');
+    damaged = true;
+    done += n;
+  }
+  if (damaged && (stats_.damaged_files.empty() || stats_.damaged_files.back() != node.path)) {
+    stats_.damaged_files.emplace_back(node.path);
+  }
+  return done;
+}
+
 }  // namespace hoodyfs::snapshotter

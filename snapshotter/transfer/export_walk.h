@@ -10,6 +10,7 @@
 // Internal to snapshotter/transfer/. Thread-safety: one walk, one thread.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -57,6 +58,11 @@ class ExportWalk {
   Status Run(ExportVisitor& visitor);
   // Counts file data written by the visitor.
   void AddBytes(uint64_t n) { stats_.bytes += n; }
+  // Reads file data for the visitor, as FileSystem::Read, except that a
+  // block that fails its checksum (kCorruption) reads as zeros and the file
+  // is named in ExportStats::damaged_files: one rotten block must not cost
+  // the rest of the tree (fsck --data lists such blocks).
+  Result<size_t> ReadData(const ExportNode& node, uint64_t offset, std::span<char> out);
   const ExportStats& stats() const { return stats_; }
 
  private:

@@ -231,7 +231,7 @@ Status TarWriter::WriteFile(const ExportNode& node) {
     while (at < end) {
       const size_t want =
           static_cast<size_t>(std::min<uint64_t>(end - at, kPieceBytes - at % kPieceBytes));
-      HOODY_ASSIGN_OR_RETURN(size_t n, fs_.Read(node.ino, at, {buf_.data(), want}));
+      HOODY_ASSIGN_OR_RETURN(size_t n, walk_.ReadData(node, at, {buf_.data(), want}));
       if (n < want) {
         // The header promised the bytes: a file that shrank meanwhile
         // cannot be written consistently.

@@ -148,7 +148,7 @@ Status HostWriter::WriteFile(const ExportNode& node, const std::string& name) {
     while (end < range_end) {
       const size_t want =
           static_cast<size_t>(std::min<uint64_t>(range_end - end, kPieceBytes - end % kPieceBytes));
-      HOODY_ASSIGN_OR_RETURN(size_t n, fs_.Read(node.ino, end, {buf_.data(), want}));
+      HOODY_ASSIGN_OR_RETURN(size_t n, walk_.ReadData(node, end, {buf_.data(), want}));
       if (n == 0) break;  // the file shrank since DataRanges
       HOODY_RETURN_IF_ERROR(PwriteAll(fd.get(), buf_.data(), n, end));
       walk_.AddBytes(n);

@@ -16,7 +16,9 @@
 // and a directory's only after its entries exist. Owners, devices and
 // trusted.* xattrs need root.
 //
-// Errors name the path that failed; what was exported before it stays.
+// Errors name the path that failed; what was exported before it stays. A
+// damaged data block (a checksum mismatch) is no error: it goes out as
+// zeros, the export goes on, and ExportStats::damaged_files names the file.
 // Thread-safety: one export is a sequence of calls from the calling thread.
 // A live head may change during the export; export a frozen generation for
 // a point-in-time copy.
@@ -26,6 +28,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "base/types.h"
@@ -41,6 +44,9 @@ struct ExportStats {
   uint64_t hardlinks = 0;  // further names of an inode exported already
   uint64_t bytes = 0;      // file data written (holes not counted)
   uint64_t skipped = 0;    // sockets left out of a tar stream (skip_sockets)
+  // Files exported with damaged blocks (a checksum mismatch) as zeros,
+  // paths relative to the top: the export went on past them.
+  std::vector<std::string> damaged_files;
 };
 
 struct ExportProgress {

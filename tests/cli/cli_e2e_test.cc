@@ -231,6 +231,20 @@ TEST_P(CliVerbTest, EveryVerbByNameAndByAlias) {
   }
 }
 
+// Flips one byte in the data file's block that holds `content` (one whole
+// block of it); returns the block's byte offset, npos when none holds it.
+size_t FlipAByteOfTheBlockHolding(const std::string& store, const std::string& content) {
+  std::ifstream in(store + "/data", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = bytes.find(content);
+  if (at == std::string::npos || at % 4096 != 0) return std::string::npos;
+  UniqueFd fd(::open((store + "/data").c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid() || ::pwrite(fd.get(), "X", 1, static_cast<off_t>(at + 100)) != 1) {
+    return std::string::npos;
+  }
+  return at;
+}
+
 // fsck --data reads every block in use: a byte flipped in the data file is
 // found (plain fsck, which checks metadata, still says consistent), and the
 // report names the file, the head and the snapshot that hold the block.
@@ -242,17 +256,8 @@ TEST_F(CliTest, FsckDataNamesTheFilesOfADamagedBlock) {
   EXPECT_NE(healthy.find("data: 4 blocks read (16K), 0 damaged"), std::string::npos)
       << healthy;
 
-  // Flip one byte of the block that holds "bad"'s first 4 KiB.
-  std::ifstream in(store_ + "/data", std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t at = bytes.find(std::string(4096, 'B'));
+  const size_t at = FlipAByteOfTheBlockHolding(store_, std::string(4096, 'B'));
   ASSERT_NE(at, std::string::npos);
-  ASSERT_EQ(at % 4096, 0u);
-  {
-    UniqueFd fd(::open((store_ + "/data").c_str(), O_WRONLY | O_CLOEXEC));
-    ASSERT_TRUE(fd.valid());
-    ASSERT_EQ(::pwrite(fd.get(), "X", 1, static_cast<off_t>(at + 100)), 1);
-  }
   EXPECT_EQ(Ok(Hoodyfs({"fsck"})), store_ + ": consistent\n");
   const CommandResult r = Hoodyfs({"fsck", "--data"});
   EXPECT_EQ(r.exit_code, 7) << r.Describe();
@@ -263,6 +268,30 @@ TEST_F(CliTest, FsckDataNamesTheFilesOfADamagedBlock) {
   EXPECT_NE(r.out.find("/bad at offset 0, written in snapshot web1@"), std::string::npos) << r.Describe();
   EXPECT_EQ(r.out.find("/good"), std::string::npos) << r.Describe();
   EXPECT_NE(r.err.find("1 damaged data blocks"), std::string::npos) << r.Describe();
+}
+
+// An export meets a damaged block: it goes on with the rest of the tree,
+// writes the damaged block as zeros, and exits 7 naming the file.
+TEST_F(CliTest, ExportGoesOnPastADamagedFileAndNamesIt) {
+  PutFile("web1", "bad", std::string(4096, 'B') + std::string(4096, 'b'));
+  PutFile("web1", "good", std::string(8192, 'G'));
+  ASSERT_NE(FlipAByteOfTheBlockHolding(store_, std::string(4096, 'B')), std::string::npos);
+  const std::string out = dir_.File("out");
+  const CommandResult r = Hoodyfs({"export", "-c", "web1", out});
+  EXPECT_EQ(r.exit_code, 7) << r.Describe();
+  EXPECT_NE(r.err.find("1 file holds damaged blocks"), std::string::npos) << r.Describe();
+  EXPECT_NE(r.err.find("\n  /bad"), std::string::npos) << r.Describe();
+  auto read = [](const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(read(out + "/good"), std::string(8192, 'G'));
+  EXPECT_EQ(read(out + "/bad"), std::string(4096, '\0') + std::string(4096, 'b'));
+  // A tar stream goes on too: the error is on stderr, the stream whole.
+  const CommandResult tar = Hoodyfs({"export", "-c", "web1", "-"});
+  EXPECT_EQ(tar.exit_code, 7) << tar.Describe();
+  EXPECT_GT(tar.out.size(), 16384u);
+  EXPECT_NE(tar.out.find(std::string(8192, 'G')), std::string::npos);
 }
 
 TEST_F(CliTest, JsonEverywhereErrorsToo) {
