@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -255,6 +256,16 @@ Status Umount(const std::string& store_flag, const std::string& mountpoint_arg) 
   if (dead) {
     if (api.Ping()) return api.Unmount(mountpoint);
     return fusefs::ClearDeadMount(mountpoint);
+  }
+  // The store directory removed under its daemon (rm -rf): the socket went
+  // with it, so nothing can reach the daemon. A plain unmount ends the
+  // mount; the daemon notices, releases it and, started on demand, stops.
+  struct stat st;
+  if (::stat((store + "/meta.lmdb").c_str(), &st) != 0 && errno == ENOENT) {
+    Log(LogLevel::kWarning, "the store " + store + " is gone (removed under its daemon); "
+                            "unmounting " + mountpoint + " without it");
+    if (::umount2(mountpoint.c_str(), 0) != 0) return FromErrno(errno, "unmount " + mountpoint);
+    return Status::OK();
   }
   // A live mount has a live daemon. One that does not answer is between its
   // drain and serving on (a mount came in while it was stopping: its socket

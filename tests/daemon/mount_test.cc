@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <atomic>
 #include <cstring>
 #include <fstream>
@@ -386,6 +387,21 @@ TEST_F(AutoStartTest, APlainUmountReleasesTheMountAndStopsTheDaemon) {
   EXPECT_TRUE(WaitForExit(pid)) << "the daemon kept the unmounted container as a mount";
   EXPECT_NE(Ok(Hoodyfs({"fsck"})).find("consistent"), std::string::npos);
   Ok(Snap({"containers", "delete", "web"}));
+}
+
+// The store directory removed under a running daemon (rm -rf): its socket
+// is gone, yet `hoodyfs umount` must still unmount, and the on-demand daemon
+// must stop rather than linger (issue 10).
+TEST_F(AutoStartTest, UmountWorksAfterTheStoreDirectoryWasRemoved) {
+  const std::string mp = MountContainer("web", {"--create"});
+  const pid_t pid = OnDemandDaemonPid();
+  ASSERT_GT(pid, 0) << "no daemon.pid";
+  WriteFile(mp + "/x", "1");
+  std::filesystem::remove_all(store_);
+  const CommandResult r = Hoodyfs({"umount", mp});
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  if (r.exit_code == 0) std::erase(mounts_, mp);
+  EXPECT_TRUE(WaitForExit(pid)) << "the daemon lingered after its store was removed";
 }
 
 // A process that copied the mount namespace while the container was mounted
