@@ -9,6 +9,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libmicrohttpd-dev libcurl4-openssl-dev curl
   libarchive-dev sqlite3
+  # cli/CMakeLists.txt: the man pages, generated from --help-all
+  help2man
   # tests/debian and scripts/debian-demo.sh: a real Debian root, two sandboxes to run it
   debootstrap bubblewrap systemd-container
   # tests/daemon/postgres_test.cc: a private PostgreSQL 15 cluster (scripts/postgres.sh)
