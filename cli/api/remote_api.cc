@@ -70,7 +70,7 @@ Result<ContainerInfo> RemoteApi::CopyContainer(const std::string& container,
                                                const std::string& new_name,
                                                const std::string& project) {
   json body{{"name", new_name}, {"source_snapshot", snapshot}};
-  if (!project.empty()) body["target_project_id"] = project;
+  if (!project.empty()) body["project"] = project;
   HOODY_ASSIGN_OR_RETURN(json j, Call("POST", ContainerPath(container) + "/copy", body));
   return ContainerFromJson(j);
 }

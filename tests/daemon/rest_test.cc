@@ -49,12 +49,17 @@ TEST_F(RestTest, EveryPathOfTheBrief) {
                           R"({"alias": "v2.1.0-stable", "expiry": "never"})");
   EXPECT_EQ(set["alias"], "v2.1.0-stable");
   EXPECT_TRUE(set["expires"].is_null());
-  // POST copy (target_project_id recorded), GET diff.
+  // POST copy (the project recorded, given by the brief's name for it), GET diff.
   const json copy = Expect(201, "POST", "/api/v1/containers/web1/copy",
                            R"({"target_project_id": "p-42", "name": "alice-dev",
                                "source_snapshot": "v2.1.0-stable"})");
   EXPECT_EQ(copy["project"], "p-42");
   EXPECT_EQ(copy["origin"], "web1@" + name);
+  const json copy2 = Expect(201, "POST", "/api/v1/containers/web1/copy",
+                            R"({"project": "p-43", "name": "bob-dev",
+                                "source_snapshot": "v2.1.0-stable"})");
+  EXPECT_EQ(copy2["project"], "p-43");
+  Expect(204, "DELETE", "/api/v1/containers/bob-dev");
   const json diff = Expect(200, "GET", "/api/v1/containers/web1/diff?from=v2.1.0-stable");
   EXPECT_TRUE(diff["changes"].is_array());
   Expect(200, "GET", "/api/v1/containers/alice-dev/diff?from=web1%40v2.1.0-stable&to=alice-dev%40");
@@ -92,6 +97,9 @@ TEST_F(RestTest, ErrorsNameTheProblemAndChangeNothing) {
   ExpectError(400, "invalid_argument", "'from' is required", "GET", "/api/v1/containers/web1/diff");
   ExpectError(400, "invalid_argument", "'source_snapshot' is required", "POST",
               "/api/v1/containers/web1/copy", R"({"name": "x"})");
+  ExpectError(400, "invalid_argument", "not both", "POST", "/api/v1/containers/web1/copy",
+              R"({"name": "x", "source_snapshot": "taken", "project": "a",
+                  "target_project_id": "b"})");
   ExpectError(400, "invalid_argument", "unknown field", "PATCH", std::string(kSnaps) + "/taken",
               R"({"force": true})");
   // 404: unknown container, snapshot, path.

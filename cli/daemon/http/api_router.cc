@@ -164,11 +164,19 @@ HttpResponse ApiRouter::Containers(const HttpRequest& r, const std::vector<std::
   }
   if (parts.size() == 2 && parts[1] == "copy") {
     if (r.method != "POST") return WrongMethod(r);
-    Body b = ParseBody(r.body, {"name", "source_snapshot", "target_project_id"});
+    // One name for the concept, "project", as the CLI's --project and every
+    // container document say; the brief's "target_project_id" is accepted
+    // as another spelling of it.
+    Body b = ParseBody(r.body, {"name", "source_snapshot", "project", "target_project_id"});
     std::string error = b.error;
     std::optional<std::string> name = OptString(b, "name", &error);
     std::optional<std::string> source = OptString(b, "source_snapshot", &error);
-    std::optional<std::string> project = OptString(b, "target_project_id", &error);
+    std::optional<std::string> project = OptString(b, "project", &error);
+    std::optional<std::string> alias = OptString(b, "target_project_id", &error);
+    if (error.empty() && project && alias) {
+      error = "give 'project' or its other name 'target_project_id', not both";
+    }
+    if (!project) project = alias;
     if (error.empty() && !name) error = "field 'name' is required";
     if (error.empty() && !source) error = "field 'source_snapshot' is required";
     if (!error.empty()) return BadRequest(error);

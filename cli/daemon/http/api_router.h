@@ -3,8 +3,8 @@
 // check and the threads are the caller's.
 //
 // Bodies are strict: malformed JSON, a field of the wrong type and an
-// unknown field are 400 naming the problem (the brief's target_project_id
-// is known, and recorded on a copy).
+// unknown field are 400 naming the problem (a copy's "project" may also be
+// given by the brief's name for it, "target_project_id").
 //
 // Thread-safety: Handle may be called from many threads at once; what it
 // calls must be (SnapshotApi over a Snapshotter is).
