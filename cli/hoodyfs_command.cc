@@ -49,7 +49,38 @@ std::string Summary(uint64_t files, uint64_t dirs, uint64_t links, uint64_t spec
          std::to_string(hardlinks) + " hard links; " + HumanBytes(bytes) + " of data)";
 }
 
-// `hoodyfs import`: the source is checked before anything changes.
+// "pre-import-YYYYMMDD-HHMMSS", UTC: the alias of the snapshot an import
+// into an existing container goes back to when it fails.
+std::string PreImportAlias() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc;
+  gmtime_r(&now, &utc);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "pre-import-%Y%m%d-%H%M%S", &utc);
+  return buf;
+}
+
+// Puts the container back as it was before a failed import: a container
+// the import created goes; an existing one is restored to the snapshot
+// taken before. Either way the import's blocks are collected.
+Status UndoImport(snapshotter::Snapshotter& snap, const std::string& container, bool created,
+                  const std::string& before) {
+  if (created) {
+    HOODY_RETURN_IF_ERROR(snap.DeleteContainer(container));
+  } else {
+    snapshotter::RestoreRequest restore;
+    restore.discard_head = true;
+    HOODY_RETURN_IF_ERROR(snap.Restore(container, before, restore).status());
+    HOODY_RETURN_IF_ERROR(snap.DeleteSnapshot(container, before));
+  }
+  return snap.CollectGarbage().status();
+}
+
+// `hoodyfs import`: the source is checked before anything changes, and an
+// import that fails part way is undone, so a refused import changes
+// nothing (the container as it was, or no container when --create made it).
+// A killed import leaves the container as far as it got, and, for an
+// existing container, the snapshot aliased pre-import-TIME to go back to.
 Status Import(const Args& a, const std::string& store, std::ostream& out) {
   if (a.path != "-") {
     struct stat st;
@@ -67,6 +98,24 @@ Status Import(const Args& a, const std::string& store, std::ostream& out) {
   HOODY_ASSIGN_OR_RETURN(snapshotter::FileSystem fs, snap->store().Head(a.container));
   Progress progress;
   snapshotter::ImportOptions options;
+  std::string before;  // the snapshot to go back to (an existing container)
+  if (!a.create) {
+    // Taken once the import is about to change something: a source that
+    // fails before that (no tar stream at all) leaves not even a snapshot.
+    options.before_first_change = [&]() -> Status {
+      snapshotter::CreateSnapshotRequest request;
+      request.alias = PreImportAlias();
+      request.expiry_days = 7;
+      auto taken = snap->CreateSnapshot(a.container, request);
+      if (!taken.ok() && taken.status().code() == Code::kExists) {
+        request.alias.clear();  // two imports in one second: the name will do
+        taken = snap->CreateSnapshot(a.container, request);
+      }
+      HOODY_RETURN_IF_ERROR(taken.status());
+      before = taken->name;
+      return Status::OK();
+    };
+  }
   options.progress = [&](const snapshotter::ImportProgress& p) {
     progress.Update("importing: " + std::to_string(p.stats.files) + " files, " +
                     HumanBytes(p.stats.bytes) + "  " + std::string(p.path));
@@ -75,7 +124,26 @@ Status Import(const Args& a, const std::string& store, std::ostream& out) {
   auto stats = a.path == "-" ? snapshotter::ImportTar(fs, STDIN_FILENO, options)
                              : snapshotter::ImportTree(fs, a.path, options);
   progress.Done();
-  if (!stats.ok()) return stats.status();
+  if (!stats.ok()) {
+    Status undone = a.create || !before.empty() ? UndoImport(*snap, a.container, a.create, before)
+                                                : Status::OK();
+    if (!undone.ok()) {
+      return stats.status().WithContext(
+          "import stopped, and undoing it failed too (" + undone.ToString() + "): " +
+          (a.create ? "delete container " + a.container
+                    : "restore " + a.container + " to snapshot " + before) +
+          " by hand");
+    }
+    return Status(stats.status().code(),
+                  stats.status().message() + "; nothing was imported: " +
+                      (a.create ? "the container was not created"
+                                : "the container is as it was"),
+                  stats.status().ErrnoValue());
+  }
+  if (!before.empty()) {
+    // The import stands: the snapshot it could go back to is not needed.
+    HOODY_RETURN_IF_ERROR(snap->DeleteSnapshot(a.container, before));
+  }
   HOODY_RETURN_IF_ERROR(snap->store().Flush());
   out << "imported "
       << Summary(stats->files, stats->directories, stats->symlinks, stats->specials,

@@ -17,7 +17,15 @@ std::string OctalMode(uint32_t mode) {
 }
 }  // namespace
 
+Status ImportSink::BeforeChange() {
+  if (!options_.before_first_change) return Status::OK();
+  std::lock_guard lock(first_change_mu_);
+  if (!first_change_) first_change_ = options_.before_first_change();
+  return *first_change_;
+}
+
 Result<Ino> ImportSink::MakeDirectory(Ino parent, std::string_view name, const NodeAttrs& attrs) {
+  HOODY_RETURN_IF_ERROR(BeforeChange());
   Result<Entry> made = fs_.Mkdir(parent, name, attrs.mode & 07777, attrs.owner);
   if (!made.ok() && made.status().code() == Code::kExists) {
     // A directory that is there already is merged into, as tar does.
@@ -34,6 +42,7 @@ Result<Ino> ImportSink::MakeDirectory(Ino parent, std::string_view name, const N
 }
 
 Status ImportSink::UpdateDirectory(Ino dir, const NodeAttrs& attrs) {
+  HOODY_RETURN_IF_ERROR(BeforeChange());
   SetAttrRequest req;
   req.mode = attrs.mode & 07777;
   req.uid = attrs.owner.uid;
@@ -46,10 +55,12 @@ Status ImportSink::UpdateDirectory(Ino dir, const NodeAttrs& attrs) {
 }
 
 Status ImportSink::FinishDirectory(Ino dir, const NodeAttrs& attrs) {
+  HOODY_RETURN_IF_ERROR(BeforeChange());
   return SetTimes(dir, attrs, std::nullopt);
 }
 
 Result<Ino> ImportSink::CreateFile(Ino parent, std::string_view name, const NodeAttrs& attrs) {
+  HOODY_RETURN_IF_ERROR(BeforeChange());
   // Mknod takes the setuid/setgid bits as they are: nothing here clears them.
   HOODY_ASSIGN_OR_RETURN(Entry e,
                          fs_.Mknod(parent, name, S_IFREG | (attrs.mode & 07777), 0, attrs.owner));
@@ -78,6 +89,7 @@ Status ImportSink::FinishFile(Ino file, uint64_t written_end, uint64_t size,
 
 Result<Ino> ImportSink::MakeSpecial(Ino parent, std::string_view name, const NodeAttrs& attrs,
                                     std::string_view symlink_target) {
+  HOODY_RETURN_IF_ERROR(BeforeChange());
   Entry e;
   const uint32_t type = attrs.mode & S_IFMT;
   if (type == S_IFLNK) {
@@ -95,6 +107,7 @@ Result<Ino> ImportSink::MakeSpecial(Ino parent, std::string_view name, const Nod
 }
 
 Status ImportSink::Link(Ino target, Ino parent, std::string_view name) {
+  HOODY_RETURN_IF_ERROR(BeforeChange());
   HOODY_RETURN_IF_ERROR(fs_.Link(target, parent, name).status());
   Count(&ImportStats::hardlinks);
   return Status::OK();
@@ -112,9 +125,10 @@ Status ImportSink::Failed(const Status& st, std::string_view path) const {
     std::lock_guard lock(mu_);
     completed = completed_;
   }
-  return st.WithContext("import stopped at '" + std::string(path) + "' (" +
-                        std::to_string(completed) +
-                        " entries imported before it stay in the container)");
+  // Whether those entries stay is the caller's to say (hoodyfs import
+  // undoes a failed import): this names only how far it got.
+  return st.WithContext("import stopped at '" + std::string(path) + "' after " +
+                        std::to_string(completed) + " entries");
 }
 
 Status ImportSink::SetXattrs(Ino ino, const NodeAttrs& attrs) {

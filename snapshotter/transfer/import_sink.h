@@ -70,6 +70,10 @@ class ImportSink {
   // Another name for an inode imported already.
   Status Link(Ino target, Ino parent, std::string_view name);
 
+  // Runs ImportOptions::before_first_change once, before the first call
+  // that changes the container (every later call gets its result).
+  Status BeforeChange();
+
   // Counts the entry just imported and reports it to the progress callback.
   void Imported(std::string_view path);
   ImportStats stats() const {
@@ -100,6 +104,8 @@ class ImportSink {
   mutable std::mutex mu_;
   ImportStats stats_;       // guarded by mu_
   uint64_t completed_ = 0;  // guarded by mu_: entries whose import is complete
+  std::mutex first_change_mu_;
+  std::optional<Status> first_change_;  // GUARDED_BY(first_change_mu_)
 };
 
 }  // namespace hoodyfs::snapshotter

@@ -16,9 +16,10 @@
 // xattrs go onto the directory `options.into` (the container's root by
 // default), and its entries become `into`'s entries.
 //
-// Errors name the path of the entry that failed. Each FileSystem call is
-// atomic, so an import that fails part way leaves the container consistent,
-// holding what was imported before the failure; the error says so. A
+// Errors name the path of the entry that failed and how many entries came
+// before it. Each FileSystem call is atomic, so an import that fails part
+// way leaves the container consistent, holding what was imported before
+// the failure (`hoodyfs import` then undoes it: cli/hoodyfs_command.cc). A
 // directory whose name exists already as a directory in the container is
 // merged into (it takes the source's attributes); any other name that exists
 // already is kExists (an import never replaces what is there).
@@ -64,6 +65,11 @@ struct ImportOptions {
   // threads, in the order entries complete; must be quick and must not call
   // back into the import.
   std::function<void(const ImportProgress&)> progress;
+  // Called once, just before the import's first change to the container,
+  // and not at all when it fails before making one (a stream that is no
+  // tar, a missing source): where a caller takes its point to go back to.
+  // An error stops the import with nothing changed.
+  std::function<Status()> before_first_change;
 };
 
 // Copies the host tree at `source_dir` into `fs` under `options.into`.

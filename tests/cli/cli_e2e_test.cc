@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -484,6 +485,49 @@ TEST_F(CliTest, ImportAndExportTarStreams) {
   const std::string out = dir_.File("b");
   Ok(Hoodyfs({"export", "-c", "b", out}));
   EXPECT_EQ(Join(CompareTrees(original, out)), "");
+}
+
+// A refused import changes nothing (issue 10: 500 files stayed behind when
+// an import into an existing container met a name already there): the
+// container is as it was, with no snapshot left over, and an import that
+// --create'd its container leaves none.
+TEST_F(CliTest, AFailedImportChangesNothing) {
+  PutFile("web1", "keep", "old");
+  const std::string source = dir_.File("source");
+  ASSERT_EQ(::mkdir(source.c_str(), 0755), 0);
+  for (int i = 0; i < 500; ++i) {
+    std::ofstream(source + "/f" + std::to_string(i)) << std::string(5000, 'x');
+  }
+  std::ofstream(source + "/keep") << "new";
+  const CommandResult r = Hoodyfs({"import", "-c", "web1", source});
+  EXPECT_EQ(r.exit_code, 4) << r.Describe();
+  EXPECT_NE(r.err.find("nothing was imported: the container is as it was"), std::string::npos)
+      << r.Describe();
+  // The same containers and snapshots (the head is a fresh child of the
+  // state before: its generation number moved on).
+  EXPECT_EQ(Ok(Snap({"list", "-c", "web1", "--json"})), "[]\n");
+  EXPECT_EQ(Ok(Snap({"containers", "list"})).find("fresh"), std::string::npos);
+  const std::string out = dir_.File("out");
+  Ok(Hoodyfs({"export", "-c", "web1", out}));
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(out)) {
+    names.push_back(e.path().filename());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"keep"});
+
+  // A truncated tar stream into a container the import creates.
+  const CommandResult tar = RunCommand("/usr/bin/tar", {"-cf", "-", "-C", source, "."});
+  ASSERT_EQ(tar.exit_code, 0) << tar.Describe();
+  const CommandResult cut =
+      RunCommand(HoodyfsBinary(), {"--store", store_, "import", "-c", "fresh", "--create", "-"}, {},
+                 tar.out.substr(0, tar.out.size() / 2));
+  EXPECT_NE(cut.exit_code, 0) << cut.Describe();
+  EXPECT_NE(cut.err.find("nothing was imported: the container was not created"),
+            std::string::npos)
+      << cut.Describe();
+  EXPECT_EQ(Ok(Snap({"containers", "list"})).find("fresh"), std::string::npos)
+      << "the half-imported container stayed";
+  EXPECT_NE(Ok(Hoodyfs({"fsck"})).find("consistent"), std::string::npos);
 }
 
 // Long work shows a status line on a terminal, and nothing when piped.
