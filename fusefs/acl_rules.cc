@@ -2,11 +2,15 @@
 
 #include <sys/stat.h>
 
-#include "fusefs/posix_acl.h"
+#include "snapshotter/engine/posix_acl.h"
 
 namespace hoodyfs::fusefs {
 
+using snapshotter::Acl;
 using snapshotter::FileSystem;
+using snapshotter::kAclAccessXattr;
+using snapshotter::kAclDefaultXattr;
+using snapshotter::ParseAcl;
 
 namespace {
 // The stored ACL `name` of `ino`, or nullopt when there is none.
@@ -22,17 +26,8 @@ Result<std::optional<Acl>> LoadAcl(FileSystem& fs, Ino ino, const char* name) {
 }  // namespace
 
 Result<NewNodeAcl> InheritAcl(FileSystem& fs, Ino parent, uint32_t mode, uint32_t umask) {
-  NewNodeAcl out;
   HOODY_ASSIGN_OR_RETURN(std::optional<Acl> inherited, LoadAcl(fs, parent, kAclDefaultXattr));
-  if (!inherited) {
-    out.mode = mode & ~(umask & 0777);
-    return out;
-  }
-  if (S_ISDIR(mode)) out.default_acl = EncodeAcl(*inherited);
-  bool needed = false;
-  out.mode = AclCreateMasq(&*inherited, mode, &needed);
-  if (needed) out.access = EncodeAcl(*inherited);
-  return out;
+  return snapshotter::InheritAcl(inherited, mode, umask);
 }
 
 Status StoreInheritedAcl(FileSystem& fs, Ino ino, const NewNodeAcl& acl) {

@@ -22,19 +22,16 @@
 #include "base/status.h"
 #include "base/types.h"
 #include "snapshotter/engine/filesystem.h"
+#include "snapshotter/engine/posix_acl.h"
 
 namespace hoodyfs::fusefs {
 
-// Mode and ACL xattrs of a node about to be created.
-struct NewNodeAcl {
-  uint32_t mode = 0;
-  std::optional<std::string> access;       // system.posix_acl_access to store
-  std::optional<std::string> default_acl;  // system.posix_acl_default (directories)
-};
+using snapshotter::NewNodeAcl;
 
-// `mode` (type and permission bits) masked by the parent's default ACL when
-// it has one, else by `umask`. Errors: what GetXattr returns besides
-// kNoData; kInvalidArgument for an unreadable stored ACL.
+// snapshotter::InheritAcl with the parent's stored default ACL: `mode` (type
+// and permission bits) masked by it when there is one, else by `umask`.
+// Errors: what GetXattr returns besides kNoData; kInvalidArgument for an
+// unreadable stored ACL.
 Result<NewNodeAcl> InheritAcl(snapshotter::FileSystem& fs, Ino parent, uint32_t mode,
                               uint32_t umask);
 // Stores the xattrs InheritAcl chose on the new node.

@@ -7,13 +7,19 @@
 
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
-#include "fusefs/posix_acl.h"
+#include "snapshotter/engine/posix_acl.h"
 #include "snapshotter/engine/store.h"
 
 namespace hoodyfs::fusefs {
 namespace {
 
+using snapshotter::Acl;
+using snapshotter::AclEntry;
+using snapshotter::AclTag;
 using snapshotter::FileSystem;
+using snapshotter::kAclAccessXattr;
+using snapshotter::kAclDefaultXattr;
+using snapshotter::ParseAcl;
 using snapshotter::Store;
 
 class AclRulesTest : public ::testing::Test {
@@ -35,11 +41,11 @@ class AclRulesTest : public ::testing::Test {
   std::optional<FileSystem> fs_;
 };
 
-const Acl kNamed{{{kAclUserObj, 7, 0},
-                  {kAclUser, 5, 65534},
-                  {kAclGroupObj, 5, 0},
-                  {kAclMask, 5, 0},
-                  {kAclOther, 0, 0}}};
+const Acl kNamed{{{AclTag::kUserObj, 7, 0},
+                  {AclTag::kUser, 5, 65534},
+                  {AclTag::kGroupObj, 5, 0},
+                  {AclTag::kMask, 5, 0},
+                  {AclTag::kOther, 0, 0}}};
 
 TEST_F(AclRulesTest, WithoutADefaultAclTheUmaskApplies) {
   auto acl = InheritAcl(*fs_, kRootIno, S_IFREG | 0666, 022);
@@ -73,7 +79,7 @@ TEST_F(AclRulesTest, SettingAnAccessAclMovesTheMode) {
   EXPECT_EQ(Mode(f), S_IFREG | 04750u);
   EXPECT_EQ(*fs_->GetXattr(f, kAclAccessXattr), EncodeAcl(kNamed));
   // An ACL equivalent to a mode is not stored; the earlier one goes.
-  const Acl plain{{{kAclUserObj, 6, 0}, {kAclGroupObj, 4, 0}, {kAclOther, 4, 0}}};
+  const Acl plain{{{AclTag::kUserObj, 6, 0}, {AclTag::kGroupObj, 4, 0}, {AclTag::kOther, 4, 0}}};
   ASSERT_OK(SetAccessAcl(*fs_, f, EncodeAcl(plain)));
   EXPECT_EQ(Mode(f), S_IFREG | 04644u);
   EXPECT_CODE(Code::kNoData, fs_->GetXattr(f, kAclAccessXattr).status());
@@ -89,7 +95,7 @@ TEST_F(AclRulesTest, ChmodMovesTheAccessAcl) {
   auto acl = ParseAcl(*fs_->GetXattr(f, kAclAccessXattr));
   ASSERT_TRUE(acl.ok());
   EXPECT_EQ(AclModeBits(*acl), 0604u);
-  EXPECT_EQ(acl->entries[1], (AclEntry{kAclUser, 5, 65534}));
+  EXPECT_EQ(acl->entries[1], (AclEntry{AclTag::kUser, 5, 65534}));
 }
 
 }  // namespace
