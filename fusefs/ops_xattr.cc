@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "fusefs/acl_rules.h"
 #include "fusefs/ops.h"
 #include "snapshotter/engine/posix_acl.h"
 
@@ -23,8 +22,9 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
     const std::string_view v(value, size);
     if (fs.posix_acl.load(std::memory_order_relaxed) &&
         std::strcmp(name, snapshotter::kAclAccessXattr) == 0) {
-      // The kernel checked the caller and the ACL; the mode must follow it.
-      return r.Error(SetAccessAcl(fs.view, Ino(ino), v));
+      // The kernel checked the caller and the ACL; the engine moves the mode
+      // with it, in the same change.
+      return r.Error(fs.view.SetAccessAcl(Ino(ino), v));
     }
     XattrMode mode = XattrMode::kAny;
     if (flags & XATTR_CREATE) mode = XattrMode::kCreate;
