@@ -3,7 +3,6 @@
 #include <sys/statvfs.h>
 
 #include "base/log.h"
-#include "fusefs/acl_rules.h"
 #include "fusefs/limits.h"
 #include "fusefs/ops.h"
 
@@ -103,10 +102,8 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
     }
     // The writeback cache keeps ctime in the kernel and sends it here.
     if (to_set & FUSE_SET_ATTR_CTIME) q.ctime = FromTimespec(attr->st_ctim);
-    // chmod moves the access ACL's entries first, so a failure changes nothing.
-    if (q.mode && fs.posix_acl.load(std::memory_order_relaxed)) {
-      if (Status st = ChmodAccessAcl(view, Ino(ino), *q.mode); !st.ok()) return r.Error(st);
-    }
+    // With POSIX ACLs, chmod moves the access ACL's entries in the same change.
+    q.chmod_access_acl = fs.posix_acl.load(std::memory_order_relaxed);
     Result<snapshotter::Attr> a = view.SetAttr(Ino(ino), q);
     if (!a.ok()) return r.Error(a.status());
     r.Attr(ToStat(*a), kCacheTimeoutSeconds);

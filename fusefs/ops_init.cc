@@ -15,7 +15,8 @@
 //    also carries the setuid/setgid clearing.
 //  - POSIX_ACL (with DONT_MASK) when default_permissions is on: the kernel
 //    then enforces system.posix_acl_* (without it they are inert xattrs),
-//    and acl_rules.h does the filesystem's share.
+//    and the engine does the filesystem's share (FileSystem::SetAccessAcl,
+//    CreateOptions::acl_umask, SetAttrRequest::chmod_access_acl).
 #include <cstdio>
 
 #include "fusefs/limits.h"

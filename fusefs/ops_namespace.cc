@@ -3,7 +3,6 @@
 
 #include <cstdio>
 
-#include "fusefs/acl_rules.h"
 #include "fusefs/ops.h"
 
 namespace hoodyfs::fusefs {
@@ -23,27 +22,15 @@ Result<Entry> CreateNode(FuseFs& fs, fuse_req_t req, Ino parent, std::string_vie
     owner.gid = dir.gid;
     if (S_ISDIR(mode)) mode |= S_ISGID;
   }
-  NewNodeAcl acl;
-  acl.mode = mode;
   // With POSIX ACLs the kernel leaves the umask to us (FUSE_CAP_DONT_MASK):
-  // a default ACL on the parent replaces it. Symlinks have neither.
-  if (fs.posix_acl.load(std::memory_order_relaxed) && !S_ISLNK(mode)) {
-    HOODY_ASSIGN_OR_RETURN(acl, InheritAcl(fs.view, parent, mode, ctx->umask));
-  }
-  Result<Entry> e = Status::IoError("no node type");
-  if (S_ISDIR(mode)) {
-    e = fs.view.Mkdir(parent, name, acl.mode, owner);
-  } else if (S_ISLNK(mode)) {
-    e = fs.view.Symlink(parent, name, symlink_target, owner);
-  } else {
-    e = fs.view.Mknod(parent, name, acl.mode, rdev, owner);
-  }
-  if (!e.ok() || (!acl.access && !acl.default_acl)) return e;
-  // The node exists with the masked mode; its ACLs follow. A failure here
-  // leaves it without them (never more open than the mode allows).
-  HOODY_RETURN_IF_ERROR(StoreInheritedAcl(fs.view, e->ino, acl));
-  HOODY_ASSIGN_OR_RETURN(e->attr, fs.view.GetAttr(e->ino));
-  return e;
+  // the engine masks the mode with the parent's default ACL, or else the
+  // umask, and stores the inherited ACLs in the change that makes the node.
+  // Symlinks have neither.
+  snapshotter::CreateOptions create;
+  if (fs.posix_acl.load(std::memory_order_relaxed)) create.acl_umask = ctx->umask;
+  if (S_ISDIR(mode)) return fs.view.Mkdir(parent, name, mode, owner, create);
+  if (S_ISLNK(mode)) return fs.view.Symlink(parent, name, symlink_target, owner);
+  return fs.view.Mknod(parent, name, mode, rdev, owner, create);
 }
 
 namespace {

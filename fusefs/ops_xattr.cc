@@ -6,9 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "fusefs/acl_rules.h"
 #include "fusefs/ops.h"
-#include "fusefs/posix_acl.h"
+#include "snapshotter/engine/posix_acl.h"
 
 namespace hoodyfs::fusefs {
 
@@ -21,9 +20,11 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
   Serve(req, "setxattr", [&](Reply& r) {
     FuseFs& fs = FsOf(req);
     const std::string_view v(value, size);
-    if (fs.posix_acl.load(std::memory_order_relaxed) && std::strcmp(name, kAclAccessXattr) == 0) {
-      // The kernel checked the caller and the ACL; the mode must follow it.
-      return r.Error(SetAccessAcl(fs.view, Ino(ino), v));
+    if (fs.posix_acl.load(std::memory_order_relaxed) &&
+        std::strcmp(name, snapshotter::kAclAccessXattr) == 0) {
+      // The kernel checked the caller and the ACL; the engine moves the mode
+      // with it, in the same change.
+      return r.Error(fs.view.SetAccessAcl(Ino(ino), v));
     }
     XattrMode mode = XattrMode::kAny;
     if (flags & XATTR_CREATE) mode = XattrMode::kCreate;

@@ -196,6 +196,7 @@ void WriteScope::OnRollback(std::function<void()> action) {
 void WriteScope::Commit() {
   HOODY_ASSERT(!committed_, "WriteScope committed twice");
   committed_ = true;
+  store_->commits_.fetch_add(1, std::memory_order_relaxed);
   for (auto& action : on_commit_) action(*this);
   on_commit_.clear();
   on_rollback_.clear();

@@ -210,6 +210,9 @@ class KvStore {
   // Number of Put/Delete calls made through write scopes since open: lets
   // tests check that an operation's work does not grow with the store.
   uint64_t MutationCount() const { return mutations_.load(std::memory_order_relaxed); }
+  // Number of write scopes committed since open: lets tests check that an
+  // operation is one atomic change (a freeze sees all of it or none).
+  uint64_t CommitCount() const { return commits_.load(std::memory_order_relaxed); }
   uint64_t DurableEpoch() const;
   size_t PendingBytes() const;
 
@@ -241,6 +244,7 @@ class KvStore {
 
   std::mutex flush_mu_;  // one flusher at a time
   std::atomic<uint64_t> mutations_{0};
+  std::atomic<uint64_t> commits_{0};
 
   std::mutex pool_mu_;
   std::vector<ReadTxn> txn_pool_;  // reset read transactions ready to renew

@@ -17,13 +17,13 @@ using index::KvScope;
 using index::ReadScope;
 using index::WriteScope;
 using internal::InodeCache;
+using internal::kXattrNameMax;
+using internal::kXattrValueMax;
 using internal::ToAttr;
 
 namespace {
 constexpr uint32_t kLinkMax = 65000;
 constexpr size_t kSymlinkMax = 4095;
-constexpr size_t kXattrNameMax = 255;
-constexpr size_t kXattrValueMax = 65536;
 
 bool IsDir(const InodeRecord& r) { return S_ISDIR(r.mode); }
 
@@ -95,6 +95,9 @@ Result<Attr> FileSystem::SetAttr(Ino ino, const SetAttrRequest& req) {
       }
     }
     if (req.mode) rec.mode = (rec.mode & S_IFMT) | (*req.mode & 07777);
+    if (req.mode && req.chmod_access_acl) {
+      HOODY_RETURN_IF_ERROR(internal::ChmodAccessAcl(s, meta, g, ino, *req.mode));
+    }
     if (req.uid) rec.uid = *req.uid;
     if (req.gid) rec.gid = *req.gid;
     if (req.atime) rec.atime = *req.atime;
@@ -107,7 +110,8 @@ Result<Attr> FileSystem::SetAttr(Ino ino, const SetAttrRequest& req) {
   return out;
 }
 
-Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecord rec) {
+Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecord rec,
+                                   const CreateOptions& options) {
   HOODY_RETURN_IF_ERROR(ValidateEntryName(name));
   HOODY_RETURN_IF_ERROR(CheckRoomToGrow());
   Entry out;
@@ -117,6 +121,12 @@ Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecor
     if (dir.nlink == 0) return Status::NotFound("directory was removed");
     HOODY_ASSIGN_OR_RETURN(auto existing, meta.GetDirent(s, g, parent, name));
     if (existing) return Status::Exists("'" + std::string(name) + "' already exists");
+    NewNodeAcl acl;
+    if (options.acl_umask) {
+      HOODY_ASSIGN_OR_RETURN(acl,
+                             internal::InheritFrom(s, meta, g, parent, rec.mode, *options.acl_umask));
+      rec.mode = acl.mode;
+    }
     const index::Timespec now = store_->Now();
     const Ino ino = store_->NextIno(s);
     rec.atime = rec.mtime = rec.ctime = now;
@@ -129,6 +139,7 @@ Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecor
     const DirentValue d{ino, internal::DirentType(rec.mode), dir.next_cookie++};
     dir.mtime = dir.ctime = now;
     HOODY_RETURN_IF_ERROR(meta.PutInode(s, g, ino, rec));
+    HOODY_RETURN_IF_ERROR(internal::StoreInherited(s, meta, g, ino, acl));
     HOODY_RETURN_IF_ERROR(meta.PutEntry(s, g, parent, name, d));
     HOODY_RETURN_IF_ERROR(meta.PutInode(s, g, parent, dir));
     out = Entry{ino, ToAttr(ino, rec)};
@@ -138,7 +149,7 @@ Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecor
 }
 
 Result<Entry> FileSystem::Mknod(Ino parent, std::string_view name, uint32_t mode, uint64_t rdev,
-                                Owner owner) {
+                                Owner owner, const CreateOptions& options) {
   const uint32_t type = mode & S_IFMT;
   if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR &&
       type != S_IFBLK) {
@@ -150,15 +161,16 @@ Result<Entry> FileSystem::Mknod(Ino parent, std::string_view name, uint32_t mode
   rec.gid = owner.gid;
   rec.rdev = (type == S_IFCHR || type == S_IFBLK) ? rdev : 0;
   rec.has_inline = type == S_IFREG;
-  return MakeNode(parent, name, std::move(rec));
+  return MakeNode(parent, name, std::move(rec), options);
 }
 
-Result<Entry> FileSystem::Mkdir(Ino parent, std::string_view name, uint32_t mode, Owner owner) {
+Result<Entry> FileSystem::Mkdir(Ino parent, std::string_view name, uint32_t mode, Owner owner,
+                                const CreateOptions& options) {
   InodeRecord rec;
   rec.mode = S_IFDIR | (mode & 07777);
   rec.uid = owner.uid;
   rec.gid = owner.gid;
-  return MakeNode(parent, name, std::move(rec));
+  return MakeNode(parent, name, std::move(rec), options);
 }
 
 Result<Entry> FileSystem::Symlink(Ino parent, std::string_view name, std::string_view target,
@@ -171,7 +183,7 @@ Result<Entry> FileSystem::Symlink(Ino parent, std::string_view name, std::string
   rec.gid = owner.gid;
   rec.size = target.size();
   rec.inline_data = std::string(target);
-  return MakeNode(parent, name, std::move(rec));
+  return MakeNode(parent, name, std::move(rec), CreateOptions{});
 }
 
 Result<std::string> FileSystem::ReadLink(Ino ino) {

@@ -73,6 +73,22 @@ struct SetAttrRequest {
   std::optional<index::Timespec> atime;  // UTIME_NOW is resolved by the caller
   std::optional<index::Timespec> mtime;
   std::optional<index::Timespec> ctime;  // unset: now (FUSE's writeback cache sets it)
+  // With `mode`, POSIX ACL semantics (fusefs sets it once the kernel
+  // enforces ACLs, FUSE_CAP_POSIX_ACL): a stored system.posix_acl_access
+  // takes the new bits in its owner, mask (else owning group) and other
+  // entries (AclChmod), in the same change as the mode.
+  bool chmod_access_acl = false;
+};
+
+// How Mknod and Mkdir settle a new node's permission bits beyond `mode`.
+struct CreateOptions {
+  // Set: POSIX ACL inheritance, which the kernel leaves to the filesystem
+  // once it enforces ACLs (FUSE_CAP_POSIX_ACL with FUSE_CAP_DONT_MASK): the
+  // parent's default ACL, when it has one, masks the mode and becomes the
+  // node's access ACL (a directory's default ACL too); else this umask masks
+  // the mode (InheritAcl in posix_acl.h). The node and its ACLs are one
+  // change. Unset: the mode is taken as given.
+  std::optional<uint32_t> acl_umask;
 };
 
 struct Owner {
@@ -115,9 +131,12 @@ class FileSystem {
   Result<Attr> SetAttr(Ino ino, const SetAttrRequest& request);
 
   // mode carries the type (S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK) and
-  // permission bits; rdev is for devices.
-  Result<Entry> Mknod(Ino parent, std::string_view name, uint32_t mode, uint64_t rdev, Owner owner);
-  Result<Entry> Mkdir(Ino parent, std::string_view name, uint32_t mode, Owner owner);
+  // permission bits; rdev is for devices. With options.acl_umask, errors
+  // also kInvalidArgument (the parent's default ACL is unreadable).
+  Result<Entry> Mknod(Ino parent, std::string_view name, uint32_t mode, uint64_t rdev, Owner owner,
+                      const CreateOptions& options = {});
+  Result<Entry> Mkdir(Ino parent, std::string_view name, uint32_t mode, Owner owner,
+                      const CreateOptions& options = {});
   Result<Entry> Symlink(Ino parent, std::string_view name, std::string_view target, Owner owner);
   Result<std::string> ReadLink(Ino ino);
   Result<Entry> Link(Ino ino, Ino new_parent, std::string_view new_name);
@@ -172,6 +191,14 @@ class FileSystem {
                   XattrMode mode = XattrMode::kAny);
   Result<std::vector<std::string>> ListXattr(Ino ino);
   Status RemoveXattr(Ino ino, std::string_view name);
+  // setxattr of system.posix_acl_access under POSIX ACL semantics (fusefs,
+  // once the kernel enforces ACLs), as one change (fs_acl.cc): the mode's
+  // permission bits take the ACL's (AclModeBits; setuid, setgid and sticky
+  // stay), ctime moves, and the value is stored, or, when the ACL is
+  // equivalent to a mode, not stored and any earlier one removed, as Linux
+  // does. Errors: kInvalidArgument (not an ACL), kRange (over 64 KiB),
+  // kNotFound, kReadOnly, kStale, kNoSpace, kIoError.
+  Status SetAccessAcl(Ino ino, std::string_view value);
 
   Result<FsStats> StatFs();
 
@@ -202,7 +229,8 @@ class FileSystem {
   // Unlink (directory false) or rmdir (true) inside a write scope.
   Status RemoveChild(index::WriteScope& s, Meta& meta, GenId gen, Ino parent, std::string_view name,
                      bool directory);
-  Result<Entry> MakeNode(Ino parent, std::string_view name, index::InodeRecord rec);
+  Result<Entry> MakeNode(Ino parent, std::string_view name, index::InodeRecord rec,
+                         const CreateOptions& options);
   Status Truncate(index::WriteScope& s, Meta& meta, GenId gen, Ino ino, index::InodeRecord* rec,
                   uint64_t new_size);
   // Moves an inline file's bytes into a data block.

@@ -6,10 +6,12 @@
 #include <sys/stat.h>
 
 #include <map>
+#include <optional>
 
 #include "index/keys.h"
 #include "snapshotter/engine/filesystem.h"
 #include "snapshotter/engine/meta.h"
+#include "snapshotter/engine/posix_acl.h"
 #include "snapshotter/engine/store.h"
 
 namespace hoodyfs::snapshotter::internal {
@@ -33,6 +35,22 @@ inline Attr ToAttr(Ino ino, const index::InodeRecord& r) {
 }
 
 inline uint8_t DirentType(uint32_t mode) { return static_cast<uint8_t>((mode & S_IFMT) >> 12); }
+
+inline constexpr size_t kXattrNameMax = 255;
+inline constexpr size_t kXattrValueMax = 65536;
+
+// The POSIX ACL steps of one operation, inside its write scope (fs_acl.cc).
+// The stored ACL `name` of `ino`, or nullopt when there is none. Errors:
+// kInvalidArgument (a stored value that is not an ACL), scope errors.
+Result<std::optional<Acl>> LoadAcl(const index::KvScope& s, Meta& meta, GenId gen, Ino ino,
+                                   std::string_view name);
+// The mode and ACLs a node of `mode` created in `parent` takes (InheritAcl).
+Result<NewNodeAcl> InheritFrom(const index::KvScope& s, Meta& meta, GenId gen, Ino parent,
+                               uint32_t mode, uint32_t umask);
+// Stores the ACL xattrs InheritFrom chose on the new node `ino`.
+Status StoreInherited(index::WriteScope& s, Meta& meta, GenId gen, Ino ino, const NewNodeAcl& acl);
+// chmod to `mode`: a stored access ACL of `ino` takes the new bits (AclChmod).
+Status ChmodAccessAcl(index::WriteScope& s, Meta& meta, GenId gen, Ino ino, uint32_t mode);
 
 // Inode records loaded and changed during one operation, written back once.
 class InodeCache {

@@ -185,6 +185,9 @@ class Store {
 
   // Metadata mutations made since open (KvStore::MutationCount).
   uint64_t MutationCount() const { return kv_->MutationCount(); }
+  // Write scopes committed since open (KvStore::CommitCount): one per
+  // FileSystem change.
+  uint64_t CommitCount() const { return kv_->CommitCount(); }
 
   uint64_t capacity_blocks() const;
   uint64_t used_blocks() const;

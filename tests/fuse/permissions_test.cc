@@ -11,14 +11,15 @@
 #include <string>
 
 #include "base/unique_fd.h"
-#include "fusefs/posix_acl.h"
+#include "snapshotter/engine/posix_acl.h"
 #include "tests/fuse/mount_fixture.h"
 
 namespace hoodyfs::testing {
 namespace {
 
-using fusefs::Acl;
-using fusefs::AclEntry;
+using snapshotter::Acl;
+using snapshotter::AclEntry;
+using snapshotter::AclTag;
 
 constexpr uid_t kNobody = 65534;
 constexpr gid_t kNogroup = 65534;
@@ -42,7 +43,7 @@ mode_t ModeOf(const std::string& path) {
 }
 
 void SetAcl(const std::string& path, const char* name, const Acl& acl) {
-  const std::string raw = fusefs::EncodeAcl(acl);
+  const std::string raw = snapshotter::EncodeAcl(acl);
   ASSERT_EQ(::setxattr(path.c_str(), name, raw.data(), raw.size(), 0), 0)
       << path << " " << name << ": " << std::strerror(errno);
 }
@@ -78,22 +79,22 @@ TEST_F(PermissionsTest, ModeBitsAreEnforced) {
 TEST_F(PermissionsTest, AccessAclGrantsAndDenies) {
   // 0600 root file; the ACL grants nobody read.
   WriteFile(P("granted"), "for nobody", 0600);
-  SetAcl(P("granted"), fusefs::kAclAccessXattr,
-         Acl{{{fusefs::kAclUserObj, 6, 0},
-              {fusefs::kAclUser, 4, kNobody},
-              {fusefs::kAclGroupObj, 0, 0},
-              {fusefs::kAclMask, 4, 0},
-              {fusefs::kAclOther, 0, 0}}});
+  SetAcl(P("granted"), snapshotter::kAclAccessXattr,
+         Acl{{{AclTag::kUserObj, 6, 0},
+              {AclTag::kUser, 4, kNobody},
+              {AclTag::kGroupObj, 0, 0},
+              {AclTag::kMask, 4, 0},
+              {AclTag::kOther, 0, 0}}});
   // The mode follows the ACL: group bits show the mask.
   EXPECT_EQ(ModeOf(P("granted")), 0640u);
   // 0644 file; the ACL denies nobody everything.
   WriteFile(P("denied"), "not for nobody", 0644);
-  SetAcl(P("denied"), fusefs::kAclAccessXattr,
-         Acl{{{fusefs::kAclUserObj, 6, 0},
-              {fusefs::kAclUser, 0, kNobody},
-              {fusefs::kAclGroupObj, 4, 0},
-              {fusefs::kAclMask, 4, 0},
-              {fusefs::kAclOther, 4, 0}}});
+  SetAcl(P("denied"), snapshotter::kAclAccessXattr,
+         Acl{{{AclTag::kUserObj, 6, 0},
+              {AclTag::kUser, 0, kNobody},
+              {AclTag::kGroupObj, 4, 0},
+              {AclTag::kMask, 4, 0},
+              {AclTag::kOther, 4, 0}}});
   const std::string granted = P("granted"), denied = P("denied");
   EXPECT_EQ(AsNobody([&] { return TryOpen(granted, O_RDONLY); }), 0);
   EXPECT_EQ(AsNobody([&] { return TryOpen(granted, O_WRONLY); }), EACCES);
@@ -102,19 +103,19 @@ TEST_F(PermissionsTest, AccessAclGrantsAndDenies) {
   ASSERT_EQ(::chmod(granted.c_str(), 0600), 0);
   EXPECT_EQ(AsNobody([&] { return TryOpen(granted, O_RDONLY); }), EACCES);
   // Removing the ACL leaves the mode in charge.
-  ASSERT_EQ(::removexattr(denied.c_str(), fusefs::kAclAccessXattr), 0);
+  ASSERT_EQ(::removexattr(denied.c_str(), snapshotter::kAclAccessXattr), 0);
   EXPECT_EQ(AsNobody([&] { return TryOpen(denied, O_RDONLY); }), 0);
 }
 
 TEST_F(PermissionsTest, DefaultAclIsInheritedAndReplacesTheUmask) {
   ASSERT_EQ(::mkdir(P("team").c_str(), 0755), 0);
-  const Acl inherit{{{fusefs::kAclUserObj, 7, 0},
-                     {fusefs::kAclUser, 7, kNobody},
-                     {fusefs::kAclGroupObj, 5, 0},
-                     {fusefs::kAclMask, 7, 0},
-                     {fusefs::kAclOther, 5, 0}}};
-  SetAcl(P("team"), fusefs::kAclDefaultXattr, inherit);
-  SetAcl(P("team"), fusefs::kAclAccessXattr, inherit);
+  const Acl inherit{{{AclTag::kUserObj, 7, 0},
+                     {AclTag::kUser, 7, kNobody},
+                     {AclTag::kGroupObj, 5, 0},
+                     {AclTag::kMask, 7, 0},
+                     {AclTag::kOther, 5, 0}}};
+  SetAcl(P("team"), snapshotter::kAclDefaultXattr, inherit);
+  SetAcl(P("team"), snapshotter::kAclAccessXattr, inherit);
   const std::string file = P("team/by-root"), sub = P("team/sub");
   // Created by root with umask 077: the default ACL wins over the umask.
   EXPECT_EQ(RunInChild([&] {
@@ -126,7 +127,7 @@ TEST_F(PermissionsTest, DefaultAclIsInheritedAndReplacesTheUmask) {
   EXPECT_EQ(ModeOf(file), 0664u);
   EXPECT_EQ(ModeOf(sub), 0775u);
   EXPECT_EQ(AsNobody([&] { return TryOpen(file, O_WRONLY); }), 0);
-  EXPECT_GT(::getxattr(sub.c_str(), fusefs::kAclDefaultXattr, nullptr, 0), 0);
+  EXPECT_GT(::getxattr(sub.c_str(), snapshotter::kAclDefaultXattr, nullptr, 0), 0);
   // Without a default ACL the umask applies.
   const std::string plain = P("plain");
   EXPECT_EQ(RunInChild([&] {
