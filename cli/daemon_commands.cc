@@ -262,8 +262,10 @@ Status Umount(const std::string& store_flag, const std::string& mountpoint_arg) 
   // mount; the daemon notices, releases it and, started on demand, stops.
   struct stat st;
   if (::stat((store + "/meta.lmdb").c_str(), &st) != 0 && errno == ENOENT) {
-    Log(LogLevel::kWarning, "the store " + store + " is gone (removed under its daemon); "
-                            "unmounting " + mountpoint + " without it");
+    Log(LogLevel::kWarning, "the store " + store +
+                                " is gone (removed under its daemon); "
+                                "unmounting " +
+                                mountpoint + " without it");
     if (::umount2(mountpoint.c_str(), 0) != 0) return FromErrno(errno, "unmount " + mountpoint);
     return Status::OK();
   }

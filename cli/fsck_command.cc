@@ -20,8 +20,8 @@ std::map<uint64_t, std::string> NameGenerations(snapshotter::Snapshotter& snap) 
     auto snaps = snap.ListSnapshots(c.name);
     if (!snaps.ok()) continue;
     for (const snapshotter::SnapshotInfo& s : *snaps) {
-      names[s.gen.value] = "snapshot " + c.name + "@" + s.name +
-                           (s.alias.empty() ? "" : " (" + s.alias + ")");
+      names[s.gen.value] =
+          "snapshot " + c.name + "@" + s.name + (s.alias.empty() ? "" : " (" + s.alias + ")");
     }
   }
   return names;
@@ -46,8 +46,8 @@ Status RunFsck(const std::string& store, bool data, std::ostream& out) {
     out << "  block " << d.block.value << ": " << d.why << "\n";
     for (const snapshotter::BlockUse& u : d.uses) {
       auto g = gens.find(u.gen.value);
-      const std::string where = g != gens.end() ? g->second
-                                                : "generation " + std::to_string(u.gen.value);
+      const std::string where =
+          g != gens.end() ? g->second : "generation " + std::to_string(u.gen.value);
       // The version lives where it was written; later snapshots and the
       // head read it too until they change that part of the file.
       out << "    " << (u.path.empty() ? "inode " + std::to_string(u.ino.value) : u.path)

@@ -136,8 +136,7 @@ Status Import(const Args& a, const std::string& store, std::ostream& out) {
     }
     return Status(stats.status().code(),
                   stats.status().message() + "; nothing was imported: " +
-                      (a.create ? "the container was not created"
-                                : "the container is as it was"),
+                      (a.create ? "the container was not created" : "the container is as it was"),
                   stats.status().ErrnoValue());
   }
   if (!before.empty()) {
@@ -200,7 +199,8 @@ Status Export(const Args& a, const std::string& store, std::ostream& out) {
              ? std::string("1 file holds")
              : std::to_string(stats->damaged_files.size()) + " files hold") +
         " damaged blocks (checksum mismatch), written as zeros; hoodyfs fsck --data lists "
-        "the blocks:" + names);
+        "the blocks:" +
+        names);
   }
   return Status::OK();
 }

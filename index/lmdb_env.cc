@@ -1,14 +1,13 @@
 #include "index/lmdb_env.h"
 
-#include <lmdb.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <lmdb.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
-
 #include <cstdio>
 #include <utility>
 

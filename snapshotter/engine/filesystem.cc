@@ -123,8 +123,8 @@ Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecor
     if (existing) return Status::Exists("'" + std::string(name) + "' already exists");
     NewNodeAcl acl;
     if (options.acl_umask) {
-      HOODY_ASSIGN_OR_RETURN(acl,
-                             internal::InheritFrom(s, meta, g, parent, rec.mode, *options.acl_umask));
+      HOODY_ASSIGN_OR_RETURN(
+          acl, internal::InheritFrom(s, meta, g, parent, rec.mode, *options.acl_umask));
       rec.mode = acl.mode;
     }
     const index::Timespec now = store_->Now();
