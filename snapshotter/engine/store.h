@@ -321,7 +321,9 @@ class Store {
   void ReviewSpaceLocked();  // REQUIRES: space_mu_ held
   std::mutex space_mu_;
   UniqueFd reserve_fd_;          // GUARDED_BY(space_mu_)
-  uint64_t reserve_target_ = 0;  // bytes; 0: no reserve (the host cannot allocate one)
+  // Bytes; 0: no reserve (the host cannot allocate one). Written under
+  // space_mu_; read without it too (the flush threshold while full).
+  std::atomic<uint64_t> reserve_target_{0};
   std::atomic<bool> full_{false};
 
   std::mutex flusher_mu_;
