@@ -9,6 +9,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libmicrohttpd-dev libcurl4-openssl-dev curl
   libarchive-dev sqlite3
+  # CI's clang pass (.ci/run): -Wthread-safety, ThreadSanitizer and libFuzzer
+  # (the sanitizer and fuzzer runtimes are only a recommendation of clang's)
+  clang libclang-rt-14-dev
   # tests/debian and scripts/debian-demo.sh: a real Debian root, two sandboxes to run it
   debootstrap bubblewrap systemd-container
   # tests/daemon/postgres_test.cc: a private PostgreSQL 15 cluster (scripts/postgres.sh)
