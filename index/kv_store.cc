@@ -108,7 +108,9 @@ Status KvIterator::Settle() {
 
 // ---- KvScope ----
 
-KvScope::KvScope(KvStore& store, bool exclusive) : store_(&store) {
+// The lock taken here is held by the scope object until its destructor,
+// across calls: beyond the analysis, which follows one function.
+KvScope::KvScope(KvStore& store, bool exclusive) NO_THREAD_SAFETY_ANALYSIS : store_(&store) {
   if (exclusive) {
     unique_lock_ = std::unique_lock(store.state_mu_);
   } else {
@@ -151,7 +153,8 @@ Result<KvIterator> KvScope::NewIterator(Table t) const {
   return KvIterator(std::move(mems), std::optional<Cursor>(std::move(cursor)));
 }
 
-uint64_t WriteScope::epoch() const { return store_->active_epoch_; }
+// Under the scope's exclusive lock (see the constructor).
+uint64_t WriteScope::epoch() const NO_THREAD_SAFETY_ANALYSIS { return store_->active_epoch_; }
 
 WriteScope::~WriteScope() {
   if (committed_) return;
@@ -213,7 +216,6 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, const En
     HOODY_ASSIGN_OR_RETURN(store->tables_[i], txn.OpenTable(kTableNames[i]));
   }
   HOODY_RETURN_IF_ERROR(std::move(txn).Commit());
-  store->active_ = std::make_unique<MemTable>();
   return store;
 }
 
@@ -224,7 +226,7 @@ KvStore::~KvStore() {
 
 Result<ReadTxn> KvStore::AcquireTxn() {
   {
-    std::lock_guard l(pool_mu_);
+    MutexLock l(pool_mu_);
     if (!txn_pool_.empty()) {
       ReadTxn txn = std::move(txn_pool_.back());
       txn_pool_.pop_back();
@@ -237,27 +239,27 @@ Result<ReadTxn> KvStore::AcquireTxn() {
 
 void KvStore::ReleaseTxn(ReadTxn txn) {
   txn.Reset();
-  std::lock_guard l(pool_mu_);
+  MutexLock l(pool_mu_);
   txn_pool_.push_back(std::move(txn));
 }
 
 uint64_t KvStore::ActiveEpoch() const {
-  std::shared_lock l(state_mu_);
+  ReaderLock l(state_mu_);
   return active_epoch_;
 }
 
 uint64_t KvStore::DurableEpoch() const {
-  std::shared_lock l(state_mu_);
+  ReaderLock l(state_mu_);
   return durable_epoch_;
 }
 
 size_t KvStore::PendingBytes() const {
-  std::shared_lock l(state_mu_);
+  ReaderLock l(state_mu_);
   return active_->ApproximateBytes() + (sealed_ ? sealed_->ApproximateBytes() : 0);
 }
 
 void KvStore::DropPendingForTest() {
-  std::unique_lock l(state_mu_);
+  WriterLock l(state_mu_);
   active_ = std::make_unique<MemTable>();
   sealed_.reset();
 }
@@ -281,7 +283,7 @@ Status KvStore::CommitSealed(const MemTable& sealed) {
 }
 
 Status KvStore::CommitNothing() {
-  std::lock_guard flush_lock(flush_mu_);
+  MutexLock flush_lock(flush_mu_);
   HOODY_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(*env_));
   // A key put and deleted again: the transaction is dirty (LMDB skips the
   // commit of a clean one) and leaves nothing behind.
@@ -294,14 +296,15 @@ Status KvStore::CommitNothing() {
 Status KvStore::Flush() {
   uint64_t wanted;
   {
-    std::shared_lock l(state_mu_);
+    ReaderLock l(state_mu_);
     wanted = active_epoch_;
   }
-  std::lock_guard flush_lock(flush_mu_);
+  MutexLock flush_lock(flush_mu_);
   for (;;) {
     uint64_t sealed_epoch;
+    const MemTable* to_commit;
     {
-      std::unique_lock l(state_mu_);
+      WriterLock l(state_mu_);
       // Group commit: a flush that ran while we waited may already cover us.
       if (durable_epoch_ >= wanted) return Status::OK();
       // A sealed memtable left by a failed flush is retried first, alone.
@@ -315,13 +318,16 @@ Status KvStore::Flush() {
         ++active_epoch_;
       }
       sealed_epoch = active_epoch_ - 1;
+      // Only this flusher (flush_mu_) replaces sealed_, so the pointer stays
+      // good after the lock is dropped.
+      to_commit = sealed_.get();
     }
     if (hooks_.before_commit) HOODY_RETURN_IF_ERROR(hooks_.before_commit());
     // The sealed memtable is immutable now; reading it without the lock is safe.
-    HOODY_RETURN_IF_ERROR(CommitSealed(*sealed_));
+    HOODY_RETURN_IF_ERROR(CommitSealed(*to_commit));
     std::unique_ptr<MemTable> retired;
     {
-      std::unique_lock l(state_mu_);
+      WriterLock l(state_mu_);
       retired = std::move(sealed_);
       durable_epoch_ = sealed_epoch;
     }

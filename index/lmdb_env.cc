@@ -7,12 +7,31 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <utility>
 
 namespace hoodyfs::index {
 namespace {
+
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kThreadSanitizer = true;
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+// ThreadSanitizer leaves a program about 1.5 TiB of address space for large
+// mappings (its shadow memory takes the rest), so a second environment of
+// the default 1 TiB open at once fails with ENOMEM (a test that remounts,
+// or mounts a snapshot beside the head). Its builds map at most this much.
+constexpr uint64_t kThreadSanitizerMapBytes = uint64_t{64} << 30;
+
 MDB_val ToVal(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view FromVal(const MDB_val& v) {
   return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
@@ -57,7 +76,10 @@ Result<std::unique_ptr<Env>> Env::Open(const std::string& path, const EnvOptions
   int rc = mdb_env_create(&raw);
   if (rc != 0) return FromMdb(rc, "mdb_env_create");
   std::unique_ptr<Env> env(new Env(raw));
-  rc = mdb_env_set_mapsize(raw, options.map_size_bytes);
+  const uint64_t map_bytes = kThreadSanitizer
+                                 ? std::min(options.map_size_bytes, kThreadSanitizerMapBytes)
+                                 : options.map_size_bytes;
+  rc = mdb_env_set_mapsize(raw, map_bytes);
   if (rc == 0) rc = mdb_env_set_maxreaders(raw, options.max_readers);
   if (rc == 0) rc = mdb_env_set_maxdbs(raw, options.max_tables);
   if (rc != 0) return FromMdb(rc, "configure LMDB environment " + path);

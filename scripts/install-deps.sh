@@ -11,6 +11,9 @@ packages=(
   libarchive-dev sqlite3
   # cli/CMakeLists.txt: the man pages, generated from --help-all
   help2man
+  # CI's clang pass (.ci/run): -Wthread-safety, ThreadSanitizer and libFuzzer
+  # (the sanitizer and fuzzer runtimes are only a recommendation of clang's)
+  clang libclang-rt-14-dev
   # tests/debian and scripts/debian-demo.sh: a real Debian root, two sandboxes to run it
   debootstrap bubblewrap systemd-container
   # tests/daemon/postgres_test.cc: a private PostgreSQL 15 cluster (scripts/postgres.sh)

@@ -87,14 +87,14 @@ Bisector::Bisector(snapshotter::Snapshotter& snap, MountManager& mounts, std::st
     : snap_(snap), mounts_(mounts), scratch_(std::move(scratch)) {}
 
 size_t Bisector::running() {
-  std::lock_guard l(mu_);
+  MutexLock l(mu_);
   return running_.size();
 }
 
 Status Bisector::Cancel(const std::string& id) {
   std::shared_ptr<Running> run;
   {
-    std::lock_guard l(mu_);
+    MutexLock l(mu_);
     auto it = running_.find(id);
     if (it == running_.end()) return Status::NotFound("no bisect '" + id + "' is running");
     run = it->second;
@@ -107,7 +107,7 @@ Status Bisector::Cancel(const std::string& id) {
 void Bisector::CancelAll() {
   std::vector<std::string> ids;
   {
-    std::lock_guard l(mu_);
+    MutexLock l(mu_);
     for (const auto& [id, run] : running_) ids.push_back(id);
   }
   for (const std::string& id : ids) Cancel(id).IgnoreError();
@@ -116,12 +116,12 @@ void Bisector::CancelAll() {
 Result<std::vector<BisectStep>> Bisector::Progress(const std::string& id) {
   std::shared_ptr<Running> run;
   {
-    std::lock_guard l(mu_);
+    MutexLock l(mu_);
     auto it = running_.find(id);
     if (it == running_.end()) return Status::NotFound("no bisect '" + id + "' is running");
     run = it->second;
   }
-  std::lock_guard l(run->mu);
+  MutexLock l(run->mu);
   return run->steps;
 }
 
@@ -237,7 +237,7 @@ Result<BisectReport> Bisector::Run(const BisectRequest& r) {
   }
   auto run = std::make_shared<Running>();
   {
-    std::lock_guard l(mu_);
+    MutexLock l(mu_);
     if (!running_.emplace(r.id, run).second) {
       return Status::Exists("a bisect '" + r.id + "' is running already");
     }
@@ -246,7 +246,7 @@ Result<BisectReport> Bisector::Run(const BisectRequest& r) {
     Bisector* b;
     std::string id;
     ~Unregister() {
-      std::lock_guard l(b->mu_);
+      MutexLock l(b->mu_);
       b->running_.erase(id);
     }
   } unregister{this, r.id};
@@ -304,7 +304,7 @@ Result<BisectReport> Bisector::Run(const BisectRequest& r) {
     HOODY_ASSIGN_OR_RETURN(BisectStep s, Test(r, *run, candidates[*mid].name, ++step, dir));
     HOODY_RETURN_IF_ERROR(CheckRunnable(s));
     {
-      std::lock_guard l(run->mu);
+      MutexLock l(run->mu);
       run->steps.push_back(s);
     }
     report.steps.push_back(s);

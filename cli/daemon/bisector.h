@@ -24,7 +24,9 @@
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "cli/api/bisect_types.h"
 #include "cli/daemon/mount_manager.h"
 #include "snapshotter/verbs/snapshotter.h"
@@ -55,8 +57,8 @@ class Bisector final : public BisectService {
   struct Running {
     std::atomic<bool> cancelled{false};
     std::atomic<pid_t> child{0};
-    std::mutex mu;
-    std::vector<BisectStep> steps;  // guarded by mu
+    Mutex mu;
+    std::vector<BisectStep> steps GUARDED_BY(mu);
   };
   Result<std::vector<snapshotter::SnapshotInfo>> Candidates(const BisectRequest& r);
   Result<BisectStep> Test(const BisectRequest& r, Running& run, const std::string& snapshot,
@@ -65,8 +67,8 @@ class Bisector final : public BisectService {
   snapshotter::Snapshotter& snap_;
   MountManager& mounts_;
   std::string scratch_;
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Running>> running_;  // by id
+  Mutex mu_;
+  std::map<std::string, std::shared_ptr<Running>> running_ GUARDED_BY(mu_);  // by id
 };
 
 }  // namespace hoodyfs::cli

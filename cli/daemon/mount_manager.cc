@@ -44,7 +44,7 @@ MountManager::MountManager(snapshotter::Snapshotter& snap, std::function<void()>
 std::vector<std::string> MountManager::ReapEnded() {
   std::vector<std::shared_ptr<Mounted>> ended;
   {
-    std::lock_guard l(mu_);
+    MutexLock l(mu_);
     for (auto it = mounts_.begin(); it != mounts_.end();) {
       if (!it->second->unmounting && it->second->session->Ended()) {
         ended.push_back(it->second);
@@ -79,7 +79,7 @@ Result<MountInfo> MountManager::MountUnchecked(const MountRequest& request) {
   HOODY_ASSIGN_OR_RETURN(fusefs::MountOptions options, ParseMountOptions(request.options));
   ReapEnded();  // a mount just unmounted from outside is no obstacle
   {
-    std::lock_guard l(mu_);
+    MutexLock l(mu_);
     if (mounts_.count(request.mountpoint) > 0) {
       return Status::Exists("a hoodyfs container is mounted at " + request.mountpoint + " already");
     }
@@ -115,7 +115,7 @@ Result<MountInfo> MountManager::MountUnchecked(const MountRequest& request) {
   options.on_ended = on_ended_;
   HOODY_ASSIGN_OR_RETURN(m->session,
                          fusefs::Session::Mount(snap_.store(), *view, request.mountpoint, options));
-  std::lock_guard l(mu_);
+  MutexLock l(mu_);
   mounts_[request.mountpoint] = m;
   return m->info;
 }
@@ -123,7 +123,7 @@ Result<MountInfo> MountManager::MountUnchecked(const MountRequest& request) {
 Status MountManager::Unmount(const std::string& mountpoint) {
   std::shared_ptr<Mounted> m;
   {
-    std::lock_guard l(mu_);
+    MutexLock l(mu_);
     auto it = mounts_.find(mountpoint);
     if (it == mounts_.end()) {
       return Status::NotFound("no hoodyfs container is mounted at " + mountpoint);
@@ -133,7 +133,7 @@ Status MountManager::Unmount(const std::string& mountpoint) {
     m->unmounting = true;
   }
   const Status unmounted = m->session->Unmount();
-  std::lock_guard l(mu_);
+  MutexLock l(mu_);
   m->unmounting = false;
   if (!unmounted.ok()) return unmounted;
   mounts_.erase(mountpoint);
@@ -141,21 +141,21 @@ Status MountManager::Unmount(const std::string& mountpoint) {
 }
 
 std::vector<MountInfo> MountManager::List() {
-  std::lock_guard l(mu_);
+  MutexLock l(mu_);
   std::vector<MountInfo> out;
   for (const auto& [mp, m] : mounts_) out.push_back(m->info);
   return out;
 }
 
 size_t MountManager::size() {
-  std::lock_guard l(mu_);
+  MutexLock l(mu_);
   return mounts_.size();
 }
 
 void MountManager::UnmountAll() {
   std::map<std::string, std::shared_ptr<Mounted>> all;
   {
-    std::lock_guard l(mu_);
+    MutexLock l(mu_);
     all.swap(mounts_);
   }
   for (auto& [mp, m] : all) {
@@ -167,7 +167,7 @@ void MountManager::UnmountAll() {
 Status MountManager::SyncContainer(const std::string& container) {
   std::vector<std::shared_ptr<Mounted>> heads;
   {
-    std::lock_guard l(mu_);
+    MutexLock l(mu_);
     for (const auto& [mp, m] : mounts_) {
       if (m->info.container == container && m->info.snapshot.empty()) heads.push_back(m);
     }
@@ -179,7 +179,7 @@ Status MountManager::SyncContainer(const std::string& container) {
 void MountManager::InvalidateContainer(const std::string& container) {
   std::vector<std::shared_ptr<Mounted>> heads;
   {
-    std::lock_guard l(mu_);
+    MutexLock l(mu_);
     for (const auto& [mp, m] : mounts_) {
       if (m->info.container == container && m->info.snapshot.empty()) heads.push_back(m);
     }
@@ -194,7 +194,7 @@ void MountManager::InvalidateContainer(const std::string& container) {
 }
 
 Status MountManager::CheckNotMounted(const std::string& container) {
-  std::lock_guard l(mu_);
+  MutexLock l(mu_);
   for (const auto& [mp, m] : mounts_) {
     if (m->info.container == container) {
       return Status::Busy("container '" + container + "' is mounted at " + mp);

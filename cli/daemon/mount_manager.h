@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "cli/api/mount_api.h"
 #include "fusefs/session.h"
 #include "snapshotter/verbs/snapshotter.h"
@@ -64,14 +66,16 @@ class MountManager final : public MountService {
     // ReapEnded (woken by the very loop that Unmount ends) leaves it alone.
     bool unmounting = false;
   };
-  Status SyncContainer(const std::string& container);
-  void InvalidateContainer(const std::string& container);
-  Status CheckNotMounted(const std::string& container);
+  Status SyncContainer(const std::string& container) EXCLUDES(mu_);
+  void InvalidateContainer(const std::string& container) EXCLUDES(mu_);
+  Status CheckNotMounted(const std::string& container) EXCLUDES(mu_);
 
   snapshotter::Snapshotter& snap_;
   std::function<void()> on_ended_;
-  std::mutex mu_;  // guards mounts_; never held across a session call
-  std::map<std::string, std::shared_ptr<Mounted>> mounts_;  // by mountpoint
+  // Never held across a session call. Also guards each Mounted's
+  // `unmounting` (a member of another object: beyond GUARDED_BY).
+  Mutex mu_;
+  std::map<std::string, std::shared_ptr<Mounted>> mounts_ GUARDED_BY(mu_);  // by mountpoint
 };
 
 // Parses -o words into session options. Errors: kInvalidArgument naming

@@ -252,7 +252,7 @@ Status FileSystem::PurgeIfUnused(WriteScope& s, Meta& meta, GenId gen, Ino ino,
                                  const InodeRecord& rec) {
   if (rec.nlink > 0) return meta.PutInode(s, gen, ino, rec);
   {
-    std::lock_guard l(store_->open_mu_);
+    MutexLock l(store_->open_mu_);
     if (store_->open_counts_.count({*container_, ino.value}) > 0) {
       // Still open: keep the record (nlink 0) until the last Release.
       return meta.PutInode(s, gen, ino, rec);
@@ -440,14 +440,14 @@ Status FileSystem::ReadDir(Ino dir, uint64_t cookie,
 
 void FileSystem::Open(Ino ino) {
   if (read_only()) return;  // a frozen generation never purges anything
-  std::lock_guard l(store_->open_mu_);
+  MutexLock l(store_->open_mu_);
   ++store_->open_counts_[{*container_, ino.value}];
 }
 
 Status FileSystem::Release(Ino ino) {
   if (read_only()) return Status::OK();
   {
-    std::lock_guard l(store_->open_mu_);
+    MutexLock l(store_->open_mu_);
     auto it = store_->open_counts_.find({*container_, ino.value});
     if (it == store_->open_counts_.end()) return Status::OK();
     if (--it->second > 0) return Status::OK();

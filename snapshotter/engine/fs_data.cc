@@ -25,7 +25,6 @@ using index::KvScope;
 using index::WriteScope;
 
 namespace {
-constexpr uint64_t kChunkBytes = uint64_t{index::kChunkBlocks} * kBlockSize;
 constexpr uint32_t kMaxRunBlocks = blockstore::kMaxIoBytes / kBlockSize;
 // Writes are cut into pieces that never span more than this many bytes.
 constexpr uint64_t kWritePieceBytes = blockstore::kMaxIoBytes;

@@ -39,8 +39,7 @@ ChunkMap Compress(const ChunkBlocks& blocks) {
 }
 
 Meta::Meta(const index::GenerationTree& tree, index::BlockAllocator& allocator)
-    : tree_(tree),
-      allocator_(allocator),
+    : allocator_(allocator),
       inodes_(Table::kInodes, tree),
       dirents_(Table::kDirents, tree),
       cookies_(Table::kDirCookies, tree),

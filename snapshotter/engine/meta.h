@@ -79,7 +79,6 @@ class Meta {
   index::VersionedTable& chunks() { return chunks_; }
 
  private:
-  const index::GenerationTree& tree_;
   index::BlockAllocator& allocator_;
   index::VersionedTable inodes_, dirents_, cookies_, backrefs_, xattrs_, chunks_;
 };

@@ -153,7 +153,7 @@ Status Store::Load() {
 
 void Store::StopFlusher() {
   {
-    std::lock_guard l(flusher_mu_);
+    MutexLock l(flusher_mu_);
     stopping_ = true;
   }
   flusher_cv_.notify_all();
@@ -175,18 +175,18 @@ Store::~Store() {
 }
 
 void Store::FlusherLoop() {
-  std::unique_lock l(flusher_mu_);
+  MutexLock l(flusher_mu_);
   while (!stopping_) {
-    flusher_cv_.wait_for(l, std::chrono::milliseconds(options_.flush_interval_ms));
+    l.WaitFor(flusher_cv_, std::chrono::milliseconds(options_.flush_interval_ms));
     if (stopping_) break;
-    l.unlock();
+    l.Unlock();
     Status s = CommitPending();
     if (!s.ok()) Log(LogLevel::kError, "background flush failed: " + s.ToString());
     // While full, every freed block goes back to the host, to refill the
     // reserve sooner.
     ReturnFreeSpace(full() ? 1 : kBackgroundPunchBlocks);
     ReviewSpace();
-    l.lock();
+    l.Lock();
   }
 }
 

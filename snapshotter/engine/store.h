@@ -34,7 +34,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "base/types.h"
 #include "base/unique_fd.h"
 #include "blockstore/block_device.h"
@@ -166,9 +168,9 @@ class Store {
     uint64_t id_ = 0;
   };
   // `reason` names the user ("mounted at /mnt/x", "bisect"): errors quote it.
-  Pin PinGeneration(GenId gen, std::string reason);
+  Pin PinGeneration(GenId gen, std::string reason) EXCLUDES(pins_mu_);
   // The reason of one pin held on `gen`, or nullopt when it has none.
-  std::optional<std::string> PinnedBy(GenId gen) const;
+  std::optional<std::string> PinnedBy(GenId gen) const EXCLUDES(pins_mu_);
 
   // Consistency check of the whole store (docs/design.md, "fsck").
   Status CheckInvariants();
@@ -202,8 +204,8 @@ class Store {
   friend class StoreInternals;
   Store() = default;
   Status Load();
-  void FlusherLoop();
-  void StopFlusher();
+  void FlusherLoop() EXCLUDES(flusher_mu_);
+  void StopFlusher() EXCLUDES(flusher_mu_);
   void AfterCommit(uint64_t epoch);
   index::Timespec Now() const;
   // Flushes when more than the flush threshold is pending (less while
@@ -211,7 +213,7 @@ class Store {
   Status MaybeFlush();
   // The group commit (KvStore::Flush), falling back on the reserve when the
   // host is full. Every commit of the store goes through here.
-  Status CommitPending();
+  Status CommitPending() EXCLUDES(space_mu_);
 
   // Allocation of inode numbers and generation ids (under a WriteScope).
   Ino NextIno(index::WriteScope& scope);
@@ -289,8 +291,8 @@ class Store {
   // Keyed by container and inode: a copy shares inode numbers with the
   // container it came from, and an open file in one must not keep an
   // unlinked file of the other alive.
-  std::mutex open_mu_;
-  std::map<std::pair<std::string, uint64_t>, uint32_t> open_counts_;
+  Mutex open_mu_;
+  std::map<std::pair<std::string, uint64_t>, uint32_t> open_counts_ GUARDED_BY(open_mu_);
 
   // Data writes completed, and how many of them the last commit's fdatasync
   // covered: a commit with no new data skips the data file's fdatasync.
@@ -307,32 +309,35 @@ class Store {
 
   // Pins by generation: id -> reason. Taken after the state lock when both
   // are needed (garbage collection checks pins inside its write scopes).
-  mutable std::mutex pins_mu_;
-  std::unordered_map<uint64_t, std::map<uint64_t, std::string>> pins_;  // gen -> id -> reason
-  uint64_t next_pin_id_ = 1;
+  mutable Mutex pins_mu_;
+  // gen -> id -> reason
+  std::unordered_map<uint64_t, std::map<uint64_t, std::string>> pins_ GUARDED_BY(pins_mu_);
+  uint64_t next_pin_id_ GUARDED_BY(pins_mu_) = 1;
 
   // The reserve and the full state (store_space.cc). space_mu_ serialises
   // the reserve file's changes and the full_ transitions; full_ is read
   // without it.
-  Status OpenReserve();
+  Status OpenReserve() EXCLUDES(space_mu_);
   // Grows the reserve file to its target; false when the host lacks room.
-  bool TopUpReserve();  // REQUIRES: space_mu_ held
+  bool TopUpReserve() REQUIRES(space_mu_);
   // Gives the reserve file's blocks back to the host; false if it had none.
-  bool ReleaseReserve();  // REQUIRES: space_mu_ held
+  bool ReleaseReserve() REQUIRES(space_mu_);
   void EnterFull(const Status& why);
   // After a commit, from the flusher: tops the reserve up and leaves the
   // full state when there is room again (or enters it when the reserve
   // cannot be kept whole and LMDB has no free pages to make up for it).
-  void ReviewSpace();
-  void ReviewSpaceLocked();  // REQUIRES: space_mu_ held
-  std::mutex space_mu_;
-  UniqueFd reserve_fd_;          // GUARDED_BY(space_mu_)
-  uint64_t reserve_target_ = 0;  // bytes; 0: no reserve (the host cannot allocate one)
+  void ReviewSpace() EXCLUDES(space_mu_);
+  void ReviewSpaceLocked() REQUIRES(space_mu_);
+  Mutex space_mu_;
+  UniqueFd reserve_fd_ GUARDED_BY(space_mu_);
+  // Bytes; 0: no reserve (the host cannot allocate one). Written under
+  // space_mu_; read without it too (the flush threshold while full).
+  std::atomic<uint64_t> reserve_target_{0};
   std::atomic<bool> full_{false};
 
-  std::mutex flusher_mu_;
+  Mutex flusher_mu_;
   std::condition_variable flusher_cv_;
-  bool stopping_ = false;
+  bool stopping_ GUARDED_BY(flusher_mu_) = false;
   bool crashed_ = false;  // SimulateCrashForTest was called
   std::thread flusher_;
 };

@@ -22,7 +22,7 @@ Store::Pin::~Pin() { Release(); }
 
 void Store::Pin::Release() {
   if (store_ == nullptr) return;
-  std::lock_guard l(store_->pins_mu_);
+  MutexLock l(store_->pins_mu_);
   auto it = store_->pins_.find(gen_.value);
   if (it != store_->pins_.end()) {
     it->second.erase(id_);
@@ -32,14 +32,14 @@ void Store::Pin::Release() {
 }
 
 Store::Pin Store::PinGeneration(GenId gen, std::string reason) {
-  std::lock_guard l(pins_mu_);
+  MutexLock l(pins_mu_);
   const uint64_t id = next_pin_id_++;
   pins_[gen.value][id] = std::move(reason);
   return Pin(this, gen, id);
 }
 
 std::optional<std::string> Store::PinnedBy(GenId gen) const {
-  std::lock_guard l(pins_mu_);
+  MutexLock l(pins_mu_);
   auto it = pins_.find(gen.value);
   if (it == pins_.end() || it->second.empty()) return std::nullopt;
   return it->second.begin()->second;

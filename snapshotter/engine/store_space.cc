@@ -35,7 +35,7 @@ std::string MiB(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 }  // namespace
 
 Status Store::OpenReserve() {
-  std::lock_guard l(space_mu_);
+  MutexLock l(space_mu_);
   reserve_fd_.Reset(::open((dir_ + kReserveFile).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!reserve_fd_.valid()) return FromErrno(errno, "open " + dir_ + kReserveFile);
   reserve_target_ = options_.reserve_bytes;
@@ -93,7 +93,7 @@ Status Store::CommitPending() {
   // first): the reserve, if the host still holds it...
   bool released = false;
   {
-    std::lock_guard l(space_mu_);
+    MutexLock l(space_mu_);
     released = ReleaseReserve();
   }
   if (released) {
@@ -109,7 +109,7 @@ Status Store::CommitPending() {
 }
 
 void Store::ReviewSpace() {
-  std::lock_guard l(space_mu_);
+  MutexLock l(space_mu_);
   ReviewSpaceLocked();
 }
 

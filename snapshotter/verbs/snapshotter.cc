@@ -52,12 +52,12 @@ Result<std::unique_ptr<Snapshotter>> Snapshotter::Open(const std::string& dir,
 }
 
 void Snapshotter::SetHooks(SnapshotterHooks hooks) {
-  std::lock_guard l(hooks_mu_);
+  MutexLock l(hooks_mu_);
   hooks_ = std::move(hooks);
 }
 
 SnapshotterHooks Snapshotter::Hooks() {
-  std::lock_guard l(hooks_mu_);
+  MutexLock l(hooks_mu_);
   return hooks_;
 }
 

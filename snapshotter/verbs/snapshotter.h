@@ -28,7 +28,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "base/types.h"
 #include "snapshotter/engine/filesystem.h"
 #include "snapshotter/engine/store.h"
@@ -181,8 +183,8 @@ class Snapshotter {
 
   std::unique_ptr<Store> store_;
   StoreInternals internals_;  // of *store_
-  std::mutex hooks_mu_;
-  SnapshotterHooks hooks_;
+  Mutex hooks_mu_;
+  SnapshotterHooks hooks_ GUARDED_BY(hooks_mu_);
   std::mutex gc_mu_;  // one collector at a time
 };
 

@@ -61,7 +61,9 @@ std::map<uint64_t, WalkedInode> Walk(FileSystem& fs) {
   std::vector<std::pair<uint64_t, std::string>> dirs{{kRootIno.value, "/"}};
   out[kRootIno.value].links.push_back(WalkedLink{0, "", "/"});
   while (!dirs.empty()) {
-    auto [dir, path] = dirs.back();
+    // Not a structured binding: clang 14 cannot capture one in a lambda.
+    const uint64_t dir = dirs.back().first;
+    const std::string path = dirs.back().second;
     dirs.pop_back();
     Status s = fs.ReadDir(Ino(dir), 2, [&](const snapshotter::DirEntry& e) {
       const std::string child = (path == "/" ? "" : path) + "/" + e.name;

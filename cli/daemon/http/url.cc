@@ -22,6 +22,12 @@ Result<std::string> PercentDecode(std::string_view raw, std::string_view what) {
   std::string out;
   out.reserve(raw.size());
   for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '\0') {
+      // libmicrohttpd's C strings cannot carry one, but a caller's
+      // string_view can: a name with a NUL would end early at the next C
+      // boundary, as a decoded one would.
+      return Status::InvalidArgument(std::string(what) + " " + Quote(raw) + " holds a NUL byte");
+    }
     if (raw[i] != '%') {
       out += raw[i];
       continue;

@@ -20,8 +20,8 @@
 namespace hoodyfs::cli {
 
 // Decodes %XX escapes ('+' stays '+'). `what` names the text in errors.
-// Errors: kInvalidArgument (a '%' not followed by two hex digits, or a
-// decoded NUL byte).
+// Errors: kInvalidArgument (a '%' not followed by two hex digits, or a NUL
+// byte, decoded or raw).
 Result<std::string> PercentDecode(std::string_view raw, std::string_view what);
 
 // The decoded segments of a raw path ("/api/v1/containers/web1" ->

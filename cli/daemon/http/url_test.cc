@@ -26,6 +26,12 @@ TEST(UrlTest, RefusesWhatWouldReroute) {
     ASSERT_FALSE(parts.ok()) << bad;
     EXPECT_EQ(parts.status().code(), Code::kInvalidArgument) << bad;
   }
+  // A raw NUL too (found by fuzz_rest_router): no segment may hold one.
+  for (std::string_view bad : {std::string_view("\0/api/v1", 8), std::string_view("/a/b\0c", 7)}) {
+    auto parts = SplitApiPath(bad);
+    ASSERT_FALSE(parts.ok());
+    EXPECT_EQ(parts.status().code(), Code::kInvalidArgument);
+  }
 }
 
 TEST(UrlTest, PercentDecodeKeepsPlusAndQuotesLittle) {
