@@ -137,9 +137,7 @@ TEST_F(FsAclTest, SettingAnAccessAclMovesTheModeInTheSameChange) {
   frozen = FreezeNow();
   EXPECT_EQ(frozen.GetAttr(f)->mode, S_IFREG | 04644u);
   EXPECT_CODE(Code::kNoData, frozen.GetXattr(f, kAclAccessXattr).status());
-  EXPECT_EQ(Commits([&] {
-              EXPECT_CODE(Code::kInvalidArgument, fs_->SetAccessAcl(f, "junk"));
-            }),
+  EXPECT_EQ(Commits([&] { EXPECT_CODE(Code::kInvalidArgument, fs_->SetAccessAcl(f, "junk")); }),
             0u);
   EXPECT_CODE(Code::kReadOnly, frozen.SetAccessAcl(f, EncodeAcl(kNamed)));
 }

@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
-#include <shared_mutex>
 #include <set>
+#include <shared_mutex>
 #include <tuple>
 
 #include "blockstore/aligned_buffer.h"
@@ -85,8 +85,9 @@ Result<DataCheckReport> Fsck::CheckData() {
         const uint64_t found = blockstore::BlockChecksum(buf.data() + i * kBlockSize);
         if (found != expected) {
           char why[96];
-          std::snprintf(why, sizeof why, "checksum mismatch: expected %016" PRIx64
-                        ", found %016" PRIx64, expected, found);
+          std::snprintf(why, sizeof why,
+                        "checksum mismatch: expected %016" PRIx64 ", found %016" PRIx64, expected,
+                        found);
           report.damaged.push_back({block, why, {}});
         }
       }

@@ -31,17 +31,21 @@ TEST(PosixAclTest, RefusesMalformedAcls) {
   EXPECT_CODE(Code::kInvalidArgument, ParseAcl(std::string("\3\0\0\0", 4)).status());
   std::string raw = EncodeAcl(Make({{AclTag::kUserObj, 7, 0}, {AclTag::kOther, 0, 0}}));
   EXPECT_CODE(Code::kInvalidArgument, ParseAcl(raw).status());  // no group entry
-  raw = EncodeAcl(
-      Make({{AclTag::kUserObj, 7, 0}, {AclTag::kUser, 7, 1}, {AclTag::kGroupObj, 0, 0}, {AclTag::kOther, 0, 0}}));
+  raw = EncodeAcl(Make({{AclTag::kUserObj, 7, 0},
+                        {AclTag::kUser, 7, 1},
+                        {AclTag::kGroupObj, 0, 0},
+                        {AclTag::kOther, 0, 0}}));
   EXPECT_CODE(Code::kInvalidArgument, ParseAcl(raw).status());  // named, no mask
-  raw = EncodeAcl(Make({{AclTag::kUserObj, 7, 0}, {AclTag::kGroupObj, 0, 0}, {AclTag::kOther, 0, 0}}));
+  raw = EncodeAcl(
+      Make({{AclTag::kUserObj, 7, 0}, {AclTag::kGroupObj, 0, 0}, {AclTag::kOther, 0, 0}}));
   raw[4 + 2] = 9;  // the first entry's permission bits: beyond rwx
   EXPECT_CODE(Code::kInvalidArgument, ParseAcl(raw).status());
   EXPECT_CODE(Code::kInvalidArgument, ParseAcl(raw.substr(0, raw.size() - 1)).status());
 }
 
 TEST(PosixAclTest, ModeBitsComeFromOwnerMaskAndOther) {
-  const Acl base = Make({{AclTag::kUserObj, 6, 0}, {AclTag::kGroupObj, 4, 0}, {AclTag::kOther, 1, 0}});
+  const Acl base =
+      Make({{AclTag::kUserObj, 6, 0}, {AclTag::kGroupObj, 4, 0}, {AclTag::kOther, 1, 0}});
   EXPECT_EQ(AclModeBits(base), 0641u);
   EXPECT_TRUE(AclEquivalentToMode(base));
   const Acl masked = Make({{AclTag::kUserObj, 7, 0},

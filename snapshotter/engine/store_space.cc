@@ -52,14 +52,16 @@ Status Store::OpenReserve() {
 bool Store::TopUpReserve() {
   if (reserve_target_ == 0) return true;
   struct stat st;
-  if (::fstat(reserve_fd_.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) >= reserve_target_) {
+  if (::fstat(reserve_fd_.get(), &st) == 0 &&
+      static_cast<uint64_t>(st.st_size) >= reserve_target_) {
     return true;
   }
   if (::fallocate(reserve_fd_.get(), 0, 0, static_cast<off_t>(reserve_target_)) == 0) return true;
   if (errno == EOPNOTSUPP) {
     // A host filesystem that cannot allocate ahead: run without a reserve.
-    Log(LogLevel::kWarning, dir_ + " is on a filesystem without fallocate: no reserve is kept "
-                                   "for a full disk");
+    Log(LogLevel::kWarning, dir_ +
+                                " is on a filesystem without fallocate: no reserve is kept "
+                                "for a full disk");
     reserve_target_ = 0;
     return true;
   }
@@ -130,8 +132,8 @@ void Store::ReviewSpaceLocked() {
                                ", free metadata pages " + MiB(lmdb_free) + ")");
     }
   } else if (reserve_size + lmdb_free < reserve_target_) {
-    EnterFull(Status::NoSpace("the host has no room for the store's reserve: " +
-                              MiB(reserve_size) + " of " + MiB(reserve_target_)));
+    EnterFull(Status::NoSpace("the host has no room for the store's reserve: " + MiB(reserve_size) +
+                              " of " + MiB(reserve_target_)));
   }
 }
 
