@@ -18,6 +18,7 @@
 #include "cli/store_path.h"
 #include "snapshotter/transfer/tree_export.h"
 #include "snapshotter/transfer/tree_import.h"
+#include "snapshotter/verbs/catalog.h"
 #include "snapshotter/verbs/snapshotter.h"
 
 namespace hoodyfs::cli {
@@ -52,12 +53,9 @@ std::string Summary(uint64_t files, uint64_t dirs, uint64_t links, uint64_t spec
 // "pre-import-YYYYMMDD-HHMMSS", UTC: the alias of the snapshot an import
 // into an existing container goes back to when it fails.
 std::string PreImportAlias() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc;
-  gmtime_r(&now, &utc);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "pre-import-%Y%m%d-%H%M%S", &utc);
-  return buf;
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return "pre-import-" + snapshotter::catalog::UtcStamp(int64_t{now.tv_sec} * 1'000'000'000);
 }
 
 // Puts the container back as it was before a failed import: a container
