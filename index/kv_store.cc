@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "base/coding.h"
+#include "base/log.h"
 #include "base/test_hook.h"
 
 namespace hoodyfs::index {
@@ -208,6 +210,14 @@ void WriteScope::Commit() {
 
 // ---- KvStore ----
 
+namespace {
+// KvStore's own LMDB database, beside the tables and invisible to their scans.
+constexpr const char* kOwnTableName = "kvstore";
+// In it: the epoch of the memtable the last LMDB commit wrote (Wal: the log
+// records of epochs up to it are obsolete). Absent before the first commit.
+constexpr std::string_view kCommittedEpochKey = "committed-epoch";
+}  // namespace
+
 Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, const EnvOptions& options) {
   std::unique_ptr<KvStore> store(new KvStore());
   HOODY_ASSIGN_OR_RETURN(store->env_, Env::Open(path, options));
@@ -215,8 +225,45 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, const En
   for (size_t i = 0; i < kTableCount; ++i) {
     HOODY_ASSIGN_OR_RETURN(store->tables_[i], txn.OpenTable(kTableNames[i]));
   }
+  HOODY_ASSIGN_OR_RETURN(store->own_table_, txn.OpenTable(kOwnTableName));
   HOODY_RETURN_IF_ERROR(std::move(txn).Commit());
+  HOODY_ASSIGN_OR_RETURN(store->wal_, Wal::Open(path));
+  HOODY_RETURN_IF_ERROR(store->Recover().WithContext("replay the metadata log of " + path));
   return store;
+}
+
+// Single-threaded: called by Open before the store is shared.
+Status KvStore::Recover() {
+  uint64_t committed = 0;
+  {
+    HOODY_ASSIGN_OR_RETURN(ReadTxn txn, ReadTxn::Begin(*env_));
+    HOODY_ASSIGN_OR_RETURN(auto v, txn.Get(own_table_, kCommittedEpochKey));
+    if (v) {
+      if (v->size() != 8) return Status::Corruption("committed epoch record of the wrong size");
+      committed = GetLe64(v->data());
+    }
+  }
+  HOODY_ASSIGN_OR_RETURN(WalRecovery recovered, wal_->Recover(committed));
+  if (recovered.epoch != 0) {
+    MemTable replayed;
+    for (const WalEntry& e : recovered.entries) {
+      if (e.tombstone) {
+        replayed.Delete(e.table, e.key);
+      } else {
+        replayed.Put(e.table, e.key, e.value);
+      }
+    }
+    HOODY_RETURN_IF_ERROR(CommitSealed(replayed, recovered.epoch));
+    Log(LogLevel::kInfo, "replayed " + std::to_string(recovered.records) +
+                             " metadata log records (" + std::to_string(replayed.entries()) +
+                             " keys) of epoch " + std::to_string(recovered.epoch));
+    committed = recovered.epoch;
+  }
+  // Epochs keep growing across opens, so no live record is ever mistaken
+  // for one of a later epoch.
+  active_epoch_ = committed + 1;
+  durable_epoch_ = committed;
+  return Status::OK();
 }
 
 KvStore::~KvStore() {
@@ -264,8 +311,11 @@ void KvStore::DropPendingForTest() {
   sealed_.reset();
 }
 
-Status KvStore::CommitSealed(const MemTable& sealed) {
+Status KvStore::CommitSealed(const MemTable& sealed, uint64_t epoch) {
   HOODY_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(*env_));
+  std::string epoch_value;
+  PutLe64(&epoch_value, epoch);
+  HOODY_RETURN_IF_ERROR(txn.Put(own_table_, kCommittedEpochKey, epoch_value));
   for (size_t i = 0; i < kTableCount; ++i) {
     const Table t = static_cast<Table>(i);
     for (const auto& [key, entry] : sealed.map(t)) {
@@ -324,7 +374,7 @@ Status KvStore::Flush() {
     }
     if (hooks_.before_commit) HOODY_RETURN_IF_ERROR(hooks_.before_commit());
     // The sealed memtable is immutable now; reading it without the lock is safe.
-    HOODY_RETURN_IF_ERROR(CommitSealed(*to_commit));
+    HOODY_RETURN_IF_ERROR(CommitSealed(*to_commit, sealed_epoch));
     std::unique_ptr<MemTable> retired;
     {
       WriterLock l(state_mu_);
@@ -334,6 +384,46 @@ Status KvStore::Flush() {
     retired.reset();  // free the memtable outside the lock
     if (hooks_.after_commit) hooks_.after_commit(sealed_epoch);
   }
+}
+
+Status KvStore::Sync() {
+  MutexLock flush_lock(flush_mu_);
+  uint64_t epoch;
+  WalPayload payload;
+  bool must_commit;
+  {
+    WriterLock l(state_mu_);
+    epoch = active_epoch_;
+    // A commit that failed is retried by Flush first: records of this epoch
+    // would replay on top of an LMDB that lacks the sealed epoch.
+    must_commit = sealed_ != nullptr || log_failed_epoch_ == epoch ||
+                  active_->ApproximateBytes() > kMaxLogBytesPerEpoch;
+    if (!must_commit) {
+      if (!active_->has_unlogged()) return Status::OK();  // an earlier Sync covered us
+      active_->DrainUnlogged([&](Table t, std::string_view key, const MemEntry& e) {
+        payload.Add(t, key, e.tombstone, e.value);
+      });
+      if (payload.empty()) return Status::OK();  // rolled back to a logged state
+      must_commit = wal_->BytesInEpoch(epoch) + payload.bytes().size() > kMaxLogBytesPerEpoch;
+    }
+  }
+  if (must_commit) {
+    // Entries drained above are still in the memtable, so the commit holds
+    // them; no record of this epoch may follow, as they are in none.
+    log_failed_epoch_ = epoch;
+    flush_lock.Unlock();
+    return Flush();
+  }
+  Status s = hooks_.before_commit ? hooks_.before_commit() : Status::OK();
+  if (s.ok()) s = wal_->Append(epoch, payload.bytes());
+  if (!s.ok()) {
+    // What this Sync drained is in no record: until this epoch is committed
+    // to LMDB, no later record may be written.
+    log_failed_epoch_ = epoch;
+    return s;
+  }
+  log_appends_.fetch_add(1, std::memory_order_relaxed);
+  return Status::OK();
 }
 
 }  // namespace hoodyfs::index

@@ -20,6 +20,11 @@
 // fdatasyncs file data, so data is durable before the metadata pointing at
 // it) -> one LMDB write transaction applies the sealed memtable -> synced
 // commit -> retire it -> after_commit hook (release of deferred frees).
+//
+// Sync (an fsync) is cheaper than Flush: it appends what changed since the
+// previous Sync to the write-ahead log (index/wal.h), one write and one
+// fdatasync, after the same before_commit hook; the memtable stays, and its
+// LMDB commit comes with the next Flush. Open replays the log's live records.
 #pragma once
 
 #include <pthread.h>
@@ -41,6 +46,7 @@
 #include "index/lmdb_env.h"
 #include "index/memtable.h"
 #include "index/schema.h"
+#include "index/wal.h"
 
 namespace hoodyfs::index {
 
@@ -200,6 +206,17 @@ class KvStore {
   // view and a later Flush retries.
   Status Flush() EXCLUDES(flush_mu_, state_mu_);
 
+  // Makes every change made before the call durable, as Flush does, but
+  // through the write-ahead log when it can: one record of what changed
+  // since the previous Sync, with one fdatasync, and no LMDB commit (that
+  // stays with the next Flush). Falls back to Flush while a failed commit is
+  // pending, after a failed append, and past kMaxLogBytesPerEpoch.
+  // Errors: as Flush.
+  Status Sync() EXCLUDES(flush_mu_, state_mu_);
+  static constexpr uint64_t kMaxLogBytesPerEpoch = 64u << 20;
+  // Records appended to the log since open, for tests.
+  uint64_t LogAppendCount() const { return log_appends_.load(std::memory_order_relaxed); }
+
   // One synced LMDB commit that changes nothing, for a full host: LMDB
   // reuses the pages a commit freed only once a later commit exists (the
   // previous tree stays whole until then), so after a commit that freed
@@ -234,11 +251,17 @@ class KvStore {
   KvStore() = default;
   Result<ReadTxn> AcquireTxn() EXCLUDES(pool_mu_);
   void ReleaseTxn(ReadTxn txn) EXCLUDES(pool_mu_);
-  // Writes the sealed memtable to LMDB: only the one flusher does.
-  Status CommitSealed(const MemTable& sealed) REQUIRES(flush_mu_);
+  // Writes the sealed memtable of `epoch` to LMDB, with the epoch (the log
+  // records it makes obsolete): only the one flusher does.
+  Status CommitSealed(const MemTable& sealed, uint64_t epoch) REQUIRES(flush_mu_);
+  // Applies the log's live records on top of LMDB in one commit, and starts
+  // the epochs after the newest one LMDB or the log knows. Called by Open.
+  Status Recover() NO_THREAD_SAFETY_ANALYSIS;
 
   std::unique_ptr<Env> env_;
+  std::unique_ptr<Wal> wal_ PT_GUARDED_BY(flush_mu_);
   std::array<TableHandle, kTableCount> tables_{};
+  TableHandle own_table_{};  // KvStore's bookkeeping (the committed epoch)
   FlushHooks hooks_;
 
   // One flusher at a time; taken before the state lock.
@@ -254,7 +277,13 @@ class KvStore {
   uint64_t active_epoch_ GUARDED_BY(state_mu_) = 1;
   uint64_t durable_epoch_ GUARDED_BY(state_mu_) = 0;
 
+  // An append failed in this epoch: the entries it drained are in no log
+  // record, so a later record alone would replay a state that never was.
+  // Syncs of this epoch go through Flush.
+  uint64_t log_failed_epoch_ GUARDED_BY(flush_mu_) = 0;
+
   std::atomic<uint64_t> mutations_{0};
+  std::atomic<uint64_t> log_appends_{0};
   std::atomic<uint64_t> commits_{0};
 
   Mutex pool_mu_;

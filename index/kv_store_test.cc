@@ -68,6 +68,7 @@ class KvStoreTest : public ::testing::Test {
   // Closes and reopens the store, reinstalling the hooks that let a test
   // make the next flushes fail before they commit.
   void Reopen() {
+    if (store_) log_appends_before_reopens_ += store_->LogAppendCount();
     ASSERT_NO_FATAL_FAILURE(OpenStore(path_, &store_));
     FlushHooks hooks;
     hooks.before_commit = [this]() -> Status {
@@ -88,6 +89,7 @@ class KvStoreTest : public ::testing::Test {
   int fail_flushes_ = 0;
   int before_commit_calls_ = 0;
   std::vector<uint64_t> committed_epochs_;
+  uint64_t log_appends_before_reopens_ = 0;
 };
 
 // ---- Model-based randomized test ----
@@ -134,8 +136,8 @@ TEST_F(KvStoreTest, RandomOperationsMatchModel) {
   SCOPED_TRACE(testutil::SeedTrace(seed));
   std::mt19937 rng(seed);
   Model model;    // what every reader must see now
-  Model flushed;  // what a reopen must find: the model at the last successful Flush
-  int flushes = 0, failed_flushes = 0, reopens = 0;
+  Model flushed;  // what a reopen must find: the model at the last successful Flush or Sync
+  int flushes = 0, failed_flushes = 0, syncs = 0, failed_syncs = 0, reopens = 0;
 
   for (int op = 0; op < 4000; ++op) {
     SCOPED_TRACE("op " + std::to_string(op));
@@ -200,11 +202,26 @@ TEST_F(KvStoreTest, RandomOperationsMatchModel) {
           ASSERT_EQ(it->value(), expect->second);
         }
       }
-    } else if (pick < 93) {  // group commit
+    } else if (pick < 89) {  // group commit
       Status s = store_->Flush();
       ASSERT_TRUE(s.ok()) << s.ToString();
       flushed = model;
       ++flushes;
+    } else if (pick < 93) {  // an fsync: a log record, or a commit after a failure
+      Status s = store_->Sync();
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      flushed = model;
+      ++syncs;
+    } else if (pick < 95) {  // an fsync whose log append (or fallback commit) fails
+      fail_flushes_ = 1;
+      Status s = store_->Sync();
+      fail_flushes_ = 0;
+      if (s.ok()) {
+        flushed = model;  // nothing unlogged: no append was needed
+      } else {
+        ASSERT_EQ(s.code(), Code::kIoError) << s.ToString();
+        ++failed_syncs;
+      }
     } else if (pick < 98) {  // a flush that fails before commit: a sealed memtable stays
       // With nothing pending there is no commit to fail: the flush succeeds.
       const bool pending = store_->PendingBytes() > 0;
@@ -218,7 +235,7 @@ TEST_F(KvStoreTest, RandomOperationsMatchModel) {
         ASSERT_TRUE(s.ok()) << s.ToString();
         flushed = model;
       }
-    } else {  // close and reopen: only what the last successful Flush covered
+    } else {  // close and reopen: only what the last successful Flush or Sync covered
       ASSERT_NO_FATAL_FAILURE(Reopen());
       model = flushed;
       ++reopens;
@@ -233,6 +250,10 @@ TEST_F(KvStoreTest, RandomOperationsMatchModel) {
   // The mix must have exercised every path.
   EXPECT_GT(flushes, 0);
   EXPECT_GT(failed_flushes, 0);
+  EXPECT_GT(syncs, 0);
+  EXPECT_GT(failed_syncs, 0);
+  EXPECT_GT(store_->LogAppendCount() + log_appends_before_reopens_, 0u)
+      << "no Sync took the log path";
   EXPECT_GT(reopens, 0);
 
   // Unflushed changes vanish on reopen; flushed ones stay.
@@ -586,6 +607,147 @@ TEST_F(KvStoreTest, ConcurrentFlushersShareGroupCommits) {
   ASSERT_NO_FATAL_FAILURE(Reopen());
   ReadScope r(*store_);
   EXPECT_EQ(Scan(r, Table::kMeta, "").size(), size_t{kThreads * kPerThread});
+}
+
+// ---- Sync: the write-ahead log ----
+
+TEST_F(KvStoreTest, SyncedChangesSurviveACrashWithoutAnLmdbCommit) {
+  {
+    WriteScope w(*store_);
+    w.Put(Table::kMeta, "in-lmdb", "1");
+    w.Put(Table::kMeta, "deleted-later", "1");
+    w.Commit();
+  }
+  ASSERT_TRUE(store_->Flush().ok());
+  const size_t commits_before = committed_epochs_.size();
+  {
+    WriteScope w(*store_);
+    w.Put(Table::kInodes, "synced", "2");
+    w.Delete(Table::kMeta, "deleted-later");
+    w.Put(Table::kMeta, "in-lmdb", "overwritten");
+    w.Commit();
+  }
+  ASSERT_TRUE(store_->Sync().ok());
+  EXPECT_EQ(store_->LogAppendCount(), 1u);
+  EXPECT_EQ(committed_epochs_.size(), commits_before) << "a Sync must not commit to LMDB";
+  {
+    WriteScope w(*store_);
+    w.Put(Table::kInodes, "after-the-sync", "3");
+    w.Commit();
+  }
+  // The process dies: memtables gone, no final flush.
+  store_->DropPendingForTest();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  ReadScope r(*store_);
+  EXPECT_EQ(Scan(r, Table::kMeta, ""), (Pairs{{"in-lmdb", "overwritten"}}));
+  EXPECT_EQ(Scan(r, Table::kInodes, ""), (Pairs{{"synced", "2"}}));
+}
+
+TEST_F(KvStoreTest, EachSyncLogsOnlyWhatChangedSinceThePreviousOne) {
+  ASSERT_TRUE(store_->Sync().ok());
+  EXPECT_EQ(store_->LogAppendCount(), 0u) << "nothing changed: nothing to log";
+  for (int i = 0; i < 3; ++i) {
+    {
+      WriteScope w(*store_);
+      w.Put(Table::kMeta, "round", std::to_string(i));
+      w.Put(Table::kMeta, "key" + std::to_string(i), "x");
+      w.Commit();
+    }
+    ASSERT_TRUE(store_->Sync().ok());
+  }
+  ASSERT_TRUE(store_->Sync().ok());
+  EXPECT_EQ(store_->LogAppendCount(), 3u);
+  // A scope rolled back leaves nothing to log either.
+  {
+    WriteScope w(*store_);
+    w.Put(Table::kMeta, "round", "rolled back");
+  }
+  ASSERT_TRUE(store_->Sync().ok());
+  EXPECT_EQ(store_->LogAppendCount(), 3u);
+  store_->DropPendingForTest();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  ReadScope r(*store_);
+  EXPECT_EQ(Scan(r, Table::kMeta, ""),
+            (Pairs{{"key0", "x"}, {"key1", "x"}, {"key2", "x"}, {"round", "2"}}));
+}
+
+TEST_F(KvStoreTest, RepeatedCrashesReplayEachLogOnceAndEpochsKeepGrowing) {
+  uint64_t last_active = 0;
+  Pairs want;
+  for (int round = 0; round < 4; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    EXPECT_GT(store_->ActiveEpoch(), last_active) << "an epoch number came back after a reopen";
+    last_active = store_->ActiveEpoch();
+    {
+      WriteScope w(*store_);
+      w.Put(Table::kMeta, "round" + std::to_string(round), "synced");
+      w.Commit();
+    }
+    want.emplace_back("round" + std::to_string(round), "synced");
+    ASSERT_TRUE(store_->Sync().ok());
+    if (round == 2) {  // one epoch committed normally
+      ASSERT_TRUE(store_->Flush().ok());
+    }
+    {
+      WriteScope w(*store_);
+      w.Put(Table::kMeta, "unsynced", std::to_string(round));
+      w.Commit();
+    }
+    store_->DropPendingForTest();
+    ASSERT_NO_FATAL_FAILURE(Reopen());
+    ReadScope r(*store_);
+    ASSERT_EQ(Scan(r, Table::kMeta, ""), want);
+  }
+}
+
+TEST_F(KvStoreTest, SyncCommitsInsteadWhileAFailedFlushIsPending) {
+  {
+    WriteScope w(*store_);
+    w.Put(Table::kMeta, "sealed", "1");
+    w.Commit();
+  }
+  fail_flushes_ = 1;
+  ASSERT_EQ(store_->Flush().code(), Code::kIoError);
+  {
+    WriteScope w(*store_);
+    w.Put(Table::kMeta, "active", "2");
+    w.Commit();
+  }
+  // A record of the active epoch would replay over an LMDB that lacks the
+  // sealed one: Sync commits both instead.
+  ASSERT_TRUE(store_->Sync().ok());
+  EXPECT_EQ(store_->LogAppendCount(), 0u);
+  EXPECT_FALSE(committed_epochs_.empty());
+  EXPECT_EQ(store_->DurableEpoch() + 1, store_->ActiveEpoch());
+  store_->DropPendingForTest();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  ReadScope r(*store_);
+  EXPECT_EQ(Scan(r, Table::kMeta, ""), (Pairs{{"active", "2"}, {"sealed", "1"}}));
+}
+
+TEST_F(KvStoreTest, AfterAFailedAppendTheEpochIsCommittedNotLoggedAgain) {
+  {
+    WriteScope w(*store_);
+    w.Put(Table::kMeta, "first", "1");
+    w.Commit();
+  }
+  fail_flushes_ = 1;  // the data sync before the append fails
+  ASSERT_EQ(store_->Sync().code(), Code::kIoError);
+  EXPECT_EQ(store_->LogAppendCount(), 0u);
+  {
+    WriteScope w(*store_);
+    w.Put(Table::kMeta, "second", "2");
+    w.Commit();
+  }
+  // "first" is in no record; a record of "second" alone would replay a state
+  // that never was. The next Sync commits the epoch.
+  ASSERT_TRUE(store_->Sync().ok());
+  EXPECT_EQ(store_->LogAppendCount(), 0u);
+  EXPECT_FALSE(committed_epochs_.empty());
+  store_->DropPendingForTest();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  ReadScope r(*store_);
+  EXPECT_EQ(Scan(r, Table::kMeta, ""), (Pairs{{"first", "1"}, {"second", "2"}}));
 }
 
 }  // namespace

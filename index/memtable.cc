@@ -17,8 +17,16 @@ MemEntry& MemTable::Slot(Table t, std::string_view key) {
   return it->second;
 }
 
+void MemTable::MarkUnlogged(Table t, std::string_view key, MemEntry& e) {
+  if (e.unlogged) return;
+  e.unlogged = true;
+  unlogged_keys_.emplace_back(t, std::string(key));
+  bytes_ += kUnloggedOverhead + key.size();
+}
+
 void MemTable::Put(Table t, std::string_view key, std::string_view value) {
   MemEntry& e = Slot(t, key);
+  MarkUnlogged(t, key, e);
   bytes_ += value.size();
   bytes_ -= e.value.size();
   e.value.assign(value);
@@ -27,6 +35,7 @@ void MemTable::Put(Table t, std::string_view key, std::string_view value) {
 
 void MemTable::Delete(Table t, std::string_view key) {
   MemEntry& e = Slot(t, key);
+  MarkUnlogged(t, key, e);
   bytes_ -= e.value.size();
   e.value.clear();
   e.tombstone = true;
@@ -46,6 +55,9 @@ std::optional<MemEntry> MemTable::Save(Table t, std::string_view key) const {
 
 void MemTable::Restore(Table t, std::string_view key, const std::optional<MemEntry>& saved) {
   if (saved) {
+    // The saved flag is right as it is: no drain runs inside a scope (the
+    // scope holds the state lock), so the log holds the saved state exactly
+    // when it held it at the scope's start.
     MemEntry& e = Slot(t, key);
     bytes_ += saved->value.size();
     bytes_ -= e.value.size();

@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "index/schema.h"
 
@@ -18,6 +20,8 @@ namespace hoodyfs::index {
 struct MemEntry {
   std::string value;
   bool tombstone = false;
+  // Changed since the last DrainUnlogged: not yet in the write-ahead log.
+  bool unlogged = false;
 };
 
 class MemTable {
@@ -34,6 +38,24 @@ class MemTable {
   std::optional<MemEntry> Save(Table t, std::string_view key) const;
   void Restore(Table t, std::string_view key, const std::optional<MemEntry>& saved);
 
+  // Calls `emit` once for every entry changed since the previous call (its
+  // current value or tombstone), and marks them logged. O(entries changed):
+  // Put and Delete remember each key the first time it changes after a drain.
+  template <typename Emit>
+  void DrainUnlogged(Emit emit) {
+    for (const auto& [t, key] : unlogged_keys_) {
+      bytes_ -= kUnloggedOverhead + key.size();
+      Map& m = maps_[TableIndex(t)];
+      auto it = m.find(key);
+      // Gone or logged again: a rollback removed it or put back a logged state.
+      if (it == m.end() || !it->second.unlogged) continue;
+      it->second.unlogged = false;
+      emit(t, std::string_view(it->first), it->second);
+    }
+    unlogged_keys_.clear();
+  }
+  bool has_unlogged() const { return !unlogged_keys_.empty(); }
+
   const Map& map(Table t) const { return maps_[TableIndex(t)]; }
   bool empty() const { return entries_ == 0; }
   size_t entries() const { return entries_; }
@@ -42,7 +64,13 @@ class MemTable {
 
  private:
   MemEntry& Slot(Table t, std::string_view key);
+  void MarkUnlogged(Table t, std::string_view key, MemEntry& e);
+  // A pair in unlogged_keys_: the table, a std::string header, vector slack.
+  static constexpr size_t kUnloggedOverhead = 48;
   std::array<Map, kTableCount> maps_;
+  // Keys changed since the last DrainUnlogged, each once per drain (an entry
+  // a rollback removed and a later Put recreated may appear twice: harmless).
+  std::vector<std::pair<Table, std::string>> unlogged_keys_;
   size_t entries_ = 0;
   size_t bytes_ = 0;
 };

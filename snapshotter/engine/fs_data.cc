@@ -394,6 +394,6 @@ Status FileSystem::Truncate(WriteScope& s, Meta& meta, GenId g, Ino ino, InodeRe
   return Status::OK();
 }
 
-Status FileSystem::Fsync(Ino) { return store_->Flush(); }
+Status FileSystem::Fsync(Ino) { return store_->Sync(); }
 
 }  // namespace hoodyfs::snapshotter

@@ -264,6 +264,13 @@ Status Store::MaybeFlush() {
 
 Status Store::Flush() { return CommitPending(); }
 
+Status Store::Sync() {
+  // Any failure of the log path (a full host, a failed append) takes the
+  // commit path, which handles the full host (store_space.cc) and reports.
+  if (kv_->Sync().ok()) return Status::OK();
+  return CommitPending();
+}
+
 index::Timespec Store::Now() const { return options_.clock(); }
 
 }  // namespace hoodyfs::snapshotter

@@ -118,6 +118,9 @@ class Store {
 
   // Makes everything done so far durable. Errors: kNoSpace, kIoError.
   Status Flush();
+  // Makes everything done so far durable, as Flush, at the cost of one log
+  // append when it can (KvStore::Sync): what an fsync calls. Errors: as Flush.
+  Status Sync();
 
   // --- room on the host (store_space.cc) ---
   // When the host filesystem fills up, a commit fails; the store then gives
