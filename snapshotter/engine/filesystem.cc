@@ -251,12 +251,9 @@ Status FileSystem::Purge(WriteScope& s, Meta& meta, GenId gen, Ino ino) {
 Status FileSystem::PurgeIfUnused(WriteScope& s, Meta& meta, GenId gen, Ino ino,
                                  const InodeRecord& rec) {
   if (rec.nlink > 0) return meta.PutInode(s, gen, ino, rec);
-  {
-    MutexLock l(store_->open_mu_);
-    if (store_->open_counts_.count({*container_, ino.value}) > 0) {
-      // Still open: keep the record (nlink 0) until the last Release.
-      return meta.PutInode(s, gen, ino, rec);
-    }
+  if (store_->IsOpen(*container_, ino)) {
+    // Still open: keep the record (nlink 0) until the last Release.
+    return meta.PutInode(s, gen, ino, rec);
   }
   return Purge(s, meta, gen, ino);
 }
@@ -440,19 +437,12 @@ Status FileSystem::ReadDir(Ino dir, uint64_t cookie,
 
 void FileSystem::Open(Ino ino) {
   if (read_only()) return;  // a frozen generation never purges anything
-  MutexLock l(store_->open_mu_);
-  ++store_->open_counts_[{*container_, ino.value}];
+  store_->AddOpen(*container_, ino);
 }
 
 Status FileSystem::Release(Ino ino) {
   if (read_only()) return Status::OK();
-  {
-    MutexLock l(store_->open_mu_);
-    auto it = store_->open_counts_.find({*container_, ino.value});
-    if (it == store_->open_counts_.end()) return Status::OK();
-    if (--it->second > 0) return Status::OK();
-    store_->open_counts_.erase(it);
-  }
+  if (!store_->ReleaseOpen(*container_, ino)) return Status::OK();
   return Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
     HOODY_ASSIGN_OR_RETURN(auto rec, meta.GetInode(s, g, ino));
     if (!rec || rec->nlink > 0) return Status::OK();
