@@ -198,11 +198,12 @@ class Store {
   std::string DescribeDevice() const { return device_->Describe(); }
 
  private:
-  // The engine's own parts, and the snapshot verbs' view
-  // (store_internals.h): nothing else sees inside.
-  friend class FileSystem;
-  friend class Fsck;
+  // Two named views of the inside (store_internals.h): StoreInternals for
+  // the snapshot verbs and the engine, EngineInternals for the engine's own
+  // FileSystem and Fsck. Nothing else sees inside.
   friend class StoreInternals;
+  friend class EngineInternals;
+  friend class Fsck;
   Store() = default;
   Status Load();
   void FlusherLoop() EXCLUDES(flusher_mu_);
