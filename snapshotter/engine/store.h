@@ -203,7 +203,6 @@ class Store {
   // FileSystem and Fsck. Nothing else sees inside.
   friend class StoreInternals;
   friend class EngineInternals;
-  friend class Fsck;
   Store() = default;
   Status Load();
   void FlusherLoop() EXCLUDES(flusher_mu_);
