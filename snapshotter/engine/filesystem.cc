@@ -39,8 +39,8 @@ Result<GenId> FileSystem::Generation() const {
 
 Result<uint64_t> FileSystem::Lineage() const {
   if (read_only()) return uint64_t{0};
-  ReadScope s(*store_->kv_);
-  HOODY_ASSIGN_OR_RETURN(Store::HeadInfo head, store_->CurrentHeadInfo(*container_));
+  ReadScope s(internals().kv());
+  HOODY_ASSIGN_OR_RETURN(EngineInternals::HeadInfo head, internals().CurrentHeadInfo(*container_));
   return head.lineage;
 }
 
@@ -81,11 +81,11 @@ Result<Attr> FileSystem::SetAttr(Ino ino, const SetAttrRequest& req) {
   }
   Attr out;
   // A size change rewrites chunk maps: serialize it with writes to the file.
-  std::unique_lock<std::mutex> file_lock(store_->InodeLock(ino), std::defer_lock);
+  std::unique_lock<std::mutex> file_lock(internals().InodeLock(ino), std::defer_lock);
   if (req.size) file_lock.lock();
   HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
     HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
-    const index::Timespec now = store_->Now();
+    const index::Timespec now = internals().Now();
     if (req.size) {
       if (IsDir(rec)) return Status::IsDirectory("cannot truncate a directory");
       if (!S_ISREG(rec.mode)) return Status::InvalidArgument("truncate of a non-regular file");
@@ -127,8 +127,8 @@ Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecor
           acl, internal::InheritFrom(s, meta, g, parent, rec.mode, *options.acl_umask));
       rec.mode = acl.mode;
     }
-    const index::Timespec now = store_->Now();
-    const Ino ino = store_->NextIno(s);
+    const index::Timespec now = internals().Now();
+    const Ino ino = internals().NextIno(s);
     rec.atime = rec.mtime = rec.ctime = now;
     rec.nlink = IsDir(rec) ? 2 : 1;
     if (IsDir(rec)) {
@@ -211,7 +211,7 @@ Result<Entry> FileSystem::Link(Ino ino, Ino new_parent, std::string_view new_nam
     if (dir->nlink == 0) return Status::NotFound("directory was removed");
     HOODY_ASSIGN_OR_RETURN(auto existing, meta.GetDirent(s, g, new_parent, new_name));
     if (existing) return Status::Exists("'" + std::string(new_name) + "' already exists");
-    const index::Timespec now = store_->Now();
+    const index::Timespec now = internals().Now();
     const DirentValue d{ino, internal::DirentType(target->mode), dir->next_cookie++};
     ++target->nlink;
     target->ctime = now;
@@ -251,12 +251,9 @@ Status FileSystem::Purge(WriteScope& s, Meta& meta, GenId gen, Ino ino) {
 Status FileSystem::PurgeIfUnused(WriteScope& s, Meta& meta, GenId gen, Ino ino,
                                  const InodeRecord& rec) {
   if (rec.nlink > 0) return meta.PutInode(s, gen, ino, rec);
-  {
-    MutexLock l(store_->open_mu_);
-    if (store_->open_counts_.count({*container_, ino.value}) > 0) {
-      // Still open: keep the record (nlink 0) until the last Release.
-      return meta.PutInode(s, gen, ino, rec);
-    }
+  if (internals().IsOpen(*container_, ino)) {
+    // Still open: keep the record (nlink 0) until the last Release.
+    return meta.PutInode(s, gen, ino, rec);
   }
   return Purge(s, meta, gen, ino);
 }
@@ -295,7 +292,7 @@ Status FileSystem::RemoveChild(WriteScope& s, Meta& meta, GenId g, Ino parent,
     if (IsDir(c.target)) return Status::IsDirectory("'" + std::string(name) + "' is a directory");
     --c.target.nlink;
   }
-  const index::Timespec now = store_->Now();
+  const index::Timespec now = internals().Now();
   HOODY_RETURN_IF_ERROR(meta.EraseEntry(s, g, parent, name, c.entry));
   c.dir->mtime = c.dir->ctime = now;
   c.target.ctime = now;
@@ -355,7 +352,7 @@ Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
       return Status::OK();
     };
     if (moved_is_dir) HOODY_RETURN_IF_ERROR(check_not_below(src->ino, new_parent));
-    const index::Timespec now = store_->Now();
+    const index::Timespec now = internals().Now();
     from_dir->mtime = from_dir->ctime = now;
     to_dir->mtime = to_dir->ctime = now;
     moved->ctime = now;
@@ -440,19 +437,12 @@ Status FileSystem::ReadDir(Ino dir, uint64_t cookie,
 
 void FileSystem::Open(Ino ino) {
   if (read_only()) return;  // a frozen generation never purges anything
-  MutexLock l(store_->open_mu_);
-  ++store_->open_counts_[{*container_, ino.value}];
+  internals().AddOpen(*container_, ino);
 }
 
 Status FileSystem::Release(Ino ino) {
   if (read_only()) return Status::OK();
-  {
-    MutexLock l(store_->open_mu_);
-    auto it = store_->open_counts_.find({*container_, ino.value});
-    if (it == store_->open_counts_.end()) return Status::OK();
-    if (--it->second > 0) return Status::OK();
-    store_->open_counts_.erase(it);
-  }
+  if (!internals().ReleaseOpen(*container_, ino)) return Status::OK();
   return Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
     HOODY_ASSIGN_OR_RETURN(auto rec, meta.GetInode(s, g, ino));
     if (!rec || rec->nlink > 0) return Status::OK();
@@ -489,7 +479,7 @@ Status FileSystem::SetXattr(Ino ino, std::string_view name, std::string_view val
       return Status::NoData("no attribute '" + std::string(name) + "'");
     }
     HOODY_RETURN_IF_ERROR(meta.xattrs().Put(s, logical, g, value));
-    rec.ctime = store_->Now();
+    rec.ctime = internals().Now();
     return meta.PutInode(s, g, ino, rec);
   });
 }
@@ -515,7 +505,7 @@ Status FileSystem::RemoveXattr(Ino ino, std::string_view name) {
     HOODY_ASSIGN_OR_RETURN(auto existing, meta.xattrs().Get(s, logical, g));
     if (!existing) return Status::NoData("no attribute '" + std::string(name) + "'");
     HOODY_RETURN_IF_ERROR(meta.xattrs().Erase(s, logical, g));
-    rec.ctime = store_->Now();
+    rec.ctime = internals().Now();
     return meta.PutInode(s, g, ino, rec);
   });
 }
@@ -528,13 +518,13 @@ Result<FsStats> FileSystem::StatFs() {
     host_free_blocks = uint64_t{host.f_bavail} * host.f_frsize / kBlockSize;
   }
   {
-    ReadScope s(*store_->kv_);
-    const uint64_t cap = store_->allocator_.capacity_blocks();
-    const uint64_t used = store_->allocator_.used_blocks();
+    ReadScope s(internals().kv());
+    const uint64_t cap = internals().allocator().capacity_blocks();
+    const uint64_t used = internals().allocator().used_blocks();
     // The data file grows on demand: what the host has free is ours too.
     st.total_blocks = cap + host_free_blocks;
     st.free_blocks = cap - used + host_free_blocks;
-    st.files = store_->next_ino_;
+    st.files = internals().next_ino();
   }
   return st;
 }

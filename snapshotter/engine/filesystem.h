@@ -32,6 +32,7 @@ class WriteScope;
 namespace hoodyfs::snapshotter {
 
 class Meta;
+class EngineInternals;
 class Store;
 
 struct Attr {
@@ -246,6 +247,9 @@ class FileSystem {
   Status ZeroRange(Ino ino, uint64_t offset, uint64_t end);
   Status UnmapBlocks(Ino ino, uint64_t first_block, uint64_t end_block);
   Status GrowTo(Ino ino, uint64_t new_size, bool touch);
+
+  // The store's inside, as the engine sees it (store_internals.h).
+  EngineInternals internals() const;
 
   Store* store_;
   std::optional<std::string> container_;  // set: live head view

@@ -73,7 +73,7 @@ Status FileSystem::SetAccessAcl(Ino ino, std::string_view value) {
     }
     // The type and the setuid, setgid and sticky bits stay.
     rec.mode = (rec.mode & ~uint32_t{0777}) | bits;
-    rec.ctime = store_->Now();
+    rec.ctime = internals().Now();
     return meta.PutInode(s, g, ino, rec);
   });
 }

@@ -156,7 +156,7 @@ static Result<int64_t> MapFresh(WriteScope& s, Meta& meta, GenId gen, Ino ino, u
 }
 
 Result<size_t> FileSystem::Read(Ino ino, uint64_t offset, std::span<char> out) {
-  std::shared_lock<std::shared_mutex> guard(store_->data_readers_, std::defer_lock);
+  std::shared_lock<std::shared_mutex> guard(internals().data_readers(), std::defer_lock);
   std::vector<MappedBlock> blocks;
   size_t length = 0;
   uint64_t first_block = 0;
@@ -181,7 +181,7 @@ Result<size_t> FileSystem::Read(Ino ino, uint64_t offset, std::span<char> out) {
   }));
   if (blocks.empty()) return length;
   AlignedBuffer buf(blocks.size() * kBlockSize);
-  HOODY_RETURN_IF_ERROR(ReadMapped(*store_->device_, blocks, &buf));
+  HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), blocks, &buf));
   guard.unlock();
   std::memcpy(out.data(), buf.data() + (offset - first_block * kBlockSize), length);
   return length;
@@ -194,7 +194,7 @@ Result<size_t> FileSystem::Write(Ino ino, uint64_t offset, std::span<const char>
   }
   if (data.empty()) return size_t{0};
   HOODY_RETURN_IF_ERROR(CheckRoomToGrow());
-  std::lock_guard file_lock(store_->InodeLock(ino));
+  std::lock_guard file_lock(internals().InodeLock(ino));
   size_t done = 0;
   while (done < data.size()) {
     const uint64_t at = offset + done;
@@ -218,8 +218,8 @@ Status FileSystem::ConvertInline(WriteScope& s, Meta& meta, GenId g, Ino ino, In
   AlignedBuffer buf(kBlockSize);
   std::memcpy(buf.data(), rec->inline_data.data(), rec->inline_data.size());
   rec->inline_data.clear();
-  HOODY_ASSIGN_OR_RETURN(index::BlockRun run, store_->AllocateBlocks(s, 1));
-  HOODY_RETURN_IF_ERROR(WriteRuns(*store_->device_, store_->data_writes_, {run}, buf));
+  HOODY_ASSIGN_OR_RETURN(index::BlockRun run, internals().AllocateBlocks(s, 1));
+  HOODY_RETURN_IF_ERROR(WriteRuns(internals().device(), internals().data_writes(), {run}, buf));
   HOODY_ASSIGN_OR_RETURN(int64_t delta, MapFresh(s, meta, g, ino, 0, {run.start},
                                                  {blockstore::BlockChecksum(buf.data())}));
   rec->blocks += delta;
@@ -237,7 +237,7 @@ Result<bool> FileSystem::WriteInline(Ino ino, uint64_t offset, std::span<const c
       if (rec.inline_data.size() < end) rec.inline_data.resize(end, '\0');
       std::memcpy(rec.inline_data.data() + offset, data.data(), data.size());
       rec.size = std::max<uint64_t>(rec.size, end);
-      rec.mtime = rec.ctime = store_->Now();
+      rec.mtime = rec.ctime = internals().Now();
       done = true;
     } else {
       HOODY_RETURN_IF_ERROR(ConvertInline(s, meta, g, ino, &rec));
@@ -254,7 +254,7 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
   // 1. One read scope: the inode, the head's lineage and the old contents of
   // partially written edge blocks. An inline file is written in place, or
   // moved to a block first and then looked at again.
-  std::shared_lock<std::shared_mutex> guard(store_->data_readers_, std::defer_lock);
+  std::shared_lock<std::shared_mutex> guard(internals().data_readers(), std::defer_lock);
   std::vector<MappedBlock> edges;
   uint64_t lineage = 0;
   for (;;) {
@@ -266,7 +266,8 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
         is_inline = true;
         return Status::OK();
       }
-      HOODY_ASSIGN_OR_RETURN(Store::HeadInfo head, store_->CurrentHeadInfo(*container_));
+      HOODY_ASSIGN_OR_RETURN(EngineInternals::HeadInfo head,
+                             internals().CurrentHeadInfo(*container_));
       lineage = head.lineage;
       std::vector<MappedBlock> one;
       if (offset % kBlockSize != 0) {
@@ -287,7 +288,7 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
   AlignedBuffer buf(count * kBlockSize);
   for (const MappedBlock& e : edges) {
     AlignedBuffer old(kBlockSize);
-    HOODY_RETURN_IF_ERROR(ReadMapped(*store_->device_, {e}, &old));
+    HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), {e}, &old));
     std::memcpy(buf.data() + (e.logical - first) * kBlockSize, old.data(), kBlockSize);
   }
   guard.unlock();
@@ -298,12 +299,12 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
   // 2. Reserve fresh blocks (in memory only: a crash before step 4 leaks nothing).
   std::vector<index::BlockRun> runs;
   {
-    WriteScope s(*store_->kv_);
+    WriteScope s(internals().kv());
     for (uint64_t have = 0; have < count;) {
-      Result<index::BlockRun> run = store_->ReserveBlocks(
+      Result<index::BlockRun> run = internals().ReserveBlocks(
           s, static_cast<uint32_t>(std::min<uint64_t>(count - have, kMaxRunBlocks)));
       if (!run.ok()) {
-        for (const auto& r : runs) store_->allocator_.Unreserve(r);
+        for (const auto& r : runs) internals().allocator().Unreserve(r);
         return run.status();
       }
       runs.push_back(*run);
@@ -312,13 +313,13 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
     s.Commit();
   }
   auto unreserve = [&] {
-    WriteScope s(*store_->kv_);
-    for (const auto& r : runs) store_->allocator_.Unreserve(r);
+    WriteScope s(internals().kv());
+    for (const auto& r : runs) internals().allocator().Unreserve(r);
     s.Commit();
   };
 
   // 3. The data, with no engine lock held.
-  if (Status st = WriteRuns(*store_->device_, store_->data_writes_, runs, buf); !st.ok()) {
+  if (Status st = WriteRuns(internals().device(), internals().data_writes(), runs, buf); !st.ok()) {
     unreserve();
     return st;
   }
@@ -329,16 +330,16 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
     // Freezes since step 1 give heads that start from the same contents
     // (and the file lock kept this file's data still); a branch replaced the
     // tree this write was aimed at.
-    HOODY_ASSIGN_OR_RETURN(Store::HeadInfo now, store_->CurrentHeadInfo(*container_));
+    HOODY_ASSIGN_OR_RETURN(EngineInternals::HeadInfo now, internals().CurrentHeadInfo(*container_));
     if (now.lineage != lineage) {
       return Status::Stale("the container was restored to another generation during the write");
     }
     HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
-    for (const auto& r : runs) store_->allocator_.Claim(s, r);
+    for (const auto& r : runs) internals().allocator().Claim(s, r);
     HOODY_ASSIGN_OR_RETURN(int64_t delta, MapFresh(s, meta, g, ino, first, Flatten(runs), sums));
     rec.blocks += delta;
     rec.size = std::max(rec.size, end);
-    rec.mtime = rec.ctime = store_->Now();
+    rec.mtime = rec.ctime = internals().Now();
     return meta.PutInode(s, g, ino, rec);
   });
   if (!st.ok()) unreserve();
@@ -380,10 +381,11 @@ Status FileSystem::Truncate(WriteScope& s, Meta& meta, GenId g, Ino ino, InodeRe
       HOODY_RETURN_IF_ERROR(MapBlocks(s, meta, g, ino, keep - 1, 1, &tail));
       if (tail[0].physical.valid()) {
         AlignedBuffer buf(kBlockSize);
-        HOODY_RETURN_IF_ERROR(ReadMapped(*store_->device_, tail, &buf));
+        HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), tail, &buf));
         std::memset(buf.data() + new_size % kBlockSize, 0, kBlockSize - new_size % kBlockSize);
-        HOODY_ASSIGN_OR_RETURN(index::BlockRun run, store_->AllocateBlocks(s, 1));
-        HOODY_RETURN_IF_ERROR(WriteRuns(*store_->device_, store_->data_writes_, {run}, buf));
+        HOODY_ASSIGN_OR_RETURN(index::BlockRun run, internals().AllocateBlocks(s, 1));
+        HOODY_RETURN_IF_ERROR(
+            WriteRuns(internals().device(), internals().data_writes(), {run}, buf));
         HOODY_ASSIGN_OR_RETURN(int64_t delta, MapFresh(s, meta, g, ino, keep - 1, {run.start},
                                                        {blockstore::BlockChecksum(buf.data())}));
         rec->blocks += delta;

@@ -13,6 +13,7 @@
 #include "snapshotter/engine/meta.h"
 #include "snapshotter/engine/posix_acl.h"
 #include "snapshotter/engine/store.h"
+#include "snapshotter/engine/store_internals.h"
 
 namespace hoodyfs::snapshotter::internal {
 
@@ -78,8 +79,10 @@ class InodeCache {
 
 namespace hoodyfs::snapshotter {
 
+inline EngineInternals FileSystem::internals() const { return EngineInternals(*store_); }
+
 inline Result<GenId> FileSystem::CurrentGen() const {
-  HOODY_ASSIGN_OR_RETURN(Store::HeadInfo head, store_->CurrentHeadInfo(*container_));
+  HOODY_ASSIGN_OR_RETURN(EngineInternals::HeadInfo head, internals().CurrentHeadInfo(*container_));
   if (lineage_ != 0 && head.lineage != lineage_) {
     return Status::Stale("container '" + *container_ +
                          "' was restored to another generation after this file was opened");
@@ -90,14 +93,14 @@ inline Result<GenId> FileSystem::CurrentGen() const {
 template <class Fn>
 Status FileSystem::Mutate(Fn&& fn) {
   if (read_only()) return Status::ReadOnly("a frozen generation is read-only");
-  HOODY_RETURN_IF_ERROR(store_->CheckWritable());
+  HOODY_RETURN_IF_ERROR(internals().CheckWritable());
   // Before the change, not after it: a commit that fails (a full host)
   // then refuses this call with nothing changed, where afterwards it would
   // report an error for a change that stays visible and commits later.
-  HOODY_RETURN_IF_ERROR(store_->MaybeFlush());
-  index::WriteScope s(*store_->kv_);
+  HOODY_RETURN_IF_ERROR(internals().MaybeFlush());
+  index::WriteScope s(internals().kv());
   HOODY_ASSIGN_OR_RETURN(GenId head, CurrentGen());
-  Meta meta(store_->tree_, store_->allocator_);
+  Meta meta(internals().tree(), internals().allocator());
   HOODY_RETURN_IF_ERROR(fn(s, meta, head));
   s.Commit();
   return Status::OK();
@@ -109,12 +112,12 @@ inline Status FileSystem::CheckRoomToGrow() const {
 
 template <class Fn>
 Status FileSystem::Inspect(Fn&& fn) {
-  index::ReadScope s(*store_->kv_);
+  index::ReadScope s(internals().kv());
   GenId gen = frozen_;
   if (!read_only()) {
     HOODY_ASSIGN_OR_RETURN(gen, CurrentGen());
   }
-  Meta meta(store_->tree_, store_->allocator_);
+  Meta meta(internals().tree(), internals().allocator());
   return fn(s, meta, gen);
 }
 

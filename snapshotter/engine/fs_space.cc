@@ -49,7 +49,7 @@ Status FileSystem::Fallocate(Ino ino, int mode, uint64_t offset, uint64_t length
   const uint64_t end = offset + length;
   // Allocating promises room for later writes: none while the store is full.
   if (op == 0) HOODY_RETURN_IF_ERROR(CheckRoomToGrow());
-  std::lock_guard file_lock(store_->InodeLock(ino));
+  std::lock_guard file_lock(internals().InodeLock(ino));
   if (op != 0) HOODY_RETURN_IF_ERROR(ZeroRange(ino, offset, end));
   if (!keep_size || op != 0) {
     return GrowTo(ino, keep_size ? 0 : end, /*touch=*/op != 0);
@@ -135,7 +135,7 @@ Status FileSystem::UnmapBlocks(Ino ino, uint64_t first_block, uint64_t end_block
       HOODY_ASSIGN_OR_RETURN(int64_t delta, meta.PutChunk(s, g, ino, c, old, blocks));
       rec.blocks += delta;
     }
-    const index::Timespec now = store_->Now();
+    const index::Timespec now = internals().Now();
     rec.mtime = rec.ctime = now;
     return meta.PutInode(s, g, ino, rec);
   });
@@ -150,7 +150,7 @@ Status FileSystem::GrowTo(Ino ino, uint64_t new_size, bool touch) {
     // Truncate upwards only moves the size (an inline file that outgrows its
     // record moves to a block first).
     if (grows) HOODY_RETURN_IF_ERROR(Truncate(s, meta, g, ino, &rec, new_size));
-    const index::Timespec now = store_->Now();
+    const index::Timespec now = internals().Now();
     rec.mtime = rec.ctime = now;
     return meta.PutInode(s, g, ino, rec);
   });

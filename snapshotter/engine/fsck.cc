@@ -15,6 +15,7 @@
 #include "index/keys.h"
 #include "snapshotter/engine/fs_internal.h"
 #include "snapshotter/engine/store.h"
+#include "snapshotter/engine/store_internals.h"
 
 namespace hoodyfs::snapshotter {
 
@@ -33,6 +34,8 @@ Status Store::CheckInvariants() { return Fsck(*this).Run(); }
 Status Store::CheckFullyCollected() { return Fsck(*this).CheckCollected(); }
 Result<DataCheckReport> Store::CheckData() { return Fsck(*this).CheckData(); }
 
+EngineInternals Fsck::internals() const { return EngineInternals(store_); }
+
 Result<DataCheckReport> Fsck::CheckData() {
   // Batches of block records, each read under its own scope and with the
   // data-readers guard held, so the check runs beside a live store: no
@@ -44,8 +47,8 @@ Result<DataCheckReport> Fsck::CheckData() {
   std::string next = index::BlockKey(BlockNo(0));
   for (bool more = true; more;) {
     batch.clear();
-    ReadScope s(*store_.kv_);
-    std::shared_lock readers(store_.data_readers_);
+    ReadScope s(internals().kv());
+    std::shared_lock readers(internals().data_readers());
     HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kBlocks));
     for (it.Seek(next); it.Valid() && batch.size() < kBatchBlocks; it.Next()) {
       HOODY_ASSIGN_OR_RETURN(index::BlockRecord rec, index::BlockRecord::Decode(it.value()));
@@ -73,7 +76,7 @@ Result<DataCheckReport> Fsck::CheckData() {
       i += n;
     }
     // A failed read fails its own op: the others' results stand.
-    (void)store_.device_->Execute(ops).ok();
+    (void)internals().device().Execute(ops).ok();
     for (size_t k = 0; k < ops.size(); ++k) {
       const auto [first, n] = spans[k];
       for (size_t i = first; i < first + n; ++i) {
@@ -101,7 +104,7 @@ Result<DataCheckReport> Fsck::CheckData() {
 Status Fsck::FindUses(std::vector<DamagedBlock>* damaged) {
   std::map<uint64_t, DamagedBlock*> by_block;
   for (DamagedBlock& d : *damaged) by_block[d.block.value] = &d;
-  ReadScope s(*store_.kv_);
+  ReadScope s(internals().kv());
   HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kChunks));
   for (it.Seek(""); it.Valid(); it.Next()) {
     const std::string_view v = it.value();
@@ -125,7 +128,7 @@ Status Fsck::FindUses(std::vector<DamagedBlock>* damaged) {
 }
 
 Result<std::string> Fsck::PathOf(const index::KvScope& s, GenId gen, Ino ino) {
-  Meta meta(store_.tree_, store_.allocator_);
+  Meta meta(internals().tree(), internals().allocator());
   std::string path;
   // Bounded: a damaged tree must not loop the check.
   for (int depth = 0; ino != kRootIno && depth < 4096; ++depth) {
@@ -138,8 +141,8 @@ Result<std::string> Fsck::PathOf(const index::KvScope& s, GenId gen, Ino ino) {
 }
 
 Status Fsck::CheckCollected() {
-  ReadScope s(*store_.kv_);
-  Meta meta(store_.tree_, store_.allocator_);
+  ReadScope s(internals().kv());
+  Meta meta(internals().tree(), internals().allocator());
   std::vector<GenId> live;
   HOODY_ASSIGN_OR_RETURN(index::KvIterator gt, s.NewIterator(Table::kGenerations));
   for (gt.Seek(""); gt.Valid(); gt.Next()) {
@@ -148,9 +151,9 @@ Status Fsck::CheckCollected() {
     const GenId g(GetBig64(gt.key().data()));
     if (rec.state != index::GenState::kDropped || store_.PinnedBy(g)) {
       live.push_back(g);
-    } else if (store_.tree_.Children(g).size() < 2) {
+    } else if (internals().tree().Children(g).size() < 2) {
       return Broken("dropped generation " + std::to_string(g.value) + " with " +
-                    std::to_string(store_.tree_.Children(g).size()) +
+                    std::to_string(internals().tree().Children(g).size()) +
                     " children was not collected");
     }
   }
@@ -184,12 +187,12 @@ Status Fsck::Run() {
   HOODY_RETURN_IF_ERROR(CheckCatalog());
   std::vector<GenId> gens;
   {
-    ReadScope s(*store_.kv_);
+    ReadScope s(internals().kv());
     // A dropped generation is no view anyone reads (garbage collection may
     // have merged or pruned part of it): check the live ones.
-    for (uint64_t g = 1; g < store_.next_gen_; ++g) {
-      if (!store_.tree_.Contains(GenId(g))) continue;
-      HOODY_ASSIGN_OR_RETURN(index::GenerationRecord rec, store_.GetGeneration(s, GenId(g)));
+    for (uint64_t g = 1; g < internals().next_gen(); ++g) {
+      if (!internals().tree().Contains(GenId(g))) continue;
+      HOODY_ASSIGN_OR_RETURN(index::GenerationRecord rec, internals().GetGeneration(s, GenId(g)));
       if (rec.state != index::GenState::kDropped) gens.push_back(GenId(g));
     }
   }
@@ -198,14 +201,14 @@ Status Fsck::Run() {
 }
 
 Status Fsck::CheckRecordsAndChangeLog() {
-  ReadScope s(*store_.kv_);
+  ReadScope s(internals().kv());
   std::set<std::string> expected_log;
   for (Table t : kVersionedTables) {
     HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(t));
     for (it.Seek(""); it.Valid(); it.Next()) {
       if (it.key().size() <= index::kGenSuffixBytes) return Broken("short versioned key");
       const GenId g = index::GenOfKey(it.key());
-      if (!store_.tree_.Contains(g)) {
+      if (!internals().tree().Contains(g)) {
         return Broken("record of unknown generation " + std::to_string(g.value) + " in table " +
                       index::kTableNames[index::TableIndex(t)]);
       }
@@ -227,7 +230,7 @@ Status Fsck::CheckRecordsAndChangeLog() {
 }
 
 Status Fsck::CheckCatalog() {
-  ReadScope s(*store_.kv_);
+  ReadScope s(internals().kv());
   size_t aliased = 0;
   HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
   for (it.Seek(""); it.Valid(); it.Next()) {
@@ -236,8 +239,8 @@ Status Fsck::CheckCatalog() {
     if (nul == std::string_view::npos) return Broken("snapshot key without a container");
     HOODY_ASSIGN_OR_RETURN(index::SnapshotRecord rec, index::SnapshotRecord::Decode(it.value()));
     const std::string who = "snapshot " + std::string(key.substr(nul + 1));
-    if (!store_.tree_.Contains(rec.gen)) return Broken(who + " names a missing generation");
-    HOODY_ASSIGN_OR_RETURN(index::GenerationRecord gen, store_.GetGeneration(s, rec.gen));
+    if (!internals().tree().Contains(rec.gen)) return Broken(who + " names a missing generation");
+    HOODY_ASSIGN_OR_RETURN(index::GenerationRecord gen, internals().GetGeneration(s, rec.gen));
     if (gen.state != index::GenState::kFrozen)
       return Broken(who + " names a generation not frozen");
     if (rec.alias.empty()) continue;
@@ -261,7 +264,7 @@ Status Fsck::CheckCatalog() {
 }
 
 Status Fsck::CheckBlocks() {
-  ReadScope s(*store_.kv_);
+  ReadScope s(internals().kv());
   std::map<uint64_t, uint32_t> refs;
   HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kChunks));
   for (it.Seek(""); it.Valid(); it.Next()) {
@@ -284,7 +287,7 @@ Status Fsck::CheckBlocks() {
       return Broken("block " + std::to_string(b) + " has refcount " + std::to_string(rec.refcount) +
                     " but " + std::to_string(counted) + " references");
     }
-    if (!store_.allocator_.IsUsed(BlockNo(b))) {
+    if (!internals().allocator().IsUsed(BlockNo(b))) {
       return Broken("block " + std::to_string(b) + " is referenced but free in the free map");
     }
     ++records;
@@ -295,16 +298,16 @@ Status Fsck::CheckBlocks() {
     return Broken("block " + std::to_string(refs.begin()->first) +
                   " is referenced but has no record");
   }
-  if (records != store_.allocator_.used_blocks()) {
-    return Broken(std::to_string(store_.allocator_.used_blocks()) +
+  if (records != internals().allocator().used_blocks()) {
+    return Broken(std::to_string(internals().allocator().used_blocks()) +
                   " blocks used in the free map but " + std::to_string(records) + " have records");
   }
   return Status::OK();
 }
 
 Status Fsck::CheckGeneration(GenId g) {
-  ReadScope s(*store_.kv_);
-  Meta meta(store_.tree_, store_.allocator_);
+  ReadScope s(internals().kv());
+  Meta meta(internals().tree(), internals().allocator());
   const std::string at = " (generation " + std::to_string(g.value) + ")";
   std::map<uint64_t, index::InodeRecord> inodes;
   HOODY_RETURN_IF_ERROR(meta.inodes().ForEach(

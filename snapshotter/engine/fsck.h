@@ -37,6 +37,7 @@
 
 namespace hoodyfs::snapshotter {
 
+class EngineInternals;
 class Store;
 
 // Where a damaged block is used: byte `offset` of inode `ino` in `gen`.
@@ -74,6 +75,8 @@ class Fsck {
   Status CheckGeneration(GenId gen);
   Status FindUses(std::vector<DamagedBlock>* damaged);
   Result<std::string> PathOf(const index::KvScope& s, GenId gen, Ino ino);
+  // The store's inside, as the engine sees it (store_internals.h).
+  EngineInternals internals() const;
   Store& store_;
 };
 

@@ -17,7 +17,8 @@
 // Implementation, one file per concept: store.cc (open, close, the flusher
 // and the commit hooks), store_ids.cc (inode numbers, generation ids),
 // store_heads.cc (containers, heads, generations, freeze and branch),
-// store_blocks.cc (data block allocation), store_pins.cc (pins),
+// store_blocks.cc (data block allocation), store_pins.cc (pins and
+// open-file counts),
 // store_space.cc (the reserve and the full state).
 #pragma once
 
@@ -200,11 +201,11 @@ class Store {
   std::string DescribeDevice() const { return device_->Describe(); }
 
  private:
-  // The engine's own parts, and the snapshot verbs' view
-  // (store_internals.h): nothing else sees inside.
-  friend class FileSystem;
-  friend class Fsck;
+  // Two named views of the inside (store_internals.h): StoreInternals for
+  // the snapshot verbs and the engine, EngineInternals for the engine's own
+  // FileSystem and Fsck. Nothing else sees inside.
   friend class StoreInternals;
+  friend class EngineInternals;
   Store() = default;
   Status Load();
   void FlusherLoop() EXCLUDES(flusher_mu_);
@@ -293,8 +294,13 @@ class Store {
   // Open-file counts, so an unlinked open file keeps its data until release.
   // Keyed by container and inode: a copy shares inode numbers with the
   // container it came from, and an open file in one must not keep an
-  // unlinked file of the other alive.
-  Mutex open_mu_;
+  // unlinked file of the other alive (store_pins.cc).
+  // AddOpen counts one more open of the file; ReleaseOpen drops one and
+  // returns true when that was the last; IsOpen tells whether any is left.
+  void AddOpen(const std::string& container, Ino ino) EXCLUDES(open_mu_);
+  bool ReleaseOpen(const std::string& container, Ino ino) EXCLUDES(open_mu_);
+  bool IsOpen(const std::string& container, Ino ino) const EXCLUDES(open_mu_);
+  mutable Mutex open_mu_;
   std::map<std::pair<std::string, uint64_t>, uint32_t> open_counts_ GUARDED_BY(open_mu_);
 
   // Data writes completed, and how many of them the last commit's fdatasync

@@ -1,9 +1,9 @@
+// The two named views of Store's inside (Store's only friends), so that no
+// other class reaches into it and each user's reach is written down here:
+//
 // StoreInternals: the part of Store's inside that the snapshot verbs
 // (snapshotter/verbs/: Snapshotter, GarbageCollector, Differ, Accounting)
-// build on, named in one place instead of a friend declaration per verb. It
-// is the one friend of Store outside the engine's own FileSystem and Fsck.
-// Nothing else (fusefs, cli, transfer, tests) may use it: they have Store's
-// public API.
+// and the engine's FileSystem and Fsck build on.
 //
 // What it offers: the metadata store, the generation tree and the block
 // allocator (guarded by the KvStore state lock: hold a scope while using the
@@ -12,15 +12,29 @@
 // caller's WriteScope, so a verb and its catalog records commit as one. Each
 // method is the Store member of the same name; see store.h for its contract.
 //
-// A cheap view: copyable, holds only the Store pointer. Thread-safety: that
-// of the Store members it forwards to.
+// EngineInternals: StoreInternals and the data path that only the engine's
+// own FileSystem (filesystem.cc, fs_*.cc) and Fsck (fsck.cc) use: the data
+// device and the guard that keeps a block from reuse while it is read, the
+// count of data writes a commit's fdatasync covers, the per-inode write
+// locks, inode numbers, a head's lineage, block reservation and the
+// open-file counts.
+//
+// Nothing else (fusefs, cli, transfer, tests) may use either: they have
+// Store's public API; and the verbs use StoreInternals only.
+//
+// Cheap views: copyable, holding only the Store pointer. Thread-safety:
+// that of the Store members they forward to.
 #pragma once
 
+#include <atomic>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 
 #include "base/status.h"
 #include "base/types.h"
+#include "blockstore/block_device.h"
 #include "index/block_allocator.h"
 #include "index/generation_tree.h"
 #include "index/kv_store.h"
@@ -73,6 +87,59 @@ class StoreInternals {
   }
   void RemoveContainerIn(index::WriteScope& scope, const std::string& name) const {
     store_->RemoveContainerIn(scope, name);
+  }
+
+ private:
+  Store* store_;
+};
+
+class EngineInternals : public StoreInternals {
+ public:
+  explicit EngineInternals(Store& store) : StoreInternals(store), store_(&store) {}
+
+  // A container's head and its lineage (store.h).
+  using HeadInfo = Store::HeadInfo;
+
+  // The data device (the data file, or a test's device).
+  blockstore::BlockDevice& device() const { return *store_->device_; }
+  // Held shared by a reader of data blocks from before it drops its scope
+  // until its I/O is done, and by Fsck's data check; releasing
+  // quarantined blocks takes it exclusively (store.h, data_readers_).
+  std::shared_mutex& data_readers() const { return store_->data_readers_; }
+  // Data writes completed: each data write adds one, so the next commit
+  // knows whether it must fdatasync the data file first.
+  std::atomic<uint64_t>& data_writes() const { return store_->data_writes_; }
+  // The write lock of `ino`'s stripe: a write's read-modify-write of edge
+  // blocks and its chunk update, and a truncate or fallocate, hold it.
+  std::mutex& InodeLock(Ino ino) const { return store_->InodeLock(ino); }
+
+  // Inode numbers and generation ids. REQUIRES: a scope held (a WriteScope
+  // for NextIno). next_ino() and next_gen() are one past the highest
+  // allocated so far.
+  Ino NextIno(index::WriteScope& scope) const { return store_->NextIno(scope); }
+  uint64_t next_ino() const { return store_->next_ino_; }
+  uint64_t next_gen() const { return store_->next_gen_; }
+  // REQUIRES: a scope held.
+  Result<HeadInfo> CurrentHeadInfo(const std::string& container) const {
+    return store_->CurrentHeadInfo(container);
+  }
+
+  // Data blocks, growing the data file when full (REQUIRES: the scope the
+  // growth is recorded in).
+  Result<index::BlockRun> ReserveBlocks(index::WriteScope& scope, uint32_t max_blocks) const {
+    return store_->ReserveBlocks(scope, max_blocks);
+  }
+  Result<index::BlockRun> AllocateBlocks(index::WriteScope& scope, uint32_t max_blocks) const {
+    return store_->AllocateBlocks(scope, max_blocks);
+  }
+
+  // Open-file counts: an unlinked file is purged at its last release.
+  void AddOpen(const std::string& container, Ino ino) const { store_->AddOpen(container, ino); }
+  bool ReleaseOpen(const std::string& container, Ino ino) const {
+    return store_->ReleaseOpen(container, ino);
+  }
+  bool IsOpen(const std::string& container, Ino ino) const {
+    return store_->IsOpen(container, ino);
   }
 
  private:

@@ -1,4 +1,5 @@
-// Store: pins, which keep a generation as it is while something reads it.
+// Store: pins, which keep a generation as it is while something reads it,
+// and open-file counts, which keep an unlinked file while it is open.
 #include <utility>
 
 #include "snapshotter/engine/store.h"
@@ -43,6 +44,25 @@ std::optional<std::string> Store::PinnedBy(GenId gen) const {
   auto it = pins_.find(gen.value);
   if (it == pins_.end() || it->second.empty()) return std::nullopt;
   return it->second.begin()->second;
+}
+
+void Store::AddOpen(const std::string& container, Ino ino) {
+  MutexLock l(open_mu_);
+  ++open_counts_[{container, ino.value}];
+}
+
+bool Store::ReleaseOpen(const std::string& container, Ino ino) {
+  MutexLock l(open_mu_);
+  auto it = open_counts_.find({container, ino.value});
+  if (it == open_counts_.end()) return false;
+  if (--it->second > 0) return false;
+  open_counts_.erase(it);
+  return true;
+}
+
+bool Store::IsOpen(const std::string& container, Ino ino) const {
+  MutexLock l(open_mu_);
+  return open_counts_.count({container, ino.value}) > 0;
 }
 
 }  // namespace hoodyfs::snapshotter
