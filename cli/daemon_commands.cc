@@ -219,6 +219,13 @@ Status Mount(const MountArgs& args) {
   }
 }
 
+Status Remount(const MountArgs& args) {
+  const std::string mountpoint = Absolute(args.mountpoint);
+  HOODY_ASSIGN_OR_RETURN(std::string store, StoreOfMount(mountpoint));
+  RemoteApi api(UnixEndpoint(DaemonSocketPath(store)));
+  return api.Remount(mountpoint, SplitOptions(args.options)).status();
+}
+
 Result<std::string> StoreOfMount(const std::string& mountpoint) {
   std::ifstream in("/proc/self/mountinfo");
   for (std::string line; std::getline(in, line);) {

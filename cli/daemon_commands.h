@@ -25,7 +25,8 @@ struct MountArgs {
   std::string container;
   bool create = false;
   std::string snapshot;
-  std::string options;  // -o a,b,c
+  std::string options;   // -o a,b,c
+  bool remount = false;  // mount -o remount: change a live mount's options (Remount)
   bool foreground = false;
   std::string mountpoint;
 };
@@ -44,6 +45,12 @@ struct BisectArgs {
 // runs), which mounts the throwaway copies; Ctrl-C or SIGTERM cancel it
 // there (the daemon removes its copies and mounts). Progress on a terminal.
 Status Bisect(const BisectArgs& args, std::ostream& out);
+
+// mount -o remount (the mount helper): the daemon serving the hoodyfs
+// mount at args.mountpoint (found in /proc/self/mountinfo) applies
+// args.options to it without dropping it (MountService::Remount).
+// Errors: kNotFound (no hoodyfs mount there), and the daemon's.
+Status Remount(const MountArgs& args);
 
 // `store` may be empty: the mount's own record (/proc/self/mountinfo) says
 // which store serves it.

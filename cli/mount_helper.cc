@@ -64,6 +64,8 @@ Result<MountArgs> ParseMountHelperArgs(const std::vector<std::string>& args) {
       store = o.substr(6);
     } else if (o == "create") {
       m.create = true;
+    } else if (o == "remount") {
+      m.remount = true;
     } else if (o.rfind("snapshot=", 0) == 0) {
       m.snapshot = o.substr(9);
     } else {
@@ -87,7 +89,7 @@ Result<MountArgs> ParseMountHelperArgs(const std::vector<std::string>& args) {
 int RunMountHelper(int argc, const char* const* argv, std::ostream& err) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = ParseMountHelperArgs(args);
-  Status s = parsed.ok() ? Mount(*parsed) : parsed.status();
+  Status s = !parsed.ok() ? parsed.status() : parsed->remount ? Remount(*parsed) : Mount(*parsed);
   if (s.ok()) return kExitOk;
   err << "mount.fuse.hoodyfs: " << s.message() << "\n";
   return ExitCodeFor(s);

@@ -10,6 +10,11 @@
 // group, nofail, _netdev, x-*, comment=*) are dropped; create and
 // snapshot=NAME are `hoodyfs mount`'s --create and --snapshot; the rest go
 // to the mount as `-o`. docs/operations.md has the fstab examples.
+//
+// `mount -o remount,ro DIR` runs the helper too (util-linux calls it for
+// any fuse.* type, with the options mountinfo shows plus the new ones):
+// then the daemon serving DIR changes the live mount (Remount), and the
+// source is not used.
 #pragma once
 
 #include <iosfwd>

@@ -27,6 +27,17 @@ TEST(MountHelperTest, StoreCreateAndSnapshotAsOptions) {
   EXPECT_EQ(m->options, "");
 }
 
+// mount -o remount,ro DIR: util-linux passes the source and options from
+// mountinfo with the new ones after them.
+TEST(MountHelperTest, RemountIsRecognised) {
+  auto m = ParseMountHelperArgs({"hoodyfs:web1@/var/lib/hoodyfs", "/srv/web1", "-o",
+                                 "rw,nosuid,nodev,relatime,user_id=0,remount,ro"});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_TRUE(m->remount);
+  EXPECT_EQ(m->mountpoint, "/srv/web1");
+  EXPECT_EQ(m->options, "rw,nosuid,nodev,relatime,user_id=0,ro");
+}
+
 TEST(MountHelperTest, BadArgumentsNameTheProblem) {
   EXPECT_NE(ParseMountHelperArgs({"web1"}).status().message().find("usage"), std::string::npos);
   EXPECT_NE(

@@ -21,15 +21,28 @@ namespace hoodyfs::fusefs {
 
 struct FuseFs {
   FuseFs(snapshotter::Store& store_in, snapshotter::FileSystem view_in, MountOptions options_in)
-      : store(store_in), view(std::move(view_in)), options(std::move(options_in)) {}
+      : store(store_in), view(std::move(view_in)), options(std::move(options_in)) {
+    read_only.store(options.read_only || view.read_only());
+    sync.store(options.sync);
+    dirsync.store(options.dirsync);
+    atime.store(options.atime);
+  }
 
   snapshotter::Store& store;
   // Unpinned: lookups, namespace operations, releases. Immutable (FileSystem
   // methods are not const, but a view holds no mutable state).
   snapshotter::FileSystem view;
+  // As mounted; what Remount changes is in the atomics below.
   const MountOptions options;
   InodeTable inodes{kMaxNegativeEntries};
   HandleTable handles;
+
+  // The options Session::Remount can change, read by every request.
+  // read_only: every change is refused with EROFS (ro).
+  std::atomic<bool> read_only{false};
+  std::atomic<bool> sync{false};
+  std::atomic<bool> dirsync{false};
+  std::atomic<AtimeMode> atime{AtimeMode::kRelatime};
 
   // Negotiated at INIT.
   std::atomic<bool> posix_acl{false};

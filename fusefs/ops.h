@@ -26,6 +26,29 @@ void AddXattrOps(fuse_lowlevel_ops* ops);      // ops_xattr.cc: extended attribu
 // kNameTooLong for a component over 255 bytes: the kernel does not check.
 Status CheckName(std::string_view name);
 
+// What a change touched, for SyncIfAsked.
+enum class Change { kData, kDirectory };
+// -o sync (any change) and -o dirsync (a directory's entries): makes the
+// change durable through the engine's fsync path (FileSystem::Fsync of
+// `ino`) before the handler replies. OK when the mount asks for neither.
+Status SyncIfAsked(FuseFs& fs, Ino ino, Change change);
+
+// A request that changes the tree is refused with EROFS while the mount is
+// read-only (FuseFs::read_only), whatever the kernel's flag says:
+// MakeLowLevelOps wraps each such handler in it.
+template <auto Handler>
+struct RefusedWhenReadOnly;
+template <class... Args, void (*Handler)(fuse_req_t, Args...) noexcept>
+struct RefusedWhenReadOnly<Handler> {
+  static void Call(fuse_req_t req, Args... args) noexcept {
+    if (FsOf(req).read_only.load(std::memory_order_relaxed)) {
+      Serve(req, "read-only", [](Reply& r) { r.Error(EROFS); });
+      return;
+    }
+    Handler(req, args...);
+  }
+};
+
 // Creates a node for request `req` (ops_namespace.cc): the caller's uid and
 // gid, the group and setgid bit of a setgid parent, and with POSIX ACLs the
 // parent's default ACL (or the umask). `mode` carries the type.

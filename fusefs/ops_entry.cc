@@ -16,6 +16,12 @@ Status CheckName(std::string_view name) {
   return Status::OK();
 }
 
+Status SyncIfAsked(FuseFs& fs, Ino ino, Change change) {
+  const bool asked = fs.sync.load(std::memory_order_relaxed) ||
+                     (change == Change::kDirectory && fs.dirsync.load(std::memory_order_relaxed));
+  return asked ? fs.view.Fsync(ino) : Status::OK();
+}
+
 void ReplyEntry(FuseFs& fs, Reply& reply, Ino parent, std::string_view name, const Entry& entry) {
   fs.inodes.Remember(parent, name, entry.ino);
   if (!reply.Entry(ToEntryParam(entry, fs.generation.load()))) fs.inodes.Forget(entry.ino, 1);
@@ -106,6 +112,7 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
     q.chmod_access_acl = fs.posix_acl.load(std::memory_order_relaxed);
     Result<snapshotter::Attr> a = view.SetAttr(Ino(ino), q);
     if (!a.ok()) return r.Error(a.status());
+    if (Status st = SyncIfAsked(fs, Ino(ino), Change::kData); !st.ok()) return r.Error(st);
     r.Attr(ToStat(*a), kCacheTimeoutSeconds);
   });
 }
@@ -144,7 +151,7 @@ void AddEntryOps(fuse_lowlevel_ops* ops) {
   ops->forget = Forget;
   ops->forget_multi = ForgetMulti;
   ops->getattr = Getattr;
-  ops->setattr = Setattr;
+  ops->setattr = RefusedWhenReadOnly<Setattr>::Call;
   ops->readlink = Readlink;
   ops->statfs = Statfs;
 }

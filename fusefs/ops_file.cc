@@ -54,6 +54,9 @@ void SetOpenFlags(fuse_file_info* fi, OpenFile* handle) {
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   Serve(req, "open", [&](Reply& r) {
     FuseFs& fs = FsOf(req);
+    if ((Writable(fi) || (fi->flags & O_TRUNC)) && fs.read_only.load(std::memory_order_relaxed)) {
+      return r.Error(EROFS);
+    }
     Result<OpenFile*> h = OpenHandle(fs, Ino(ino), Writable(fi));
     if (!h.ok()) return r.Error(h.status());
     SetOpenFlags(fi, *h);
@@ -80,6 +83,9 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
       }
     }
     if (!e.ok()) return r.Error(e.status());
+    // The new entry (or the truncation) is durable before the open returns.
+    if (Status st = SyncIfAsked(fs, Ino(parent), Change::kDirectory); !st.ok()) return r.Error(st);
+    if (Status st = SyncIfAsked(fs, e->ino, Change::kData); !st.ok()) return r.Error(st);
     Result<OpenFile*> h = OpenHandle(fs, e->ino, Writable(fi));
     if (!h.ok()) return r.Error(h.status());
     SetOpenFlags(fi, *h);
@@ -113,6 +119,7 @@ void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
     // ESTALE inside the engine's own scope, so it never lands in the new tree.
     Result<size_t> n = h->view.Write(h->ino, static_cast<uint64_t>(offset), std::span(data, size));
     if (!n.ok()) return r.Error(n.status());
+    if (Status st = SyncIfAsked(FsOf(req), h->ino, Change::kData); !st.ok()) return r.Error(st);
     r.Write(*n);
   });
 }
@@ -142,8 +149,10 @@ void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
   Serve(req, "fallocate", [&](Reply& r) {
     if (offset < 0 || length <= 0) return r.Error(EINVAL);
     OpenFile* h = HandleOf(fi);
-    r.Error(h->view.Fallocate(h->ino, mode, static_cast<uint64_t>(offset),
-                              static_cast<uint64_t>(length)));
+    Status st = h->view.Fallocate(h->ino, mode, static_cast<uint64_t>(offset),
+                                  static_cast<uint64_t>(length));
+    if (st.ok()) st = SyncIfAsked(FsOf(req), h->ino, Change::kData);
+    r.Error(st);
   });
 }
 
@@ -162,13 +171,13 @@ void Lseek(fuse_req_t req, fuse_ino_t, off_t offset, int whence, fuse_file_info*
 
 void AddFileOps(fuse_lowlevel_ops* ops) {
   ops->open = Open;
-  ops->create = Create;
+  ops->create = RefusedWhenReadOnly<Create>::Call;
   ops->read = Read;
-  ops->write = Write;
+  ops->write = RefusedWhenReadOnly<Write>::Call;
   ops->flush = Flush;
   ops->release = Release;
   ops->fsync = Fsync;
-  ops->fallocate = Fallocate;
+  ops->fallocate = RefusedWhenReadOnly<Fallocate>::Call;
   ops->lseek = Lseek;
   // getlk/setlk/flock stay unset: the kernel then keeps POSIX and BSD locks
   // locally, which is right for one mount served by one daemon.

@@ -13,7 +13,8 @@
 //    daemon does not).
 //  - ATOMIC_O_TRUNC off: the kernel sends open(O_TRUNC) as a SETATTR, which
 //    also carries the setuid/setgid clearing.
-//  - POSIX_ACL (with DONT_MASK) when default_permissions is on: the kernel
+//  - POSIX_ACL (with DONT_MASK) when default_permissions is on and the mount
+//    is not -o noacl: the kernel
 //    then enforces system.posix_acl_* (without it they are inert xattrs),
 //    and the engine does the filesystem's share (FileSystem::SetAccessAcl,
 //    CreateOptions::acl_umask, SetAttrRequest::chmod_access_acl).
@@ -47,7 +48,9 @@ void Init(void* userdata, fuse_conn_info* conn) noexcept {
   drop(FUSE_CAP_WRITEBACK_CACHE);
   if (fs.options.writeback_cache) want(FUSE_CAP_WRITEBACK_CACHE);
   const unsigned acl = FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
-  if (fs.options.default_permissions && (conn->capable & acl) == acl) conn->want |= acl;
+  if (fs.options.default_permissions && fs.options.acl && (conn->capable & acl) == acl) {
+    conn->want |= acl;
+  }
   fs.posix_acl.store((conn->want & FUSE_CAP_POSIX_ACL) != 0);
   fs.writeback_cache.store((conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0);
   fs.expire_only.store((conn->capable & FUSE_CAP_EXPIRE_ONLY) != 0);

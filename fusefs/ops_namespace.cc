@@ -40,6 +40,7 @@ void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev
     FuseFs& fs = FsOf(req);
     Result<Entry> e = CreateNode(fs, req, Ino(parent), name, mode, rdev, {});
     if (!e.ok()) return r.Error(e.status());
+    if (Status st = SyncIfAsked(fs, Ino(parent), Change::kDirectory); !st.ok()) return r.Error(st);
     ReplyEntry(fs, r, Ino(parent), name, *e);
   });
 }
@@ -49,6 +50,7 @@ void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) noe
     FuseFs& fs = FsOf(req);
     Result<Entry> e = CreateNode(fs, req, Ino(parent), name, S_IFDIR | (mode & 07777), 0, {});
     if (!e.ok()) return r.Error(e.status());
+    if (Status st = SyncIfAsked(fs, Ino(parent), Change::kDirectory); !st.ok()) return r.Error(st);
     ReplyEntry(fs, r, Ino(parent), name, *e);
   });
 }
@@ -58,6 +60,7 @@ void Symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* 
     FuseFs& fs = FsOf(req);
     Result<Entry> e = CreateNode(fs, req, Ino(parent), name, S_IFLNK | 0777, 0, target);
     if (!e.ok()) return r.Error(e.status());
+    if (Status st = SyncIfAsked(fs, Ino(parent), Change::kDirectory); !st.ok()) return r.Error(st);
     ReplyEntry(fs, r, Ino(parent), name, *e);
   });
 }
@@ -68,6 +71,9 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new
     if (Status st = CheckName(new_name); !st.ok()) return r.Error(st);
     Result<Entry> e = fs.view.Link(Ino(ino), Ino(new_parent), new_name);
     if (!e.ok()) return r.Error(e.status());
+    if (Status st = SyncIfAsked(fs, Ino(new_parent), Change::kDirectory); !st.ok()) {
+      return r.Error(st);
+    }
     ReplyEntry(fs, r, Ino(new_parent), new_name, *e);
   });
 }
@@ -77,7 +83,7 @@ void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
     FuseFs& fs = FsOf(req);
     if (Status st = fs.view.Unlink(Ino(parent), name); !st.ok()) return r.Error(st);
     fs.inodes.Removed(Ino(parent), name);
-    r.Ok();
+    r.Error(SyncIfAsked(fs, Ino(parent), Change::kDirectory));
   });
 }
 
@@ -86,7 +92,7 @@ void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
     FuseFs& fs = FsOf(req);
     if (Status st = fs.view.Rmdir(Ino(parent), name); !st.ok()) return r.Error(st);
     fs.inodes.Removed(Ino(parent), name);
-    r.Ok();
+    r.Error(SyncIfAsked(fs, Ino(parent), Change::kDirectory));
   });
 }
 
@@ -112,20 +118,22 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
     if (!st.ok()) return r.Error(st);
     fs.inodes.Renamed(Ino(parent), name, Ino(new_parent), new_name,
                       how == snapshotter::RenameFlags::kExchange);
-    r.Ok();
+    st = SyncIfAsked(fs, Ino(parent), Change::kDirectory);
+    if (st.ok() && new_parent != parent) st = SyncIfAsked(fs, Ino(new_parent), Change::kDirectory);
+    r.Error(st);
   });
 }
 
 }  // namespace
 
 void AddNamespaceOps(fuse_lowlevel_ops* ops) {
-  ops->mknod = Mknod;
-  ops->mkdir = Mkdir;
-  ops->symlink = Symlink;
-  ops->link = Link;
-  ops->unlink = Unlink;
-  ops->rmdir = Rmdir;
-  ops->rename = Rename;
+  ops->mknod = RefusedWhenReadOnly<Mknod>::Call;
+  ops->mkdir = RefusedWhenReadOnly<Mkdir>::Call;
+  ops->symlink = RefusedWhenReadOnly<Symlink>::Call;
+  ops->link = RefusedWhenReadOnly<Link>::Call;
+  ops->unlink = RefusedWhenReadOnly<Unlink>::Call;
+  ops->rmdir = RefusedWhenReadOnly<Rmdir>::Call;
+  ops->rename = RefusedWhenReadOnly<Rename>::Call;
 }
 
 }  // namespace hoodyfs::fusefs

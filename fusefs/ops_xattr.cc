@@ -1,5 +1,7 @@
 // setxattr, getxattr, listxattr, removexattr. Size-0 calls are probes for the
-// length; a buffer too small is ERANGE, as on local filesystems.
+// length; a buffer too small is ERANGE, as on local filesystems. Under
+// -o noacl the POSIX ACL xattrs do not exist: EOPNOTSUPP, and not listed
+// (ext4 -o noacl).
 #include <sys/xattr.h>
 
 #include <cstring>
@@ -15,11 +17,18 @@ namespace {
 
 using XattrMode = snapshotter::FileSystem::XattrMode;
 
+// -o noacl and a system.posix_acl_* name.
+bool AclRefused(const FuseFs& fs, std::string_view name) {
+  return !fs.options.acl &&
+         (name == snapshotter::kAclAccessXattr || name == snapshotter::kAclDefaultXattr);
+}
+
 void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
               int flags) noexcept {
   Serve(req, "setxattr", [&](Reply& r) {
     FuseFs& fs = FsOf(req);
     const std::string_view v(value, size);
+    if (AclRefused(fs, name)) return r.Error(EOPNOTSUPP);
     if (fs.posix_acl.load(std::memory_order_relaxed) &&
         std::strcmp(name, snapshotter::kAclAccessXattr) == 0) {
       // The kernel checked the caller and the ACL; the engine moves the mode
@@ -29,7 +38,9 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
     XattrMode mode = XattrMode::kAny;
     if (flags & XATTR_CREATE) mode = XattrMode::kCreate;
     if (flags & XATTR_REPLACE) mode = XattrMode::kReplace;
-    r.Error(fs.view.SetXattr(Ino(ino), name, v, mode));
+    Status st = fs.view.SetXattr(Ino(ino), name, v, mode);
+    if (st.ok()) st = SyncIfAsked(fs, Ino(ino), Change::kData);
+    r.Error(st);
   });
 }
 
@@ -42,6 +53,7 @@ void ReplyValue(Reply& r, const std::string& value, size_t size) {
 
 void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) noexcept {
   Serve(req, "getxattr", [&](Reply& r) {
+    if (AclRefused(FsOf(req), name)) return r.Error(EOPNOTSUPP);
     Result<std::string> value = FsOf(req).view.GetXattr(Ino(ino), name);
     if (!value.ok()) return r.Error(value.status());
     ReplyValue(r, *value, size);
@@ -54,6 +66,7 @@ void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) noexcept {
     if (!names.ok()) return r.Error(names.status());
     std::string list;
     for (const std::string& n : *names) {
+      if (AclRefused(FsOf(req), n)) continue;  // stored before, hidden now
       list += n;
       list.push_back('\0');
     }
@@ -62,16 +75,22 @@ void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) noexcept {
 }
 
 void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) noexcept {
-  Serve(req, "removexattr", [&](Reply& r) { r.Error(FsOf(req).view.RemoveXattr(Ino(ino), name)); });
+  Serve(req, "removexattr", [&](Reply& r) {
+    FuseFs& fs = FsOf(req);
+    if (AclRefused(fs, name)) return r.Error(EOPNOTSUPP);
+    Status st = fs.view.RemoveXattr(Ino(ino), name);
+    if (st.ok()) st = SyncIfAsked(fs, Ino(ino), Change::kData);
+    r.Error(st);
+  });
 }
 
 }  // namespace
 
 void AddXattrOps(fuse_lowlevel_ops* ops) {
-  ops->setxattr = Setxattr;
+  ops->setxattr = RefusedWhenReadOnly<Setxattr>::Call;
   ops->getxattr = Getxattr;
   ops->listxattr = Listxattr;
-  ops->removexattr = Removexattr;
+  ops->removexattr = RefusedWhenReadOnly<Removexattr>::Call;
 }
 
 }  // namespace hoodyfs::fusefs

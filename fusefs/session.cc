@@ -26,14 +26,61 @@ namespace hoodyfs::fusefs {
 
 namespace {
 
+// The options for libfuse's mount. The kernel flags libfuse 3.14 has no
+// words for (strictatime, lazytime) are set by a remount right after
+// (KernelFlags).
 std::string OptionString(const MountOptions& o, bool read_only) {
   std::string s = "fsname=hoodyfs,subtype=hoodyfs";
   if (o.allow_other) s += ",allow_other";
   if (o.default_permissions) s += ",default_permissions";
   s += o.suid ? ",suid" : ",nosuid";
   s += o.dev ? ",dev" : ",nodev";
+  s += o.exec ? ",exec" : ",noexec";
   s += read_only ? ",ro" : ",rw";
+  if (o.atime == AtimeMode::kNoatime) s += ",noatime";
+  if (o.sync) s += ",sync";
+  if (o.dirsync) s += ",dirsync";
   return s;
+}
+
+// The mount(2) flags of a mount with these options.
+unsigned long KernelFlags(const MountOptions& o, bool read_only) {
+  unsigned long f = 0;
+  if (read_only) f |= MS_RDONLY;
+  if (!o.suid) f |= MS_NOSUID;
+  if (!o.dev) f |= MS_NODEV;
+  if (!o.exec) f |= MS_NOEXEC;
+  if (o.sync) f |= MS_SYNCHRONOUS;
+  if (o.dirsync) f |= MS_DIRSYNC;
+  if (o.lazytime) f |= MS_LAZYTIME;
+  switch (o.atime) {
+    case AtimeMode::kRelatime:
+      f |= MS_RELATIME;
+      break;
+    case AtimeMode::kNoatime:
+      f |= MS_NOATIME;
+      break;
+    case AtimeMode::kStrictatime:
+      f |= MS_STRICTATIME;
+      break;
+  }
+  return f;
+}
+
+// Sets the mount's flags in the kernel: mount(2) with MS_REMOUNT and no
+// data. FUSE's reconfigure ignores the options of the old mount API and
+// takes no part; the VFS sets the superblock's read-only, sync and
+// lazytime flags and the mount's nosuid, nodev, noexec and atime flags.
+Status KernelRemount(const std::string& mountpoint, const MountOptions& o, bool read_only) {
+  if (::mount(nullptr, mountpoint.c_str(), nullptr, MS_REMOUNT | KernelFlags(o, read_only),
+              nullptr) == 0) {
+    return Status::OK();
+  }
+  const int err = errno;
+  if (err == EBUSY) {
+    return Status::Busy("cannot remount " + mountpoint + " read-only: a file is open for writing");
+  }
+  return FromErrno(err, "remount " + mountpoint);
 }
 
 // The FUSE connection's number in fusectl (/sys/fs/fuse/connections/N):
@@ -95,6 +142,8 @@ struct Session::Impl {
   dev_t dev = 0;             // the mount's superblock, once live
   std::mutex ops_mu;         // serializes FlushDirtyData, InvalidateAll, Unmount
   bool mounted = false;      // guarded by ops_mu
+  MountOptions current;      // guarded by ops_mu: as Remount left them
+  bool frozen_view = false;  // a snapshot: never read-write
   std::unique_ptr<Invalidator> invalidator;
 
   // Joins the loop (it ends when the kernel closes the connection), frees
@@ -177,6 +226,10 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
   auto impl = std::make_unique<Impl>();
   impl->mountpoint = mountpoint;
   const bool read_only = options.read_only || view.read_only();
+  impl->frozen_view = view.read_only();
+  impl->current = options;
+  impl->current.read_only = read_only;
+  impl->current.on_ended = nullptr;
   impl->fs = std::make_unique<FuseFs>(store, std::move(view), options);
 
   std::vector<std::string> argv_s = {"hoodyfs", "-o", OptionString(options, read_only)};
@@ -237,6 +290,8 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
     live = FromErrno(errno, "stat new mount " + mountpoint);
   } else if (root.st_ino != FUSE_ROOT_ID || root.st_dev == st.st_dev) {
     live = Status::IoError("mount at " + mountpoint + " does not show the hoodyfs root");
+  } else if (options.atime == AtimeMode::kStrictatime || options.lazytime) {
+    live = KernelRemount(mountpoint, options, read_only);  // no libfuse words for these
   }
   if (!live.ok()) {
     (void)::umount2(mountpoint.c_str(), MNT_DETACH);
@@ -319,6 +374,48 @@ Status Session::Unmount() {
     Log(LogLevel::kWarning, mp + " is still mounted elsewhere; waiting for it to go");
   }
   impl_->Stop();
+  return Status::OK();
+}
+
+MountOptions Session::options() const {
+  std::lock_guard l(impl_->ops_mu);
+  return impl_->current;
+}
+
+Status Session::Remount(const MountOptions& next) {
+  std::lock_guard l(impl_->ops_mu);
+  const std::string& mp = impl_->mountpoint;
+  if (!impl_->mounted) return Status::InvalidArgument(mp + " is not mounted");
+  const MountOptions& now = impl_->current;
+  const auto fixed = [&](bool same, const char* what) {
+    return same ? Status::OK()
+                : Status::InvalidArgument(std::string(what) + " cannot change on remount of " + mp +
+                                          ": unmount and mount again");
+  };
+  HOODY_RETURN_IF_ERROR(fixed(next.allow_other == now.allow_other, "allow_other"));
+  HOODY_RETURN_IF_ERROR(
+      fixed(next.default_permissions == now.default_permissions, "default_permissions"));
+  HOODY_RETURN_IF_ERROR(fixed(next.writeback_cache == now.writeback_cache, "writeback_cache"));
+  HOODY_RETURN_IF_ERROR(fixed(next.acl == now.acl, "acl/noacl"));
+  if (impl_->frozen_view && !next.read_only) {
+    return Status::ReadOnly(mp + " shows a snapshot, which is read-only");
+  }
+  FuseFs& fs = *impl_->fs;
+  // Read-write: the daemon first, so the kernel never lets through a
+  // change the daemon would refuse; read-only: the kernel first (it
+  // refuses while a file is open for writing, and writes dirty pages back).
+  if (!next.read_only) fs.read_only.store(false);
+  if (Status st = KernelRemount(mp, next, next.read_only); !st.ok()) {
+    fs.read_only.store(now.read_only);
+    return st;
+  }
+  fs.read_only.store(next.read_only);
+  fs.sync.store(next.sync);
+  fs.dirsync.store(next.dirsync);
+  fs.atime.store(next.atime);
+  impl_->current = next;
+  impl_->current.on_ended = nullptr;
+  Log(LogLevel::kInfo, "remounted " + mp + (next.read_only ? " read-only" : " read-write"));
   return Status::OK();
 }
 

@@ -31,14 +31,32 @@
 
 namespace hoodyfs::fusefs {
 
+// How reads move atime (-o atime/relatime, noatime, strictatime). Recorded
+// for the atime work to come: reads do not update atime yet.
+enum class AtimeMode : uint8_t { kRelatime, kNoatime, kStrictatime };
+
 struct MountOptions {
-  bool read_only = false;  // ro (a frozen view is mounted read-only anyway)
+  // ro: the kernel and the daemon both refuse changes with EROFS (a frozen
+  // view is mounted read-only anyway). Session::Remount changes it.
+  bool read_only = false;
   // Container-root defaults: other users see the mount, the kernel checks
   // permissions (and POSIX ACLs), setuid binaries and device nodes work.
   bool allow_other = true;
   bool default_permissions = true;
   bool suid = true;
   bool dev = true;
+  bool exec = true;
+  // The generic VFS options (docs/design.md, "Mount options").
+  AtimeMode atime = AtimeMode::kRelatime;
+  bool lazytime = false;  // the kernel's flag only: times wait for the group commit anyway
+  // noacl: POSIX ACLs off, as ext4 -o noacl: FUSE_CAP_POSIX_ACL is not
+  // negotiated (no ACL checks, no inheritance) and the system.posix_acl_*
+  // xattrs are refused with EOPNOTSUPP.
+  bool acl = true;
+  // sync: every change is durable (FileSystem::Fsync) before its reply;
+  // dirsync: every change to a directory's entries.
+  bool sync = false;
+  bool dirsync = false;
   // The kernel's writeback cache (docs/design.md, "FUSE layer": measured,
   // off by default). With it on, a point-in-time snapshot needs
   // FlushDirtyData first.
@@ -91,6 +109,19 @@ class Session {
   // Unmounts and stops the threads. Errors: kBusy naming the mountpoint
   // (files still open or a process inside it; the session keeps serving).
   Status Unmount();
+
+  // The options in force (those given to Mount, as Remount changed them).
+  MountOptions options() const;
+  // mount -o remount: applies `next` without dropping the mount. What can
+  // change: read_only, suid, dev, exec, atime, lazytime, sync, dirsync; the
+  // kernel's mount flags (mount(2) MS_REMOUNT) and the daemon's own checks
+  // move together. Going read-only, the kernel goes first (it refuses
+  // while a file is open for writing, and writes dirty pages back); going
+  // read-write, the daemon does. Errors: kInvalidArgument (an option that
+  // cannot change on a live mount, naming it), kReadOnly (read-write asked
+  // for a snapshot), kBusy (a file is open for writing), and what
+  // mount(2) fails with, naming the mountpoint; on error nothing changed.
+  Status Remount(const MountOptions& next);
 
   const std::string& mountpoint() const;
   // True once the mount is gone without Unmount (see

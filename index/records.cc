@@ -5,6 +5,9 @@
 namespace hoodyfs::index {
 namespace {
 constexpr uint8_t kRecordFormat = 1;
+// Inode records: format 1, or format 2 when the record has a birth time
+// (format 1 plus btime after ctime). Both are read; docs/format.md.
+constexpr uint8_t kInodeFormatBtime = 2;
 
 Status Truncated(const char* what) {
   return Status::Corruption(std::string("malformed ") + what + " record");
@@ -29,8 +32,8 @@ std::string_view GetStr(Decoder& d) { return d.Bytes(d.Le32()); }
 
 std::string InodeRecord::Encode() const {
   std::string v;
-  v.reserve(80 + inline_data.size());
-  v.push_back(static_cast<char>(kRecordFormat));
+  v.reserve(92 + inline_data.size());
+  v.push_back(static_cast<char>(btime ? kInodeFormatBtime : kRecordFormat));
   PutLe32(&v, mode);
   PutLe32(&v, uid);
   PutLe32(&v, gid);
@@ -41,6 +44,7 @@ std::string InodeRecord::Encode() const {
   PutTime(&v, atime);
   PutTime(&v, mtime);
   PutTime(&v, ctime);
+  if (btime) PutTime(&v, *btime);
   PutLe64(&v, next_cookie);
   v.push_back(has_inline ? 1 : 0);
   PutStr(&v, inline_data);
@@ -50,7 +54,8 @@ std::string InodeRecord::Encode() const {
 Result<InodeRecord> InodeRecord::Decode(std::string_view v) {
   Decoder d(v);
   InodeRecord r;
-  if (d.Byte() != kRecordFormat) return Truncated("inode");
+  const uint8_t format = d.Byte();
+  if (format != kRecordFormat && format != kInodeFormatBtime) return Truncated("inode");
   r.mode = d.Le32();
   r.uid = d.Le32();
   r.gid = d.Le32();
@@ -61,6 +66,7 @@ Result<InodeRecord> InodeRecord::Decode(std::string_view v) {
   r.atime = GetTime(d);
   r.mtime = GetTime(d);
   r.ctime = GetTime(d);
+  if (format == kInodeFormatBtime) r.btime = GetTime(d);
   r.next_cookie = d.Le64();
   r.has_inline = d.Byte() != 0;
   r.inline_data = std::string(GetStr(d));

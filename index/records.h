@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,11 @@ struct InodeRecord {
   uint64_t rdev = 0;
   uint64_t blocks = 0;  // 4 KiB data blocks mapped by this version's chunks
   Timespec atime, mtime, ctime;
+  // Birth time: when the inode was made (statx's stx_btime). Unset in
+  // records written before format 2, which report no birth time; a record
+  // without it is still written in format 1, so it stays readable by older
+  // builds until the inode is made anew.
+  std::optional<Timespec> btime;
   uint64_t next_cookie = 3;  // directories: next readdir cookie (1, 2 are . and ..)
   bool has_inline = false;   // regular files: data is `inline_data`, no chunks
   std::string inline_data;   // symlinks: the target; small files: the bytes

@@ -32,6 +32,10 @@ class MountService {
   virtual ~MountService() = default;
   virtual Result<MountInfo> Mount(const MountRequest& request) = 0;
   virtual Status Unmount(const std::string& mountpoint) = 0;
+  // mount -o remount of a live mount: ro/rw, nosuid, nodev, noexec, atime
+  // modes, lazytime, sync, dirsync change without dropping it.
+  virtual Result<MountInfo> Remount(const std::string& mountpoint,
+                                    const std::vector<std::string>& options) = 0;
   virtual std::vector<MountInfo> List() = 0;
 };
 

@@ -151,6 +151,14 @@ Status RemoteApi::Unmount(const std::string& mountpoint) {
   return Call("DELETE", "/api/v1/mounts?mountpoint=" + UrlEncode(mountpoint)).status();
 }
 
+Result<MountInfo> RemoteApi::Remount(const std::string& mountpoint,
+                                     const std::vector<std::string>& options) {
+  json body{{"options", options}};
+  HOODY_ASSIGN_OR_RETURN(json j,
+                         Call("PATCH", "/api/v1/mounts?mountpoint=" + UrlEncode(mountpoint), body));
+  return MountFromJson(j);
+}
+
 Result<std::vector<MountInfo>> RemoteApi::ListMounts() {
   HOODY_ASSIGN_OR_RETURN(json j, Call("GET", "/api/v1/mounts"));
   return DecodeArray<MountInfo>(j, MountFromJson);

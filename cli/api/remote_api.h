@@ -49,6 +49,8 @@ class RemoteApi final : public SnapshotApi {
 
   Result<MountInfo> Mount(const MountRequest& request);
   Status Unmount(const std::string& mountpoint);
+  // PATCH /api/v1/mounts?mountpoint=...: mount -o remount.
+  Result<MountInfo> Remount(const std::string& mountpoint, const std::vector<std::string>& options);
   Result<std::vector<MountInfo>> ListMounts();
 
   // Runs a bisect in the daemon (which owns the mounts) and waits for its

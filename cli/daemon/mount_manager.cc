@@ -5,8 +5,21 @@
 
 namespace hoodyfs::cli {
 
-Result<fusefs::MountOptions> ParseMountOptions(const std::vector<std::string>& words) {
-  fusefs::MountOptions o;
+namespace {
+// What the kernel shows of a FUSE mount in mountinfo, which mount(8) hands
+// back with -o remount: nothing to change.
+bool IsFuseShown(const std::string& w) {
+  for (const char* prefix : {"user_id=", "group_id=", "rootmode=", "max_read=", "blksize=", "fd=",
+                             "fsname=", "subtype="}) {
+    if (w.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+}  // namespace
+
+Result<fusefs::MountOptions> ParseMountOptions(const std::vector<std::string>& words,
+                                               const fusefs::MountOptions& base) {
+  fusefs::MountOptions o = base;
   for (const std::string& w : words) {
     if (w.empty()) continue;
     if (w == "ro") {
@@ -17,6 +30,22 @@ Result<fusefs::MountOptions> ParseMountOptions(const std::vector<std::string>& w
       o.suid = w == "suid";
     } else if (w == "dev" || w == "nodev") {
       o.dev = w == "dev";
+    } else if (w == "exec" || w == "noexec") {
+      o.exec = w == "exec";
+    } else if (w == "atime" || w == "relatime") {
+      o.atime = fusefs::AtimeMode::kRelatime;  // "atime": the kernel's default, relatime
+    } else if (w == "noatime") {
+      o.atime = fusefs::AtimeMode::kNoatime;
+    } else if (w == "strictatime") {
+      o.atime = fusefs::AtimeMode::kStrictatime;
+    } else if (w == "lazytime" || w == "nolazytime") {
+      o.lazytime = w == "lazytime";
+    } else if (w == "acl" || w == "noacl") {
+      o.acl = w == "acl";
+    } else if (w == "sync" || w == "async") {
+      o.sync = w == "sync";
+    } else if (w == "dirsync") {
+      o.dirsync = true;
     } else if (w == "allow_other") {
       o.allow_other = true;
     } else if (w == "noallow_other") {
@@ -117,6 +146,34 @@ Result<MountInfo> MountManager::MountUnchecked(const MountRequest& request) {
                          fusefs::Session::Mount(snap_.store(), *view, request.mountpoint, options));
   MutexLock l(mu_);
   mounts_[request.mountpoint] = m;
+  return m->info;
+}
+
+Result<MountInfo> MountManager::Remount(const std::string& mountpoint,
+                                        const std::vector<std::string>& options) {
+  std::shared_ptr<Mounted> m;
+  {
+    MutexLock l(mu_);
+    auto it = mounts_.find(mountpoint);
+    if (it == mounts_.end()) {
+      return Status::NotFound("no hoodyfs container is mounted at " + mountpoint);
+    }
+    m = it->second;
+    if (m->unmounting) return Status::Busy(mountpoint + " is being unmounted");
+  }
+  std::vector<std::string> words;
+  for (const std::string& w : options) {
+    if (w != "remount" && !IsFuseShown(w)) words.push_back(w);
+  }
+  HOODY_ASSIGN_OR_RETURN(fusefs::MountOptions next,
+                         ParseMountOptions(words, m->session->options()));
+  if (!next.extra.empty() && next.extra.size() != m->session->options().extra.size()) {
+    return Status::InvalidArgument("mount option '" + next.extra.back() +
+                                   "' cannot change on remount of " + mountpoint);
+  }
+  HOODY_RETURN_IF_ERROR(m->session->Remount(next));
+  MutexLock l(mu_);
+  m->info.read_only = next.read_only;
   return m->info;
 }
 

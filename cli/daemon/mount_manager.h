@@ -46,6 +46,14 @@ class MountManager final : public MountService {
   Result<MountInfo> MountUnchecked(const MountRequest& request);
   // Errors: kNotFound (nothing of ours mounted there), kBusy (in use).
   Status Unmount(const std::string& mountpoint) override;
+  // mount -o remount: `options` (mount(8)'s words; "remount" and what the
+  // kernel shows of a FUSE mount are ignored) apply over the mount's
+  // current ones (fusefs::Session::Remount). Errors: kNotFound, kBusy
+  // (being unmounted, or a file open for writing when going read-only),
+  // kInvalidArgument (an option that cannot change), kReadOnly (read-write
+  // asked for a snapshot).
+  Result<MountInfo> Remount(const std::string& mountpoint,
+                            const std::vector<std::string>& options) override;
   std::vector<MountInfo> List() override;
 
   // The Snapshotter hooks that keep mounts coherent with the verbs.
@@ -78,8 +86,11 @@ class MountManager final : public MountService {
   std::map<std::string, std::shared_ptr<Mounted>> mounts_ GUARDED_BY(mu_);  // by mountpoint
 };
 
-// Parses -o words into session options. Errors: kInvalidArgument naming
-// the word.
-Result<fusefs::MountOptions> ParseMountOptions(const std::vector<std::string>& words);
+// Parses -o words into session options, over `base`; the generic VFS words
+// (atime, relatime, noatime, strictatime, lazytime, acl, noacl, sync,
+// dirsync, exec, noexec) are ours, unknown words go to libfuse as given
+// (MountOptions::extra). Errors: kInvalidArgument naming the word.
+Result<fusefs::MountOptions> ParseMountOptions(const std::vector<std::string>& words,
+                                               const fusefs::MountOptions& base = {});
 
 }  // namespace hoodyfs::cli

@@ -130,6 +130,7 @@ Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecor
     const index::Timespec now = internals().Now();
     const Ino ino = internals().NextIno(s);
     rec.atime = rec.mtime = rec.ctime = now;
+    rec.btime = now;
     rec.nlink = IsDir(rec) ? 2 : 1;
     if (IsDir(rec)) {
       if (dir.nlink >= kLinkMax)

@@ -45,6 +45,9 @@ struct Attr {
   uint64_t blocks_512 = 0;  // st_blocks
   uint64_t rdev = 0;
   index::Timespec atime, mtime, ctime;
+  // Birth time, set when the inode was made; unset for inodes whose record
+  // predates it (index::InodeRecord::btime).
+  std::optional<index::Timespec> btime;
 };
 
 // A run of file data: `length_bytes` bytes from `offset_bytes` (FileSystem::DataRanges).

@@ -309,6 +309,42 @@ TEST_F(FileSystemTest, SetAttrChangesModeOwnerTimes) {
   EXPECT_EQ(a->mtime, (index::Timespec{200, 6}));
 }
 
+// Birth time (statx's btime) is the creation time and never moves: not with
+// a chmod, a write, a rename, nor across a freeze and a reopen.
+TEST_F(FileSystemTest, BirthTimeIsSetAtCreationAndNeverMoves) {
+  auto root = fs_->GetAttr(kRootIno);
+  ASSERT_TRUE(root.ok());
+  EXPECT_TRUE(root->btime.has_value());
+  auto made = fs_->Mknod(kRootIno, "f", S_IFREG | 0644, 0, {});
+  ASSERT_TRUE(made.ok());
+  ASSERT_TRUE(made->attr.btime.has_value());
+  const index::Timespec born = *made->attr.btime;
+  EXPECT_EQ(born, made->attr.ctime);
+  auto dir = fs_->Mkdir(kRootIno, "d", 0755, {});
+  ASSERT_TRUE(dir.ok());
+  EXPECT_TRUE(dir->attr.btime.has_value());
+  auto link = fs_->Symlink(kRootIno, "l", "f", {});
+  ASSERT_TRUE(link.ok());
+  EXPECT_TRUE(link->attr.btime.has_value());
+
+  SetAttrRequest chmod;
+  chmod.mode = 0600;
+  chmod.ctime = index::Timespec{born.sec + 100, 0};
+  ASSERT_TRUE(fs_->SetAttr(made->ino, chmod).ok());
+  ASSERT_TRUE(fs_->Write(made->ino, 0, std::string("data")).ok());
+  ASSERT_TRUE(fs_->Rename(kRootIno, "f", dir->ino, "g").ok());
+  auto after = fs_->GetAttr(made->ino);
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(after->ctime, born);
+  EXPECT_EQ(after->btime, born);
+
+  ASSERT_TRUE(store_->Freeze("c1").ok());
+  Reopen();
+  auto reopened = fs_->GetAttr(made->ino);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(reopened->btime, born);
+}
+
 TEST_F(FileSystemTest, Xattrs) {
   Ino f = Create(kRootIno, "f");
   EXPECT_EQ(fs_->GetXattr(f, "user.a").status().code(), Code::kNoData);

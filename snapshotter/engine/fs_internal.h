@@ -32,6 +32,7 @@ inline Attr ToAttr(Ino ino, const index::InodeRecord& r) {
   a.atime = r.atime;
   a.mtime = r.mtime;
   a.ctime = r.ctime;
+  a.btime = r.btime;
   return a;
 }
 

@@ -68,6 +68,7 @@ Status Store::CreateRoot(WriteScope& scope, GenId gen) {
   root.mode = 040755;
   root.nlink = 2;
   root.atime = root.mtime = root.ctime = Now();
+  root.btime = root.ctime;
   Meta meta(tree_, allocator_);
   return meta.PutInode(scope, gen, kRootIno, root);
 }

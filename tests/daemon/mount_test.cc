@@ -14,12 +14,13 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -541,6 +542,93 @@ TEST_F(MountHelperTest, MountTypeFuseHoodyfsAndAnFstabLine) {
   ASSERT_EQ(again.exit_code, 0) << again.Describe();
   mounts_.push_back(mp);
   EXPECT_EQ(FileContents(mp + "/hello"), "from mount -t");
+}
+
+// The generic VFS options mount(8) users pass (issue 14): before, each of
+// relatime, lazytime, acl, noacl, strictatime, atime ended in "fuse: unknown
+// option(s)". The kernel shows what it keeps (sync, dirsync, lazytime,
+// noatime), and noacl refuses the ACL xattrs.
+TEST_F(MountHelperTest, GenericVfsOptionsAreAccepted) {
+  StartDaemon();
+  Ok(Snap({"containers", "create", "web1"}));
+  const std::string mp = dir_->File("srv-web1");
+  ASSERT_EQ(::mkdir(mp.c_str(), 0700), 0);
+  const std::string source = "web1@" + store_;
+  struct Case {
+    std::string options;
+    std::vector<std::string> shown;  // in findmnt's OPTIONS
+  };
+  for (const Case& c : {Case{"relatime,lazytime,acl,sync,dirsync", {"sync", "dirsync", "lazytime"}},
+                        Case{"atime,noacl", {"relatime"}}, Case{"noatime", {"noatime"}},
+                        Case{"strictatime,nosuid,nodev", {"nosuid", "nodev"}}}) {
+    SCOPED_TRACE(c.options);
+    const CommandResult m =
+        RunCommand("/bin/mount", {"-t", "fuse.hoodyfs", "-o", c.options, source, mp});
+    ASSERT_EQ(m.exit_code, 0) << m.Describe();
+    mounts_.push_back(mp);
+    const CommandResult fm = RunCommand("/bin/findmnt", {"-no", "OPTIONS", mp});
+    for (const std::string& word : c.shown) {
+      EXPECT_NE(("," + fm.out).find("," + word + ","), std::string::npos)
+          << word << " missing: " << fm.Describe();
+    }
+    if (c.options.find("strictatime") != std::string::npos) {
+      EXPECT_EQ(fm.out.find("relatime"), std::string::npos) << fm.Describe();
+      EXPECT_EQ(fm.out.find("noatime"), std::string::npos) << fm.Describe();
+    }
+    WriteFile(mp + "/f", c.options);
+    EXPECT_EQ(FileContents(mp + "/f"), c.options);
+    if (c.options.find("noacl") != std::string::npos) {
+      // user::rw- group::r-- other::r--, in the kernel's xattr form.
+      static const unsigned char kAcl[] = {2,    0,    0, 0, 1,    0,    6,    0,    0xff, 0xff,
+                                           0xff, 0xff, 4, 0, 4,    0,    0xff, 0xff, 0xff, 0xff,
+                                           0x20, 0,    4, 0, 0xff, 0xff, 0xff, 0xff};
+      errno = 0;
+      EXPECT_LT(::setxattr((mp + "/f").c_str(), "system.posix_acl_access", kAcl, sizeof(kAcl), 0),
+                0);
+      EXPECT_EQ(errno, EOPNOTSUPP);
+    }
+    Unmount(mp);
+  }
+}
+
+// mount -o remount,ro and back to rw: util-linux runs the helper with
+// "remount" among the options; the daemon changes the live mount (the
+// kernel's flags and its own refusal) without dropping it.
+TEST_F(MountHelperTest, RemountReadOnlyAndBackKeepsTheMount) {
+  StartDaemon();
+  Ok(Snap({"containers", "create", "web1"}));
+  const std::string mp = dir_->File("srv-web1");
+  ASSERT_EQ(::mkdir(mp.c_str(), 0700), 0);
+  const CommandResult m = RunCommand("/bin/mount", {"-t", "fuse.hoodyfs", "web1@" + store_, mp});
+  ASSERT_EQ(m.exit_code, 0) << m.Describe();
+  mounts_.push_back(mp);
+  WriteFile(mp + "/f", "before");
+  struct stat before;
+  ASSERT_EQ(::stat(mp.c_str(), &before), 0);
+
+  const CommandResult ro = RunCommand("/bin/mount", {"-o", "remount,ro", mp});
+  ASSERT_EQ(ro.exit_code, 0) << ro.Describe();
+  const CommandResult fm = RunCommand("/bin/findmnt", {"-no", "OPTIONS", mp});
+  EXPECT_EQ(fm.out.rfind("ro,", 0), 0u) << fm.Describe();
+  errno = 0;
+  EXPECT_LT(::open((mp + "/f").c_str(), O_WRONLY | O_CLOEXEC), 0);
+  EXPECT_EQ(errno, EROFS);
+  errno = 0;
+  EXPECT_LT(::mkdir((mp + "/d").c_str(), 0755), 0);
+  EXPECT_EQ(errno, EROFS);
+  EXPECT_EQ(FileContents(mp + "/f"), "before");
+
+  const CommandResult rw = RunCommand("/bin/mount", {"-o", "remount,rw,nosuid", mp});
+  ASSERT_EQ(rw.exit_code, 0) << rw.Describe();
+  const CommandResult fm2 = RunCommand("/bin/findmnt", {"-no", "OPTIONS", mp});
+  EXPECT_EQ(fm2.out.rfind("rw,", 0), 0u) << fm2.Describe();
+  EXPECT_NE(fm2.out.find("nosuid"), std::string::npos) << fm2.Describe();
+  WriteFile(mp + "/f", "after");
+  EXPECT_EQ(FileContents(mp + "/f"), "after");
+  struct stat after;
+  ASSERT_EQ(::stat(mp.c_str(), &after), 0);
+  EXPECT_EQ(after.st_dev, before.st_dev) << "the remount dropped the mount";
+  Unmount(mp);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@
 namespace hoodyfs::testing {
 
 void MountTest::OpenStore() {
-  snapshotter::StoreOptions options;
+  snapshotter::StoreOptions options = StoreOpts();
   auto opened = snapshotter::Store::Open(store_dir_, std::move(options));
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   store_ = std::move(opened).value();

@@ -44,6 +44,9 @@ class MountTest : public ::testing::Test {
   void TearDown() override;
   // Mount options for the fixture's session; tests override.
   virtual fusefs::MountOptions Options() const { return fusefs::MountOptions(); }
+  // Store options for the fixture's store; tests override (the durability
+  // tests turn the background flusher off).
+  virtual snapshotter::StoreOptions StoreOpts() const { return snapshotter::StoreOptions(); }
 
   // A path below the mountpoint.
   std::string P(const std::string& relative) const { return mountpoint_ + "/" + relative; }

@@ -100,6 +100,10 @@ class StubMounts final : public cli::MountService {
   Status Unmount(const std::string& mountpoint) override {
     return Status::NotFound("nothing mounted at " + mountpoint);
   }
+  Result<MountInfo> Remount(const std::string& mountpoint,
+                            const std::vector<std::string>&) override {
+    return Status::NotFound("nothing mounted at " + mountpoint);
+  }
   std::vector<MountInfo> List() override { return {}; }
 };
 

@@ -74,6 +74,18 @@ std::optional<std::string> OptString(const Body& b, const char* key, std::string
   return b.j[key].get<std::string>();
 }
 
+// The optional "options" field of a mount request: an array of strings.
+// Returns the error, or "".
+std::string OptionsField(const Body& b, std::vector<std::string>* out) {
+  if (!b.j.contains("options")) return "";
+  if (!b.j["options"].is_array()) return "field 'options' must be an array of strings";
+  for (const json& o : b.j["options"]) {
+    if (!o.is_string()) return "field 'options' must be an array of strings";
+    out->push_back(o.get<std::string>());
+  }
+  return "";
+}
+
 // "expiry": a positive whole number of days (`never_ok`: or 0/"never"/null
 // meaning never, for set).
 std::optional<int64_t> Expiry(const Body& b, bool never_ok, std::string* error) {
@@ -291,6 +303,21 @@ HttpResponse ApiRouter::Mounts(const HttpRequest& r) {
     if (!s.ok()) return ErrorResponse(s);
     return HttpResponse{204, ""};
   }
+  if (r.method == "PATCH") {  // mount -o remount
+    auto mp = r.query.find("mountpoint");
+    if (mp == r.query.end() || mp->second.empty()) {
+      return BadRequest("query parameter 'mountpoint' is required");
+    }
+    Body b = ParseBody(r.body, {"options"});
+    std::string error = b.error;
+    std::vector<std::string> options;
+    if (error.empty()) error = OptionsField(b, &options);
+    if (error.empty() && !b.j.contains("options")) error = "field 'options' is required";
+    if (!error.empty()) return BadRequest(error);
+    auto m = mounts_->Remount(mp->second, options);
+    if (!m.ok()) return ErrorResponse(m.status());
+    return Json(200, ToJson(*m));
+  }
   if (r.method != "POST") return WrongMethod(r);
   Body b = ParseBody(r.body, {"container", "snapshot", "mountpoint", "options", "create"});
   std::string error = b.error;
@@ -298,19 +325,7 @@ HttpResponse ApiRouter::Mounts(const HttpRequest& r) {
   req.container = OptString(b, "container", &error).value_or("");
   req.snapshot = OptString(b, "snapshot", &error).value_or("");
   req.mountpoint = OptString(b, "mountpoint", &error).value_or("");
-  if (error.empty() && b.j.contains("options")) {
-    if (!b.j["options"].is_array()) {
-      error = "field 'options' must be an array of strings";
-    } else {
-      for (const json& o : b.j["options"]) {
-        if (!o.is_string()) {
-          error = "field 'options' must be an array of strings";
-          break;
-        }
-        req.options.push_back(o.get<std::string>());
-      }
-    }
-  }
+  if (error.empty()) error = OptionsField(b, &req.options);
   if (error.empty() && b.j.contains("create")) {
     if (!b.j["create"].is_boolean()) {
       error = "field 'create' must be true or false";
