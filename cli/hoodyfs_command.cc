@@ -30,6 +30,7 @@ struct Args {
   std::string store;
   std::string container;
   bool create = false;
+  bool replace = false;
   std::string path;
   std::string snapshot;
 };
@@ -88,6 +89,10 @@ Status Import(const Args& a, const std::string& store, std::ostream& out) {
     if (!S_ISDIR(st.st_mode)) {
       return Status::InvalidArgument("import source " + a.path + " is not a directory");
     }
+  } else if (a.replace) {
+    return Status::InvalidArgument(
+        "--replace needs a directory SOURCE: a tar stream cannot say which names it leaves out "
+        "until it ends");
   }
   HOODY_RETURN_IF_ERROR(CheckNoDaemon(store));
   HOODY_ASSIGN_OR_RETURN(auto snap,
@@ -96,6 +101,7 @@ Status Import(const Args& a, const std::string& store, std::ostream& out) {
   HOODY_ASSIGN_OR_RETURN(snapshotter::FileSystem fs, snap->store().Head(a.container));
   Progress progress;
   snapshotter::ImportOptions options;
+  options.replace = a.replace;
   std::string before;  // the snapshot to go back to (an existing container)
   if (!a.create) {
     // Taken once the import is about to change something: a source that
@@ -145,7 +151,11 @@ Status Import(const Args& a, const std::string& store, std::ostream& out) {
   out << "imported "
       << Summary(stats->files, stats->directories, stats->symlinks, stats->specials,
                  stats->hardlinks, stats->bytes)
-      << " into " << a.container << " in " << Elapsed(t0) << "\n";
+      << " into " << a.container;
+  if (a.replace) {
+    out << "; " << stats->unchanged << " entries unchanged, " << stats->removed << " names removed";
+  }
+  out << " in " << Elapsed(t0) << "\n";
   return Status::OK();
 }
 
@@ -262,6 +272,11 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
       "import", "copy a host directory tree, or a tar stream on stdin (-), into a container");
   import->add_option("-c,--container", a.container, "container name")->required();
   import->add_flag("--create", a.create, "create the container first");
+  import->add_flag("--replace", a.replace,
+                   "make the container's tree equal to SOURCE (a directory), as rsync -a -H "
+                   "--delete: entries that match (type, size and mtime) are kept and go on sharing "
+                   "their blocks with snapshots, what differs is replaced, names SOURCE lacks are "
+                   "removed; all or nothing like any import");
   import->add_option("SOURCE", a.path, "a directory, or - for a tar stream on stdin")->required();
   CLI::App* exp = app.add_subcommand(
       "export", "write a container's head or a snapshot to a directory, or a tar stream (-)");

@@ -55,6 +55,14 @@ Status ImportSink::UpdateDirectory(Ino dir, const NodeAttrs& attrs) {
 }
 
 Status ImportSink::FinishDirectory(Ino dir, const NodeAttrs& attrs) {
+  if (options_.replace) {
+    // Only when entries came or went (or the source's mtime moved): an
+    // unchanged tree changes nothing.
+    HOODY_ASSIGN_OR_RETURN(Attr now, fs_.GetAttr(dir));
+    if (now.mtime.sec == attrs.mtime.sec && now.mtime.nsec == attrs.mtime.nsec) {
+      return Status::OK();
+    }
+  }
   HOODY_RETURN_IF_ERROR(BeforeChange());
   return SetTimes(dir, attrs, std::nullopt);
 }

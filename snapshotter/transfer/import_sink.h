@@ -16,6 +16,8 @@
 // mutex.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -70,6 +72,27 @@ class ImportSink {
   // Another name for an inode imported already.
   Status Link(Ino target, Ino parent, std::string_view name);
 
+  // Replacing imports (ImportOptions::replace; import_replace.cc).
+  // The entries of the container directory `dir` by name, "." and ".." left out.
+  Result<std::map<std::string, DirEntry, std::less<>>> ListExisting(Ino dir);
+  // Whether the existing node `ino` has the source node's type and content:
+  // for a regular file `size` and the mtime (rsync's quick check), for a
+  // symlink `symlink_target`, for a device the number. Also false for a
+  // non-directory with several links when the source's `nlink` is 1.
+  Result<bool> SameContent(Ino ino, const NodeAttrs& attrs, uint64_t size, uint64_t nlink,
+                           std::string_view symlink_target);
+  // Sets what differs of mode, owner and xattrs (and, with `times`, atime and
+  // mtime when the mtime differs) of an existing node to the source's.
+  // Returns whether it changed anything.
+  Result<bool> UpdateAttrs(Ino ino, const NodeAttrs& attrs, bool times);
+  // Removes `name` from `parent`, a directory with everything below it.
+  Status RemoveTree(Ino parent, std::string_view name, const DirEntry& existing);
+  // Counts an entry kept as it was.
+  void Unchanged() { Count(&ImportStats::unchanged); }
+  // Counts an existing entry of type `mode` that was kept: unchanged, or
+  // (`changed`, its attributes set) under its type.
+  void Kept(uint32_t mode, bool changed);
+
   // Runs ImportOptions::before_first_change once, before the first call
   // that changes the container (every later call gets its result).
   Status BeforeChange();
@@ -90,6 +113,8 @@ class ImportSink {
 
  private:
   Status SetXattrs(Ino ino, const NodeAttrs& attrs);
+  // RemoveTree's walk, uncounted.
+  Status RemoveSubtree(Ino parent, std::string_view name, const DirEntry& existing);
   // SetAttr of the times (and of `size` when set).
   Status SetTimes(Ino ino, const NodeAttrs& attrs, std::optional<uint64_t> size);
 

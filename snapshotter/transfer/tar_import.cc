@@ -405,6 +405,9 @@ Status TarImporter::FlushStage(Ino file, uint64_t* written_end) {
 
 Result<ImportStats> ImportTar(FileSystem& fs, int fd, const ImportOptions& options) {
   if (fs.read_only()) return Status::ReadOnly("cannot import into a frozen generation");
+  // A stream cannot say which names it leaves out until it ends.
+  if (options.replace)
+    return Status::InvalidArgument("replace needs a directory source, not a tar stream");
   TarImporter importer(fs, options);
   HOODY_RETURN_IF_ERROR(importer.Run(fd));
   return importer.stats();

@@ -14,6 +14,13 @@
 // reads the inode tables front to back. Per file the host work is fstatat,
 // open, the reads, flistxattr and close; SEEK_DATA and SEEK_HOLE only for
 // files whose allocated blocks are fewer than their size (maybe sparse).
+//
+// Replacing (ImportOptions::replace), the walk also lists each container
+// directory it enters, compares each source entry with the container's
+// entry of that name (ImportSink::SameContent), keeps what matches, removes
+// what does not before importing the source's, and removes the names left
+// over once the directory's source entries are all visited. Everything that
+// decides happens on the walk's thread; the pool only writes new files.
 #include "snapshotter/transfer/tree_import.h"
 
 #include <dirent.h>
@@ -30,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -129,11 +137,15 @@ Result<std::vector<HostEntry>> ListDirectory(int dirfd) {
   return out;
 }
 
+// A host inode: (st_dev, st_ino).
+using HostInode = std::pair<dev_t, ino_t>;
+
 class TreeImporter {
  public:
   TreeImporter(FileSystem& fs, std::string source, const ImportOptions& options)
       : sink_(fs, options),
         source_(std::move(source)),
+        replace_(options.replace),
         pool_(options.threads, 2 * size_t{options.threads}) {}
 
   Status Run(Ino into);
@@ -157,14 +169,29 @@ class TreeImporter {
   // Imports the entries of the open directory `dirfd` into `dir`. Errors
   // come back already naming the entry (ImportSink::Failed).
   Status ImportDirectory(int dirfd, Ino dir, const std::string& path);
-  Status ImportDirectoryEntry(int dirfd, Ino dir, const std::string& name, const std::string& path);
+  // `there`: replacing, the container's entry of that name, if any.
+  Status ImportDirectoryEntry(int dirfd, Ino dir, const std::string& name, const std::string& path,
+                              const DirEntry* there);
   // Everything but directories; errors not yet wrapped.
   Status ImportLeaf(int dirfd, Ino dir, const std::string& name, const std::string& path,
-                    const struct stat& st);
+                    const struct stat& st, const DirEntry* there);
   // Opens a regular file and queues it, or imports it now (several links:
   // the later names need its inode).
   Status StartFile(int dirfd, Ino dir, const std::string& name, const std::string& path,
-                   const struct stat& st);
+                   const struct stat& st, const DirEntry* there);
+  // Makes the directory, or replacing, keeps the container's (`there`).
+  Result<Ino> MakeOrKeepDirectory(Ino dir, const std::string& name, const NodeAttrs& attrs,
+                                  const DirEntry* there);
+  // A later name of a host inode with several links, imported or kept as
+  // `target` already: keeps `there` when it is that inode, else links.
+  Status LinkAgain(Ino target, Ino dir, const std::string& name, const DirEntry* there);
+  // Replacing, for a non-directory: keeps the container's entry `there`
+  // (bringing its attributes up to date) when it matches the source's, and
+  // returns true; else removes it and returns false, for the caller to
+  // import the source's entry.
+  Result<bool> KeepOrRemove(Ino dir, const std::string& name, const struct stat& st,
+                            const NodeAttrs& attrs, std::string_view symlink_target,
+                            const DirEntry& there);
   Result<Ino> ImportFile(FileJob& job);
   // Copies [begin, end) of `fd` into `file`; `*written_end` moves to where
   // the data stopped (earlier than `end` when the source shrank meanwhile).
@@ -178,8 +205,12 @@ class TreeImporter {
 
   ImportSink sink_;
   const std::string source_;
+  const bool replace_;
   // Host inodes with several links seen so far -> the inode imported.
-  std::map<std::pair<dev_t, ino_t>, Ino> links_;
+  std::map<HostInode, Ino> links_;
+  // Replacing: container inodes kept for a host inode with several links,
+  // which no other host inode may keep (walk thread only).
+  std::map<Ino, HostInode> claimed_;
   // Directory times, set once every entry is in (pool threads may still be
   // adding entries after the walk has left a directory).
   std::vector<DirTimes> dir_times_;
@@ -203,7 +234,9 @@ Status TreeImporter::Run(Ino into) {
   if (::fstat(root.get(), &st) != 0) return FromErrno(errno, "stat '" + source_ + "'");
   NodeAttrs attrs = AttrsOf(st);
   Status s = ReadXattrs(root.get(), source_, &attrs);
-  if (s.ok()) s = sink_.UpdateDirectory(into, attrs);
+  if (s.ok())
+    s = replace_ ? sink_.UpdateAttrs(into, attrs, /*times=*/false).status()
+                 : sink_.UpdateDirectory(into, attrs);
   if (!s.ok()) return sink_.Failed(s, ".");
   s = ImportDirectory(root.get(), into, "");
   pool_.Wait();
@@ -225,29 +258,48 @@ Status TreeImporter::Run(Ino into) {
 Status TreeImporter::ImportDirectory(int dirfd, Ino dir, const std::string& path) {
   Result<std::vector<HostEntry>> entries = ListDirectory(dirfd);
   if (!entries.ok()) return sink_.Failed(entries.status(), path.empty() ? "." : path);
+  // Replacing: the container's entries here; each the source has too is
+  // taken out, and what is left at the end is not in the source.
+  std::map<std::string, DirEntry, std::less<>> existing;
+  if (replace_) {
+    auto listed = sink_.ListExisting(dir);
+    if (!listed.ok()) return sink_.Failed(listed.status(), path.empty() ? "." : path);
+    existing = std::move(*listed);
+  }
   for (const HostEntry& e : *entries) {
     if (failed_.load(std::memory_order_relaxed)) return Status::OK();  // Run reports it
     const std::string child = path.empty() ? e.name : path + "/" + e.name;
-    HOODY_RETURN_IF_ERROR(ImportDirectoryEntry(dirfd, dir, e.name, child));
+    std::optional<DirEntry> there;
+    if (auto it = existing.find(e.name); it != existing.end()) {
+      there = std::move(it->second);
+      existing.erase(it);
+    }
+    HOODY_RETURN_IF_ERROR(
+        ImportDirectoryEntry(dirfd, dir, e.name, child, there ? &*there : nullptr));
+  }
+  for (const auto& [name, entry] : existing) {
+    const std::string child = path.empty() ? name : path + "/" + name;
+    Status s = sink_.RemoveTree(dir, name, entry);
+    if (!s.ok()) return sink_.Failed(s, child);
   }
   return Status::OK();
 }
 
 Status TreeImporter::ImportDirectoryEntry(int dirfd, Ino dir, const std::string& name,
-                                          const std::string& path) {
+                                          const std::string& path, const DirEntry* there) {
   struct stat st = {};
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return sink_.Failed(FromErrno(errno, "stat"), path);
   }
   if (!S_ISDIR(st.st_mode)) {
-    Status s = ImportLeaf(dirfd, dir, name, path, st);
+    Status s = ImportLeaf(dirfd, dir, name, path, st, there);
     return s.ok() ? s : sink_.Failed(s, path);
   }
   UniqueFd fd(OpenNoAtime(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
   if (!fd.valid()) return sink_.Failed(FromErrno(errno, "open directory"), path);
   NodeAttrs attrs = AttrsOf(st);
   Status s = ReadXattrs(fd.get(), path, &attrs);
-  Result<Ino> child = s.ok() ? sink_.MakeDirectory(dir, name, attrs) : Result<Ino>(s);
+  Result<Ino> child = s.ok() ? MakeOrKeepDirectory(dir, name, attrs, there) : Result<Ino>(s);
   if (!child.ok()) return sink_.Failed(child.status(), path);
   HOODY_RETURN_IF_ERROR(ImportDirectory(fd.get(), *child, path));
   attrs.xattrs.clear();  // set already; only the times wait
@@ -257,13 +309,14 @@ Status TreeImporter::ImportDirectoryEntry(int dirfd, Ino dir, const std::string&
 }
 
 Status TreeImporter::ImportLeaf(int dirfd, Ino dir, const std::string& name,
-                                const std::string& path, const struct stat& st) {
-  if (S_ISREG(st.st_mode)) return StartFile(dirfd, dir, name, path, st);
+                                const std::string& path, const struct stat& st,
+                                const DirEntry* there) {
+  if (S_ISREG(st.st_mode)) return StartFile(dirfd, dir, name, path, st, there);
   const bool linked = st.st_nlink > 1;
   if (linked) {
     auto it = links_.find({st.st_dev, st.st_ino});
     if (it != links_.end()) {
-      HOODY_RETURN_IF_ERROR(sink_.Link(it->second, dir, name));
+      HOODY_RETURN_IF_ERROR(LinkAgain(it->second, dir, name, there));
       sink_.Imported(path);
       return Status::OK();
     }
@@ -277,6 +330,13 @@ Status TreeImporter::ImportLeaf(int dirfd, Ino dir, const std::string& name,
     if (n < 0) return FromErrno(errno, "readlink");
     target.resize(static_cast<size_t>(n));
   }
+  if (there != nullptr) {
+    HOODY_ASSIGN_OR_RETURN(bool kept, KeepOrRemove(dir, name, st, attrs, target, *there));
+    if (kept) {
+      sink_.Imported(path);
+      return Status::OK();
+    }
+  }
   HOODY_ASSIGN_OR_RETURN(Ino created, sink_.MakeSpecial(dir, name, attrs, target));
   if (linked) links_.emplace(std::make_pair(st.st_dev, st.st_ino), created);
   sink_.Imported(path);
@@ -284,12 +344,22 @@ Status TreeImporter::ImportLeaf(int dirfd, Ino dir, const std::string& name,
 }
 
 Status TreeImporter::StartFile(int dirfd, Ino dir, const std::string& name, const std::string& path,
-                               const struct stat& st) {
+                               const struct stat& st, const DirEntry* there) {
   const bool linked = st.st_nlink > 1;
   if (linked) {
     auto it = links_.find({st.st_dev, st.st_ino});
     if (it != links_.end()) {
-      HOODY_RETURN_IF_ERROR(sink_.Link(it->second, dir, name));
+      HOODY_RETURN_IF_ERROR(LinkAgain(it->second, dir, name, there));
+      sink_.Imported(path);
+      return Status::OK();
+    }
+  }
+  if (there != nullptr) {
+    // The xattrs by path: the file is opened only when its data is copied.
+    NodeAttrs attrs = AttrsOf(st);
+    HOODY_RETURN_IF_ERROR(ReadXattrs(-1, source_ + "/" + path, &attrs));
+    HOODY_ASSIGN_OR_RETURN(bool kept, KeepOrRemove(dir, name, st, attrs, {}, *there));
+    if (kept) {
       sink_.Imported(path);
       return Status::OK();
     }
@@ -314,6 +384,53 @@ Status TreeImporter::StartFile(int dirfd, Ino dir, const std::string& name, cons
     sink_.Imported(job->path);
   });
   return Status::OK();
+}
+
+Result<Ino> TreeImporter::MakeOrKeepDirectory(Ino dir, const std::string& name,
+                                              const NodeAttrs& attrs, const DirEntry* there) {
+  if (there != nullptr && there->type == DT_DIR) {
+    // A directory stays a directory: its entries are compared one by one.
+    HOODY_ASSIGN_OR_RETURN(bool changed, sink_.UpdateAttrs(there->ino, attrs, /*times=*/false));
+    sink_.Kept(S_IFDIR, changed);
+    return there->ino;
+  }
+  if (there != nullptr) HOODY_RETURN_IF_ERROR(sink_.RemoveTree(dir, name, *there));
+  return sink_.MakeDirectory(dir, name, attrs);
+}
+
+Status TreeImporter::LinkAgain(Ino target, Ino dir, const std::string& name,
+                               const DirEntry* there) {
+  if (there != nullptr && there->ino == target) {
+    sink_.Unchanged();
+    return Status::OK();
+  }
+  if (there != nullptr) HOODY_RETURN_IF_ERROR(sink_.RemoveTree(dir, name, *there));
+  return sink_.Link(target, dir, name);
+}
+
+Result<bool> TreeImporter::KeepOrRemove(Ino dir, const std::string& name, const struct stat& st,
+                                        const NodeAttrs& attrs, std::string_view symlink_target,
+                                        const DirEntry& there) {
+  const HostInode host{st.st_dev, st.st_ino};
+  auto claim = claimed_.find(there.ino);
+  // An inode kept for one host inode cannot stand for another.
+  bool keep = claim == claimed_.end() || claim->second == host;
+  if (keep) {
+    HOODY_ASSIGN_OR_RETURN(
+        keep, sink_.SameContent(there.ino, attrs, static_cast<uint64_t>(st.st_size), st.st_nlink,
+                                symlink_target));
+  }
+  if (!keep) {
+    HOODY_RETURN_IF_ERROR(sink_.RemoveTree(dir, name, there));
+    return false;
+  }
+  HOODY_ASSIGN_OR_RETURN(bool changed, sink_.UpdateAttrs(there.ino, attrs, /*times=*/true));
+  sink_.Kept(st.st_mode, changed);
+  if (st.st_nlink > 1) {
+    links_.emplace(host, there.ino);
+    claimed_.emplace(there.ino, host);
+  }
+  return true;
 }
 
 Result<Ino> TreeImporter::ImportFile(FileJob& job) {

@@ -22,7 +22,21 @@
 // the failure (`hoodyfs import` then undoes it: cli/hoodyfs_command.cc). A
 // directory whose name exists already as a directory in the container is
 // merged into (it takes the source's attributes); any other name that exists
-// already is kExists (an import never replaces what is there).
+// already is kExists (an import never replaces what is there), unless
+// ImportTree is asked to replace.
+//
+// Replacing (ImportOptions::replace, ImportTree only) makes the tree under
+// `into` equal to the source, as `rsync -a -H --delete` does, and changes
+// only what differs, so the container's snapshots keep sharing everything
+// else: an entry of the same type whose content matches (a regular file of
+// the same size and mtime, rsync's quick check; a symlink with the same
+// target; a device with the same number) keeps its inode, and only the
+// attributes that differ (mode, owner, xattrs, times) are set; any other
+// entry is removed (a directory with its whole subtree) and imported anew;
+// names the source does not have are removed. Hard links follow the source:
+// a kept inode keeps exactly the names the source gives it. An import of an
+// unchanged tree changes nothing and never calls before_first_change. atime
+// alone is no difference (reading a file in the container moves it).
 //
 // Thread-safety: an import returns when all its work is done (ImportTree
 // uses threads of its own meanwhile); other threads may use the container
@@ -47,6 +61,9 @@ struct ImportStats {
   uint64_t specials = 0;   // fifos, sockets, character and block devices
   uint64_t hardlinks = 0;  // names added to an inode imported already
   uint64_t bytes = 0;      // file data written (holes not counted)
+  // Replacing imports only (the counters above then count what was written).
+  uint64_t unchanged = 0;  // entries kept with nothing written
+  uint64_t removed = 0;    // names removed (a directory's subtree counts once)
 };
 
 struct ImportProgress {
@@ -70,6 +87,9 @@ struct ImportOptions {
   // tar, a missing source): where a caller takes its point to go back to.
   // An error stops the import with nothing changed.
   std::function<Status()> before_first_change;
+  // Make the tree equal to the source, changing only what differs (see
+  // above). ImportTar refuses it (kInvalidArgument).
+  bool replace = false;
 };
 
 // Copies the host tree at `source_dir` into `fs` under `options.into`.
@@ -80,7 +100,9 @@ struct ImportOptions {
 // directory), kReadOnly (`fs` is a frozen view), kExists (a name exists
 // already), kNameTooLong, kNotSupported (an entry of another type), kPermission,
 // kIoError (reading the source), and what FileSystem calls return
-// (kNoSpace, kIoError, ...), each naming the path.
+// (kNoSpace, kIoError, ...), each naming the path. When replacing, a
+// failure may leave removed names removed: take a snapshot in
+// before_first_change to go back to.
 Result<ImportStats> ImportTree(FileSystem& fs, const std::string& source_dir,
                                const ImportOptions& options);
 

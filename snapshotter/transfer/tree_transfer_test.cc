@@ -579,6 +579,128 @@ TEST_F(TreeTransferTest, ExistingNamesAreNotReplaced) {
       << e.status().ToString();
 }
 
+// Writes `data` to `path` and gives it the mtime (and atime) `sec`.
+void WriteWithTime(const std::string& path, const std::string& data, time_t sec) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+  const struct timespec times[2] = {{sec, 0}, {sec, 0}};
+  EXPECT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW), 0) << path;
+}
+
+// import --replace: the container ends equal to the source (compared by an
+// export), entries that match keep their inodes and so their blocks in the
+// snapshot taken before, and an unchanged source changes nothing at all.
+TEST_F(TreeTransferTest, ReplaceMakesTheTreeEqualAndKeepsWhatMatches) {
+  const std::string src = MakeDir("src");
+  auto at = [&](const std::string& name) { return src + "/" + name; };
+  WriteWithTime(at("keep"), "same bytes", 1000);
+  WriteWithTime(at("big"), std::string(4 * kMiB, 'b'), 1000);
+  WriteWithTime(at("grows"), "short", 1000);
+  WriteWithTime(at("touched"), "AAAA", 1000);  // same size, new bytes, new mtime
+  WriteWithTime(at("chmod"), "mode", 1000);
+  WriteWithTime(at("xattrs"), "x", 1000);
+  ASSERT_EQ(::setxattr(at("xattrs").c_str(), "user.old", "1", 1, 0), 0);
+  WriteWithTime(at("gone"), "removed from the source", 1000);
+  ASSERT_EQ(::mkdir(at("gone_dir").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(at("gone_dir/sub").c_str(), 0755), 0);
+  WriteWithTime(at("gone_dir/sub/f"), "deep", 1000);
+  ASSERT_EQ(::mkdir(at("dir_to_file").c_str(), 0755), 0);
+  WriteWithTime(at("dir_to_file/f"), "in a directory", 1000);
+  WriteWithTime(at("file_to_dir"), "a file", 1000);
+  ASSERT_EQ(::symlink("keep", at("retarget").c_str()), 0);
+  ASSERT_EQ(::symlink("keep", at("same_link").c_str()), 0);
+  WriteWithTime(at("h1"), "linked", 1000);
+  ASSERT_EQ(::link(at("h1").c_str(), at("h2").c_str()), 0);
+  WriteWithTime(at("s1"), "split", 1000);
+  ASSERT_EQ(::link(at("s1").c_str(), at("s2").c_str()), 0);
+  WriteWithTime(at("j1"), "join", 1000);
+  WriteWithTime(at("j2"), "join", 1000);
+  ASSERT_EQ(::mkfifo(at("fifo").c_str(), 0600), 0);
+
+  ASSERT_TRUE(ImportTree(*fs_, src, {}).ok());
+  auto ino = [&](const std::string& path) { return LookupPath(*fs_, path).value; };
+  const uint64_t keep_ino = ino("keep"), big_ino = ino("big"), grows_ino = ino("grows"),
+                 touched_ino = ino("touched"), chmod_ino = ino("chmod"), h1_ino = ino("h1"),
+                 same_link_ino = ino("same_link"), fifo_ino = ino("fifo");
+  ASSERT_TRUE(store_->Freeze("c1").ok());  // a snapshot that shares every block
+  const uint64_t used_before = store_->used_blocks();
+
+  // The source changes in every way a tree can.
+  WriteWithTime(at("grows"), "now longer", 1000);
+  WriteWithTime(at("touched"), "BBBB", 2000);
+  ASSERT_EQ(::chmod(at("chmod").c_str(), 0640), 0);
+  ASSERT_EQ(::setxattr(at("xattrs").c_str(), "user.new", "2", 1, 0), 0);
+  ASSERT_EQ(::removexattr(at("xattrs").c_str(), "user.old"), 0);
+  ASSERT_EQ(::unlink(at("gone").c_str()), 0);
+  ASSERT_EQ(std::system(("rm -r " + at("gone_dir")).c_str()), 0);
+  ASSERT_EQ(std::system(("rm -r " + at("dir_to_file")).c_str()), 0);
+  WriteWithTime(at("dir_to_file"), "now a file", 1000);
+  ASSERT_EQ(::unlink(at("file_to_dir").c_str()), 0);
+  ASSERT_EQ(::mkdir(at("file_to_dir").c_str(), 0700), 0);
+  WriteWithTime(at("file_to_dir/f"), "now inside", 1000);
+  ASSERT_EQ(::unlink(at("retarget").c_str()), 0);
+  ASSERT_EQ(::symlink("big", at("retarget").c_str()), 0);
+  ASSERT_EQ(::unlink(at("s2").c_str()), 0);
+  WriteWithTime(at("s2"), "split", 1000);  // the same bytes, its own inode now
+  ASSERT_EQ(::unlink(at("j2").c_str()), 0);
+  ASSERT_EQ(::link(at("j1").c_str(), at("j2").c_str()), 0);
+  WriteWithTime(at("new"), "added", 1000);
+
+  int snapshots_taken = 0;
+  ImportOptions replace;
+  replace.replace = true;
+  replace.before_first_change = [&] {
+    ++snapshots_taken;
+    return Status::OK();
+  };
+  auto stats = ImportTree(*fs_, src, replace);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(snapshots_taken, 1);
+
+  const std::string dst = dir_.File("dst");
+  ASSERT_TRUE(ExportTree(*fs_, dst, {}).ok());
+  auto diffs = CompareTrees(src, dst);
+  EXPECT_TRUE(diffs.empty()) << Join(diffs);
+
+  // What matched kept its inode; what did not is new.
+  EXPECT_EQ(ino("keep"), keep_ino);
+  EXPECT_EQ(ino("big"), big_ino);
+  EXPECT_EQ(ino("chmod"), chmod_ino);
+  EXPECT_EQ(ino("h1"), h1_ino);
+  EXPECT_EQ(ino("h2"), h1_ino);
+  EXPECT_EQ(ino("same_link"), same_link_ino);
+  EXPECT_EQ(ino("fifo"), fifo_ino);
+  EXPECT_NE(ino("grows"), grows_ino);
+  EXPECT_NE(ino("touched"), touched_ino);
+  EXPECT_EQ(ino("j1"), ino("j2"));
+  EXPECT_NE(ino("s1"), ino("s2"));
+  // gone, gone_dir, dir_to_file, file_to_dir, grows, touched, retarget, s1
+  // (linked to s2, which the source split off), j2 (its own inode before).
+  EXPECT_EQ(stats->removed, 9u);
+  EXPECT_GE(stats->unchanged, 6u);
+  // The kept 4 MiB file is still shared with the snapshot: only the
+  // replaced entries' few bytes are new.
+  EXPECT_LT((store_->used_blocks() - used_before) * kBlockSize, kMiB);
+
+  // The same source again: nothing differs, nothing is written.
+  snapshots_taken = 0;
+  stats = ImportTree(*fs_, src, replace);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(snapshots_taken, 0);
+  EXPECT_EQ(stats->removed, 0u);
+  EXPECT_EQ(stats->files + stats->directories + stats->symlinks + stats->specials +
+                stats->hardlinks + stats->bytes,
+            0u);
+  diffs = CompareTrees(src, dst);
+  EXPECT_TRUE(diffs.empty()) << Join(diffs);
+}
+
+TEST_F(TreeTransferTest, ReplaceIsForDirectoriesNotTarStreams) {
+  ImportOptions replace;
+  replace.replace = true;
+  UniqueFd fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  EXPECT_CODE(Code::kInvalidArgument, ImportTar(*fs_, fd.get(), replace).status());
+}
+
 // A tar block: a ustar header of `type` for `name` followed by `data`.
 std::string TarMember(const std::string& name, char type, const std::string& data,
                       const std::string& link = "") {

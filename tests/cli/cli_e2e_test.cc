@@ -254,8 +254,7 @@ TEST_F(CliTest, FsckDataNamesTheFilesOfADamagedBlock) {
   PutFile("web1", "bad", std::string(4096, 'B') + std::string(4096, 'b'));
   Ok(Snap({"create", "-c", "web1", "--alias", "v1"}));
   const std::string healthy = Ok(Hoodyfs({"fsck", "--data"}));
-  EXPECT_NE(healthy.find("data: 4 blocks read (16K), 0 damaged"), std::string::npos)
-      << healthy;
+  EXPECT_NE(healthy.find("data: 4 blocks read (16K), 0 damaged"), std::string::npos) << healthy;
 
   const size_t at = FlipAByteOfTheBlockHolding(store_, std::string(4096, 'B'));
   ASSERT_NE(at, std::string::npos);
@@ -266,7 +265,8 @@ TEST_F(CliTest, FsckDataNamesTheFilesOfADamagedBlock) {
   EXPECT_NE(r.out.find("block " + std::to_string(at / 4096) + ": checksum mismatch"),
             std::string::npos)
       << r.Describe();
-  EXPECT_NE(r.out.find("/bad at offset 0, written in snapshot web1@"), std::string::npos) << r.Describe();
+  EXPECT_NE(r.out.find("/bad at offset 0, written in snapshot web1@"), std::string::npos)
+      << r.Describe();
   EXPECT_EQ(r.out.find("/good"), std::string::npos) << r.Describe();
   EXPECT_NE(r.err.find("1 damaged data blocks"), std::string::npos) << r.Describe();
 }
@@ -522,12 +522,46 @@ TEST_F(CliTest, AFailedImportChangesNothing) {
       RunCommand(HoodyfsBinary(), {"--store", store_, "import", "-c", "fresh", "--create", "-"}, {},
                  tar.out.substr(0, tar.out.size() / 2));
   EXPECT_NE(cut.exit_code, 0) << cut.Describe();
-  EXPECT_NE(cut.err.find("nothing was imported: the container was not created"),
-            std::string::npos)
+  EXPECT_NE(cut.err.find("nothing was imported: the container was not created"), std::string::npos)
       << cut.Describe();
   EXPECT_EQ(Ok(Snap({"containers", "list"})).find("fresh"), std::string::npos)
       << "the half-imported container stayed";
   EXPECT_NE(Ok(Hoodyfs({"fsck"})).find("consistent"), std::string::npos);
+}
+
+// import --replace brings a container to a changed tree and changes only
+// what differs: the diff from a snapshot taken before names exactly the
+// changed paths, and an unchanged tree takes no pre-import snapshot.
+TEST_F(CliTest, ImportReplaceChangesOnlyWhatDiffers) {
+  const std::string source = dir_.File("source");
+  ASSERT_EQ(::mkdir(source.c_str(), 0755), 0);
+  for (int i = 0; i < 50; ++i) std::ofstream(source + "/f" + std::to_string(i)) << i;
+  Ok(Hoodyfs({"import", "-c", "site", "--create", source}));
+  Ok(Snap({"create", "-c", "site", "--alias", "before"}));
+  std::ofstream(source + "/f7") << "changed, and longer";
+  ASSERT_EQ(::unlink((source + "/f8").c_str()), 0);
+  std::ofstream(source + "/new") << "added";
+
+  const CommandResult plain = Hoodyfs({"import", "-c", "site", source});
+  EXPECT_EQ(plain.exit_code, 4) << "without --replace an existing name is refused";
+  const std::string out = Ok(Hoodyfs({"import", "-c", "site", "--replace", source}));
+  EXPECT_NE(out.find("; 48 entries unchanged, 2 names removed"), std::string::npos) << out;
+  const std::string diff = Ok(Snap({"diff", "-c", "site", "before"}));
+  EXPECT_NE(diff.find("f7"), std::string::npos) << diff;
+  EXPECT_NE(diff.find("f8"), std::string::npos) << diff;
+  EXPECT_NE(diff.find("new"), std::string::npos) << diff;
+  EXPECT_EQ(diff.find("f9"), std::string::npos) << "an unchanged file shows as changed:\n" << diff;
+
+  // Unchanged: nothing written, and no pre-import snapshot left or taken.
+  const std::string again = Ok(Hoodyfs({"import", "-c", "site", "--replace", source}));
+  EXPECT_NE(again.find("imported 0 entries"), std::string::npos) << again;
+  EXPECT_EQ(Ok(Snap({"list", "-c", "site"})).find("pre-import"), std::string::npos);
+
+  const CommandResult tar =
+      RunCommand(HoodyfsBinary(), {"--store", store_, "import", "-c", "site", "--replace", "-"});
+  EXPECT_EQ(tar.exit_code, 2) << tar.Describe();
+  EXPECT_NE(tar.err.find("--replace needs a directory SOURCE"), std::string::npos)
+      << tar.Describe();
 }
 
 // Long work shows a status line on a terminal, and nothing when piped.
