@@ -159,6 +159,19 @@ Status Import(const Args& a, const std::string& store, std::ostream& out) {
   return Status::OK();
 }
 
+// `hoodyfs compact`: the metadata file shrunk offline (LMDB never shrinks
+// its file; the pages deletes free serve later metadata only).
+Status Compact(const std::string& store, std::ostream& out) {
+  HOODY_RETURN_IF_ERROR(CheckNoDaemon(store));
+  const auto t0 = std::chrono::steady_clock::now();
+  HOODY_ASSIGN_OR_RETURN(index::KvStore::CompactResult r,
+                         snapshotter::Store::CompactMetadata(store));
+  const uint64_t freed = r.bytes_before > r.bytes_after ? r.bytes_before - r.bytes_after : 0;
+  out << "metadata file " << HumanBytes(r.bytes_before) << " -> " << HumanBytes(r.bytes_after)
+      << ": " << HumanBytes(freed) << " given back to the host in " << Elapsed(t0) << "\n";
+  return Status::OK();
+}
+
 // `hoodyfs export`: the head, or a snapshot held by a pin while it is read.
 Status Export(const Args& a, const std::string& store, std::ostream& out) {
   HOODY_RETURN_IF_ERROR(CheckNoDaemon(store));
@@ -240,6 +253,10 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
   fsck->add_flag("--data", fsck_data,
                  "also read every data block in use against its checksum, and name the files "
                  "each damaged block belongs to");
+  CLI::App* compact = app.add_subcommand(
+      "compact",
+      "shrink the store's metadata file to what it holds, giving the host back the room that "
+      "deleted files and snapshots left inside it (the store must not be in use)");
   ServeArgs serve_args;
   CLI::App* serve = app.add_subcommand(
       "serve", "run the store's daemon in the foreground: mounts, REST API, collection");
@@ -294,6 +311,9 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
     out << "initialized an empty hoodyfs store in " << store << "\n";
   } else if (fsck->parsed()) {
     Status s = RunFsck(store, fsck_data, out);
+    if (!s.ok()) return fail(s);
+  } else if (compact->parsed()) {
+    Status s = Compact(store, out);
     if (!s.ok()) return fail(s);
   } else if (serve->parsed()) {
     serve_args.store = store;

@@ -1,10 +1,16 @@
 #include "index/kv_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <utility>
 
 #include "base/coding.h"
 #include "base/log.h"
 #include "base/test_hook.h"
+#include "base/unique_fd.h"
 
 namespace hoodyfs::index {
 
@@ -230,6 +236,43 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, const En
   HOODY_ASSIGN_OR_RETURN(store->wal_, Wal::Open(path));
   HOODY_RETURN_IF_ERROR(store->Recover().WithContext("replay the metadata log of " + path));
   return store;
+}
+
+namespace {
+Result<uint64_t> FileBytes(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return FromErrno(errno, "stat " + path);
+  return static_cast<uint64_t>(st.st_size);
+}
+}  // namespace
+
+Result<KvStore::CompactResult> KvStore::Compact(const std::string& path,
+                                                const EnvOptions& options) {
+  CompactResult result;
+  HOODY_ASSIGN_OR_RETURN(result.bytes_before, FileBytes(path));
+  const std::string copy = path + ".compact";
+  // Left by a compaction that was killed before its rename: never live.
+  if (::unlink(copy.c_str()) != 0 && errno != ENOENT) return FromErrno(errno, "remove " + copy);
+  {
+    HOODY_ASSIGN_OR_RETURN(std::unique_ptr<KvStore> kv, Open(path, options));
+    Status copied = kv->env_->CopyCompacted(copy);
+    if (!copied.ok()) {
+      (void)::unlink(copy.c_str());
+      return copied;
+    }
+  }
+  if (::rename(copy.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    (void)::unlink(copy.c_str());
+    return FromErrno(err, "rename " + copy + " over " + path);
+  }
+  const std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  const UniqueFd dir_fd(
+      ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.valid()) return FromErrno(errno, "open " + dir);
+  if (::fsync(dir_fd.get()) != 0) return FromErrno(errno, "sync " + dir);
+  HOODY_ASSIGN_OR_RETURN(result.bytes_after, FileBytes(path));
+  return result;
 }
 
 // Single-threaded: called by Open before the store is shared.

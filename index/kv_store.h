@@ -198,6 +198,22 @@ class KvStore {
   static Result<std::unique_ptr<KvStore>> Open(const std::string& path, const EnvOptions& options);
   ~KvStore();
 
+  // Shrinks the LMDB file at `path` to its live pages, giving the rest back
+  // to the host (an LMDB file never shrinks by itself: pages freed by
+  // deletes serve later metadata only). Opens it (replaying the log, so
+  // the copy holds every durable change and the log records stay obsolete),
+  // writes a compacted copy beside it (`path` + ".compact"), syncs it and
+  // renames it over `path`, then syncs the directory: a crash at any point
+  // leaves the old file or the new one, both whole. REQUIRES: no other
+  // process or KvStore has `path` open (Store holds its lock file).
+  // Returns the file's sizes before and after. Errors: as Open, kNoSpace
+  // (no room for the copy: the file is as it was), kIoError.
+  struct CompactResult {
+    uint64_t bytes_before = 0;
+    uint64_t bytes_after = 0;
+  };
+  static Result<CompactResult> Compact(const std::string& path, const EnvOptions& options);
+
   void SetFlushHooks(FlushHooks hooks) { hooks_ = std::move(hooks); }
 
   // Makes every change made before the call durable: one synced LMDB commit

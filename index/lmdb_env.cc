@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "base/unique_fd.h"
+
 namespace hoodyfs::index {
 namespace {
 
@@ -92,6 +94,16 @@ Result<std::unique_ptr<Env>> Env::Open(const std::string& path, const EnvOptions
 }
 
 Env::~Env() { mdb_env_close(env_); }
+
+Status Env::CopyCompacted(const std::string& to_path) const {
+  UniqueFd fd(::open(to_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.valid()) return FromErrno(errno, "create " + to_path);
+  const int rc = mdb_env_copyfd2(env_, fd.get(), MDB_CP_COMPACT);
+  if (rc != 0) return FromMdb(rc, "compacted copy to " + to_path);
+  if (::fdatasync(fd.get()) != 0) return FromErrno(errno, "sync " + to_path);
+  if (::close(fd.Release()) != 0) return FromErrno(errno, "close " + to_path);
+  return Status::OK();
+}
 
 Txn::Txn(Txn&& other) noexcept : txn_(std::exchange(other.txn_, nullptr)) {}
 Txn& Txn::operator=(Txn&& other) noexcept {

@@ -62,6 +62,13 @@ class Env {
   // Errors: kIoError, kCorruption.
   Result<uint64_t> FreePageBytes() const;
 
+  // Writes a compacted copy of the environment to the new file `to_path`
+  // (mdb_env_copy with MDB_CP_COMPACT: live pages only, free pages left
+  // out, renumbered), fdatasync'd before it returns. Runs in a read
+  // transaction: the copy is one point in time. Errors: kExists (to_path
+  // exists), kNoSpace, kIoError.
+  Status CopyCompacted(const std::string& to_path) const;
+
  private:
   explicit Env(MDB_env* env) : env_(env) {}
   MDB_env* env_;

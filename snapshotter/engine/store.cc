@@ -69,9 +69,9 @@ Status Store::Init(const std::string& dir) {
   return Status::OK();
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions options) {
-  std::unique_ptr<Store> store(new Store());
-  store->dir_ = dir;
+namespace {
+// Checks that `dir` holds a store and takes its lock: one process at a time.
+Result<UniqueFd> LockStore(const std::string& dir) {
   struct stat st;
   if (::stat((dir + kMetaFile).c_str(), &st) != 0) {
     // Not "no store" when the cause is that we may not look (a non-root user).
@@ -81,14 +81,27 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions 
     }
     return Status::NotFound(dir + " is not a hoodyfs store (run hoodyfs init)");
   }
-  store->lock_fd_.Reset(::open((dir + kLockFile).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!store->lock_fd_.valid()) return FromErrno(errno, "open store lock " + dir + kLockFile);
-  if (::flock(store->lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+  UniqueFd lock(::open((dir + kLockFile).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock.valid()) return FromErrno(errno, "open store lock " + dir + kLockFile);
+  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
       return Status::Busy("store " + dir + " is in use by another process");
     }
     return FromErrno(errno, "lock store " + dir);
   }
+  return lock;
+}
+}  // namespace
+
+Result<index::KvStore::CompactResult> Store::CompactMetadata(const std::string& dir) {
+  HOODY_ASSIGN_OR_RETURN(UniqueFd lock, LockStore(dir));
+  return index::KvStore::Compact(dir + kMetaFile, index::EnvOptions());
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions options) {
+  std::unique_ptr<Store> store(new Store());
+  store->dir_ = dir;
+  HOODY_ASSIGN_OR_RETURN(store->lock_fd_, LockStore(dir));
   if (!options.clock) options.clock = SystemNow;
   HOODY_ASSIGN_OR_RETURN(store->kv_, index::KvStore::Open(dir + kMetaFile, index::EnvOptions()));
   if (options.device_override) {

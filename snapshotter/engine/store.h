@@ -91,6 +91,12 @@ class Store {
   // kCorruption, kIoError.
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, StoreOptions options);
 
+  // Shrinks the metadata file of the store in `dir` to its live pages
+  // (index::KvStore::Compact), holding the store's lock meanwhile: the
+  // host's blocks that deletes freed inside it go back to the host. Errors:
+  // as Open, kNoSpace (no room for the compacted copy: nothing changed).
+  static Result<index::KvStore::CompactResult> CompactMetadata(const std::string& dir);
+
   // Flushes and closes.
   ~Store();
 

@@ -564,6 +564,34 @@ TEST_F(CliTest, ImportReplaceChangesOnlyWhatDiffers) {
       << tar.Describe();
 }
 
+// hoodyfs compact: the metadata file shrinks back once what filled it is
+// deleted, and the store is as it was (fsck, the other container's files).
+TEST_F(CliTest, CompactGivesBackTheRoomDeletesLeftInTheMetadataFile) {
+  const std::string source = dir_.File("many");
+  ASSERT_EQ(::mkdir(source.c_str(), 0755), 0);
+  for (int d = 0; d < 20; ++d) {
+    const std::string sub = source + "/d" + std::to_string(d);
+    ASSERT_EQ(::mkdir(sub.c_str(), 0755), 0);
+    for (int i = 0; i < 500; ++i) std::ofstream(sub + "/f" + std::to_string(i)) << i;
+  }
+  Ok(Hoodyfs({"import", "-c", "many", "--create", source}));
+  PutFile("web1", "kept", "still here");
+  Ok(Snap({"containers", "delete", "many"}));
+  struct stat before;
+  ASSERT_EQ(::stat((store_ + "/meta.lmdb").c_str(), &before), 0);
+
+  const std::string out = Ok(Hoodyfs({"compact"}));
+  EXPECT_NE(out.find("given back to the host"), std::string::npos) << out;
+  struct stat after;
+  ASSERT_EQ(::stat((store_ + "/meta.lmdb").c_str(), &after), 0);
+  EXPECT_LT(after.st_size, before.st_size / 2) << out;
+  EXPECT_NE(Ok(Hoodyfs({"fsck"})).find("consistent"), std::string::npos);
+  const std::string exported = dir_.File("exported");
+  Ok(Hoodyfs({"export", "-c", "web1", exported}));
+  std::ifstream kept(exported + "/kept");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(kept), {}), "still here");
+}
+
 // Long work shows a status line on a terminal, and nothing when piped.
 TEST_F(CliTest, ProgressOnATerminalOnly) {
   struct stat st;
