@@ -402,7 +402,13 @@ Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
       HOODY_RETURN_IF_ERROR(PurgeIfUnused(s, meta, g, dst->ino, victim_copy));
     }
     HOODY_RETURN_IF_ERROR(meta.EraseEntry(s, g, parent, name, *src));
-    const DirentValue moved_entry{src->ino, src->type, to_dir->next_cookie++};
+    // Within one directory the entry keeps its cookie: its place in a
+    // listing belongs to the file, not to the name. A reader that has passed
+    // it does not meet it again under the new name, and one that has not
+    // meets it once, under whichever name it holds then. A new cookie (the
+    // end of the listing) would show a file renamed behind the reader twice.
+    const uint64_t cookie = parent == new_parent ? src->cookie : to_dir->next_cookie++;
+    const DirentValue moved_entry{src->ino, src->type, cookie};
     HOODY_RETURN_IF_ERROR(meta.PutEntry(s, g, new_parent, new_name, moved_entry));
     if (moved_is_dir && parent != new_parent) {
       --from_dir->nlink;

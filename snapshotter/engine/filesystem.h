@@ -152,6 +152,9 @@ class FileSystem {
   // Calls fn for each entry after `cookie` (0: from the start, "." and ".."
   // included) in cookie order; fn returns false to stop. Cookies are stable:
   // entries added or removed meanwhile never make others repeat or vanish.
+  // A rename within the directory keeps the entry's cookie (Rename), so a
+  // listing from start to end shows every file that stayed in the directory
+  // exactly once, under one of its names, whatever renames ran meanwhile.
   Status ReadDir(Ino dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& fn);
 
   // Reads up to out.size() bytes at `offset`; returns the count (short at EOF).

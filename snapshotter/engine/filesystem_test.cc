@@ -243,6 +243,45 @@ TEST_F(FileSystemTest, ReadDirCookiesAreStable) {
   }
 }
 
+// A rename within a directory keeps the entry's place in the listing; one
+// into another directory puts it at the end there. A reader that passed the
+// entry does not meet it again under its new name.
+TEST_F(FileSystemTest, RenameWithinADirectoryKeepsTheCookie) {
+  auto d = fs_->Mkdir(kRootIno, "d", 0755, {});
+  ASSERT_TRUE(d.ok());
+  for (int i = 0; i < 10; ++i) Create(kRootIno, "f" + std::to_string(i));
+  auto cookies = [&](Ino dir) {
+    std::map<std::string, uint64_t> out;
+    EXPECT_TRUE(fs_->ReadDir(dir, 0,
+                             [&](const DirEntry& e) {
+                               out[e.name] = e.cookie;
+                               return true;
+                             })
+                    .ok());
+    return out;
+  };
+  const std::map<std::string, uint64_t> before = cookies(kRootIno);
+  ASSERT_TRUE(fs_->Rename(kRootIno, "f2", kRootIno, "renamed").ok());
+  ASSERT_TRUE(fs_->Rename(kRootIno, "f3", kRootIno, "f4").ok());  // replaces f4
+  ASSERT_TRUE(fs_->Rename(kRootIno, "f5", d->ino, "moved").ok());
+  const std::map<std::string, uint64_t> after = cookies(kRootIno);
+  EXPECT_EQ(after.at("renamed"), before.at("f2"));
+  EXPECT_EQ(after.at("f4"), before.at("f3"));
+  EXPECT_EQ(after.count("f2") + after.count("f3") + after.count("f5"), 0u);
+  EXPECT_EQ(after.size(), before.size() - 2);
+  EXPECT_GT(cookies(d->ino).at("moved"), 2u);
+
+  // Continue a listing after the renamed entry's cookie: it is not met again.
+  bool met = false;
+  ASSERT_TRUE(fs_->ReadDir(kRootIno, before.at("f2"),
+                           [&](const DirEntry& e) {
+                             met = met || e.name == "renamed" || e.name == "f2";
+                             return true;
+                           })
+                  .ok());
+  EXPECT_FALSE(met);
+}
+
 TEST_F(FileSystemTest, SmallFilesStayInlineAndGrowIntoBlocks) {
   Ino f = Create(kRootIno, "f", "hello");
   EXPECT_EQ(store_->used_blocks(), 0u);
