@@ -21,7 +21,7 @@ Result<OpenFile*> OpenHandle(FuseFs& fs, Ino ino, bool writable) {
   // handle on a tree it did not see.
   HOODY_ASSIGN_OR_RETURN(uint64_t lineage, fs.view.Lineage());
   snapshotter::FileSystem pinned = fs.view.PinnedTo(lineage);
-  HOODY_RETURN_IF_ERROR(pinned.GetAttr(ino).status());
+  HOODY_RETURN_IF_ERROR(StaleIfGone(pinned.GetAttr(ino).status()));
   fs.view.Open(ino);
   return fs.handles.Open(ino, std::move(pinned), writable);
 }
@@ -90,7 +90,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     if (!h.ok()) return r.Error(h.status());
     SetOpenFlags(fi, *h);
     fs.inodes.Remember(Ino(parent), name, e->ino);
-    if (!r.Create(ToEntryParam(*e, fs.generation.load()), fi)) {
+    if (!r.Create(ToEntryParam(*e, fs.generation_epoch.load()), fi)) {
       fs.inodes.Forget(e->ino, 1);
       CloseHandle(fs, *h);
     }

@@ -323,7 +323,7 @@ Status Session::InvalidateAll() {
   if (!impl_->mounted) return Status::InvalidArgument(impl_->mountpoint + " is not mounted");
   Impl* impl = impl_.get();
   return impl->invalidator->Run([impl]() -> Status {
-    if (impl->fs->writeback_cache.load()) impl->fs->generation.fetch_add(1);
+    if (impl->fs->writeback_cache.load()) impl->fs->generation_epoch.fetch_add(1);
     const InodeTable::Known known = impl->fs->inodes.Snapshot();
     Status first = Status::OK();
     auto note = [&](Status st) {

@@ -65,6 +65,40 @@ Result<Entry> FileSystem::Lookup(Ino parent, std::string_view name) {
   return out;
 }
 
+Result<Entry> FileSystem::LookupInode(Ino ino) {
+  Entry out;
+  HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
+    HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
+    if (rec.nlink == 0) {
+      return Status::NotFound("inode " + std::to_string(ino.value) + " was unlinked");
+    }
+    out = Entry{ino, ToAttr(ino, rec)};
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<Entry> FileSystem::LookupParent(Ino dir) {
+  Entry out;
+  HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
+    HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, dir));
+    if (!IsDir(rec)) return NotADirectory(dir);
+    if (rec.nlink == 0) {
+      return Status::NotFound("directory " + std::to_string(dir.value) + " was removed");
+    }
+    Ino up = dir;
+    if (dir != kRootIno) {
+      HOODY_ASSIGN_OR_RETURN(auto br, meta.AnyBackref(s, g, dir));
+      if (!br) return Status::NotFound("directory " + std::to_string(dir.value) + " has no parent");
+      up = br->first;
+    }
+    HOODY_ASSIGN_OR_RETURN(InodeRecord parent, meta.MustGetInode(s, g, up));
+    out = Entry{up, ToAttr(up, parent)};
+    return Status::OK();
+  }));
+  return out;
+}
+
 Result<Attr> FileSystem::GetAttr(Ino ino) {
   Attr out;
   HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {

@@ -282,6 +282,36 @@ TEST_F(FileSystemTest, RenameWithinADirectoryKeepsTheCookie) {
   EXPECT_FALSE(met);
 }
 
+// Lookups by inode number (file handles): an inode while it is linked, and
+// a directory's parent.
+TEST_F(FileSystemTest, LookupInodeAndLookupParent) {
+  auto d = fs_->Mkdir(kRootIno, "d", 0755, {});
+  ASSERT_TRUE(d.ok());
+  auto e = fs_->Mkdir(d->ino, "e", 0755, {});
+  ASSERT_TRUE(e.ok());
+  const Ino f = Create(e->ino, "f", "data");
+  auto self = fs_->LookupInode(f);
+  ASSERT_TRUE(self.ok()) << self.status().ToString();
+  EXPECT_EQ(self->ino, f);
+  EXPECT_EQ(self->attr.size, 4u);
+  EXPECT_EQ(fs_->LookupParent(e->ino)->ino, d->ino);
+  EXPECT_EQ(fs_->LookupParent(d->ino)->ino, kRootIno);
+  EXPECT_EQ(fs_->LookupParent(kRootIno)->ino, kRootIno);
+  EXPECT_EQ(fs_->LookupParent(f).status().code(), Code::kNotDirectory);
+  // Moved: the parent follows.
+  ASSERT_TRUE(fs_->Rename(d->ino, "e", kRootIno, "e2").ok());
+  EXPECT_EQ(fs_->LookupParent(e->ino)->ino, kRootIno);
+  // Unlinked but still open: no longer in the tree.
+  fs_->Open(f);
+  ASSERT_TRUE(fs_->Unlink(e->ino, "f").ok());
+  EXPECT_EQ(fs_->LookupInode(f).status().code(), Code::kNotFound);
+  ASSERT_TRUE(fs_->Release(f).ok());
+  EXPECT_EQ(fs_->LookupInode(f).status().code(), Code::kNotFound);
+  ASSERT_TRUE(fs_->Rmdir(kRootIno, "e2").ok());
+  EXPECT_EQ(fs_->LookupInode(e->ino).status().code(), Code::kNotFound);
+  EXPECT_EQ(fs_->LookupParent(e->ino).status().code(), Code::kNotFound);
+}
+
 TEST_F(FileSystemTest, SmallFilesStayInlineAndGrowIntoBlocks) {
   Ino f = Create(kRootIno, "f", "hello");
   EXPECT_EQ(store_->used_blocks(), 0u);
