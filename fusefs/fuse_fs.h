@@ -17,6 +17,8 @@
 #include "snapshotter/engine/filesystem.h"
 #include "snapshotter/engine/store.h"
 
+struct fuse_session;
+
 namespace hoodyfs::fusefs {
 
 struct FuseFs {
@@ -60,6 +62,14 @@ struct FuseFs {
   // fresh one (the old ones turn bad: their handles get EIO, and file
   // handles made before turn stale).
   std::atomic<uint64_t> generation_epoch{0};
+
+  // The libfuse session, for notifications sent from a handler (direct
+  // writes, ops_file.cc). Set by Session::Mount before the loop starts.
+  std::atomic<fuse_session*> session{nullptr};
+  // Handlers now inside such a notification, each waiting for the kernel;
+  // at most max_threads - 1, so one worker is always left to serve the
+  // requests the kernel may be waiting for (InvalidateDirectWrite).
+  std::atomic<unsigned> notifying_handlers{0};
 
   // INIT has been answered (or the loop ended before it): Session::Mount waits.
   std::mutex init_mu;

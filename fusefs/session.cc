@@ -247,6 +247,7 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
     return Status::InvalidArgument("libfuse refused the options for " + mountpoint +
                                    " (it logged why on stderr)");
   }
+  impl->fs->session.store(impl->se);
   if (fuse_session_mount(impl->se, mountpoint.c_str()) != 0) {
     fuse_session_destroy(impl->se);
     impl->se = nullptr;
