@@ -17,6 +17,8 @@
 #include "snapshotter/engine/filesystem.h"
 #include "snapshotter/engine/store.h"
 
+struct fuse_session;
+
 namespace hoodyfs::fusefs {
 
 struct FuseFs {
@@ -51,14 +53,23 @@ struct FuseFs {
   // invalidating it, which would detach mounts stacked on it (6.2+).
   std::atomic<bool> expire_only{false};
 
-  // The generation entry replies carry. Inode numbers are never reused, so
-  // it stays 0, and a handle opened before a restore reaches the engine and
-  // gets ESTALE. With the writeback cache the kernel keeps a cached inode's
-  // size and times as its own and never takes them from the daemon again,
-  // so InvalidateAll cannot refresh them: there it bumps the generation
-  // instead, and the kernel replaces every inode it meets again with a fresh
-  // one (the old ones turn bad: their handles get EIO).
-  std::atomic<uint64_t> generation{0};
+  // Added to each inode's own generation in entry replies (EntryGeneration,
+  // generation.h). It stays 0, and a handle opened before a restore reaches
+  // the engine and gets ESTALE. With the writeback cache the kernel keeps a
+  // cached inode's size and times as its own and never takes them from the
+  // daemon again, so InvalidateAll cannot refresh them: there it bumps the
+  // epoch instead, and the kernel replaces every inode it meets again with a
+  // fresh one (the old ones turn bad: their handles get EIO, and file
+  // handles made before turn stale).
+  std::atomic<uint64_t> generation_epoch{0};
+
+  // The libfuse session, for notifications sent from a handler (direct
+  // writes, ops_file.cc). Set by Session::Mount before the loop starts.
+  std::atomic<fuse_session*> session{nullptr};
+  // Handlers now inside such a notification, each waiting for the kernel;
+  // at most max_threads - 1, so one worker is always left to serve the
+  // requests the kernel may be waiting for (InvalidateDirectWrite).
+  std::atomic<unsigned> notifying_handlers{0};
 
   // INIT has been answered (or the loop ended before it): Session::Mount waits.
   std::mutex init_mu;

@@ -42,6 +42,11 @@ void InodeTable::Remember(Ino parent, std::string_view name, Ino ino) {
   Link(Key(parent.value, std::string(name)), ino.value);
 }
 
+void InodeTable::RememberInode(Ino ino) {
+  std::lock_guard l(mu_);
+  ++nodes_[ino.value].lookups;
+}
+
 bool InodeTable::RememberNegative(Ino parent, std::string_view name) {
   std::lock_guard l(mu_);
   Key key(parent.value, std::string(name));

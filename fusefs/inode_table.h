@@ -37,6 +37,10 @@ class InodeTable {
   // An entry reply handed the kernel `ino` under (parent, name): one lookup.
   // REQUIRES: called before the reply is sent (a FORGET cannot overtake it).
   void Remember(Ino parent, std::string_view name, Ino ino);
+  // An entry reply handed the kernel `ino` under no name it caches: a
+  // lookup of "." or ".." (the export path, which resolves file handles).
+  // REQUIRES: as Remember.
+  void RememberInode(Ino ino);
   // A lookup found nothing and the kernel will cache that. False: the table
   // is full and the reply must not be cached.
   bool RememberNegative(Ino parent, std::string_view name);

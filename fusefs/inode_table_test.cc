@@ -29,6 +29,20 @@ TEST(InodeTableTest, CountsLookupsPerPersistentInode) {
   EXPECT_TRUE(t.Snapshot().names.empty());
 }
 
+// "." and ".." lookups (file handles) hand out inodes under no name: they
+// count, and InvalidateAll still finds the inode, but no dentry is listed.
+TEST(InodeTableTest, InodesHandedOutWithoutANameAreCounted) {
+  InodeTable t(10);
+  t.RememberInode(Ino(7));
+  t.Remember(Ino(1), "a", Ino(7));
+  EXPECT_EQ(t.LookupCount(Ino(7)), 2u);
+  const InodeTable::Known known = t.Snapshot();
+  EXPECT_EQ(known.inodes, std::vector<Ino>{Ino(7)});
+  EXPECT_EQ(known.names.size(), 1u);
+  EXPECT_TRUE(t.Forget(Ino(7), 2));
+  EXPECT_EQ(t.inode_count(), 0u);
+}
+
 TEST(InodeTableTest, ForgettingTooMuchIsReportedAndClamped) {
   InodeTable t(10);
   t.Remember(Ino(1), "a", Ino(7));

@@ -26,6 +26,13 @@ void AddXattrOps(fuse_lowlevel_ops* ops);      // ops_xattr.cc: extended attribu
 // kNameTooLong for a component over 255 bytes: the kernel does not check.
 Status CheckName(std::string_view name);
 
+// For a request on an inode the kernel names by number (open, getattr):
+// one the engine no longer has is a stale inode in the kernel (a restore
+// removed the file, or a file handle outlived it), so kNotFound becomes
+// kStale. ESTALE also makes the kernel walk a path again with revalidation
+// (LOOKUP_REVAL), where a cached dentry led to the inode.
+Status StaleIfGone(Status status);
+
 // What a change touched, for SyncIfAsked.
 enum class Change { kData, kDirectory };
 // -o sync (any change) and -o dirsync (a directory's entries): makes the

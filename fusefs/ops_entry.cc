@@ -16,6 +16,11 @@ Status CheckName(std::string_view name) {
   return Status::OK();
 }
 
+Status StaleIfGone(Status status) {
+  if (status.code() != Code::kNotFound) return status;
+  return Status::Stale(status.message());
+}
+
 Status SyncIfAsked(FuseFs& fs, Ino ino, Change change) {
   const bool asked = fs.sync.load(std::memory_order_relaxed) ||
                      (change == Change::kDirectory && fs.dirsync.load(std::memory_order_relaxed));
@@ -24,15 +29,30 @@ Status SyncIfAsked(FuseFs& fs, Ino ino, Change change) {
 
 void ReplyEntry(FuseFs& fs, Reply& reply, Ino parent, std::string_view name, const Entry& entry) {
   fs.inodes.Remember(parent, name, entry.ino);
-  if (!reply.Entry(ToEntryParam(entry, fs.generation.load()))) fs.inodes.Forget(entry.ino, 1);
+  if (!reply.Entry(ToEntryParam(entry, fs.generation_epoch.load()))) fs.inodes.Forget(entry.ino, 1);
 }
 
 namespace {
+
+// The kernel's export operations (fs/fuse/inode.c, with
+// FUSE_CAP_EXPORT_SUPPORT) send what a path walk never does: "." on the
+// inode a file handle names when the kernel no longer caches it (after a
+// cache drop, a remount, a daemon restart), and ".." on a directory it
+// reconnects to the tree. The reply hands the kernel a reference but no
+// name it caches. ENOENT (a removed inode) becomes ESTALE in the kernel, and
+// so does a generation other than the handle's (generation.h).
+void LookupByNumber(FuseFs& fs, Reply& r, Ino ino, bool parent) {
+  Result<Entry> e = parent ? fs.view.LookupParent(ino) : fs.view.LookupInode(ino);
+  if (!e.ok()) return r.Error(e.status());
+  fs.inodes.RememberInode(e->ino);
+  if (!r.Entry(ToEntryParam(*e, fs.generation_epoch.load()))) fs.inodes.Forget(e->ino, 1);
+}
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
   Serve(req, "lookup", [&](Reply& r) {
     FuseFs& fs = FsOf(req);
     const std::string_view n(name);
+    if (n == "." || n == "..") return LookupByNumber(fs, r, Ino(parent), n == "..");
     if (Status st = CheckName(n); !st.ok()) return r.Error(st);
     Result<Entry> e = fs.view.Lookup(Ino(parent), n);
     if (e.ok()) return ReplyEntry(fs, r, Ino(parent), n, *e);
@@ -76,7 +96,7 @@ void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   Serve(req, "getattr", [&](Reply& r) {
     FuseFs& fs = FsOf(req);
     Result<snapshotter::Attr> a = ViewFor(fs, fi).GetAttr(Ino(ino));
-    if (!a.ok()) return r.Error(a.status());
+    if (!a.ok()) return r.Error(StaleIfGone(a.status()));
     r.Attr(ToStat(*a), kCacheTimeoutSeconds);
   });
 }

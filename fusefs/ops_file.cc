@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "base/log.h"
@@ -21,7 +23,7 @@ Result<OpenFile*> OpenHandle(FuseFs& fs, Ino ino, bool writable) {
   // handle on a tree it did not see.
   HOODY_ASSIGN_OR_RETURN(uint64_t lineage, fs.view.Lineage());
   snapshotter::FileSystem pinned = fs.view.PinnedTo(lineage);
-  HOODY_RETURN_IF_ERROR(pinned.GetAttr(ino).status());
+  HOODY_RETURN_IF_ERROR(StaleIfGone(pinned.GetAttr(ino).status()));
   fs.view.Open(ino);
   return fs.handles.Open(ino, std::move(pinned), writable);
 }
@@ -40,6 +42,42 @@ void CloseHandle(FuseFs& fs, OpenFile* handle) {
 namespace {
 
 bool Writable(const fuse_file_info* fi) { return (fi->flags & O_ACCMODE) != O_RDONLY; }
+
+// Keeps the page cache coherent with an O_DIRECT write (fi->flags carries
+// the file's flags on each WRITE), as the kernel does for a local
+// filesystem: drops the kernel's cached pages of the written range before
+// the write is answered, so a buffered read that starts after the write
+// completed cannot see the older bytes. The kernel does this itself after a
+// synchronous direct write, but not after an asynchronous one (io_submit,
+// io_uring), and pages a buffered reader cached while the write was on its
+// way here would stay (with keep_cache and hour-long attribute timeouts,
+// for good).
+//
+// Sent from the handler, against the rule that notifications go through
+// the Invalidator, because it must land before the reply: the kernel's
+// invalidation waits for pages locked by reads and buffered writes in
+// flight, which other workers answer, so at most max_threads - 1 handlers
+// wait here at once and one worker always stays free for those. A write
+// that finds every slot taken is answered without it (logged: pages cached
+// meanwhile may be stale until evicted or invalidated).
+void InvalidateDirectWrite(FuseFs& fs, Ino ino, off_t offset, size_t length) {
+  fuse_session* se = fs.session.load();
+  if (se == nullptr || length == 0) return;
+  const unsigned slots = fs.options.max_threads - 1;
+  if (fs.notifying_handlers.fetch_add(1) >= slots) {
+    fs.notifying_handlers.fetch_sub(1);
+    Log(LogLevel::kWarning, "direct write to inode " + std::to_string(ino.value) +
+                                ": every worker busy; its range left in the page cache");
+    return;
+  }
+  const int rc =
+      fuse_lowlevel_notify_inval_inode(se, ino.value, offset, static_cast<off_t>(length));
+  fs.notifying_handlers.fetch_sub(1);
+  if (rc != 0 && rc != -ENOENT) {  // ENOENT: the kernel caches nothing of it
+    Log(LogLevel::kWarning, "invalidating the direct write to inode " + std::to_string(ino.value) +
+                                ": " + std::to_string(rc));
+  }
+}
 
 void SetOpenFlags(fuse_file_info* fi, OpenFile* handle) {
   fi->fh = reinterpret_cast<uintptr_t>(handle);
@@ -90,7 +128,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     if (!h.ok()) return r.Error(h.status());
     SetOpenFlags(fi, *h);
     fs.inodes.Remember(Ino(parent), name, e->ino);
-    if (!r.Create(ToEntryParam(*e, fs.generation.load()), fi)) {
+    if (!r.Create(ToEntryParam(*e, fs.generation_epoch.load()), fi)) {
       fs.inodes.Forget(e->ino, 1);
       CloseHandle(fs, *h);
     }
@@ -120,6 +158,9 @@ void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
     Result<size_t> n = h->view.Write(h->ino, static_cast<uint64_t>(offset), std::span(data, size));
     if (!n.ok()) return r.Error(n.status());
     if (Status st = SyncIfAsked(FsOf(req), h->ino, Change::kData); !st.ok()) return r.Error(st);
+    if ((fi->flags & O_DIRECT) != 0 && !fi->writepage) {
+      InvalidateDirectWrite(FsOf(req), h->ino, offset, *n);
+    }
     r.Write(*n);
   });
 }

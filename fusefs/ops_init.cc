@@ -13,6 +13,10 @@
 //    daemon does not).
 //  - ATOMIC_O_TRUNC off: the kernel sends open(O_TRUNC) as a SETATTR, which
 //    also carries the setuid/setgid clearing.
+//  - EXPORT_SUPPORT: inode numbers are persistent, so file handles
+//    (nodeid and generation) stay valid across cache drops, remounts and
+//    daemon restarts; the kernel resolves them with lookups of "." and ".."
+//    (ops_entry.cc, docs/design.md "Export handles").
 //  - POSIX_ACL (with DONT_MASK) when default_permissions is on and the mount
 //    is not -o noacl: the kernel
 //    then enforces system.posix_acl_* (without it they are inert xattrs),
@@ -40,6 +44,7 @@ void Init(void* userdata, fuse_conn_info* conn) noexcept {
   want(FUSE_CAP_READDIRPLUS);
   want(FUSE_CAP_READDIRPLUS_AUTO);
   want(FUSE_CAP_CACHE_SYMLINKS);
+  want(FUSE_CAP_EXPORT_SUPPORT);
   drop(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
   drop(FUSE_CAP_HANDLE_KILLPRIV);
   drop(FUSE_CAP_ATOMIC_O_TRUNC);

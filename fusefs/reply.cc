@@ -5,6 +5,7 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "fusefs/errno_map.h"
+#include "fusefs/generation.h"
 
 namespace hoodyfs::fusefs {
 
@@ -25,10 +26,10 @@ struct stat ToStat(const snapshotter::Attr& a) {
   return st;
 }
 
-fuse_entry_param ToEntryParam(const snapshotter::Entry& entry, uint64_t generation) {
+fuse_entry_param ToEntryParam(const snapshotter::Entry& entry, uint64_t epoch) {
   fuse_entry_param e = {};
   e.ino = entry.ino.value;
-  e.generation = generation;
+  e.generation = EntryGeneration(entry.attr, epoch);
   e.attr = ToStat(entry.attr);
   e.attr_timeout = kCacheTimeoutSeconds;
   e.entry_timeout = kCacheTimeoutSeconds;

@@ -24,8 +24,9 @@ inline OpenFile* HandleOf(const fuse_file_info* fi) {
 }
 
 struct stat ToStat(const snapshotter::Attr& attr);
-// `generation` is FuseFs::generation (see there).
-fuse_entry_param ToEntryParam(const snapshotter::Entry& entry, uint64_t generation);
+// The reply's generation is EntryGeneration(entry.attr, epoch), `epoch`
+// being FuseFs::generation_epoch.
+fuse_entry_param ToEntryParam(const snapshotter::Entry& entry, uint64_t epoch);
 // The kernel's CLOCK_REALTIME, for UTIME_NOW.
 index::Timespec NowTimespec();
 

@@ -247,6 +247,7 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
     return Status::InvalidArgument("libfuse refused the options for " + mountpoint +
                                    " (it logged why on stderr)");
   }
+  impl->fs->session.store(impl->se);
   if (fuse_session_mount(impl->se, mountpoint.c_str()) != 0) {
     fuse_session_destroy(impl->se);
     impl->se = nullptr;
@@ -323,7 +324,7 @@ Status Session::InvalidateAll() {
   if (!impl_->mounted) return Status::InvalidArgument(impl_->mountpoint + " is not mounted");
   Impl* impl = impl_.get();
   return impl->invalidator->Run([impl]() -> Status {
-    if (impl->fs->writeback_cache.load()) impl->fs->generation.fetch_add(1);
+    if (impl->fs->writeback_cache.load()) impl->fs->generation_epoch.fetch_add(1);
     const InodeTable::Known known = impl->fs->inodes.Snapshot();
     Status first = Status::OK();
     auto note = [&](Status st) {

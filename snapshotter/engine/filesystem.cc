@@ -65,6 +65,40 @@ Result<Entry> FileSystem::Lookup(Ino parent, std::string_view name) {
   return out;
 }
 
+Result<Entry> FileSystem::LookupInode(Ino ino) {
+  Entry out;
+  HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
+    HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
+    if (rec.nlink == 0) {
+      return Status::NotFound("inode " + std::to_string(ino.value) + " was unlinked");
+    }
+    out = Entry{ino, ToAttr(ino, rec)};
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<Entry> FileSystem::LookupParent(Ino dir) {
+  Entry out;
+  HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
+    HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, dir));
+    if (!IsDir(rec)) return NotADirectory(dir);
+    if (rec.nlink == 0) {
+      return Status::NotFound("directory " + std::to_string(dir.value) + " was removed");
+    }
+    Ino up = dir;
+    if (dir != kRootIno) {
+      HOODY_ASSIGN_OR_RETURN(auto br, meta.AnyBackref(s, g, dir));
+      if (!br) return Status::NotFound("directory " + std::to_string(dir.value) + " has no parent");
+      up = br->first;
+    }
+    HOODY_ASSIGN_OR_RETURN(InodeRecord parent, meta.MustGetInode(s, g, up));
+    out = Entry{up, ToAttr(up, parent)};
+    return Status::OK();
+  }));
+  return out;
+}
+
 Result<Attr> FileSystem::GetAttr(Ino ino) {
   Attr out;
   HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
@@ -402,7 +436,13 @@ Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
       HOODY_RETURN_IF_ERROR(PurgeIfUnused(s, meta, g, dst->ino, victim_copy));
     }
     HOODY_RETURN_IF_ERROR(meta.EraseEntry(s, g, parent, name, *src));
-    const DirentValue moved_entry{src->ino, src->type, to_dir->next_cookie++};
+    // Within one directory the entry keeps its cookie: its place in a
+    // listing belongs to the file, not to the name. A reader that has passed
+    // it does not meet it again under the new name, and one that has not
+    // meets it once, under whichever name it holds then. A new cookie (the
+    // end of the listing) would show a file renamed behind the reader twice.
+    const uint64_t cookie = parent == new_parent ? src->cookie : to_dir->next_cookie++;
+    const DirentValue moved_entry{src->ino, src->type, cookie};
     HOODY_RETURN_IF_ERROR(meta.PutEntry(s, g, new_parent, new_name, moved_entry));
     if (moved_is_dir && parent != new_parent) {
       --from_dir->nlink;

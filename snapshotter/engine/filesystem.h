@@ -131,6 +131,16 @@ class FileSystem {
   FileSystem PinnedTo(uint64_t lineage) const;
 
   Result<Entry> Lookup(Ino parent, std::string_view name);
+  // Lookups by inode number, for file handles (FUSE's export path: the
+  // kernel resolves a handle it no longer caches by looking up "." on the
+  // inode, and reconnects a directory by looking up ".."):
+  // LookupInode: `ino` itself while some directory links it. An inode only
+  // kept by open handles after its last unlink is no longer in the tree, so
+  // a handle to it is as stale as one to a purged inode. Errors: kNotFound.
+  Result<Entry> LookupInode(Ino ino);
+  // LookupParent: the directory holding directory `dir` (the root's is the
+  // root). Errors: kNotFound, kNotDirectory.
+  Result<Entry> LookupParent(Ino dir);
   Result<Attr> GetAttr(Ino ino);
   Result<Attr> SetAttr(Ino ino, const SetAttrRequest& request);
 
@@ -152,6 +162,9 @@ class FileSystem {
   // Calls fn for each entry after `cookie` (0: from the start, "." and ".."
   // included) in cookie order; fn returns false to stop. Cookies are stable:
   // entries added or removed meanwhile never make others repeat or vanish.
+  // A rename within the directory keeps the entry's cookie (Rename), so a
+  // listing from start to end shows every file that stayed in the directory
+  // exactly once, under one of its names, whatever renames ran meanwhile.
   Status ReadDir(Ino dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& fn);
 
   // Reads up to out.size() bytes at `offset`; returns the count (short at EOF).

@@ -243,6 +243,75 @@ TEST_F(FileSystemTest, ReadDirCookiesAreStable) {
   }
 }
 
+// A rename within a directory keeps the entry's place in the listing; one
+// into another directory puts it at the end there. A reader that passed the
+// entry does not meet it again under its new name.
+TEST_F(FileSystemTest, RenameWithinADirectoryKeepsTheCookie) {
+  auto d = fs_->Mkdir(kRootIno, "d", 0755, {});
+  ASSERT_TRUE(d.ok());
+  for (int i = 0; i < 10; ++i) Create(kRootIno, "f" + std::to_string(i));
+  auto cookies = [&](Ino dir) {
+    std::map<std::string, uint64_t> out;
+    EXPECT_TRUE(fs_->ReadDir(dir, 0,
+                             [&](const DirEntry& e) {
+                               out[e.name] = e.cookie;
+                               return true;
+                             })
+                    .ok());
+    return out;
+  };
+  const std::map<std::string, uint64_t> before = cookies(kRootIno);
+  ASSERT_TRUE(fs_->Rename(kRootIno, "f2", kRootIno, "renamed").ok());
+  ASSERT_TRUE(fs_->Rename(kRootIno, "f3", kRootIno, "f4").ok());  // replaces f4
+  ASSERT_TRUE(fs_->Rename(kRootIno, "f5", d->ino, "moved").ok());
+  const std::map<std::string, uint64_t> after = cookies(kRootIno);
+  EXPECT_EQ(after.at("renamed"), before.at("f2"));
+  EXPECT_EQ(after.at("f4"), before.at("f3"));
+  EXPECT_EQ(after.count("f2") + after.count("f3") + after.count("f5"), 0u);
+  EXPECT_EQ(after.size(), before.size() - 2);
+  EXPECT_GT(cookies(d->ino).at("moved"), 2u);
+
+  // Continue a listing after the renamed entry's cookie: it is not met again.
+  bool met = false;
+  ASSERT_TRUE(fs_->ReadDir(kRootIno, before.at("f2"),
+                           [&](const DirEntry& e) {
+                             met = met || e.name == "renamed" || e.name == "f2";
+                             return true;
+                           })
+                  .ok());
+  EXPECT_FALSE(met);
+}
+
+// Lookups by inode number (file handles): an inode while it is linked, and
+// a directory's parent.
+TEST_F(FileSystemTest, LookupInodeAndLookupParent) {
+  auto d = fs_->Mkdir(kRootIno, "d", 0755, {});
+  ASSERT_TRUE(d.ok());
+  auto e = fs_->Mkdir(d->ino, "e", 0755, {});
+  ASSERT_TRUE(e.ok());
+  const Ino f = Create(e->ino, "f", "data");
+  auto self = fs_->LookupInode(f);
+  ASSERT_TRUE(self.ok()) << self.status().ToString();
+  EXPECT_EQ(self->ino, f);
+  EXPECT_EQ(self->attr.size, 4u);
+  EXPECT_EQ(fs_->LookupParent(e->ino)->ino, d->ino);
+  EXPECT_EQ(fs_->LookupParent(d->ino)->ino, kRootIno);
+  EXPECT_EQ(fs_->LookupParent(kRootIno)->ino, kRootIno);
+  EXPECT_EQ(fs_->LookupParent(f).status().code(), Code::kNotDirectory);
+  // Moved: the parent follows.
+  ASSERT_TRUE(fs_->Rename(d->ino, "e", kRootIno, "e2").ok());
+  EXPECT_EQ(fs_->LookupParent(e->ino)->ino, kRootIno);
+  // Unlinked but still open: no longer in the tree.
+  fs_->Open(f);
+  ASSERT_TRUE(fs_->Unlink(e->ino, "f").ok());
+  EXPECT_EQ(fs_->LookupInode(f).status().code(), Code::kNotFound);
+  ASSERT_TRUE(fs_->Release(f).ok());
+  EXPECT_EQ(fs_->LookupInode(f).status().code(), Code::kNotFound);
+  ASSERT_TRUE(fs_->Rmdir(kRootIno, "e2").ok());
+  EXPECT_EQ(fs_->LookupInode(e->ino).status().code(), Code::kNotFound);
+  EXPECT_EQ(fs_->LookupParent(e->ino).status().code(), Code::kNotFound);
+}
+
 TEST_F(FileSystemTest, SmallFilesStayInlineAndGrowIntoBlocks) {
   Ino f = Create(kRootIno, "f", "hello");
   EXPECT_EQ(store_->used_blocks(), 0u);
