@@ -51,15 +51,6 @@ struct FuseFs {
   // invalidating it, which would detach mounts stacked on it (6.2+).
   std::atomic<bool> expire_only{false};
 
-  // The generation entry replies carry. Inode numbers are never reused, so
-  // it stays 0, and a handle opened before a restore reaches the engine and
-  // gets ESTALE. With the writeback cache the kernel keeps a cached inode's
-  // size and times as its own and never takes them from the daemon again,
-  // so InvalidateAll cannot refresh them: there it bumps the generation
-  // instead, and the kernel replaces every inode it meets again with a fresh
-  // one (the old ones turn bad: their handles get EIO).
-  std::atomic<uint64_t> generation{0};
-
   // INIT has been answered (or the loop ended before it): Session::Mount waits.
   std::mutex init_mu;
   std::condition_variable init_cv;

@@ -24,7 +24,7 @@ inline OpenFile* HandleOf(const fuse_file_info* fi) {
 }
 
 struct stat ToStat(const snapshotter::Attr& attr);
-// `generation` is FuseFs::generation (see there).
+// `generation` is the inode's in the InodeTable (see there).
 fuse_entry_param ToEntryParam(const snapshotter::Entry& entry, uint64_t generation);
 // The kernel's CLOCK_REALTIME, for UTIME_NOW.
 index::Timespec NowTimespec();
