@@ -44,14 +44,21 @@ std::vector<std::string> List(const std::string& dir) {
   return names;
 }
 
-std::string Describe(const std::string& path) {
+// With `file_mtime` false, a regular file's mtime is left out: with the
+// writeback cache the kernel keeps it as its own, and after a truncate or
+// an O_TRUNC rewrite its value is a few ms off the one the engine stored,
+// so a fresh inode (a replaced one, as after any restore or remount) shows
+// another mtime than the cached one did. A limitation of the writeback
+// cache on its own, not of restores; everything else is compared.
+std::string Describe(const std::string& path, bool file_mtime) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) return "missing";
   std::string d = "mode=" + std::to_string(st.st_mode) + " uid=" + std::to_string(st.st_uid) +
                   " gid=" + std::to_string(st.st_gid) + " size=" + std::to_string(st.st_size) +
-                  " ino=" + std::to_string(st.st_ino) +
-                  " mtime=" + std::to_string(st.st_mtim.tv_sec) + "." +
-                  std::to_string(st.st_mtim.tv_nsec) + " rdev=" + std::to_string(st.st_rdev);
+                  " ino=" + std::to_string(st.st_ino) + " rdev=" + std::to_string(st.st_rdev);
+  if (file_mtime || !S_ISREG(st.st_mode)) {
+    d += " mtime=" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  }
   if (!S_ISDIR(st.st_mode)) d += " nlink=" + std::to_string(st.st_nlink);
   if (S_ISREG(st.st_mode)) d += " data=" + ReadFile(path);
   if (S_ISLNK(st.st_mode)) {
@@ -76,14 +83,14 @@ std::string Describe(const std::string& path) {
 
 // Reads the whole tree through the mount, which also makes the kernel
 // cache every name, inode, attribute and page of it.
-void Walk(const std::string& root, const std::string& rel, Tree* out) {
+void Walk(const std::string& root, const std::string& rel, bool file_mtime, Tree* out) {
   const std::string dir = rel.empty() ? root : root + "/" + rel;
   for (const std::string& name : List(dir)) {
     const std::string child = rel.empty() ? name : rel + "/" + name;
-    (*out)[child] = Describe(root + "/" + child);
+    (*out)[child] = Describe(root + "/" + child, file_mtime);
     struct stat st;
     if (::lstat((root + "/" + child).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      Walk(root, child, out);
+      Walk(root, child, file_mtime, out);
     }
   }
 }
@@ -120,7 +127,7 @@ class RestoreTest : public MountTest, public ::testing::WithParamInterface<bool>
 
   Tree WalkAll() {
     Tree t;
-    Walk(mountpoint(), "", &t);
+    Walk(mountpoint(), "", /*file_mtime=*/!GetParam(), &t);
     return t;
   }
 
@@ -416,15 +423,7 @@ TEST_P(RestoreTest, FallsBackToEverythingWhenTheDifferenceIsLarger) {
   const GenId v0 = Freeze();
   ASSERT_NO_FATAL_FAILURE(Mkdir("many"));
   for (int i = 0; i < 1500; ++i) WriteFile(P("many/f" + std::to_string(i)), std::to_string(i));
-  {
-    // In place: with the writeback cache, a rewrite through open(O_TRUNC)
-    // leaves the kernel's cached mtime a few ms off the engine's, which
-    // fresh inodes then show (a writeback-cache limitation of its own, as
-    // with InvalidateAll or a remount; not what this test is about).
-    UniqueFd fd(::open(P("kept").c_str(), O_WRONLY | O_CLOEXEC));
-    ASSERT_TRUE(fd.valid());
-    ASSERT_EQ(::pwrite(fd.get(), "changed", 7, 0), 7);
-  }
+  WriteFile(P("kept"), "changed");
   const Tree full_tree = WalkAll();
   const GenId v1 = Freeze();
   ASSERT_NO_FATAL_FAILURE(Remount());  // cold caches: the kernel holds little
