@@ -53,16 +53,6 @@ struct FuseFs {
   // invalidating it, which would detach mounts stacked on it (6.2+).
   std::atomic<bool> expire_only{false};
 
-  // Added to each inode's own generation in entry replies (EntryGeneration,
-  // generation.h). It stays 0, and a handle opened before a restore reaches
-  // the engine and gets ESTALE. With the writeback cache the kernel keeps a
-  // cached inode's size and times as its own and never takes them from the
-  // daemon again, so InvalidateAll cannot refresh them: there it bumps the
-  // epoch instead, and the kernel replaces every inode it meets again with a
-  // fresh one (the old ones turn bad: their handles get EIO, and file
-  // handles made before turn stale).
-  std::atomic<uint64_t> generation_epoch{0};
-
   // The libfuse session, for notifications sent from a handler (direct
   // writes, ops_file.cc). Set by Session::Mount before the loop starts.
   std::atomic<fuse_session*> session{nullptr};

@@ -2,7 +2,7 @@
 
 namespace hoodyfs::fusefs {
 
-uint32_t EntryGeneration(const snapshotter::Attr& attr, uint64_t epoch) {
+uint32_t EntryGeneration(const snapshotter::Attr& attr, uint64_t replaced) {
   if (attr.ino == kRootIno) return 0;
   uint64_t born = 0;
   if (attr.btime) {
@@ -12,7 +12,7 @@ uint32_t EntryGeneration(const snapshotter::Attr& attr, uint64_t epoch) {
     born = static_cast<uint64_t>(attr.btime->sec) * 1000000000u + attr.btime->nsec;
     born ^= born >> 32;
   }
-  return static_cast<uint32_t>(born + epoch);
+  return static_cast<uint32_t>(born + replaced);
 }
 
 }  // namespace hoodyfs::fusefs

@@ -11,8 +11,12 @@
 // Birth time tells the two apart (set once at creation, never moved, the
 // same in every generation and copy), so the generation is a fold of it.
 //
-// `epoch` is FuseFs::generation_epoch: 0, except after a restore with the
-// writeback cache, when every inode the kernel holds must be replaced.
+// `replaced` is the inode's generation in the InodeTable: 0, except after a
+// restore with the writeback cache changed the file while the kernel held
+// it, when the kernel's inode must be replaced (inode_table.h). It goes
+// back to 0 once the kernel forgets the inode, so a handle made before such
+// a restore may turn stale or not; without the writeback cache it is
+// always 0.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -27,6 +31,6 @@ namespace hoodyfs::fusefs {
 // 0 and would mark it bad on any other value) and for inodes made before
 // records had a birth time; else a 32-bit fold of the birth time (the
 // kernel keeps 32 bits), plus `epoch`.
-uint32_t EntryGeneration(const snapshotter::Attr& attr, uint64_t epoch);
+uint32_t EntryGeneration(const snapshotter::Attr& attr, uint64_t replaced);
 
 }  // namespace hoodyfs::fusefs

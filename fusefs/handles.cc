@@ -1,5 +1,7 @@
 #include "fusefs/handles.h"
 
+#include <algorithm>
+
 #include "base/assert.h"
 
 namespace hoodyfs::fusefs {
@@ -34,6 +36,16 @@ std::vector<Ino> HandleTable::OpenForWriting() const {
   std::vector<Ino> out;
   out.reserve(writers_.size());
   for (const auto& [ino, count] : writers_) out.push_back(Ino(ino));
+  return out;
+}
+
+std::vector<Ino> HandleTable::OpenInodes() const {
+  std::lock_guard l(mu_);
+  std::vector<Ino> out;
+  out.reserve(open_.size());
+  for (const auto& [raw, handle] : open_) out.push_back(handle->ino);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

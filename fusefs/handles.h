@@ -42,6 +42,8 @@ class HandleTable {
   // Inodes with at least one writable handle (dirty pages can only belong
   // to those: close flushes them, and a shared mapping holds its file open).
   std::vector<Ino> OpenForWriting() const;
+  // Inodes with at least one handle, files and directories (each once).
+  std::vector<Ino> OpenInodes() const;
   size_t size() const;
   // Every handle still open, removed from the table: the kernel drops
   // RELEASE requests it has not sent yet when the connection ends at

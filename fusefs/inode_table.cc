@@ -36,15 +36,20 @@ void InodeTable::Link(const Key& key, uint64_t ino) {
   node->second.names.push_back(key);
 }
 
-void InodeTable::Remember(Ino parent, std::string_view name, Ino ino) {
+uint64_t InodeTable::Remember(Ino parent, std::string_view name, Ino ino) {
   std::lock_guard l(mu_);
-  ++nodes_[ino.value].lookups;
+  Node& node = nodes_[ino.value];
+  ++node.lookups;
+  const uint64_t generation = node.generation;
   Link(Key(parent.value, std::string(name)), ino.value);
+  return generation;
 }
 
-void InodeTable::RememberInode(Ino ino) {
+uint64_t InodeTable::RememberInode(Ino ino) {
   std::lock_guard l(mu_);
-  ++nodes_[ino.value].lookups;
+  Node& node = nodes_[ino.value];
+  ++node.lookups;
+  return node.generation;
 }
 
 bool InodeTable::RememberNegative(Ino parent, std::string_view name) {
@@ -112,6 +117,33 @@ uint64_t InodeTable::LookupCount(Ino ino) const {
   return it == nodes_.end() ? 0 : it->second.lookups;
 }
 
+uint64_t InodeTable::Generation(Ino ino) const {
+  std::lock_guard l(mu_);
+  auto it = nodes_.find(ino.value);
+  return it == nodes_.end() ? 0 : it->second.generation;
+}
+
+bool InodeTable::Holds(Ino ino) const {
+  std::lock_guard l(mu_);
+  return nodes_.count(ino.value) > 0;
+}
+
+std::vector<std::pair<Ino, std::string>> InodeTable::Replace(Ino ino) {
+  std::lock_guard l(mu_);
+  std::vector<std::pair<Ino, std::string>> out;
+  auto it = nodes_.find(ino.value);
+  if (it == nodes_.end()) return out;
+  ++it->second.generation;
+  out.reserve(it->second.names.size());
+  for (const Key& key : it->second.names) out.emplace_back(Ino(key.first), key.second);
+  return out;
+}
+
+void InodeTable::ReplaceAll() {
+  std::lock_guard l(mu_);
+  for (auto& [ino, node] : nodes_) ++node.generation;
+}
+
 InodeTable::Known InodeTable::Snapshot() const {
   std::lock_guard l(mu_);
   Known out;
@@ -125,6 +157,11 @@ InodeTable::Known InodeTable::Snapshot() const {
 size_t InodeTable::inode_count() const {
   std::lock_guard l(mu_);
   return nodes_.size();
+}
+
+size_t InodeTable::name_count() const {
+  std::lock_guard l(mu_);
+  return names_.size();
 }
 
 size_t InodeTable::negative_count() const {

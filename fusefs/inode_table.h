@@ -3,10 +3,18 @@
 // it was handed (each entry reply adds one, FORGET takes them back), and the
 // names (parent, name) under which it cached them, positive or negative.
 //
-// The counts are the FUSE protocol's bookkeeping; the names exist for
-// Session::InvalidateAll, which must drop every dentry the kernel caches
-// after a restore replaced the tree (fuse_lowlevel_notify_inval_entry takes a
-// parent and a name, and the kernel offers no way to list its dentries).
+// The counts are the FUSE protocol's bookkeeping; the names exist for the
+// invalidations after a restore replaced the tree (Session::InvalidateAll
+// and InvalidateDifference): fuse_lowlevel_notify_inval_entry takes a
+// parent and a name, and the kernel offers no way to list its dentries.
+//
+// Each inode also carries the generation its entry replies hand out (0
+// until replaced). With the writeback cache the kernel keeps a regular
+// file's size and times as its own, so a restore that changed the file
+// replaces the kernel's inode instead: Replace bumps the generation, and
+// the kernel drops the old inode when a lookup hands it the new one.
+// Per inode, not per session, so inodes the restore left alone keep
+// theirs, and with them their descriptors opened since.
 //
 // Memory is bounded by the kernel's own caches: an inode's record and names
 // go when its count returns to zero, negative names when their parent goes,
@@ -35,12 +43,13 @@ class InodeTable {
   explicit InodeTable(size_t max_negative_entries);
 
   // An entry reply handed the kernel `ino` under (parent, name): one lookup.
+  // Returns the generation the reply must carry.
   // REQUIRES: called before the reply is sent (a FORGET cannot overtake it).
-  void Remember(Ino parent, std::string_view name, Ino ino);
+  uint64_t Remember(Ino parent, std::string_view name, Ino ino);
   // An entry reply handed the kernel `ino` under no name it caches: a
   // lookup of "." or ".." (the export path, which resolves file handles).
-  // REQUIRES: as Remember.
-  void RememberInode(Ino ino);
+  // Returns the generation, as Remember. REQUIRES: as Remember.
+  uint64_t RememberInode(Ino ino);
   // A lookup found nothing and the kernel will cache that. False: the table
   // is full and the reply must not be cached.
   bool RememberNegative(Ino parent, std::string_view name);
@@ -55,6 +64,17 @@ class InodeTable {
                bool exchange);
 
   uint64_t LookupCount(Ino ino) const;
+  // The generation entry replies of `ino` carry (0 when not held).
+  uint64_t Generation(Ino ino) const;
+  // True when the kernel holds `ino` (a lookup count above 0).
+  bool Holds(Ino ino) const;
+
+  // The kernel's inode of `ino` must be replaced: bumps its generation and
+  // returns the names it is cached under, which the caller expires so the
+  // next path walk meets the new generation. Nothing when not held.
+  std::vector<std::pair<Ino, std::string>> Replace(Ino ino);
+  // Replace for every inode held.
+  void ReplaceAll();
 
   struct Known {
     std::vector<std::pair<Ino, std::string>> names;  // positive and negative dentries
@@ -64,12 +84,14 @@ class InodeTable {
   Known Snapshot() const;
 
   size_t inode_count() const;
+  size_t name_count() const;  // positive and negative
   size_t negative_count() const;
 
  private:
   using Key = std::pair<uint64_t, std::string>;  // (parent, name)
   struct Node {
     uint64_t lookups = 0;
+    uint64_t generation = 0;
     std::vector<Key> names;  // at most kMaxNamesPerInode
   };
   // REQUIRES: mu_ held.

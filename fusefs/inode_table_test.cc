@@ -96,5 +96,27 @@ TEST(InodeTableTest, RenameAndRemoveFollowTheDentries) {
   EXPECT_EQ(known.inodes.size(), 2u);
 }
 
+TEST(InodeTableTest, ReplaceBumpsOneInodesGenerationAndReturnsItsNames) {
+  InodeTable t(10);
+  EXPECT_EQ(t.Remember(Ino(1), "a", Ino(7)), 0u);
+  t.Remember(Ino(1), "hard", Ino(7));
+  t.Remember(Ino(1), "other", Ino(8));
+  EXPECT_TRUE(t.Holds(Ino(7)));
+  EXPECT_FALSE(t.Holds(Ino(9)));
+  const auto names = t.Replace(Ino(7));
+  EXPECT_EQ(names.size(), 2u);
+  EXPECT_EQ(t.Generation(Ino(7)), 1u);
+  EXPECT_EQ(t.Generation(Ino(8)), 0u);             // left alone
+  EXPECT_EQ(t.Remember(Ino(1), "a", Ino(7)), 1u);  // later replies carry it
+  EXPECT_TRUE(t.Replace(Ino(9)).empty());          // not held: nothing to replace
+  t.ReplaceAll();
+  EXPECT_EQ(t.Generation(Ino(7)), 2u);
+  EXPECT_EQ(t.Generation(Ino(8)), 1u);
+  // Forgotten by the kernel: a new inode starts over.
+  EXPECT_TRUE(t.Forget(Ino(8), 1));
+  EXPECT_EQ(t.Remember(Ino(1), "other", Ino(8)), 0u);
+  EXPECT_EQ(t.name_count(), 3u);
+}
+
 }  // namespace
 }  // namespace hoodyfs::fusefs

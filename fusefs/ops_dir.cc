@@ -88,7 +88,7 @@ void Readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
         Result<snapshotter::Attr> a = h->view.GetAttr(e.ino);
         if (!a.ok() && a.status().code() != Code::kNotFound) return r.Error(a.status());
         if (a.ok()) {
-          param = ToEntryParam(snapshotter::Entry{e.ino, *a}, fs.generation_epoch.load());
+          param = ToEntryParam(snapshotter::Entry{e.ino, *a}, fs.inodes.Generation(e.ino));
           counted = true;
         } else {
           // Removed since the listing: a plain entry, no reference.

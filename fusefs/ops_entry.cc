@@ -28,8 +28,8 @@ Status SyncIfAsked(FuseFs& fs, Ino ino, Change change) {
 }
 
 void ReplyEntry(FuseFs& fs, Reply& reply, Ino parent, std::string_view name, const Entry& entry) {
-  fs.inodes.Remember(parent, name, entry.ino);
-  if (!reply.Entry(ToEntryParam(entry, fs.generation_epoch.load()))) fs.inodes.Forget(entry.ino, 1);
+  const uint64_t generation = fs.inodes.Remember(parent, name, entry.ino);
+  if (!reply.Entry(ToEntryParam(entry, generation))) fs.inodes.Forget(entry.ino, 1);
 }
 
 namespace {
@@ -44,8 +44,8 @@ namespace {
 void LookupByNumber(FuseFs& fs, Reply& r, Ino ino, bool parent) {
   Result<Entry> e = parent ? fs.view.LookupParent(ino) : fs.view.LookupInode(ino);
   if (!e.ok()) return r.Error(e.status());
-  fs.inodes.RememberInode(e->ino);
-  if (!r.Entry(ToEntryParam(*e, fs.generation_epoch.load()))) fs.inodes.Forget(e->ino, 1);
+  const uint64_t generation = fs.inodes.RememberInode(e->ino);
+  if (!r.Entry(ToEntryParam(*e, generation))) fs.inodes.Forget(e->ino, 1);
 }
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
@@ -58,7 +58,7 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
     if (e.ok()) return ReplyEntry(fs, r, Ino(parent), n, *e);
     if (e.status().code() != Code::kNotFound) return r.Error(e.status());
     // A negative entry (inode 0) the kernel caches, as passthrough_hp does;
-    // uncached when the table cannot remember it for InvalidateAll.
+    // uncached when the table cannot remember it for an invalidation.
     fuse_entry_param negative = {};
     negative.entry_timeout = fs.inodes.RememberNegative(Ino(parent), n) ? kCacheTimeoutSeconds : 0;
     r.Entry(negative);

@@ -82,7 +82,7 @@ void InvalidateDirectWrite(FuseFs& fs, Ino ino, off_t offset, size_t length) {
 void SetOpenFlags(fuse_file_info* fi, OpenFile* handle) {
   fi->fh = reinterpret_cast<uintptr_t>(handle);
   // Pages stay cached across opens: nothing changes a file behind the
-  // kernel's back except a restore, and InvalidateAll drops them then.
+  // kernel's back except a restore, whose invalidation drops them then.
   fi->keep_cache = 1;
   // FLUSH does nothing here (locks are the kernel's): spare the round trip.
   // The kernel still flushes dirty pages on close with the writeback cache.
@@ -127,8 +127,8 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     Result<OpenFile*> h = OpenHandle(fs, e->ino, Writable(fi));
     if (!h.ok()) return r.Error(h.status());
     SetOpenFlags(fi, *h);
-    fs.inodes.Remember(Ino(parent), name, e->ino);
-    if (!r.Create(ToEntryParam(*e, fs.generation_epoch.load()), fi)) {
+    const uint64_t generation = fs.inodes.Remember(Ino(parent), name, e->ino);
+    if (!r.Create(ToEntryParam(*e, generation), fi)) {
       fs.inodes.Forget(e->ino, 1);
       CloseHandle(fs, *h);
     }

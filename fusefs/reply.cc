@@ -26,10 +26,10 @@ struct stat ToStat(const snapshotter::Attr& a) {
   return st;
 }
 
-fuse_entry_param ToEntryParam(const snapshotter::Entry& entry, uint64_t epoch) {
+fuse_entry_param ToEntryParam(const snapshotter::Entry& entry, uint64_t replaced) {
   fuse_entry_param e = {};
   e.ino = entry.ino.value;
-  e.generation = EntryGeneration(entry.attr, epoch);
+  e.generation = EntryGeneration(entry.attr, replaced);
   e.attr = ToStat(entry.attr);
   e.attr_timeout = kCacheTimeoutSeconds;
   e.entry_timeout = kCacheTimeoutSeconds;

@@ -24,9 +24,10 @@ inline OpenFile* HandleOf(const fuse_file_info* fi) {
 }
 
 struct stat ToStat(const snapshotter::Attr& attr);
-// The reply's generation is EntryGeneration(entry.attr, epoch), `epoch`
-// being FuseFs::generation_epoch.
-fuse_entry_param ToEntryParam(const snapshotter::Entry& entry, uint64_t epoch);
+// The reply's generation is EntryGeneration(entry.attr, replaced), where
+// `replaced` is the inode's generation in the InodeTable (how often a
+// restore replaced the kernel's inode; see there).
+fuse_entry_param ToEntryParam(const snapshotter::Entry& entry, uint64_t replaced);
 // The kernel's CLOCK_REALTIME, for UTIME_NOW.
 index::Timespec NowTimespec();
 

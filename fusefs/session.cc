@@ -1,5 +1,6 @@
-// Session: mounting, the loop thread, unmounting, and the two cache
-// operations (FlushDirtyData, InvalidateAll) run on the Invalidator thread.
+// Session: mounting, the loop thread, unmounting, and the cache operations
+// (FlushDirtyData, InvalidateDifference, InvalidateAll) run on the
+// Invalidator thread.
 #include "fusefs/session.h"
 
 #include <fcntl.h>
@@ -11,8 +12,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -21,6 +24,7 @@
 #include "fusefs/fuse_fs.h"
 #include "fusefs/invalidator.h"
 #include "fusefs/ops.h"
+#include "snapshotter/engine/changes_between.h"
 
 namespace hoodyfs::fusefs {
 
@@ -140,7 +144,7 @@ struct Session::Impl {
   std::thread loop;
   bool loop_exited = false;  // guarded by fs->init_mu
   dev_t dev = 0;             // the mount's superblock, once live
-  std::mutex ops_mu;         // serializes FlushDirtyData, InvalidateAll, Unmount
+  std::mutex ops_mu;         // serializes FlushDirtyData, Invalidate*, Unmount
   bool mounted = false;      // guarded by ops_mu
   MountOptions current;      // guarded by ops_mu: as Remount left them
   bool frozen_view = false;  // a snapshot: never read-write
@@ -187,6 +191,72 @@ struct Session::Impl {
     if (rc == 0 || rc == -ENOENT || rc == -ENOTDIR) return Status::OK();
     return FromErrno(-rc, "invalidate entry '" + name + "' in inode " +
                               std::to_string(parent.value) + " of " + mountpoint);
+  }
+
+  // The notifications, entries first, so the next path walk asks the
+  // engine; then attributes and pages. Every one is sent; the first error
+  // is returned. On the invalidation thread.
+  Status Send(const std::vector<std::pair<Ino, std::string>>& names,
+              const std::vector<Ino>& inodes) {
+    Status first = Status::OK();
+    auto note = [&](Status st) {
+      if (!st.ok() && first.ok()) first = std::move(st);
+    };
+    for (const auto& [parent, name] : names) note(InvalEntry(parent, name));
+    for (Ino ino : inodes) note(InvalInode(ino, /*retry=*/true));
+    return first;
+  }
+
+  // Everything the kernel holds, root included; with the writeback cache
+  // every held inode is replaced (InodeTable::ReplaceAll). On the
+  // invalidation thread.
+  Status InvalidateEverything(InvalidationStats* stats) {
+    if (fs->writeback_cache.load()) fs->inodes.ReplaceAll();
+    InodeTable::Known known = fs->inodes.Snapshot();
+    known.inodes.push_back(kRootIno);
+    stats->full = true;
+    stats->names = known.names.size();
+    stats->inodes = known.inodes.size();
+    return Send(known.names, known.inodes);
+  }
+
+  // What the kernel holds of `changed`, plus the inodes of open handles:
+  // every one was opened before the restore, its reads must reach the
+  // engine (ESTALE) rather than pages, and with the writeback cache its
+  // inode must be replaced so its dirty pages are dropped, never written
+  // back through a handle opened since. On the invalidation thread.
+  Status InvalidateKeys(const snapshotter::ChangedKeys& changed, InvalidationStats* stats) {
+    InodeTable& table = fs->inodes;
+    const auto held = [&](Ino ino) { return ino == kRootIno || table.Holds(ino); };
+    std::vector<Ino> inodes;
+    for (Ino ino : changed.inodes) {
+      if (held(ino)) inodes.push_back(ino);
+    }
+    for (Ino ino : fs->handles.OpenInodes()) {
+      if (held(ino)) inodes.push_back(ino);
+    }
+    std::sort(inodes.begin(), inodes.end());
+    inodes.erase(std::unique(inodes.begin(), inodes.end()), inodes.end());
+    // A changed name under a directory the kernel holds, whether or not the
+    // table lists it (it lists at most kMaxNamesPerInode names per inode):
+    // one notification too many costs a lookup in the kernel's dcache.
+    std::vector<std::pair<Ino, std::string>> names;
+    for (const auto& [parent, name] : changed.names) {
+      if (held(parent)) names.emplace_back(parent, name);
+    }
+    if (fs->writeback_cache.load()) {
+      // The kernel keeps a regular file's size and times as its own: the
+      // changed inodes are replaced, and every name they are cached under
+      // expires, so the next walk meets the new generation.
+      for (Ino ino : inodes) {
+        for (auto& name : table.Replace(ino)) names.push_back(std::move(name));
+      }
+      std::sort(names.begin(), names.end());
+      names.erase(std::unique(names.begin(), names.end()), names.end());
+    }
+    stats->names = names.size();
+    stats->inodes = inodes.size();
+    return Send(names, inodes);
   }
 };
 
@@ -324,19 +394,38 @@ Status Session::InvalidateAll() {
   if (!impl_->mounted) return Status::InvalidArgument(impl_->mountpoint + " is not mounted");
   Impl* impl = impl_.get();
   return impl->invalidator->Run([impl]() -> Status {
-    if (impl->fs->writeback_cache.load()) impl->fs->generation_epoch.fetch_add(1);
-    const InodeTable::Known known = impl->fs->inodes.Snapshot();
-    Status first = Status::OK();
-    auto note = [&](Status st) {
-      if (!st.ok() && first.ok()) first = std::move(st);
-    };
-    // Every dentry first (positive and negative), so the next path walk asks
-    // the engine; then attributes and pages of every inode the kernel holds.
-    for (const auto& [parent, name] : known.names) note(impl->InvalEntry(parent, name));
-    for (Ino ino : known.inodes) note(impl->InvalInode(ino, /*retry=*/true));
-    note(impl->InvalInode(kRootIno, /*retry=*/true));
-    return first;
+    InvalidationStats stats;
+    return impl->InvalidateEverything(&stats);
   });
+}
+
+Result<InvalidationStats> Session::InvalidateDifference(GenId old_head, GenId new_head) {
+  // The budget is read before the walk: what the kernel holds changes
+  // meanwhile, but only by what the mount serves in the few milliseconds
+  // the walk takes.
+  const InodeTable& table = impl_->fs->inodes;
+  const uint64_t held = table.inode_count() + table.name_count();
+  const uint64_t budget =
+      std::max(kMinChangeLogRecordBudget, held * kChangeLogRecordsPerInvalidation);
+  Result<std::optional<snapshotter::ChangedKeys>> changed =
+      snapshotter::ChangedBetween(impl_->fs->store, old_head, new_head, budget);
+  if (!changed.ok()) {
+    // Coherence first: without the difference, drop everything.
+    Log(LogLevel::kWarning, "reading what a restore changed under " + impl_->mountpoint + ": " +
+                                changed.status().ToString() + "; invalidating everything");
+  }
+  std::lock_guard l(impl_->ops_mu);
+  if (!impl_->mounted) return Status::InvalidArgument(impl_->mountpoint + " is not mounted");
+  Impl* impl = impl_.get();
+  InvalidationStats stats;
+  Status st = impl->invalidator->Run([&]() -> Status {
+    if (!changed.ok() || !changed->has_value()) return impl->InvalidateEverything(&stats);
+    stats.records_read = (*changed)->records_read;
+    return impl->InvalidateKeys(**changed, &stats);
+  });
+  if (changed.ok() && !changed->has_value()) stats.records_read = budget + 1;
+  HOODY_RETURN_IF_ERROR(st);
+  return stats;
 }
 
 Status Session::Unmount() {

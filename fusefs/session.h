@@ -6,14 +6,15 @@
 // invalidation thread; it borrows the Store, which must outlive it.
 // Lifetime: Mount returns a live mount; Unmount (or the destructor) ends it.
 //
-// Thread-safety: FlushDirtyData, InvalidateAll and Unmount may be called from
-// any thread except a FUSE request handler (they wait for the kernel, which
-// may wait for the handlers); calls are serialized internally.
+// Thread-safety: FlushDirtyData, InvalidateDifference, InvalidateAll and
+// Unmount may be called from any thread except a FUSE request handler (they
+// wait for the kernel, which may wait for the handlers); calls are
+// serialized internally.
 //
 // The caching choices (docs/design.md, "FUSE layer"): entries and attributes
 // are cached for kCacheTimeoutSeconds and pages are kept across opens,
 // because every change reaches the engine through this mount; the one
-// exception, a restore, is followed by InvalidateAll.
+// exception, a restore, is followed by InvalidateDifference.
 #pragma once
 
 #include <sys/types.h>
@@ -34,6 +35,16 @@ namespace hoodyfs::fusefs {
 // How reads move atime (-o atime/relatime, noatime, strictatime). Recorded
 // for the atime work to come: reads do not update atime yet.
 enum class AtimeMode : uint8_t { kRelatime, kNoatime, kStrictatime };
+
+// What an invalidation after a restore did.
+struct InvalidationStats {
+  // Everything the kernel holds was invalidated (InvalidateAll), not only
+  // what differs.
+  bool full = false;
+  uint64_t records_read = 0;  // change-log entries read to find the difference
+  size_t names = 0;           // entry notifications sent
+  size_t inodes = 0;          // inode notifications sent
+};
 
 struct MountOptions {
   // ro: the kernel and the daemon both refuse changes with EROFS (a frozen
@@ -97,13 +108,31 @@ class Session {
   // flushed the same way in both modes. Errors: kIoError.
   Status FlushDirtyData();
 
-  // After the container's head was replaced (a restore): expires every
-  // dentry (positive and negative) and drops every attribute and page the
-  // kernel caches for this mount, so the next lookup, readdir or read sees
-  // the new tree. Handles opened before the restore fail with ESTALE (EIO
-  // with the writeback cache, whose inodes are replaced instead: see
-  // docs/design.md, "FUSE layer"); their dirty pages never reach the new
-  // tree. Errors: kIoError.
+  // After the container's head moved from `old_head` to `new_head` (a
+  // restore): expires the dentries (positive and negative) and drops the
+  // attributes and pages the kernel caches for this mount that differ
+  // between the two generations (snapshotter::ChangedBetween), so the next
+  // lookup, readdir or read sees the new tree; what is the same in both
+  // stays cached. The inodes of handles still open (opened before the
+  // restore) are dropped too. Handles opened before the restore fail with
+  // ESTALE (EIO with the writeback cache, whose stale inodes are replaced
+  // instead: see docs/design.md, "FUSE layer"); their dirty pages never
+  // reach the new tree.
+  //
+  // Cost: O(records written between the two generations), and never much
+  // more than InvalidateAll: when the change logs hold more than
+  // kChangeLogRecordsPerInvalidation records per name and inode the kernel
+  // holds, it stops reading and does InvalidateAll instead (as it does if
+  // the difference cannot be read). REQUIRES: `old_head` stays pinned
+  // until this returns (a discarded head may otherwise be reclaimed).
+  // Errors: kInvalidArgument (not mounted), kIoError (a notification
+  // failed; the rest were still sent).
+  Result<InvalidationStats> InvalidateDifference(GenId old_head, GenId new_head);
+
+  // Expires every dentry (positive and negative) and drops every attribute
+  // and page the kernel caches for this mount; with the writeback cache
+  // every inode the kernel holds is replaced. For changes behind the
+  // mount's back whose extent is not known. Errors: kIoError.
   Status InvalidateAll();
 
   // Unmounts and stops the threads. Errors: kBusy naming the mountpoint

@@ -233,20 +233,27 @@ Status MountManager::SyncContainer(const std::string& container) {
   return Status::OK();
 }
 
-void MountManager::InvalidateContainer(const std::string& container) {
+void MountManager::InvalidateContainer(const snapshotter::HeadChange& change) {
   std::vector<std::shared_ptr<Mounted>> heads;
   {
     MutexLock l(mu_);
     for (const auto& [mp, m] : mounts_) {
-      if (m->info.container == container && m->info.snapshot.empty()) heads.push_back(m);
+      if (m->info.container == change.container && m->info.snapshot.empty()) heads.push_back(m);
     }
   }
   for (const auto& m : heads) {
-    Status s = m->session->InvalidateAll();
-    if (!s.ok()) {
-      Log(LogLevel::kError,
-          "dropping the caches of " + m->info.mountpoint + " after a restore: " + s.ToString());
+    Result<fusefs::InvalidationStats> r =
+        m->session->InvalidateDifference(change.old_head, change.new_head);
+    if (!r.ok()) {
+      Log(LogLevel::kError, "dropping the caches of " + m->info.mountpoint +
+                                " after a restore: " + r.status().ToString());
+      continue;
     }
+    Log(LogLevel::kDebug, "restore under " + m->info.mountpoint + ": " +
+                              (r->full ? "invalidated everything: " : "invalidated ") +
+                              std::to_string(r->names) + " names and " + std::to_string(r->inodes) +
+                              " inodes after reading " + std::to_string(r->records_read) +
+                              " change-log records");
   }
 }
 
@@ -263,7 +270,7 @@ Status MountManager::CheckNotMounted(const std::string& container) {
 snapshotter::SnapshotterHooks MountManager::Hooks() {
   snapshotter::SnapshotterHooks h;
   h.sync_container = [this](const std::string& c) { return SyncContainer(c); };
-  h.after_head_change = [this](const std::string& c) { InvalidateContainer(c); };
+  h.after_head_change = [this](const snapshotter::HeadChange& c) { InvalidateContainer(c); };
   h.before_container_delete = [this](const std::string& c) { return CheckNotMounted(c); };
   return h;
 }

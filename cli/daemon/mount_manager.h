@@ -75,7 +75,7 @@ class MountManager final : public MountService {
     bool unmounting = false;
   };
   Status SyncContainer(const std::string& container) EXCLUDES(mu_);
-  void InvalidateContainer(const std::string& container) EXCLUDES(mu_);
+  void InvalidateContainer(const snapshotter::HeadChange& change) EXCLUDES(mu_);
   Status CheckNotMounted(const std::string& container) EXCLUDES(mu_);
 
   snapshotter::Snapshotter& snap_;

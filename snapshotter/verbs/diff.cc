@@ -13,6 +13,7 @@
 #include "blockstore/checksum.h"
 #include "index/keys.h"
 #include "snapshotter/engine/changelog.h"
+#include "snapshotter/engine/changes_between.h"
 #include "snapshotter/engine/filesystem.h"
 #include "snapshotter/engine/meta.h"
 #include "snapshotter/engine/store.h"
@@ -351,39 +352,13 @@ Result<DiffResult> Differ::Diff(GenId a, GenId b, const DiffProgressFn& progress
   DiffResult result;
   result.from = a;
   result.to = b;
-  // 1. The generations whose change logs can hold a difference: from each
-  // side up to (not including) the lowest common ancestor.
-  std::vector<GenId> path;
-  std::vector<Store::Pin> pins;
-  {
-    ReadScope s(internals_.kv());
-    const index::GenerationTree& tree = internals_.tree();
-    for (GenId g : {a, b}) {
-      if (!tree.Contains(g)) return Status::NotFound("generation " + std::to_string(g.value));
-    }
-    GenId x = a, y = b;
-    while (x.valid() && y.valid() && x != y) {
-      if (tree.Depth(x) >= tree.Depth(y)) {
-        path.push_back(x);
-        x = tree.Parent(x);
-      } else {
-        path.push_back(y);
-        y = tree.Parent(y);
-      }
-    }
-    // No common ancestor: both whole lineages.
-    if (x != y) {
-      for (; x.valid(); x = tree.Parent(x)) path.push_back(x);
-      for (; y.valid(); y = tree.Parent(y)) path.push_back(y);
-    }
-    for (GenId g : path) pins.push_back(store_.PinGeneration(g, "diff"));
-    pins.push_back(store_.PinGeneration(a, "diff"));
-    pins.push_back(store_.PinGeneration(b, "diff"));
-  }
+  // 1. The generations whose change logs can hold a difference, pinned
+  // for the diff's duration.
+  HOODY_ASSIGN_OR_RETURN(GenerationPath path, PathBetween(store_, a, b, "diff"));
 
   // 2. The inodes those generations touched.
   std::map<uint64_t, Touched> touched;
-  for (GenId g : path) {
+  for (GenId g : path.gens) {
     ChangeLogCursor cursor(g);
     while (!cursor.done()) {
       ReadScope s(internals_.kv());

@@ -336,10 +336,16 @@ Result<RestoreResult> Snapshotter::Restore(const std::string& container, const s
   if (!request.discard_head) HOODY_RETURN_IF_ERROR(SyncContainer(container));
   RestoreResult result;
   std::optional<std::pair<std::string, SnapshotRecord>> saved;
+  GenId old_head;
+  // Keeps the replaced head's change log until the hook has read what
+  // differs (a discarded head is dropped by this very scope). Taken inside
+  // the scope: garbage collection checks pins inside its own.
+  Store::Pin old_head_pin;
   {
     WriteScope s(internals_.kv());
     HOODY_ASSIGN_OR_RETURN(catalog::Entry target, MustFind(s, container, name));
-    HOODY_ASSIGN_OR_RETURN(GenId old_head, internals_.CurrentHead(container));
+    HOODY_ASSIGN_OR_RETURN(old_head, internals_.CurrentHead(container));
+    old_head_pin = store_->PinGeneration(old_head, "restore");
     const int64_t now = NowNs();
     HOODY_ASSIGN_OR_RETURN(bool keep_head, HeadHoldsSomethingToKeep(s, old_head));
     keep_head = keep_head && !request.discard_head;
@@ -364,7 +370,10 @@ Result<RestoreResult> Snapshotter::Restore(const std::string& container, const s
     s.Commit();
   }
   HOODY_RETURN_IF_ERROR(store_->Flush());
-  if (SnapshotterHooks hooks = Hooks(); hooks.after_head_change) hooks.after_head_change(container);
+  if (SnapshotterHooks hooks = Hooks(); hooks.after_head_change) {
+    hooks.after_head_change(HeadChange{container, old_head, result.new_head});
+  }
+  old_head_pin = Store::Pin();
   if (saved) {
     HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
     HOODY_ASSIGN_OR_RETURN(SnapshotInfo info,

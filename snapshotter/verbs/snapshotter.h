@@ -86,6 +86,15 @@ struct RestoreResult {
   std::optional<SnapshotInfo> saved_head;  // the pre-restore snapshot, unless discarded
 };
 
+// A container's head replaced by a restore. The old head stays pinned
+// while the hook runs (it may be dropped by the restore, and garbage
+// collection must not reclaim the change log that says what differs).
+struct HeadChange {
+  std::string container;
+  GenId old_head;
+  GenId new_head;
+};
+
 // Called around the verbs that change what a container's head is, so a
 // daemon serving mounts can keep them point-in-time and coherent. Unset
 // hooks do nothing (no mounts: the CLI's own store).
@@ -94,8 +103,9 @@ struct SnapshotterHooks {
   // `container`: every write that has returned to an application must reach
   // the engine (flush the kernel's writeback cache). An error cancels the verb.
   std::function<Status(const std::string& container)> sync_container;
-  // After a restore replaced the head of `container`: drop cached state.
-  std::function<void(const std::string& container)> after_head_change;
+  // After a restore replaced the head of a container: drop cached state
+  // (what differs between the old head and the new one).
+  std::function<void(const HeadChange& change)> after_head_change;
   // Before deleting `container`: kBusy when it is in use (mounted).
   std::function<Status(const std::string& container)> before_container_delete;
 };

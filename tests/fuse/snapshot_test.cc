@@ -1,7 +1,8 @@
 // Snapshots of a mounted container: point in time (FlushDirtyData +
-// Freeze), restore while mounted (Branch + InvalidateAll), and everything
-// reading back identical after an unmount and a remount on the reopened
-// store. Each runs with the writeback cache off (the default) and on.
+// Freeze), restore while mounted (Branch + InvalidateAll; restore_test.cc
+// covers InvalidateDifference, what the daemon's restore runs), and
+// everything reading back identical after an unmount and a remount on the
+// reopened store. Each runs with the writeback cache off (the default) and on.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
