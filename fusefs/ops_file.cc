@@ -15,15 +15,31 @@ namespace hoodyfs::fusefs {
 
 using snapshotter::Entry;
 
-Result<OpenFile*> OpenHandle(FuseFs& fs, Ino ino, bool writable) {
+Result<OpenFile*> OpenHandle(FuseFs& fs, Ino ino, OpenRequest how, snapshotter::Attr* attr) {
   // Stamp first, then check the inode through the stamped view: a restore
   // in between makes the open fail with ESTALE rather than hand out a
   // handle on a tree it did not see.
   HOODY_ASSIGN_OR_RETURN(uint64_t lineage, fs.view.Lineage());
   snapshotter::FileSystem pinned = fs.view.PinnedTo(lineage);
-  HOODY_RETURN_IF_ERROR(pinned.GetAttr(ino).status());
+  HOODY_ASSIGN_OR_RETURN(snapshotter::Attr checked, pinned.GetAttr(ino));
+  if (attr != nullptr) *attr = checked;
   fs.view.Open(ino);
-  return fs.handles.Open(ino, std::move(pinned), writable);
+  return fs.handles.Open(ino, std::move(pinned), how.writable, how.noatime);
+}
+
+snapshotter::AtimeUpdate AtimeFor(const FuseFs& fs, const OpenFile& handle) {
+  if (handle.noatime || fs.read_only.load(std::memory_order_relaxed)) {
+    return snapshotter::AtimeUpdate::kNever;
+  }
+  switch (fs.atime.load(std::memory_order_relaxed)) {
+    case AtimeMode::kRelatime:
+      return snapshotter::AtimeUpdate::kRelative;
+    case AtimeMode::kStrictatime:
+      return snapshotter::AtimeUpdate::kAlways;
+    case AtimeMode::kNoatime:
+      break;
+  }
+  return snapshotter::AtimeUpdate::kNever;
 }
 
 void CloseHandle(FuseFs& fs, OpenFile* handle) {
@@ -41,6 +57,24 @@ namespace {
 
 bool Writable(const fuse_file_info* fi) { return (fi->flags & O_ACCMODE) != O_RDONLY; }
 
+OpenRequest RequestOf(const fuse_file_info* fi) {
+  return OpenRequest{Writable(fi), (fi->flags & O_NOATIME) != 0};
+}
+
+// Reads the page cache answers never reach us, so they cannot move atime.
+// When the next read must move it (relatime: the file changed since it was
+// last read, or a day passed), a read-only open starts from an empty cache
+// instead (keep_cache off: the kernel drops the file's pages at this open),
+// so its first read comes here. Under relatime that is once per change of
+// the file; under strictatime every read-only open; under noatime never.
+// Opens for writing keep their cache: a database reopening the file it
+// writes would otherwise lose its cache each time.
+bool DropCacheForAtime(const FuseFs& fs, const OpenFile& handle, const snapshotter::Attr& attr) {
+  if (handle.writable || !S_ISREG(attr.mode)) return false;
+  return snapshotter::AtimeNeedsUpdate(AtimeFor(fs, handle), attr.atime, attr.mtime, attr.ctime,
+                                       NowTimespec());
+}
+
 void SetOpenFlags(fuse_file_info* fi, OpenFile* handle) {
   fi->fh = reinterpret_cast<uintptr_t>(handle);
   // Pages stay cached across opens: nothing changes a file behind the
@@ -57,9 +91,11 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
     if ((Writable(fi) || (fi->flags & O_TRUNC)) && fs.read_only.load(std::memory_order_relaxed)) {
       return r.Error(EROFS);
     }
-    Result<OpenFile*> h = OpenHandle(fs, Ino(ino), Writable(fi));
+    snapshotter::Attr attr;
+    Result<OpenFile*> h = OpenHandle(fs, Ino(ino), RequestOf(fi), &attr);
     if (!h.ok()) return r.Error(h.status());
     SetOpenFlags(fi, *h);
+    if (DropCacheForAtime(fs, **h, attr)) fi->keep_cache = 0;
     if (!r.Open(fi)) CloseHandle(fs, *h);  // open(2) was interrupted
   });
 }
@@ -86,7 +122,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     // The new entry (or the truncation) is durable before the open returns.
     if (Status st = SyncIfAsked(fs, Ino(parent), Change::kDirectory); !st.ok()) return r.Error(st);
     if (Status st = SyncIfAsked(fs, e->ino, Change::kData); !st.ok()) return r.Error(st);
-    Result<OpenFile*> h = OpenHandle(fs, e->ino, Writable(fi));
+    Result<OpenFile*> h = OpenHandle(fs, e->ino, RequestOf(fi));
     if (!h.ok()) return r.Error(h.status());
     SetOpenFlags(fi, *h);
     fs.inodes.Remember(Ino(parent), name, e->ino);
@@ -104,8 +140,8 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
     // kernel sends at most max_pages, 1 MiB).
     thread_local std::vector<char> buffer;
     if (buffer.size() < size) buffer.resize(size);
-    Result<size_t> n =
-        h->view.Read(h->ino, static_cast<uint64_t>(offset), std::span(buffer.data(), size));
+    Result<size_t> n = h->view.Read(h->ino, static_cast<uint64_t>(offset),
+                                    std::span(buffer.data(), size), AtimeFor(FsOf(req), *h));
     if (!n.ok()) return r.Error(n.status());
     r.Buf(buffer.data(), *n);
   });

@@ -412,11 +412,14 @@ Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
   });
 }
 
-Status FileSystem::ReadDir(Ino dir, uint64_t cookie,
-                           const std::function<bool(const DirEntry&)>& fn) {
-  return Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
+Status FileSystem::ReadDir(Ino dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& fn,
+                           AtimeUpdate atime) {
+  bool touch = false;
+  HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
     HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, dir));
     if (!IsDir(rec)) return NotADirectory(dir);
+    touch = atime != AtimeUpdate::kNever && !read_only() &&
+            AtimeNeedsUpdate(atime, rec.atime, rec.mtime, rec.ctime, internals().Now());
     if (cookie < 1 && !fn(DirEntry{".", dir, DT_DIR, 1})) return Status::OK();
     if (cookie < 2) {
       Ino up = dir;
@@ -433,7 +436,10 @@ Status FileSystem::ReadDir(Ino dir, uint64_t cookie,
           HOODY_ASSIGN_OR_RETURN(index::DirCookieValue c, index::DirCookieValue::Decode(v.data));
           return fn(DirEntry{c.name, c.ino, c.type, GetBig64(logical.data() + 8)});
         });
-  });
+  }));
+  // After the listing's scope: MarkAccessed takes a write scope.
+  if (touch) MarkAccessed(dir, atime);
+  return Status::OK();
 }
 
 void FileSystem::Open(Ino ino) {

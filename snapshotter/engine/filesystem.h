@@ -110,6 +110,18 @@ struct FsStats {
 
 enum class RenameFlags : uint32_t { kNone = 0, kNoReplace = 1, kExchange = 2 };
 
+// How a read moves the atime of what it read: Linux's atime mount modes
+// (touch_atime, relatime_need_update). Only a live head moves; a frozen
+// view never does.
+enum class AtimeUpdate : uint8_t {
+  kNever,     // noatime, O_NOATIME, read-only mounts, the engine's own readers
+  kRelative,  // relatime: when atime is not after mtime or ctime, or a day old
+  kAlways,    // strictatime: whenever it differs from now
+};
+// Whether a read at `now` moves an atime of `atime` under `how`.
+bool AtimeNeedsUpdate(AtimeUpdate how, const index::Timespec& atime, const index::Timespec& mtime,
+                      const index::Timespec& ctime, const index::Timespec& now);
+
 // The largest file size and end of a write (Linux's MAX_LFS_FILESIZE):
 // beyond it a write or truncate fails with kFileTooBig (EFBIG).
 inline constexpr uint64_t kMaxFileBytes = uint64_t{INT64_MAX};
@@ -152,10 +164,18 @@ class FileSystem {
   // Calls fn for each entry after `cookie` (0: from the start, "." and ".."
   // included) in cookie order; fn returns false to stop. Cookies are stable:
   // entries added or removed meanwhile never make others repeat or vanish.
-  Status ReadDir(Ino dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& fn);
+  // `atime`: how the listing moves the directory's atime (see Read).
+  Status ReadDir(Ino dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& fn,
+                 AtimeUpdate atime = AtimeUpdate::kNever);
 
   // Reads up to out.size() bytes at `offset`; returns the count (short at EOF).
-  Result<size_t> Read(Ino ino, uint64_t offset, std::span<char> out);
+  // `atime`: whether the read moves the file's atime to now (AtimeNeedsUpdate
+  // decides from the record the read already loaded, so a read that needs no
+  // update takes no write scope). The update is an in-memory change that
+  // rides the next group commit, like any other; it never fails the read
+  // (a store that refuses changes just keeps the old atime).
+  Result<size_t> Read(Ino ino, uint64_t offset, std::span<char> out,
+                      AtimeUpdate atime = AtimeUpdate::kNever);
   // The ranges of a regular file that hold data, in offset order, merged, clipped to its size (an
   // inline file: one range); the rest is holes (fs_ranges.cc). Errors: kNotFound, kIsDirectory,
   // kInvalidArgument (not a regular file), kCorruption.
@@ -226,6 +246,10 @@ class FileSystem {
   // The head a call applies to. kStale when pinned to a lineage the head
   // has left. REQUIRES: a scope held, a live view.
   Result<GenId> CurrentGen() const;
+  // Moves `ino`'s atime to now when `how` still asks for it (checked again
+  // under the write scope: a concurrent update may have done it). Errors are
+  // dropped: see Read (fs_atime.cc).
+  void MarkAccessed(Ino ino, AtimeUpdate how);
   // Removes an inode with no links left: its chunks, xattrs and record.
   static Status Purge(index::WriteScope& s, Meta& meta, GenId gen, Ino ino);
   Status PurgeIfUnused(index::WriteScope& s, Meta& meta, GenId gen, Ino ino,

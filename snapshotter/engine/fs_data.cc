@@ -155,14 +155,18 @@ static Result<int64_t> MapFresh(WriteScope& s, Meta& meta, GenId gen, Ino ino, u
   return delta;
 }
 
-Result<size_t> FileSystem::Read(Ino ino, uint64_t offset, std::span<char> out) {
+Result<size_t> FileSystem::Read(Ino ino, uint64_t offset, std::span<char> out, AtimeUpdate atime) {
   std::shared_lock<std::shared_mutex> guard(internals().data_readers(), std::defer_lock);
   std::vector<MappedBlock> blocks;
   size_t length = 0;
   uint64_t first_block = 0;
+  bool touch = false;
   HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
     HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
     HOODY_RETURN_IF_ERROR(CheckRegular(rec, ino));
+    // A read at or past the end counts as an access too (filemap_read).
+    touch = atime != AtimeUpdate::kNever && !read_only() &&
+            AtimeNeedsUpdate(atime, rec.atime, rec.mtime, rec.ctime, internals().Now());
     if (offset >= rec.size) return Status::OK();
     length = static_cast<size_t>(std::min<uint64_t>(out.size(), rec.size - offset));
     if (rec.has_inline) {
@@ -179,11 +183,13 @@ Result<size_t> FileSystem::Read(Ino ino, uint64_t offset, std::span<char> out) {
     guard.lock();
     return Status::OK();
   }));
-  if (blocks.empty()) return length;
-  AlignedBuffer buf(blocks.size() * kBlockSize);
-  HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), blocks, &buf));
-  guard.unlock();
-  std::memcpy(out.data(), buf.data() + (offset - first_block * kBlockSize), length);
+  if (!blocks.empty()) {
+    AlignedBuffer buf(blocks.size() * kBlockSize);
+    HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), blocks, &buf));
+    guard.unlock();
+    std::memcpy(out.data(), buf.data() + (offset - first_block * kBlockSize), length);
+  }
+  if (touch) MarkAccessed(ino, atime);
   return length;
 }
 
