@@ -61,6 +61,17 @@ Result<snapshotter::Entry> CreateNode(FuseFs& fs, fuse_req_t req, Ino parent, st
 void ReplyEntry(FuseFs& fs, Reply& reply, Ino parent, std::string_view name,
                 const snapshotter::Entry& entry);
 
+// The caller's groups and CAP_FSETID (caller_creds.h), read from /proc.
+Result<snapshotter::CallerGroups> CallerOf(fuse_req_t req);
+// A regular file with setgid but no group-exec: the one setgid case the
+// kernel's FUSE layer leaves to us (setid.cc).
+bool KeepsSgidOnlyForGroup(const snapshotter::Attr& attr);
+// After `req` changed the data of the file `attr` describes (write,
+// truncate, fallocate): drops its setgid bit when Linux would and the
+// kernel's FUSE layer did not (setid.cc), updating `attr`. OK when nothing
+// was to drop. Errors: SetAttr's.
+Status DropSgidAfterWrite(fuse_req_t req, snapshotter::FileSystem& view, snapshotter::Attr* attr);
+
 // How an open(2) or opendir asks for its handle.
 struct OpenRequest {
   bool writable = false;

@@ -153,8 +153,15 @@ void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
     OpenFile* h = HandleOf(fi);
     // Through the handle's pinned view: after a restore this fails with
     // ESTALE inside the engine's own scope, so it never lands in the new tree.
-    Result<size_t> n = h->view.Write(h->ino, static_cast<uint64_t>(offset), std::span(data, size));
+    snapshotter::Attr after;
+    Result<size_t> n =
+        h->view.Write(h->ino, static_cast<uint64_t>(offset), std::span(data, size), &after);
     if (!n.ok()) return r.Error(n.status());
+    // The bytes are in: a failure to drop the bit is logged, not answered.
+    if (Status st = DropSgidAfterWrite(req, h->view, &after); !st.ok()) {
+      Log(LogLevel::kError,
+          "write: dropping setgid of inode " + std::to_string(h->ino.value) + ": " + st.ToString());
+    }
     if (Status st = SyncIfAsked(FsOf(req), h->ino, Change::kData); !st.ok()) return r.Error(st);
     r.Write(*n);
   });
@@ -187,6 +194,10 @@ void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
     OpenFile* h = HandleOf(fi);
     Status st = h->view.Fallocate(h->ino, mode, static_cast<uint64_t>(offset),
                                   static_cast<uint64_t>(length));
+    if (st.ok()) {
+      Result<snapshotter::Attr> a = h->view.GetAttr(h->ino);
+      st = a.ok() ? DropSgidAfterWrite(req, h->view, &*a) : a.status();
+    }
     if (st.ok()) st = SyncIfAsked(FsOf(req), h->ino, Change::kData);
     r.Error(st);
   });

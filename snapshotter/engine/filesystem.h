@@ -100,6 +100,23 @@ struct Owner {
   uint32_t gid = 0;
 };
 
+// The caller of a change as far as Linux's setgid rules ask
+// (in_group_or_capable): its filesystem gid and supplementary groups, and
+// whether it holds CAP_FSETID.
+struct CallerGroups {
+  uint32_t fsgid = 0;
+  std::vector<uint32_t> groups;
+  bool cap_fsetid = false;
+
+  bool InGroupOrCapable(uint32_t gid) const {
+    if (cap_fsetid || fsgid == gid) return true;
+    for (uint32_t g : groups) {
+      if (g == gid) return true;
+    }
+    return false;
+  }
+};
+
 struct FsStats {
   uint64_t block_size = kBlockSize;
   uint64_t total_blocks = 0;
@@ -183,8 +200,10 @@ class FileSystem {
   // Writes `data` at `offset`, extending the file as needed. Returns the
   // count written: all of `data`, or fewer when a failure (ENOSPC, EIO) cut
   // the write short after a prefix had landed (a short write, as write(2)).
-  // An error means nothing changed.
-  Result<size_t> Write(Ino ino, uint64_t offset, std::span<const char> data);
+  // An error means nothing changed. `after`, when given and something was
+  // written, receives the file's attributes as the last piece left them
+  // (fusefs checks the setgid rule with them, at no extra lookup).
+  Result<size_t> Write(Ino ino, uint64_t offset, std::span<const char> data, Attr* after = nullptr);
   // Makes this file's data and metadata durable (a store-wide group commit).
   Status Fsync(Ino ino);
   // fallocate(2) on a regular file; `mode` holds FALLOC_FL_* bits
@@ -222,7 +241,9 @@ class FileSystem {
   // equivalent to a mode, not stored and any earlier one removed, as Linux
   // does. Errors: kInvalidArgument (not an ACL), kRange (over 64 KiB),
   // kNotFound, kReadOnly, kStale, kNoSpace, kIoError.
-  Status SetAccessAcl(Ino ino, std::string_view value);
+  // With `caller`, the setgid bit goes too when the caller is neither in the
+  // file's group nor holds CAP_FSETID (posix_acl_update_mode).
+  Status SetAccessAcl(Ino ino, std::string_view value, const CallerGroups* caller = nullptr);
 
   Result<FsStats> StatFs();
 
@@ -266,9 +287,9 @@ class FileSystem {
                        index::InodeRecord* rec);
   // Writes into an inline file's record, or moves the file to a block when
   // the write would outgrow it. True when the write is done.
-  Result<bool> WriteInline(Ino ino, uint64_t offset, std::span<const char> data);
+  Result<bool> WriteInline(Ino ino, uint64_t offset, std::span<const char> data, Attr* after);
   // One write of at most 1 MiB that does not cross a 1 MiB boundary.
-  Status WritePiece(Ino ino, uint64_t offset, std::span<const char> data);
+  Status WritePiece(Ino ino, uint64_t offset, std::span<const char> data, Attr* after);
 
   // Fallocate helpers (fs_space.cc). REQUIRES: the file's inode lock.
   Status ZeroRange(Ino ino, uint64_t offset, uint64_t end);
