@@ -318,9 +318,18 @@ Status FileSystem::Rmdir(Ino parent, std::string_view name) {
 }
 
 Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
-                          std::string_view new_name, RenameFlags flags) {
+                          std::string_view new_name, RenameFlags flags, Owner whiteout_owner) {
   HOODY_RETURN_IF_ERROR(ValidateEntryName(new_name));
   if (name.size() > kNameMax) return Status::NameTooLong("name longer than 255 bytes");
+  const bool exchange = HasFlag(flags, RenameFlags::kExchange);
+  const bool whiteout = HasFlag(flags, RenameFlags::kWhiteout);
+  if (static_cast<uint32_t>(flags) & ~uint32_t{7}) {
+    return Status::InvalidArgument("unknown rename flags");
+  }
+  if (exchange && flags != RenameFlags::kExchange) {
+    return Status::InvalidArgument("RENAME_EXCHANGE with another flag");
+  }
+  if (whiteout) HOODY_RETURN_IF_ERROR(CheckRoomToGrow());  // a new inode
   return Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
     InodeCache inodes(meta, g);
     HOODY_ASSIGN_OR_RETURN(InodeRecord * from_dir, inodes.Get(s, parent));
@@ -331,10 +340,10 @@ Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
     HOODY_ASSIGN_OR_RETURN(auto src, meta.GetDirent(s, g, parent, name));
     if (!src) return Status::NotFound("no entry '" + std::string(name) + "'");
     HOODY_ASSIGN_OR_RETURN(auto dst, meta.GetDirent(s, g, new_parent, new_name));
-    if (dst && flags == RenameFlags::kNoReplace) {
+    if (dst && HasFlag(flags, RenameFlags::kNoReplace)) {
       return Status::Exists("'" + std::string(new_name) + "' already exists");
     }
-    if (!dst && flags == RenameFlags::kExchange) {
+    if (!dst && exchange) {
       return Status::NotFound("no entry '" + std::string(new_name) + "' to exchange with");
     }
     if (parent == new_parent && name == new_name) return Status::OK();
@@ -358,7 +367,7 @@ Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
     to_dir->mtime = to_dir->ctime = now;
     moved->ctime = now;
 
-    if (flags == RenameFlags::kExchange) {
+    if (exchange) {
       HOODY_ASSIGN_OR_RETURN(InodeRecord * other, inodes.Get(s, dst->ino));
       const bool other_is_dir = IsDir(*other);
       if (other_is_dir) HOODY_RETURN_IF_ERROR(check_not_below(dst->ino, parent));
@@ -407,6 +416,22 @@ Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
     if (moved_is_dir && parent != new_parent) {
       --from_dir->nlink;
       ++to_dir->nlink;
+    }
+    if (whiteout) {
+      // The whiteout takes the source name with a fresh cookie: a listing
+      // that already passed the name's old position does not see it again
+      // there, one that had not yet sees the whiteout (as a new name).
+      InodeRecord w;
+      w.mode = S_IFCHR;  // mode 0, rdev 0/0: vfs_whiteout
+      w.uid = whiteout_owner.uid;
+      w.gid = whiteout_owner.gid;
+      w.nlink = 1;
+      w.atime = w.mtime = w.ctime = now;
+      w.btime = now;
+      const Ino w_ino = internals().NextIno(s);
+      HOODY_RETURN_IF_ERROR(meta.PutInode(s, g, w_ino, w));
+      const DirentValue w_entry{w_ino, internal::DirentType(w.mode), from_dir->next_cookie++};
+      HOODY_RETURN_IF_ERROR(meta.PutEntry(s, g, parent, name, w_entry));
     }
     return inodes.WriteBack(s);
   });

@@ -125,7 +125,15 @@ struct FsStats {
   uint64_t name_max = 255;
 };
 
-enum class RenameFlags : uint32_t { kNone = 0, kNoReplace = 1, kExchange = 2 };
+// rename(2)'s flags; kWhiteout combines with kNoReplace, kExchange with
+// neither.
+enum class RenameFlags : uint32_t { kNone = 0, kNoReplace = 1, kExchange = 2, kWhiteout = 4 };
+constexpr RenameFlags operator|(RenameFlags a, RenameFlags b) {
+  return static_cast<RenameFlags>(static_cast<uint32_t>(a) | static_cast<uint32_t>(b));
+}
+constexpr bool HasFlag(RenameFlags flags, RenameFlags bit) {
+  return (static_cast<uint32_t>(flags) & static_cast<uint32_t>(bit)) != 0;
+}
 
 // How a read moves the atime of what it read: Linux's atime mount modes
 // (touch_atime, relatime_need_update). Only a live head moves; a frozen
@@ -175,8 +183,15 @@ class FileSystem {
   Result<Entry> Link(Ino ino, Ino new_parent, std::string_view new_name);
   Status Unlink(Ino parent, std::string_view name);
   Status Rmdir(Ino parent, std::string_view name);
+  // With kWhiteout the source name is left holding a whiteout (a character
+  // device 0/0, mode 0, owned by `whiteout_owner`: what overlayfs stacks on)
+  // made in the same change as the move, so no freeze sees one without the
+  // other, as Linux's RENAME_WHITEOUT. Errors: kNotFound, kExists
+  // (kNoReplace), kNotDirectory, kIsDirectory, kNotEmpty, kInvalidArgument
+  // (a directory into itself, kExchange with another flag), kNameTooLong,
+  // kNoSpace (kWhiteout on a full store), kReadOnly, kStale.
   Status Rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
-                RenameFlags flags = RenameFlags::kNone);
+                RenameFlags flags = RenameFlags::kNone, Owner whiteout_owner = {});
 
   // Calls fn for each entry after `cookie` (0: from the start, "." and ".."
   // included) in cookie order; fn returns false to stop. Cookies are stable:
