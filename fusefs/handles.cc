@@ -6,8 +6,8 @@
 
 namespace hoodyfs::fusefs {
 
-OpenFile* HandleTable::Open(Ino ino, snapshotter::FileSystem view, bool writable) {
-  auto handle = std::make_unique<OpenFile>(ino, std::move(view), writable);
+OpenFile* HandleTable::Open(Ino ino, snapshotter::FileSystem view, bool writable, bool noatime) {
+  auto handle = std::make_unique<OpenFile>(ino, std::move(view), writable, noatime);
   OpenFile* raw = handle.get();
   std::lock_guard l(mu_);
   open_.emplace(raw, std::move(handle));

@@ -25,17 +25,18 @@
 namespace hoodyfs::fusefs {
 
 struct OpenFile {
-  OpenFile(Ino ino_in, snapshotter::FileSystem view_in, bool writable_in)
-      : ino(ino_in), view(std::move(view_in)), writable(writable_in) {}
+  OpenFile(Ino ino_in, snapshotter::FileSystem view_in, bool writable_in, bool noatime_in)
+      : ino(ino_in), view(std::move(view_in)), writable(writable_in), noatime(noatime_in) {}
   Ino ino;
   snapshotter::FileSystem view;  // pinned to the lineage at open
   bool writable;
+  bool noatime;  // opened with O_NOATIME: reads through it leave atime alone
 };
 
 class HandleTable {
  public:
   // Registers a handle; the pointer stays valid until Close.
-  OpenFile* Open(Ino ino, snapshotter::FileSystem view, bool writable);
+  OpenFile* Open(Ino ino, snapshotter::FileSystem view, bool writable, bool noatime);
   // REQUIRES: `handle` came from Open and was not closed.
   void Close(OpenFile* handle);
 

@@ -68,9 +68,34 @@ Result<snapshotter::Entry> CreateNode(FuseFs& fs, fuse_req_t req, Ino parent, st
 void ReplyEntry(FuseFs& fs, Reply& reply, Ino parent, std::string_view name,
                 const snapshotter::Entry& entry);
 
+// The caller's groups and CAP_FSETID (caller_creds.h), read from /proc.
+Result<snapshotter::CallerGroups> CallerOf(fuse_req_t req);
+// A regular file with setgid but no group-exec: the one setgid case the
+// kernel's FUSE layer leaves to us (setid.cc).
+bool KeepsSgidOnlyForGroup(const snapshotter::Attr& attr);
+// After `req` changed the data of the file `attr` describes (write,
+// truncate, fallocate): drops its setgid bit when Linux would and the
+// kernel's FUSE layer did not (setid.cc), updating `attr`. OK when nothing
+// was to drop. Errors: SetAttr's.
+Status DropSgidAfterWrite(fuse_req_t req, snapshotter::FileSystem& view, snapshotter::Attr* attr);
+
+// How an open(2) or opendir asks for its handle.
+struct OpenRequest {
+  bool writable = false;
+  bool noatime = false;  // O_NOATIME
+};
 // Opens a handle on `ino` stamped with the current lineage (ops_file.cc);
-// the engine's open count keeps an unlinked file until its release.
-Result<OpenFile*> OpenHandle(FuseFs& fs, Ino ino, bool writable);
+// the engine's open count keeps an unlinked file until its release. `attr`,
+// when given, receives the attributes the open checked.
+Result<OpenFile*> OpenHandle(FuseFs& fs, Ino ino, OpenRequest how,
+                             snapshotter::Attr* attr = nullptr);
+
+// How reads through `handle` move atime: the mount's atime mode, or never on
+// a read-only mount or through an O_NOATIME handle (ops_file.cc). The kernel
+// leaves atime to FUSE filesystems (their inodes are S_NOATIME) and drops
+// its cached atime after each READ and READDIR it sends, so a stat after
+// the read asks us again.
+snapshotter::AtimeUpdate AtimeFor(const FuseFs& fs, const OpenFile& handle);
 void CloseHandle(FuseFs& fs, OpenFile* handle);
 
 }  // namespace hoodyfs::fusefs

@@ -4,6 +4,7 @@
 // so entries added or removed while a directory is read never make others
 // repeat or vanish. The offset stored with each entry is that entry's own
 // cookie; ReadDir continues after it.
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <string>
@@ -29,7 +30,8 @@ void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
     FuseFs& fs = FsOf(req);
     // Directory handles are stamped like file handles: a listing begun
     // before a restore does not continue in the restored tree.
-    Result<OpenFile*> h = OpenHandle(fs, Ino(ino), /*writable=*/false);
+    Result<OpenFile*> h =
+        OpenHandle(fs, Ino(ino), OpenRequest{false, (fi->flags & O_NOATIME) != 0});
     if (!h.ok()) return r.Error(h.status());
     fi->fh = reinterpret_cast<uintptr_t>(*h);
     if (!r.Open(fi)) CloseHandle(fs, *h);
@@ -42,16 +44,20 @@ void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
     OpenFile* h = HandleOf(fi);
     std::vector<char> buf(size);
     size_t used = 0;
-    Status st = h->view.ReadDir(Ino(ino), static_cast<uint64_t>(offset), [&](const DirEntry& e) {
-      struct stat st_entry = {};
-      st_entry.st_ino = e.ino.value;
-      st_entry.st_mode = static_cast<mode_t>(e.type) << 12;
-      const size_t need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(),
-                                            &st_entry, static_cast<off_t>(e.cookie));
-      if (need > size - used) return false;  // does not fit: the next call starts here
-      used += need;
-      return true;
-    });
+    const snapshotter::AtimeUpdate atime = AtimeFor(FsOf(req), *h);
+    Status st = h->view.ReadDir(
+        Ino(ino), static_cast<uint64_t>(offset),
+        [&](const DirEntry& e) {
+          struct stat st_entry = {};
+          st_entry.st_ino = e.ino.value;
+          st_entry.st_mode = static_cast<mode_t>(e.type) << 12;
+          const size_t need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(),
+                                                &st_entry, static_cast<off_t>(e.cookie));
+          if (need > size - used) return false;  // does not fit: the next call starts here
+          used += need;
+          return true;
+        },
+        atime);
     if (!st.ok()) return r.Error(st);
     r.Buf(buf.data(), used);
   });
@@ -67,12 +73,15 @@ void Readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
     OpenFile* h = HandleOf(fi);
     std::vector<DirEntry> entries;
     size_t estimate = 0;
-    Status st = h->view.ReadDir(Ino(ino), static_cast<uint64_t>(offset), [&](const DirEntry& e) {
-      estimate += kPlusEntryBytes + ((e.name.size() + 7) & ~size_t{7});
-      if (estimate > size && !entries.empty()) return false;
-      entries.push_back(e);
-      return true;
-    });
+    Status st = h->view.ReadDir(
+        Ino(ino), static_cast<uint64_t>(offset),
+        [&](const DirEntry& e) {
+          estimate += kPlusEntryBytes + ((e.name.size() + 7) & ~size_t{7});
+          if (estimate > size && !entries.empty()) return false;
+          entries.push_back(e);
+          return true;
+        },
+        AtimeFor(fs, *h));
     if (!st.ok()) return r.Error(st);
     std::vector<char> buf(size);
     size_t used = 0;

@@ -132,6 +132,10 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
     q.chmod_access_acl = fs.posix_acl.load(std::memory_order_relaxed);
     Result<snapshotter::Attr> a = view.SetAttr(Ino(ino), q);
     if (!a.ok()) return r.Error(a.status());
+    // A truncate changes the data: the setgid rule the kernel leaves to us.
+    if (q.size) {
+      if (Status st = DropSgidAfterWrite(req, view, &*a); !st.ok()) return r.Error(st);
+    }
     if (Status st = SyncIfAsked(fs, Ino(ino), Change::kData); !st.ok()) return r.Error(st);
     r.Attr(ToStat(*a), kCacheTimeoutSeconds);
   });

@@ -17,15 +17,32 @@ namespace hoodyfs::fusefs {
 
 using snapshotter::Entry;
 
-Result<OpenFile*> OpenHandle(FuseFs& fs, Ino ino, bool writable) {
+Result<OpenFile*> OpenHandle(FuseFs& fs, Ino ino, OpenRequest how, snapshotter::Attr* attr) {
   // Stamp first, then check the inode through the stamped view: a restore
   // in between makes the open fail with ESTALE rather than hand out a
   // handle on a tree it did not see.
   HOODY_ASSIGN_OR_RETURN(uint64_t lineage, fs.view.Lineage());
   snapshotter::FileSystem pinned = fs.view.PinnedTo(lineage);
-  HOODY_RETURN_IF_ERROR(StaleIfGone(pinned.GetAttr(ino).status()));
+  Result<snapshotter::Attr> checked = pinned.GetAttr(ino);
+  HOODY_RETURN_IF_ERROR(StaleIfGone(checked.status()));
+  if (attr != nullptr) *attr = *checked;
   fs.view.Open(ino);
-  return fs.handles.Open(ino, std::move(pinned), writable);
+  return fs.handles.Open(ino, std::move(pinned), how.writable, how.noatime);
+}
+
+snapshotter::AtimeUpdate AtimeFor(const FuseFs& fs, const OpenFile& handle) {
+  if (handle.noatime || fs.read_only.load(std::memory_order_relaxed)) {
+    return snapshotter::AtimeUpdate::kNever;
+  }
+  switch (fs.atime.load(std::memory_order_relaxed)) {
+    case AtimeMode::kRelatime:
+      return snapshotter::AtimeUpdate::kRelative;
+    case AtimeMode::kStrictatime:
+      return snapshotter::AtimeUpdate::kAlways;
+    case AtimeMode::kNoatime:
+      break;
+  }
+  return snapshotter::AtimeUpdate::kNever;
 }
 
 void CloseHandle(FuseFs& fs, OpenFile* handle) {
@@ -79,6 +96,24 @@ void InvalidateDirectWrite(FuseFs& fs, Ino ino, off_t offset, size_t length) {
   }
 }
 
+OpenRequest RequestOf(const fuse_file_info* fi) {
+  return OpenRequest{Writable(fi), (fi->flags & O_NOATIME) != 0};
+}
+
+// Reads the page cache answers never reach us, so they cannot move atime.
+// When the next read must move it (relatime: the file changed since it was
+// last read, or a day passed), a read-only open starts from an empty cache
+// instead (keep_cache off: the kernel drops the file's pages at this open),
+// so its first read comes here. Under relatime that is once per change of
+// the file; under strictatime every read-only open; under noatime never.
+// Opens for writing keep their cache: a database reopening the file it
+// writes would otherwise lose its cache each time.
+bool DropCacheForAtime(const FuseFs& fs, const OpenFile& handle, const snapshotter::Attr& attr) {
+  if (handle.writable || !S_ISREG(attr.mode)) return false;
+  return snapshotter::AtimeNeedsUpdate(AtimeFor(fs, handle), attr.atime, attr.mtime, attr.ctime,
+                                       NowTimespec());
+}
+
 void SetOpenFlags(fuse_file_info* fi, OpenFile* handle) {
   fi->fh = reinterpret_cast<uintptr_t>(handle);
   // Pages stay cached across opens: nothing changes a file behind the
@@ -95,9 +130,11 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
     if ((Writable(fi) || (fi->flags & O_TRUNC)) && fs.read_only.load(std::memory_order_relaxed)) {
       return r.Error(EROFS);
     }
-    Result<OpenFile*> h = OpenHandle(fs, Ino(ino), Writable(fi));
+    snapshotter::Attr attr;
+    Result<OpenFile*> h = OpenHandle(fs, Ino(ino), RequestOf(fi), &attr);
     if (!h.ok()) return r.Error(h.status());
     SetOpenFlags(fi, *h);
+    if (DropCacheForAtime(fs, **h, attr)) fi->keep_cache = 0;
     if (!r.Open(fi)) CloseHandle(fs, *h);  // open(2) was interrupted
   });
 }
@@ -124,7 +161,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     // The new entry (or the truncation) is durable before the open returns.
     if (Status st = SyncIfAsked(fs, Ino(parent), Change::kDirectory); !st.ok()) return r.Error(st);
     if (Status st = SyncIfAsked(fs, e->ino, Change::kData); !st.ok()) return r.Error(st);
-    Result<OpenFile*> h = OpenHandle(fs, e->ino, Writable(fi));
+    Result<OpenFile*> h = OpenHandle(fs, e->ino, RequestOf(fi));
     if (!h.ok()) return r.Error(h.status());
     SetOpenFlags(fi, *h);
     const uint64_t generation = fs.inodes.Remember(Ino(parent), name, e->ino);
@@ -142,8 +179,8 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
     // kernel sends at most max_pages, 1 MiB).
     thread_local std::vector<char> buffer;
     if (buffer.size() < size) buffer.resize(size);
-    Result<size_t> n =
-        h->view.Read(h->ino, static_cast<uint64_t>(offset), std::span(buffer.data(), size));
+    Result<size_t> n = h->view.Read(h->ino, static_cast<uint64_t>(offset),
+                                    std::span(buffer.data(), size), AtimeFor(FsOf(req), *h));
     if (!n.ok()) return r.Error(n.status());
     r.Buf(buffer.data(), *n);
   });
@@ -155,8 +192,15 @@ void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
     OpenFile* h = HandleOf(fi);
     // Through the handle's pinned view: after a restore this fails with
     // ESTALE inside the engine's own scope, so it never lands in the new tree.
-    Result<size_t> n = h->view.Write(h->ino, static_cast<uint64_t>(offset), std::span(data, size));
+    snapshotter::Attr after;
+    Result<size_t> n =
+        h->view.Write(h->ino, static_cast<uint64_t>(offset), std::span(data, size), &after);
     if (!n.ok()) return r.Error(n.status());
+    // The bytes are in: a failure to drop the bit is logged, not answered.
+    if (Status st = DropSgidAfterWrite(req, h->view, &after); !st.ok()) {
+      Log(LogLevel::kError,
+          "write: dropping setgid of inode " + std::to_string(h->ino.value) + ": " + st.ToString());
+    }
     if (Status st = SyncIfAsked(FsOf(req), h->ino, Change::kData); !st.ok()) return r.Error(st);
     if ((fi->flags & O_DIRECT) != 0 && !fi->writepage) {
       InvalidateDirectWrite(FsOf(req), h->ino, offset, *n);
@@ -192,6 +236,10 @@ void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
     OpenFile* h = HandleOf(fi);
     Status st = h->view.Fallocate(h->ino, mode, static_cast<uint64_t>(offset),
                                   static_cast<uint64_t>(length));
+    if (st.ok()) {
+      Result<snapshotter::Attr> a = h->view.GetAttr(h->ino);
+      st = a.ok() ? DropSgidAfterWrite(req, h->view, &*a) : a.status();
+    }
     if (st.ok()) st = SyncIfAsked(FsOf(req), h->ino, Change::kData);
     r.Error(st);
   });

@@ -8,9 +8,10 @@
 //  - explicit page-cache invalidation instead of auto_inval_data: the kernel
 //    would otherwise drop a file's pages whenever its mtime moved, that is
 //    after every write through this very mount.
-//  - HANDLE_KILLPRIV off: the kernel clears setuid/setgid on write, truncate
-//    and chown itself (it knows whether the caller has CAP_FSETID; a FUSE
-//    daemon does not).
+//  - HANDLE_KILLPRIV off: the kernel clears setuid/setgid on write, truncate,
+//    fallocate and chown itself (it knows whether the caller has
+//    CAP_FSETID; a FUSE daemon asks /proc), but for the setgid cases
+//    fuse_setattr leaves out (setid.cc).
 //  - ATOMIC_O_TRUNC off: the kernel sends open(O_TRUNC) as a SETATTR, which
 //    also carries the setuid/setgid clearing.
 //  - EXPORT_SUPPORT: inode numbers are persistent, so file handles

@@ -10,18 +10,29 @@ namespace hoodyfs::fusefs {
 using snapshotter::Entry;
 using snapshotter::FileSystem;
 
+namespace {
+// The owner of a node `req` makes in `parent`: the caller's fsuid and fsgid,
+// or under a setgid directory that directory's group (BSD group semantics,
+// as local filesystems do). `parent_setgid` tells which.
+Result<snapshotter::Owner> NewNodeOwner(FuseFs& fs, fuse_req_t req, Ino parent,
+                                        bool* parent_setgid) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  snapshotter::Owner owner{ctx->uid, ctx->gid};
+  HOODY_ASSIGN_OR_RETURN(snapshotter::Attr dir, fs.view.GetAttr(parent));
+  *parent_setgid = (dir.mode & S_ISGID) != 0;
+  if (*parent_setgid) owner.gid = dir.gid;
+  return owner;
+}
+}  // namespace
+
 Result<Entry> CreateNode(FuseFs& fs, fuse_req_t req, Ino parent, std::string_view name,
                          uint32_t mode, uint64_t rdev, std::string_view symlink_target) {
   HOODY_RETURN_IF_ERROR(CheckName(name));
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  snapshotter::Owner owner{ctx->uid, ctx->gid};
-  // BSD group semantics under a setgid directory, as local filesystems do:
-  // the new node takes the directory's group, a new directory its setgid bit.
-  HOODY_ASSIGN_OR_RETURN(snapshotter::Attr dir, fs.view.GetAttr(parent));
-  if (dir.mode & S_ISGID) {
-    owner.gid = dir.gid;
-    if (S_ISDIR(mode)) mode |= S_ISGID;
-  }
+  // Under a setgid directory a new directory takes its setgid bit too.
+  bool parent_setgid = false;
+  HOODY_ASSIGN_OR_RETURN(snapshotter::Owner owner, NewNodeOwner(fs, req, parent, &parent_setgid));
+  if (parent_setgid && S_ISDIR(mode)) mode |= S_ISGID;
   // With POSIX ACLs the kernel leaves the umask to us (FUSE_CAP_DONT_MASK):
   // the engine masks the mode with the parent's default ACL, or else the
   // umask, and stores the inherited ACLs in the change that makes the node.
@@ -100,24 +111,31 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
             const char* new_name, unsigned int flags) noexcept {
   Serve(req, "rename", [&](Reply& r) {
     FuseFs& fs = FsOf(req);
-    snapshotter::RenameFlags how;
-    switch (flags) {
-      case 0:
-        how = snapshotter::RenameFlags::kNone;
-        break;
-      case RENAME_NOREPLACE:
-        how = snapshotter::RenameFlags::kNoReplace;
-        break;
-      case RENAME_EXCHANGE:
-        how = snapshotter::RenameFlags::kExchange;
-        break;
-      default:  // RENAME_WHITEOUT and anything newer
-        return r.Error(EINVAL);
+    using snapshotter::RenameFlags;
+    if (flags & ~unsigned{RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT}) {
+      return r.Error(EINVAL);  // anything newer
     }
-    Status st = fs.view.Rename(Ino(parent), name, Ino(new_parent), new_name, how);
+    RenameFlags how = RenameFlags::kNone;
+    if (flags & RENAME_NOREPLACE) how = how | RenameFlags::kNoReplace;
+    if (flags & RENAME_EXCHANGE) how = how | RenameFlags::kExchange;
+    if (flags & RENAME_WHITEOUT) how = how | RenameFlags::kWhiteout;
+    // A whiteout needs no privilege (Linux 5.8+: no CAP_MKNOD for a 0/0
+    // character device, in vfs_mknod or renameat2), only the write access to
+    // both directories the kernel has checked; it is owned as a node the
+    // caller made in `parent` would be.
+    snapshotter::Owner whiteout_owner;
+    if (flags & RENAME_WHITEOUT) {
+      bool parent_setgid = false;
+      Result<snapshotter::Owner> o = NewNodeOwner(fs, req, Ino(parent), &parent_setgid);
+      if (!o.ok()) return r.Error(o.status());
+      whiteout_owner = *o;
+    }
+    Status st = fs.view.Rename(Ino(parent), name, Ino(new_parent), new_name, how, whiteout_owner);
     if (!st.ok()) return r.Error(st);
+    // The whiteout now at the old name was never handed to the kernel: its
+    // next lookup of the name asks us.
     fs.inodes.Renamed(Ino(parent), name, Ino(new_parent), new_name,
-                      how == snapshotter::RenameFlags::kExchange);
+                      HasFlag(how, RenameFlags::kExchange));
     st = SyncIfAsked(fs, Ino(parent), Change::kDirectory);
     if (st.ok() && new_parent != parent) st = SyncIfAsked(fs, Ino(new_parent), Change::kDirectory);
     r.Error(st);

@@ -2,9 +2,11 @@
 // length; a buffer too small is ERANGE, as on local filesystems. Under
 // -o noacl the POSIX ACL xattrs do not exist: EOPNOTSUPP, and not listed
 // (ext4 -o noacl).
+#include <sys/stat.h>
 #include <sys/xattr.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,8 +34,21 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
     if (fs.posix_acl.load(std::memory_order_relaxed) &&
         std::strcmp(name, snapshotter::kAclAccessXattr) == 0) {
       // The kernel checked the caller and the ACL; the engine moves the mode
-      // with it, in the same change.
-      return r.Error(fs.view.SetAccessAcl(Ino(ino), v));
+      // with it, in the same change. A caller outside the file's group
+      // without CAP_FSETID loses the setgid bit too (posix_acl_update_mode):
+      // the kernel says so with FUSE_SETXATTR_ACL_KILL_SGID only through
+      // setxattr_ext, which libfuse 3.14 does not negotiate, so we ask
+      // /proc, and only when there is a setgid bit to lose.
+      Result<snapshotter::Attr> a = fs.view.GetAttr(Ino(ino));
+      if (!a.ok()) return r.Error(a.status());
+      std::optional<snapshotter::CallerGroups> caller;
+      if (a->mode & S_ISGID) {
+        Result<snapshotter::CallerGroups> c = CallerOf(req);
+        if (c.ok()) caller = std::move(c).value();
+      }
+      Status st = fs.view.SetAccessAcl(Ino(ino), v, caller ? &*caller : nullptr);
+      if (st.ok()) st = SyncIfAsked(fs, Ino(ino), Change::kData);
+      return r.Error(st);
     }
     XattrMode mode = XattrMode::kAny;
     if (flags & XATTR_CREATE) mode = XattrMode::kCreate;

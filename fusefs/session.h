@@ -32,8 +32,9 @@
 
 namespace hoodyfs::fusefs {
 
-// How reads move atime (-o atime/relatime, noatime, strictatime). Recorded
-// for the atime work to come: reads do not update atime yet.
+// How reads and directory listings move atime (-o atime/relatime,
+// noatime, strictatime): AtimeFor (fusefs/ops.h) maps it to the engine's
+// AtimeUpdate for each read. docs/design.md, "Access times".
 enum class AtimeMode : uint8_t { kRelatime, kNoatime, kStrictatime };
 
 // What an invalidation after a restore did.

@@ -352,9 +352,18 @@ Status FileSystem::Rmdir(Ino parent, std::string_view name) {
 }
 
 Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
-                          std::string_view new_name, RenameFlags flags) {
+                          std::string_view new_name, RenameFlags flags, Owner whiteout_owner) {
   HOODY_RETURN_IF_ERROR(ValidateEntryName(new_name));
   if (name.size() > kNameMax) return Status::NameTooLong("name longer than 255 bytes");
+  const bool exchange = HasFlag(flags, RenameFlags::kExchange);
+  const bool whiteout = HasFlag(flags, RenameFlags::kWhiteout);
+  if (static_cast<uint32_t>(flags) & ~uint32_t{7}) {
+    return Status::InvalidArgument("unknown rename flags");
+  }
+  if (exchange && flags != RenameFlags::kExchange) {
+    return Status::InvalidArgument("RENAME_EXCHANGE with another flag");
+  }
+  if (whiteout) HOODY_RETURN_IF_ERROR(CheckRoomToGrow());  // a new inode
   return Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
     InodeCache inodes(meta, g);
     HOODY_ASSIGN_OR_RETURN(InodeRecord * from_dir, inodes.Get(s, parent));
@@ -365,10 +374,10 @@ Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
     HOODY_ASSIGN_OR_RETURN(auto src, meta.GetDirent(s, g, parent, name));
     if (!src) return Status::NotFound("no entry '" + std::string(name) + "'");
     HOODY_ASSIGN_OR_RETURN(auto dst, meta.GetDirent(s, g, new_parent, new_name));
-    if (dst && flags == RenameFlags::kNoReplace) {
+    if (dst && HasFlag(flags, RenameFlags::kNoReplace)) {
       return Status::Exists("'" + std::string(new_name) + "' already exists");
     }
-    if (!dst && flags == RenameFlags::kExchange) {
+    if (!dst && exchange) {
       return Status::NotFound("no entry '" + std::string(new_name) + "' to exchange with");
     }
     if (parent == new_parent && name == new_name) return Status::OK();
@@ -392,7 +401,7 @@ Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
     to_dir->mtime = to_dir->ctime = now;
     moved->ctime = now;
 
-    if (flags == RenameFlags::kExchange) {
+    if (exchange) {
       HOODY_ASSIGN_OR_RETURN(InodeRecord * other, inodes.Get(s, dst->ino));
       const bool other_is_dir = IsDir(*other);
       if (other_is_dir) HOODY_RETURN_IF_ERROR(check_not_below(dst->ino, parent));
@@ -448,15 +457,34 @@ Status FileSystem::Rename(Ino parent, std::string_view name, Ino new_parent,
       --from_dir->nlink;
       ++to_dir->nlink;
     }
+    if (whiteout) {
+      // The whiteout takes the source name with a fresh cookie: a listing
+      // that already passed the name's old position does not see it again
+      // there, one that had not yet sees the whiteout (as a new name).
+      InodeRecord w;
+      w.mode = S_IFCHR;  // mode 0, rdev 0/0: vfs_whiteout
+      w.uid = whiteout_owner.uid;
+      w.gid = whiteout_owner.gid;
+      w.nlink = 1;
+      w.atime = w.mtime = w.ctime = now;
+      w.btime = now;
+      const Ino w_ino = internals().NextIno(s);
+      HOODY_RETURN_IF_ERROR(meta.PutInode(s, g, w_ino, w));
+      const DirentValue w_entry{w_ino, internal::DirentType(w.mode), from_dir->next_cookie++};
+      HOODY_RETURN_IF_ERROR(meta.PutEntry(s, g, parent, name, w_entry));
+    }
     return inodes.WriteBack(s);
   });
 }
 
-Status FileSystem::ReadDir(Ino dir, uint64_t cookie,
-                           const std::function<bool(const DirEntry&)>& fn) {
-  return Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
+Status FileSystem::ReadDir(Ino dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& fn,
+                           AtimeUpdate atime) {
+  bool touch = false;
+  HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
     HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, dir));
     if (!IsDir(rec)) return NotADirectory(dir);
+    touch = atime != AtimeUpdate::kNever && !read_only() &&
+            AtimeNeedsUpdate(atime, rec.atime, rec.mtime, rec.ctime, internals().Now());
     if (cookie < 1 && !fn(DirEntry{".", dir, DT_DIR, 1})) return Status::OK();
     if (cookie < 2) {
       Ino up = dir;
@@ -473,7 +501,10 @@ Status FileSystem::ReadDir(Ino dir, uint64_t cookie,
           HOODY_ASSIGN_OR_RETURN(index::DirCookieValue c, index::DirCookieValue::Decode(v.data));
           return fn(DirEntry{c.name, c.ino, c.type, GetBig64(logical.data() + 8)});
         });
-  });
+  }));
+  // After the listing's scope: MarkAccessed takes a write scope.
+  if (touch) MarkAccessed(dir, atime);
+  return Status::OK();
 }
 
 void FileSystem::Open(Ino ino) {

@@ -100,6 +100,23 @@ struct Owner {
   uint32_t gid = 0;
 };
 
+// The caller of a change as far as Linux's setgid rules ask
+// (in_group_or_capable): its filesystem gid and supplementary groups, and
+// whether it holds CAP_FSETID.
+struct CallerGroups {
+  uint32_t fsgid = 0;
+  std::vector<uint32_t> groups;
+  bool cap_fsetid = false;
+
+  bool InGroupOrCapable(uint32_t gid) const {
+    if (cap_fsetid || fsgid == gid) return true;
+    for (uint32_t g : groups) {
+      if (g == gid) return true;
+    }
+    return false;
+  }
+};
+
 struct FsStats {
   uint64_t block_size = kBlockSize;
   uint64_t total_blocks = 0;
@@ -108,7 +125,27 @@ struct FsStats {
   uint64_t name_max = 255;
 };
 
-enum class RenameFlags : uint32_t { kNone = 0, kNoReplace = 1, kExchange = 2 };
+// rename(2)'s flags; kWhiteout combines with kNoReplace, kExchange with
+// neither.
+enum class RenameFlags : uint32_t { kNone = 0, kNoReplace = 1, kExchange = 2, kWhiteout = 4 };
+constexpr RenameFlags operator|(RenameFlags a, RenameFlags b) {
+  return static_cast<RenameFlags>(static_cast<uint32_t>(a) | static_cast<uint32_t>(b));
+}
+constexpr bool HasFlag(RenameFlags flags, RenameFlags bit) {
+  return (static_cast<uint32_t>(flags) & static_cast<uint32_t>(bit)) != 0;
+}
+
+// How a read moves the atime of what it read: Linux's atime mount modes
+// (touch_atime, relatime_need_update). Only a live head moves; a frozen
+// view never does.
+enum class AtimeUpdate : uint8_t {
+  kNever,     // noatime, O_NOATIME, read-only mounts, the engine's own readers
+  kRelative,  // relatime: when atime is not after mtime or ctime, or a day old
+  kAlways,    // strictatime: whenever it differs from now
+};
+// Whether a read at `now` moves an atime of `atime` under `how`.
+bool AtimeNeedsUpdate(AtimeUpdate how, const index::Timespec& atime, const index::Timespec& mtime,
+                      const index::Timespec& ctime, const index::Timespec& now);
 
 // The largest file size and end of a write (Linux's MAX_LFS_FILESIZE):
 // beyond it a write or truncate fails with kFileTooBig (EFBIG).
@@ -156,8 +193,15 @@ class FileSystem {
   Result<Entry> Link(Ino ino, Ino new_parent, std::string_view new_name);
   Status Unlink(Ino parent, std::string_view name);
   Status Rmdir(Ino parent, std::string_view name);
+  // With kWhiteout the source name is left holding a whiteout (a character
+  // device 0/0, mode 0, owned by `whiteout_owner`: what overlayfs stacks on)
+  // made in the same change as the move, so no freeze sees one without the
+  // other, as Linux's RENAME_WHITEOUT. Errors: kNotFound, kExists
+  // (kNoReplace), kNotDirectory, kIsDirectory, kNotEmpty, kInvalidArgument
+  // (a directory into itself, kExchange with another flag), kNameTooLong,
+  // kNoSpace (kWhiteout on a full store), kReadOnly, kStale.
   Status Rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
-                RenameFlags flags = RenameFlags::kNone);
+                RenameFlags flags = RenameFlags::kNone, Owner whiteout_owner = {});
 
   // Calls fn for each entry after `cookie` (0: from the start, "." and ".."
   // included) in cookie order; fn returns false to stop. Cookies are stable:
@@ -165,10 +209,18 @@ class FileSystem {
   // A rename within the directory keeps the entry's cookie (Rename), so a
   // listing from start to end shows every file that stayed in the directory
   // exactly once, under one of its names, whatever renames ran meanwhile.
-  Status ReadDir(Ino dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& fn);
+  // `atime`: how the listing moves the directory's atime (see Read).
+  Status ReadDir(Ino dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& fn,
+                 AtimeUpdate atime = AtimeUpdate::kNever);
 
   // Reads up to out.size() bytes at `offset`; returns the count (short at EOF).
-  Result<size_t> Read(Ino ino, uint64_t offset, std::span<char> out);
+  // `atime`: whether the read moves the file's atime to now (AtimeNeedsUpdate
+  // decides from the record the read already loaded, so a read that needs no
+  // update takes no write scope). The update is an in-memory change that
+  // rides the next group commit, like any other; it never fails the read
+  // (a store that refuses changes just keeps the old atime).
+  Result<size_t> Read(Ino ino, uint64_t offset, std::span<char> out,
+                      AtimeUpdate atime = AtimeUpdate::kNever);
   // The ranges of a regular file that hold data, in offset order, merged, clipped to its size (an
   // inline file: one range); the rest is holes (fs_ranges.cc). Errors: kNotFound, kIsDirectory,
   // kInvalidArgument (not a regular file), kCorruption.
@@ -176,8 +228,10 @@ class FileSystem {
   // Writes `data` at `offset`, extending the file as needed. Returns the
   // count written: all of `data`, or fewer when a failure (ENOSPC, EIO) cut
   // the write short after a prefix had landed (a short write, as write(2)).
-  // An error means nothing changed.
-  Result<size_t> Write(Ino ino, uint64_t offset, std::span<const char> data);
+  // An error means nothing changed. `after`, when given and something was
+  // written, receives the file's attributes as the last piece left them
+  // (fusefs checks the setgid rule with them, at no extra lookup).
+  Result<size_t> Write(Ino ino, uint64_t offset, std::span<const char> data, Attr* after = nullptr);
   // Makes this file's data and metadata durable (a store-wide group commit).
   Status Fsync(Ino ino);
   // fallocate(2) on a regular file; `mode` holds FALLOC_FL_* bits
@@ -215,7 +269,9 @@ class FileSystem {
   // equivalent to a mode, not stored and any earlier one removed, as Linux
   // does. Errors: kInvalidArgument (not an ACL), kRange (over 64 KiB),
   // kNotFound, kReadOnly, kStale, kNoSpace, kIoError.
-  Status SetAccessAcl(Ino ino, std::string_view value);
+  // With `caller`, the setgid bit goes too when the caller is neither in the
+  // file's group nor holds CAP_FSETID (posix_acl_update_mode).
+  Status SetAccessAcl(Ino ino, std::string_view value, const CallerGroups* caller = nullptr);
 
   Result<FsStats> StatFs();
 
@@ -239,6 +295,10 @@ class FileSystem {
   // The head a call applies to. kStale when pinned to a lineage the head
   // has left. REQUIRES: a scope held, a live view.
   Result<GenId> CurrentGen() const;
+  // Moves `ino`'s atime to now when `how` still asks for it (checked again
+  // under the write scope: a concurrent update may have done it). Errors are
+  // dropped: see Read (fs_atime.cc).
+  void MarkAccessed(Ino ino, AtimeUpdate how);
   // Removes an inode with no links left: its chunks, xattrs and record.
   static Status Purge(index::WriteScope& s, Meta& meta, GenId gen, Ino ino);
   Status PurgeIfUnused(index::WriteScope& s, Meta& meta, GenId gen, Ino ino,
@@ -255,9 +315,9 @@ class FileSystem {
                        index::InodeRecord* rec);
   // Writes into an inline file's record, or moves the file to a block when
   // the write would outgrow it. True when the write is done.
-  Result<bool> WriteInline(Ino ino, uint64_t offset, std::span<const char> data);
+  Result<bool> WriteInline(Ino ino, uint64_t offset, std::span<const char> data, Attr* after);
   // One write of at most 1 MiB that does not cross a 1 MiB boundary.
-  Status WritePiece(Ino ino, uint64_t offset, std::span<const char> data);
+  Status WritePiece(Ino ino, uint64_t offset, std::span<const char> data, Attr* after);
 
   // Fallocate helpers (fs_space.cc). REQUIRES: the file's inode lock.
   Status ZeroRange(Ino ino, uint64_t offset, uint64_t end);

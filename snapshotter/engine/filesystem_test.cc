@@ -3,6 +3,7 @@
 // The randomized model test (tests/model/) covers combinations.
 #include "snapshotter/engine/filesystem.h"
 
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -206,6 +207,65 @@ TEST_F(FileSystemTest, RenameFlags) {
   EXPECT_EQ(fs_->Lookup(kRootIno, "b")->ino, a);
   EXPECT_EQ(fs_->Rename(kRootIno, "a", kRootIno, "zz", RenameFlags::kExchange).code(),
             Code::kNotFound);
+}
+
+// RENAME_WHITEOUT: the move and the whiteout at the old name are one
+// change, so a freeze sees both or neither.
+TEST_F(FileSystemTest, RenameWhiteoutLeavesAWhiteoutInTheSameChange) {
+  const Ino a = Create(kRootIno, "a", "A");
+  const Ino b = Create(kRootIno, "b", "B");
+  const uint64_t commits = store_->CommitCount();
+  ASSERT_TRUE(
+      fs_->Rename(kRootIno, "a", kRootIno, "moved", RenameFlags::kWhiteout, Owner{1000, 100}).ok());
+  EXPECT_EQ(store_->CommitCount(), commits + 1);
+  EXPECT_EQ(fs_->Lookup(kRootIno, "moved")->ino, a);
+  auto w = fs_->Lookup(kRootIno, "a");
+  ASSERT_TRUE(w.ok());
+  EXPECT_NE(w->ino, a);
+  EXPECT_EQ(w->attr.mode, uint32_t{S_IFCHR});  // mode 0
+  EXPECT_EQ(w->attr.rdev, 0u);
+  EXPECT_EQ(w->attr.uid, 1000u);
+  EXPECT_EQ(w->attr.gid, 100u);
+  EXPECT_EQ(w->attr.nlink, 1u);
+  // The whiteout is listed as a character device.
+  bool listed = false;
+  ASSERT_TRUE(fs_->ReadDir(kRootIno, 0,
+                           [&](const DirEntry& e) {
+                             if (e.name == "a") listed = e.type == DT_CHR && e.ino == w->ino;
+                             return true;
+                           })
+                  .ok());
+  EXPECT_TRUE(listed);
+  // Over an existing target, which goes; with kNoReplace refused.
+  EXPECT_EQ(fs_->Rename(kRootIno, "moved", kRootIno, "b",
+                        RenameFlags::kWhiteout | RenameFlags::kNoReplace)
+                .code(),
+            Code::kExists);
+  ASSERT_TRUE(fs_->Rename(kRootIno, "moved", kRootIno, "b", RenameFlags::kWhiteout).ok());
+  EXPECT_EQ(fs_->Lookup(kRootIno, "b")->ino, a);
+  EXPECT_EQ(fs_->GetAttr(b).status().code(), Code::kNotFound);
+  EXPECT_EQ(fs_->Lookup(kRootIno, "moved")->attr.mode, uint32_t{S_IFCHR});
+  // A directory source works the same; its parent's count follows it.
+  auto d = fs_->Mkdir(kRootIno, "d", 0755, {});
+  auto sub = fs_->Mkdir(kRootIno, "sub", 0755, {});
+  ASSERT_TRUE(d.ok() && sub.ok());
+  const uint32_t root_links = fs_->GetAttr(kRootIno)->nlink;
+  ASSERT_TRUE(fs_->Rename(kRootIno, "d", sub->ino, "d", RenameFlags::kWhiteout).ok());
+  EXPECT_EQ(fs_->GetAttr(kRootIno)->nlink, root_links - 1);
+  EXPECT_EQ(fs_->Lookup(kRootIno, "d")->attr.mode, uint32_t{S_IFCHR});
+  // Exchange takes no other flag; the same name is no move and no whiteout.
+  EXPECT_EQ(
+      fs_->Rename(kRootIno, "a", kRootIno, "b", RenameFlags::kExchange | RenameFlags::kWhiteout)
+          .code(),
+      Code::kInvalidArgument);
+  ASSERT_TRUE(fs_->Rename(kRootIno, "b", kRootIno, "b", RenameFlags::kWhiteout).ok());
+  EXPECT_EQ(fs_->Lookup(kRootIno, "b")->ino, a);
+  // A freeze keeps what it saw; the head goes on.
+  auto frozen = store_->Freeze("c1");
+  ASSERT_TRUE(frozen.ok());
+  FileSystem past = store_->AtGeneration(*frozen).value();
+  EXPECT_EQ(past.Lookup(kRootIno, "b")->ino, a);
+  EXPECT_EQ(past.Lookup(kRootIno, "a")->attr.mode, uint32_t{S_IFCHR});
 }
 
 TEST_F(FileSystemTest, ReadDirCookiesAreStable) {

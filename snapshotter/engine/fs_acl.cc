@@ -51,7 +51,7 @@ Status ChmodAccessAcl(WriteScope& s, Meta& meta, GenId gen, Ino ino, uint32_t mo
 
 }  // namespace internal
 
-Status FileSystem::SetAccessAcl(Ino ino, std::string_view value) {
+Status FileSystem::SetAccessAcl(Ino ino, std::string_view value, const CallerGroups* caller) {
   HOODY_ASSIGN_OR_RETURN(Acl acl, ParseAcl(value));
   // Only the base entries: the mode says it all, and no ACL is stored.
   const bool store = !AclEquivalentToMode(acl);
@@ -71,8 +71,11 @@ Status FileSystem::SetAccessAcl(Ino ino, std::string_view value) {
       HOODY_ASSIGN_OR_RETURN(auto existing, meta.xattrs().Get(s, logical, g));
       if (existing) HOODY_RETURN_IF_ERROR(meta.xattrs().Erase(s, logical, g));
     }
-    // The type and the setuid, setgid and sticky bits stay.
+    // The type and the setuid, setgid and sticky bits stay, but for the
+    // setgid bit of a caller outside the file's group without CAP_FSETID,
+    // as a chmod by that caller would lose it.
     rec.mode = (rec.mode & ~uint32_t{0777}) | bits;
+    if (caller != nullptr && !caller->InGroupOrCapable(rec.gid)) rec.mode &= ~uint32_t{S_ISGID};
     rec.ctime = internals().Now();
     return meta.PutInode(s, g, ino, rec);
   });

@@ -142,6 +142,20 @@ TEST_F(FsAclTest, SettingAnAccessAclMovesTheModeInTheSameChange) {
   EXPECT_CODE(Code::kReadOnly, frozen.SetAccessAcl(f, EncodeAcl(kNamed)));
 }
 
+// posix_acl_update_mode: a caller outside the file's group without
+// CAP_FSETID loses the setgid bit in the change that sets the ACL.
+TEST_F(FsAclTest, SettingAnAccessAclDropsSetgidForACallerOutsideTheGroup) {
+  const Ino f = fs_->Mknod(kRootIno, "f", S_IFREG | 02775, 0, Owner{1000, 50})->ino;
+  const CallerGroups member{1000, {50}, false}, outside{1000, {60}, false}, capable{1000, {}, true};
+  ASSERT_OK(fs_->SetAccessAcl(f, EncodeAcl(kNamed), &member));
+  EXPECT_EQ(Mode(f) & 07000, 02000u);
+  ASSERT_OK(fs_->SetAccessAcl(f, EncodeAcl(kNamed), &capable));
+  EXPECT_EQ(Mode(f) & 07000, 02000u);
+  EXPECT_EQ(Commits([&] { ASSERT_OK(fs_->SetAccessAcl(f, EncodeAcl(kNamed), &outside)); }), 1u);
+  EXPECT_EQ(Mode(f), S_IFREG | 0750u);
+  ExpectModeAgrees(*fs_, f);
+}
+
 TEST_F(FsAclTest, ChmodMovesTheAccessAclInTheSameChange) {
   const Ino f = fs_->Mknod(kRootIno, "f", S_IFREG | 0750, 0, {})->ino;
   SetAttrRequest chmod;

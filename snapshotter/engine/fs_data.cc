@@ -155,14 +155,18 @@ static Result<int64_t> MapFresh(WriteScope& s, Meta& meta, GenId gen, Ino ino, u
   return delta;
 }
 
-Result<size_t> FileSystem::Read(Ino ino, uint64_t offset, std::span<char> out) {
+Result<size_t> FileSystem::Read(Ino ino, uint64_t offset, std::span<char> out, AtimeUpdate atime) {
   std::shared_lock<std::shared_mutex> guard(internals().data_readers(), std::defer_lock);
   std::vector<MappedBlock> blocks;
   size_t length = 0;
   uint64_t first_block = 0;
+  bool touch = false;
   HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
     HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
     HOODY_RETURN_IF_ERROR(CheckRegular(rec, ino));
+    // A read at or past the end counts as an access too (filemap_read).
+    touch = atime != AtimeUpdate::kNever && !read_only() &&
+            AtimeNeedsUpdate(atime, rec.atime, rec.mtime, rec.ctime, internals().Now());
     if (offset >= rec.size) return Status::OK();
     length = static_cast<size_t>(std::min<uint64_t>(out.size(), rec.size - offset));
     if (rec.has_inline) {
@@ -179,15 +183,18 @@ Result<size_t> FileSystem::Read(Ino ino, uint64_t offset, std::span<char> out) {
     guard.lock();
     return Status::OK();
   }));
-  if (blocks.empty()) return length;
-  AlignedBuffer buf(blocks.size() * kBlockSize);
-  HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), blocks, &buf));
-  guard.unlock();
-  std::memcpy(out.data(), buf.data() + (offset - first_block * kBlockSize), length);
+  if (!blocks.empty()) {
+    AlignedBuffer buf(blocks.size() * kBlockSize);
+    HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), blocks, &buf));
+    guard.unlock();
+    std::memcpy(out.data(), buf.data() + (offset - first_block * kBlockSize), length);
+  }
+  if (touch) MarkAccessed(ino, atime);
   return length;
 }
 
-Result<size_t> FileSystem::Write(Ino ino, uint64_t offset, std::span<const char> data) {
+Result<size_t> FileSystem::Write(Ino ino, uint64_t offset, std::span<const char> data,
+                                 Attr* after) {
   if (read_only()) return Status::ReadOnly("a frozen generation is read-only");
   if (offset > kMaxFileBytes || data.size() > kMaxFileBytes - offset) {
     return Status::FileTooBig("write would end past the largest file size (2^63 - 1 bytes)");
@@ -201,7 +208,7 @@ Result<size_t> FileSystem::Write(Ino ino, uint64_t offset, std::span<const char>
     // Pieces end at 1 MiB boundaries so each is one extent of at most 257 blocks.
     const size_t n = static_cast<size_t>(
         std::min<uint64_t>(data.size() - done, kWritePieceBytes - at % kWritePieceBytes));
-    Status st = WritePiece(ino, at, data.subspan(done, n));
+    Status st = WritePiece(ino, at, data.subspan(done, n), after);
     // Each piece is all-or-nothing, the call is not: once a piece has landed,
     // report the bytes written (a short write, as write(2) does on ENOSPC),
     // not an error for a call that did change the file.
@@ -226,7 +233,8 @@ Status FileSystem::ConvertInline(WriteScope& s, Meta& meta, GenId g, Ino ino, In
   return Status::OK();
 }
 
-Result<bool> FileSystem::WriteInline(Ino ino, uint64_t offset, std::span<const char> data) {
+Result<bool> FileSystem::WriteInline(Ino ino, uint64_t offset, std::span<const char> data,
+                                     Attr* after) {
   const uint64_t end = offset + data.size();
   bool done = false;
   HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
@@ -239,6 +247,7 @@ Result<bool> FileSystem::WriteInline(Ino ino, uint64_t offset, std::span<const c
       rec.size = std::max<uint64_t>(rec.size, end);
       rec.mtime = rec.ctime = internals().Now();
       done = true;
+      if (after != nullptr) *after = internal::ToAttr(ino, rec);
     } else {
       HOODY_RETURN_IF_ERROR(ConvertInline(s, meta, g, ino, &rec));
     }
@@ -247,7 +256,7 @@ Result<bool> FileSystem::WriteInline(Ino ino, uint64_t offset, std::span<const c
   return done;
 }
 
-Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> data) {
+Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> data, Attr* after) {
   const uint64_t end = offset + data.size();
   const uint64_t first = offset / kBlockSize;
   const uint64_t count = (end - 1) / kBlockSize - first + 1;
@@ -282,7 +291,7 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
       return Status::OK();
     }));
     if (!is_inline) break;
-    HOODY_ASSIGN_OR_RETURN(bool written, WriteInline(ino, offset, data));
+    HOODY_ASSIGN_OR_RETURN(bool written, WriteInline(ino, offset, data, after));
     if (written) return Status::OK();
   }
   AlignedBuffer buf(count * kBlockSize);
@@ -340,6 +349,7 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
     rec.blocks += delta;
     rec.size = std::max(rec.size, end);
     rec.mtime = rec.ctime = internals().Now();
+    if (after != nullptr) *after = internal::ToAttr(ino, rec);
     return meta.PutInode(s, g, ino, rec);
   });
   if (!st.ok()) unreserve();

@@ -90,7 +90,7 @@ Status FileSystem::ZeroRange(Ino ino, uint64_t offset, uint64_t end) {
   const std::vector<char> zeros(kBlockSize, '\0');
   auto zero_bytes = [&](uint64_t from, uint64_t to) -> Status {
     if (from >= to) return Status::OK();
-    return WritePiece(ino, from, std::span<const char>(zeros.data(), to - from));
+    return WritePiece(ino, from, std::span<const char>(zeros.data(), to - from), nullptr);
   };
   if (first_full >= end_full) {
     // No whole block inside: one or two partial blocks.

@@ -340,7 +340,9 @@ uint32_t AttributeChanges(const InodeRecord& a, const InodeRecord& b) {
   uint32_t what = 0;
   if ((a.mode & 07777) != (b.mode & 07777)) what |= kWhatMode;
   if (a.uid != b.uid || a.gid != b.gid) what |= kWhatOwner;
-  if (a.mtime != b.mtime || a.atime != b.atime) what |= kWhatTimes;
+  // mtime only: reads move atime (relatime, docs/design.md "Access times"),
+  // so a diff that counted it would list every file read since FROM.
+  if (a.mtime != b.mtime) what |= kWhatTimes;
   if (a.rdev != b.rdev) what |= kWhatRdev;
   if (S_ISLNK(b.mode) && a.inline_data != b.inline_data) what |= kWhatTarget;
   if (!S_ISDIR(b.mode) && a.nlink != b.nlink) what |= kWhatLinks;

@@ -54,7 +54,7 @@ enum ChangeWhat : uint32_t {
   kWhatContent = 1u << 0,
   kWhatMode = 1u << 1,
   kWhatOwner = 1u << 2,
-  kWhatTimes = 1u << 3,
+  kWhatTimes = 1u << 3,  // mtime; an atime that alone moved is no change
   kWhatXattrs = 1u << 4,
   kWhatTarget = 1u << 5,
   kWhatRdev = 1u << 6,

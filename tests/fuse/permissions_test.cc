@@ -1,6 +1,7 @@
 // Permissions as an unprivileged user (uid/gid 65534 in a forked child):
 // what the mode bits and POSIX ACLs refuse, and the clearing of setuid and
-// setgid bits by writes, truncates and chown, as on a local filesystem.
+// setgid bits by writes, truncates, fallocate, chown and setting an ACL, as
+// on a local filesystem (Linux 6.x rules).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -170,6 +171,102 @@ TEST_F(PermissionsTest, SetuidAndSetgidBitsAreClearedLikeOnALocalFilesystem) {
   ASSERT_EQ(::chmod(written.c_str(), 06755), 0);
   EXPECT_EQ(AsNobody([&] { return TryOpen(written, O_WRONLY | O_TRUNC); }), 0);
   EXPECT_EQ(ModeOf(written), 0755u);
+}
+
+// fallocate(2) with `mode` on the first 4 KiB through a fresh descriptor.
+int Fallocate(const std::string& path, int mode) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const int rc = ::fallocate(fd, mode, 0, 4096) == 0 ? 0 : errno;
+  ::close(fd);
+  return rc;
+}
+
+constexpr int kFallocateModes[] = {
+    0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_ZERO_RANGE};
+
+// A file of 8 KiB owned by `uid`:`gid` with `mode`.
+void MakeFile(const std::string& path, uid_t uid, gid_t gid, mode_t mode) {
+  WriteFile(path, std::string(8192, 'b'), 0755);
+  ASSERT_EQ(::chown(path.c_str(), uid, gid), 0);
+  ASSERT_EQ(::chmod(path.c_str(), mode), 0);
+  ASSERT_EQ(ModeOf(path), mode);
+}
+
+// fallocate changes data as write does: mode 0, KEEP_SIZE, PUNCH_HOLE and
+// ZERO_RANGE by an unprivileged owner drop setuid, and setgid with
+// group-exec (ext4; the kernel's file_modified), while root keeps both.
+TEST_F(PermissionsTest, FallocateDropsSetuidAndSetgidLikeAWrite) {
+  for (const int mode : kFallocateModes) {
+    SCOPED_TRACE("fallocate mode " + std::to_string(mode));
+    const std::string path = P("f" + std::to_string(mode));
+    MakeFile(path, kNobody, kNogroup, 06755);
+    EXPECT_EQ(AsNobody([&] { return Fallocate(path, mode); }), 0);
+    EXPECT_EQ(ModeOf(path), 0755u);
+    const std::string by_root = P("root" + std::to_string(mode));
+    MakeFile(by_root, kNobody, kNogroup, 06755);
+    EXPECT_EQ(Fallocate(by_root, mode), 0);
+    EXPECT_EQ(ModeOf(by_root), 06755u);
+  }
+}
+
+// Linux 6.2+ (setattr_should_drop_sgid): a setgid file its group cannot
+// execute loses the bit when a writer outside its group without
+// CAP_FSETID changes its data (write, truncate, every fallocate mode), and
+// keeps it for a writer in the group. The kernel's FUSE layer leaves this
+// case to the daemon.
+TEST_F(PermissionsTest, SetgidWithoutGroupExecGoesForAWriterOutsideTheGroup) {
+  // Owned by nobody, group root: nobody is not in it.
+  const std::string written = P("written"), truncated = P("truncated"), member = P("member");
+  MakeFile(written, kNobody, 0, 02644);
+  MakeFile(truncated, kNobody, 0, 02644);
+  MakeFile(member, kNobody, kNogroup, 02644);
+  EXPECT_EQ(AsNobody([&] { return WriteByte(written); }), 0);
+  EXPECT_EQ(ModeOf(written), 0644u);
+  EXPECT_EQ(AsNobody([&] { return ::truncate(truncated.c_str(), 2) == 0 ? 0 : errno; }), 0);
+  EXPECT_EQ(ModeOf(truncated), 0644u);
+  for (const int mode : kFallocateModes) {
+    SCOPED_TRACE("fallocate mode " + std::to_string(mode));
+    const std::string path = P("f" + std::to_string(mode));
+    MakeFile(path, kNobody, 0, 02644);
+    EXPECT_EQ(AsNobody([&] { return Fallocate(path, mode); }), 0);
+    EXPECT_EQ(ModeOf(path), 0644u);
+  }
+  // In the file's group: the bit stays, whatever changes the data.
+  EXPECT_EQ(AsNobody([&] { return WriteByte(member); }), 0);
+  EXPECT_EQ(AsNobody([&] { return Fallocate(member, 0); }), 0);
+  EXPECT_EQ(AsNobody([&] { return ::truncate(member.c_str(), 2) == 0 ? 0 : errno; }), 0);
+  EXPECT_EQ(ModeOf(member), 02644u);
+}
+
+// setfacl by the owner (posix_acl_update_mode): outside the file's group
+// and without CAP_FSETID the setgid bit goes with the new mode; a member
+// keeps it.
+TEST_F(PermissionsTest, SettingAnAccessAclOutsideTheGroupDropsSetgid) {
+  const std::string outside = P("outside"), member = P("member");
+  MakeFile(outside, kNobody, 0, 02755);
+  MakeFile(member, kNobody, kNogroup, 02755);
+  const std::string acl = snapshotter::EncodeAcl(Acl{{{AclTag::kUserObj, 7, 0},
+                                                      {AclTag::kUser, 4, 1234},
+                                                      {AclTag::kGroupObj, 5, 0},
+                                                      {AclTag::kMask, 5, 0},
+                                                      {AclTag::kOther, 5, 0}}});
+  auto set = [&](const std::string& path) {
+    return AsNobody([&] {
+      return ::setxattr(path.c_str(), snapshotter::kAclAccessXattr, acl.data(), acl.size(), 0) == 0
+                 ? 0
+                 : errno;
+    });
+  };
+  EXPECT_EQ(set(outside), 0);
+  EXPECT_EQ(ModeOf(outside), 0755u);
+  EXPECT_EQ(set(member), 0);
+  EXPECT_EQ(ModeOf(member), 02755u);
+  // root (CAP_FSETID) keeps it outside the group too.
+  ASSERT_EQ(::chmod(outside.c_str(), 02755), 0);
+  ASSERT_EQ(::setxattr(outside.c_str(), snapshotter::kAclAccessXattr, acl.data(), acl.size(), 0),
+            0);
+  EXPECT_EQ(ModeOf(outside), 02755u);
 }
 
 }  // namespace

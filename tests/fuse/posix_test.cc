@@ -121,8 +121,8 @@ TEST_F(PosixTest, RenameReplaceNoReplaceExchangeAndBadFlags) {
             }),
             ENOENT);
   EXPECT_EQ(ErrnoOf([&] {
-              return ::renameat2(AT_FDCWD, P("x").c_str(), AT_FDCWD, P("z").c_str(),
-                                 RENAME_WHITEOUT);
+              return ::renameat2(AT_FDCWD, P("x").c_str(), AT_FDCWD, P("y").c_str(),
+                                 RENAME_EXCHANGE | RENAME_WHITEOUT);
             }),
             EINVAL);
   ASSERT_EQ(::rename(P("x").c_str(), P("d/moved").c_str()), 0);

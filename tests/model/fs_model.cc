@@ -96,12 +96,13 @@ void ModelFs::ApplyRemove(uint64_t parent, const std::string& name) {
 
 Code ModelFs::CheckRename(uint64_t parent, const std::string& name, uint64_t new_parent,
                           const std::string& new_name, int flags) const {
+  if ((flags & 2) && flags != 2) return Code::kInvalidArgument;  // before anything else
   if (!IsDir(parent) || !IsDir(new_parent)) return Code::kNotDirectory;
   auto src = nodes_.at(parent).children.find(name);
   if (src == nodes_.at(parent).children.end()) return Code::kNotFound;
   auto& to = nodes_.at(new_parent).children;
   auto dst = to.find(new_name);
-  if (dst != to.end() && flags == 1) return Code::kExists;
+  if (dst != to.end() && (flags & 1)) return Code::kExists;
   if (dst == to.end() && flags == 2) return Code::kNotFound;
   if (parent == new_parent && name == new_name) return Code::kOk;
   if (IsDir(src->second) && IsBelow(new_parent, src->second)) return Code::kInvalidArgument;
@@ -119,9 +120,18 @@ Code ModelFs::CheckRename(uint64_t parent, const std::string& name, uint64_t new
   return Code::kOk;
 }
 
-void ModelFs::ApplyRename(uint64_t parent, const std::string& name, uint64_t new_parent,
-                          const std::string& new_name, int flags) {
-  if (parent == new_parent && name == new_name) return;
+bool ModelFs::RenameMakesWhiteout(uint64_t parent, const std::string& name, uint64_t new_parent,
+                                  const std::string& new_name, int flags) const {
+  if (!(flags & 4) || (parent == new_parent && name == new_name)) return false;
+  const auto& to = nodes_.at(new_parent).children;
+  auto dst = to.find(new_name);
+  return dst == to.end() || dst->second != nodes_.at(parent).children.at(name);
+}
+
+bool ModelFs::ApplyRename(uint64_t parent, const std::string& name, uint64_t new_parent,
+                          const std::string& new_name, int flags, uint64_t whiteout_ino) {
+  const bool whiteout = RenameMakesWhiteout(parent, name, new_parent, new_name, flags);
+  if (parent == new_parent && name == new_name) return false;
   auto& from = nodes_.at(parent).children;
   auto& to = nodes_.at(new_parent).children;
   const uint64_t moved = from.at(name);
@@ -134,11 +144,11 @@ void ModelFs::ApplyRename(uint64_t parent, const std::string& name, uint64_t new
       nodes_.at(new_parent).nlink += d;
       nodes_.at(parent).nlink -= d;
     }
-    return;
+    return false;
   }
   auto dst = to.find(new_name);
   if (dst != to.end()) {
-    if (dst->second == moved) return;  // two links to one inode: nothing happens
+    if (dst->second == moved) return false;  // two links to one inode: nothing happens
     const uint64_t victim = dst->second;
     to.erase(dst);
     if (IsDir(victim)) {
@@ -155,6 +165,8 @@ void ModelFs::ApplyRename(uint64_t parent, const std::string& name, uint64_t new
     --nodes_.at(parent).nlink;
     ++nodes_.at(new_parent).nlink;
   }
+  if (whiteout) ApplyCreate(parent, name, whiteout_ino, S_IFCHR, 0);
+  return whiteout;
 }
 
 void ModelFs::Write(uint64_t ino, uint64_t offset, const std::string& data) {

@@ -45,11 +45,19 @@ class ModelFs {
   Code CheckUnlink(uint64_t parent, const std::string& name) const;
   Code CheckRmdir(uint64_t parent, const std::string& name) const;
   void ApplyRemove(uint64_t parent, const std::string& name);
-  // flags: 0, 1 (noreplace), 2 (exchange)
+  // flags: RenameFlags' bits: 1 (noreplace), 2 (exchange), 4 (whiteout),
+  // 5 (noreplace | whiteout).
   Code CheckRename(uint64_t parent, const std::string& name, uint64_t new_parent,
                    const std::string& new_name, int flags) const;
-  void ApplyRename(uint64_t parent, const std::string& name, uint64_t new_parent,
-                   const std::string& new_name, int flags);
+  // With flag 4, when the rename moves something, the source name is left
+  // holding a whiteout (a character device 0/0, mode 0, owned by 0:0) with
+  // inode `whiteout_ino` (the engine's). Returns true when it made one.
+  bool ApplyRename(uint64_t parent, const std::string& name, uint64_t new_parent,
+                   const std::string& new_name, int flags, uint64_t whiteout_ino = 0);
+  // Whether a successful rename with these arguments leaves a whiteout
+  // (flag 4 and something moves).
+  bool RenameMakesWhiteout(uint64_t parent, const std::string& name, uint64_t new_parent,
+                           const std::string& new_name, int flags) const;
   void Write(uint64_t ino, uint64_t offset, const std::string& data);
   void Truncate(uint64_t ino, uint64_t size);
   ModelNode& Mutable(uint64_t ino) { return nodes_.at(ino); }

@@ -204,11 +204,24 @@ void RandomOps::FileOp(int op) {
     case kRename: {
       const uint64_t from = RandomIno(true), to = RandomIno(true);
       const std::string name = Name(), new_name = Name();
-      const int flags = Chance(70) ? 0 : (Chance(50) ? 1 : 2);
+      static constexpr int kFlags[] = {1, 2, 4, 5, 6};  // 6: exchange | whiteout, refused
+      const int flags = Chance(70) ? 0 : kFlags[Pick(std::size(kFlags))];
       const Code want = model.CheckRename(from, name, to, new_name, flags);
+      const bool whiteout =
+          want == Code::kOk && model.RenameMakesWhiteout(from, name, to, new_name, flags);
       Status s = fs_->Rename(Ino(from), name, Ino(to), new_name, static_cast<RenameFlags>(flags));
       EXPECT_CODE(want, s);
-      if (s.ok()) model.ApplyRename(from, name, to, new_name, flags);
+      if (!s.ok()) return;
+      uint64_t whiteout_ino = 0;
+      if (whiteout) {
+        // The engine chose the whiteout's inode: the model takes it.
+        auto w = fs_->Lookup(Ino(from), name);
+        ASSERT_TRUE(w.ok()) << w.status().ToString();
+        EXPECT_EQ(w->attr.mode, uint32_t{S_IFCHR});
+        EXPECT_EQ(w->attr.rdev, 0u);
+        whiteout_ino = w->ino.value;
+      }
+      model.ApplyRename(from, name, to, new_name, flags, whiteout_ino);
       return;
     }
     case kWrite: {

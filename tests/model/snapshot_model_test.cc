@@ -137,9 +137,7 @@ std::set<ChangeKey> BruteForceDiff(FileSystem& a_fs, FileSystem& b_fs) {
     uint32_t what = 0;
     if ((x.attr.mode & 07777) != (y.attr.mode & 07777)) what |= snapshotter::kWhatMode;
     if (x.attr.uid != y.attr.uid || x.attr.gid != y.attr.gid) what |= snapshotter::kWhatOwner;
-    if (x.attr.mtime != y.attr.mtime || x.attr.atime != y.attr.atime) {
-      what |= snapshotter::kWhatTimes;
-    }
+    if (x.attr.mtime != y.attr.mtime) what |= snapshotter::kWhatTimes;  // not atime: reads move it
     if (x.attr.rdev != y.attr.rdev) what |= snapshotter::kWhatRdev;
     if (S_ISLNK(y.attr.mode) && x.content != y.content) what |= snapshotter::kWhatTarget;
     if (!S_ISDIR(y.attr.mode) && x.attr.nlink != y.attr.nlink) what |= snapshotter::kWhatLinks;
