@@ -167,8 +167,10 @@ class TreeImporter {
   };
 
   // Imports the entries of the open directory `dirfd` into `dir`. Errors
-  // come back already naming the entry (ImportSink::Failed).
-  Status ImportDirectory(int dirfd, Ino dir, const std::string& path);
+  // come back already naming the entry (ImportSink::Failed). `compare`:
+  // replacing into a directory that was there before (one the import just
+  // made holds nothing to compare with, so it is not listed).
+  Status ImportDirectory(int dirfd, Ino dir, const std::string& path, bool compare);
   // `there`: replacing, the container's entry of that name, if any.
   Status ImportDirectoryEntry(int dirfd, Ino dir, const std::string& name, const std::string& path,
                               const DirEntry* there);
@@ -238,7 +240,7 @@ Status TreeImporter::Run(Ino into) {
     s = replace_ ? sink_.UpdateAttrs(into, attrs, /*times=*/false).status()
                  : sink_.UpdateDirectory(into, attrs);
   if (!s.ok()) return sink_.Failed(s, ".");
-  s = ImportDirectory(root.get(), into, "");
+  s = ImportDirectory(root.get(), into, "", replace_);
   pool_.Wait();
   if (failed_.load()) {
     std::lock_guard lock(failure_mu_);
@@ -255,13 +257,13 @@ Status TreeImporter::Run(Ino into) {
   return Status::OK();
 }
 
-Status TreeImporter::ImportDirectory(int dirfd, Ino dir, const std::string& path) {
+Status TreeImporter::ImportDirectory(int dirfd, Ino dir, const std::string& path, bool compare) {
   Result<std::vector<HostEntry>> entries = ListDirectory(dirfd);
   if (!entries.ok()) return sink_.Failed(entries.status(), path.empty() ? "." : path);
   // Replacing: the container's entries here; each the source has too is
   // taken out, and what is left at the end is not in the source.
   std::map<std::string, DirEntry, std::less<>> existing;
-  if (replace_) {
+  if (compare) {
     auto listed = sink_.ListExisting(dir);
     if (!listed.ok()) return sink_.Failed(listed.status(), path.empty() ? "." : path);
     existing = std::move(*listed);
@@ -301,7 +303,8 @@ Status TreeImporter::ImportDirectoryEntry(int dirfd, Ino dir, const std::string&
   Status s = ReadXattrs(fd.get(), path, &attrs);
   Result<Ino> child = s.ok() ? MakeOrKeepDirectory(dir, name, attrs, there) : Result<Ino>(s);
   if (!child.ok()) return sink_.Failed(child.status(), path);
-  HOODY_RETURN_IF_ERROR(ImportDirectory(fd.get(), *child, path));
+  const bool kept = there != nullptr && there->type == DT_DIR;
+  HOODY_RETURN_IF_ERROR(ImportDirectory(fd.get(), *child, path, replace_ && kept));
   attrs.xattrs.clear();  // set already; only the times wait
   dir_times_.push_back(DirTimes{*child, std::move(attrs), path});
   sink_.Imported(path);
