@@ -2,8 +2,8 @@
 
 #include <fstream>
 
+#include "cli/api/daemon_paths.h"
 #include "cli/api/remote_api.h"
-#include "cli/daemon/daemon.h"
 
 namespace hoodyfs::cli {
 

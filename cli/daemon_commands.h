@@ -33,19 +33,6 @@ struct MountArgs {
 // Returns once the mount is live (or, with foreground, once it is unmounted).
 Status Mount(const MountArgs& args);
 
-struct BisectArgs {
-  std::string store;
-  std::string container;
-  std::string good, bad;
-  std::vector<std::string> command;
-  bool chroot = false;
-  bool json = false;
-};
-// `hoodyfs-snap bisect`: runs in the store's daemon (started when none
-// runs), which mounts the throwaway copies; Ctrl-C or SIGTERM cancel it
-// there (the daemon removes its copies and mounts). Progress on a terminal.
-Status Bisect(const BisectArgs& args, std::ostream& out);
-
 // mount -o remount (the mount helper): the daemon serving the hoodyfs
 // mount at args.mountpoint (found in /proc/self/mountinfo) applies
 // args.options to it without dropping it (MountService::Remount).

@@ -1,79 +1,133 @@
 #include "cli/api/http_client.h"
 
-#include <curl/curl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
-#include <memory>
-#include <mutex>
+#include <cstring>
+
+#include "base/unique_fd.h"
+#include "cli/api/http_response_parser.h"
 
 namespace hoodyfs::cli {
 
 namespace {
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+
+// An answer larger than this is refused rather than held: the daemon's
+// largest (a list of every snapshot as JSON) is a few MiB.
+constexpr size_t kMaxAnswer = size_t{256} << 20;
+
+std::string Where(const HttpEndpoint& e) {
+  return e.unix_socket.empty() ? e.base_url : e.unix_socket;
 }
 
-size_t Append(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
+// Not reached, or dropped before the whole request was sent: the server
+// handles only complete requests, so it surely did not run (ENOTCONN).
+Status Unreachable(const HttpEndpoint& e, const std::string& why) {
+  return Status(Code::kIoError, "cannot reach the hoodyfs daemon at " + Where(e) + ": " + why,
+                ENOTCONN);
 }
 
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
+Result<UniqueFd> ConnectUnix(const HttpEndpoint& e) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (e.unix_socket.size() >= sizeof addr.sun_path) {
+    return Status::InvalidArgument("daemon socket path " + e.unix_socket + " is longer than " +
+                                   std::to_string(sizeof addr.sun_path - 1) + " bytes");
+  }
+  std::memcpy(addr.sun_path, e.unix_socket.c_str(), e.unix_socket.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return FromErrno(errno, "socket");
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    return Unreachable(e, std::strerror(errno));
+  }
+  return fd;
+}
+
+// base_url is "http://HOST[:PORT]" (the daemon's --listen address).
+Result<UniqueFd> ConnectTcp(const HttpEndpoint& e) {
+  std::string_view url = e.base_url;
+  if (!url.starts_with("http://")) {
+    return Status::InvalidArgument("daemon URL " + e.base_url + " is not http://HOST:PORT");
+  }
+  url.remove_prefix(7);
+  url = url.substr(0, url.find('/'));
+  std::string host(url), port = "80";
+  if (const size_t colon = url.rfind(':'); colon != std::string_view::npos) {
+    host = std::string(url.substr(0, colon));
+    port = std::string(url.substr(colon + 1));
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    return Unreachable(e, ::gai_strerror(rc));
+  }
+  std::string why = "no address";
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    UniqueFd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
+    if (fd.valid() && ::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0) {
+      ::freeaddrinfo(found);
+      return fd;
+    }
+    why = std::strerror(errno);
+  }
+  ::freeaddrinfo(found);
+  return Unreachable(e, why);
+}
+
 }  // namespace
 
-HttpClient::HttpClient(HttpEndpoint endpoint) : endpoint_(std::move(endpoint)) { InitCurlOnce(); }
+HttpClient::HttpClient(HttpEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
 
 Result<HttpResponse> HttpClient::Send(const std::string& method, const std::string& target,
                                       const std::string& body) const {
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) return Status::IoError("curl_easy_init failed");
-  CURL* c = curl.get();
-  const std::string url = endpoint_.base_url + target;
-  std::string answer;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  if (!endpoint_.unix_socket.empty()) {
-    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, endpoint_.unix_socket.c_str());
-  }
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Append);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
-  curl_slist* raw_headers = nullptr;
-  if (!body.empty()) raw_headers = curl_slist_append(raw_headers, "Content-Type: application/json");
-  const std::string auth = "Authorization: Bearer " + endpoint_.token;
-  if (!endpoint_.token.empty()) raw_headers = curl_slist_append(raw_headers, auth.c_str());
-  // No "Expect: 100-continue" round trip for bodies.
-  raw_headers = curl_slist_append(raw_headers, "Expect:");
-  std::unique_ptr<curl_slist, SlistDeleter> headers(raw_headers);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  HOODY_ASSIGN_OR_RETURN(
+      UniqueFd fd, endpoint_.unix_socket.empty() ? ConnectTcp(endpoint_) : ConnectUnix(endpoint_));
+  std::string request =
+      method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n" + "Connection: close\r\n";
+  if (!endpoint_.token.empty()) request += "Authorization: Bearer " + endpoint_.token + "\r\n";
+  if (!body.empty()) request += "Content-Type: application/json\r\n";
   if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   }
-  const CURLcode rc = curl_easy_perform(c);
-  if (rc != CURLE_OK) {
-    const std::string where =
-        endpoint_.unix_socket.empty() ? endpoint_.base_url : endpoint_.unix_socket;
-    // Refused, or dropped before the whole request was sent (a connection
-    // queued on a daemon's socket as it stopped listening is reset): the
-    // server handles only complete requests, so it surely did not run.
-    // Anything later (no answer to a sent request) may have run, and is not
-    // marked.
-    const bool never_sent = rc == CURLE_COULDNT_CONNECT || rc == CURLE_SEND_ERROR;
-    return Status(Code::kIoError,
-                  "cannot reach the hoodyfs daemon at " + where + ": " + curl_easy_strerror(rc),
-                  never_sent ? ENOTCONN : ECONNRESET);
+  request += "\r\n";
+  request += body;
+  for (size_t sent = 0; sent < request.size();) {
+    const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Unreachable(endpoint_, std::string("sending: ") + std::strerror(errno));
+    sent += static_cast<size_t>(n);
   }
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  return HttpResponse{static_cast<int>(status), std::move(answer)};
+  // The daemon may have run the request from here on: a failure is not
+  // marked unreachable (ECONNRESET).
+  std::string answer;
+  char buf[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return Status(Code::kIoError,
+                    "lost the answer of the hoodyfs daemon at " + Where(endpoint_) + ": " +
+                        std::strerror(errno),
+                    ECONNRESET);
+    }
+    if (n == 0) break;
+    if (answer.size() + static_cast<size_t>(n) > kMaxAnswer) {
+      return Status(Code::kIoError,
+                    "the answer of the hoodyfs daemon at " + Where(endpoint_) + " exceeds " +
+                        std::to_string(kMaxAnswer >> 20) + " MiB",
+                    ECONNRESET);
+    }
+    answer.append(buf, static_cast<size_t>(n));
+  }
+  return ParseHttpResponse(answer);
 }
 
 bool IsUnreachable(const Status& status) {

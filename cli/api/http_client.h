@@ -1,6 +1,9 @@
-// HttpClient: sends one HTTP request to the daemon and returns its answer,
-// over the daemon's Unix socket or loopback TCP (with a bearer token), with
-// libcurl (Debian libcurl4-openssl-dev; docs/design.md "Dependencies").
+// HttpClient: sends one HTTP/1.1 request to the daemon and returns its
+// answer, over the daemon's Unix socket or loopback TCP (with a bearer
+// token): one connection per request, closed by the daemon after its answer
+// (http_response_parser.h reads it). A plain socket rather than libcurl,
+// whose load alone took most of a verb's time (docs/design.md, "What a
+// command costs").
 //
 // Thread-safety: one client per thread; each Send is independent.
 #pragma once

@@ -21,10 +21,6 @@
 
 namespace hoodyfs::cli {
 
-std::string DaemonSocketPath(const std::string& store) { return store + "/hoodyfs.sock"; }
-std::string DaemonPidPath(const std::string& store) { return store + "/daemon.pid"; }
-std::string DaemonListenPath(const std::string& store) { return store + "/daemon.listen"; }
-
 struct Daemon::Impl {
   DaemonOptions options;
   UniqueFd signal_fd;

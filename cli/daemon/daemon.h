@@ -18,6 +18,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "cli/api/daemon_paths.h"
 
 namespace hoodyfs::cli {
 
@@ -30,11 +31,6 @@ struct DaemonOptions {
   unsigned gc_interval_s = 60;  // expiry and collection
 };
 
-// STORE/hoodyfs.sock, STORE/daemon.pid, and STORE/daemon.listen (the TCP
-// address, written with --listen, useful with port 0).
-std::string DaemonSocketPath(const std::string& store);
-std::string DaemonPidPath(const std::string& store);
-std::string DaemonListenPath(const std::string& store);
 
 class Daemon {
  public:

@@ -1,5 +1,5 @@
 // The fuzz targets: functions over bytes from outside (a REST request, a
-// JSON body, a tar stream) that check what must hold for any input and
+// JSON body, a tar stream, an HTTP answer) that check what must hold for any input and
 // abort (HOODY_ASSERT) when it does not. libFuzzer drives them in the clang
 // build with HOODYFS_FUZZ=ON (fuzz_main.cc, one program per target); the
 // regression test (regression_test.cc, every build) feeds them each file of
@@ -38,5 +38,11 @@ void StrictJson(std::string_view input);
 // imports again, and that second tree exports and imports to the same
 // counts.
 void TarImport(std::string_view input);
+
+// An answer from the daemon through ParseHttpResponse (what hoodyfs-snap
+// reads off the socket). Checks: a refusal is kIoError with ECONNRESET; an
+// accepted answer has a status in 100..599 and, sent again with
+// Content-Length or chunked, parses to the same status and body.
+void HttpResponse(std::string_view input);
 
 }  // namespace hoodyfs::fuzz

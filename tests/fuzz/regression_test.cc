@@ -52,6 +52,7 @@ void RunAll(const std::string& target, void (*run)(std::string_view)) {
 
 TEST(FuzzRegressionTest, RestRouter) { RunAll("rest_router", RestRouter); }
 TEST(FuzzRegressionTest, StrictJson) { RunAll("strict_json", StrictJson); }
+TEST(FuzzRegressionTest, HttpResponse) { RunAll("http_response", HttpResponse); }
 TEST(FuzzRegressionTest, TarImport) { RunAll("tar_import", TarImport); }
 
 }  // namespace
