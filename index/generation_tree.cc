@@ -102,4 +102,16 @@ bool GenerationTree::IsAncestorOrSelf(GenId ancestor, GenId gen) const {
   return AncestorAtDepth(gen, d) == ancestor;
 }
 
+GenId GenerationTree::NewestAncestorAtOrBelow(GenId gen, GenId bound) const {
+  GenId x = gen;
+  while (x > bound) {
+    const Node& n = At(x);
+    if (!n.parent.valid()) return GenId();
+    // A jump that still lands above the bound skips only nodes above it
+    // too (ids shrink going up); otherwise step to the parent.
+    x = n.jump != x && n.jump > bound ? n.jump : n.parent;
+  }
+  return x;
+}
+
 }  // namespace hoodyfs::index

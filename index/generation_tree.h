@@ -43,6 +43,12 @@ class GenerationTree {
   const std::vector<GenId>& Children(GenId gen) const;
   // True when `ancestor` is `gen` or one of its ancestors.
   bool IsAncestorOrSelf(GenId ancestor, GenId gen) const;
+  // The deepest ancestor-or-self of `gen` whose id is <= `bound`, or an
+  // invalid id when none is. Ids shrink from child to parent, so this is
+  // where a reader skipping a sibling's version (id `bound`, not an
+  // ancestor) can seek next: no version between can be visible from `gen`.
+  // O(log depth): the jump pointers search the monotone "id <= bound".
+  GenId NewestAncestorAtOrBelow(GenId gen, GenId bound) const;
   // Number of generations present.
   size_t size() const { return count_; }
 

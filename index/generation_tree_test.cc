@@ -51,6 +51,12 @@ class NaiveForest {
     return d;
   }
   GenId Parent(GenId g) const { return GenId(parent_.at(g.value)); }
+  GenId NewestAncestorAtOrBelow(GenId g, GenId bound) const {
+    for (uint64_t x = g.value; x != 0; x = parent_.at(x)) {
+      if (x <= bound.value) return GenId(x);
+    }
+    return GenId();
+  }
   const std::vector<GenId>& ids() const { return ids_; }
 
  private:
@@ -89,6 +95,8 @@ void CheckAllPairs(const Forest& f) {
     for (GenId g : f.naive.ids()) {
       ASSERT_EQ(f.tree.IsAncestorOrSelf(a, g), f.naive.IsAncestorOrSelf(a, g))
           << "ancestor " << a.value << " gen " << g.value;
+      ASSERT_EQ(f.tree.NewestAncestorAtOrBelow(g, a), f.naive.NewestAncestorAtOrBelow(g, a))
+          << "bound " << a.value << " gen " << g.value;
     }
   }
 }
@@ -113,6 +121,13 @@ void CheckRandomPairs(const Forest& f, std::mt19937_64& rng, int pairs) {
     }
     ASSERT_EQ(f.tree.IsAncestorOrSelf(a, g), f.naive.IsAncestorOrSelf(a, g))
         << "ancestor " << a.value << " gen " << g.value;
+    // `a` as the id of a version met while reading from g: where to go next.
+    ASSERT_EQ(f.tree.NewestAncestorAtOrBelow(g, a), f.naive.NewestAncestorAtOrBelow(g, a))
+        << "bound " << a.value << " gen " << g.value;
+    const GenId between(rng() % f.next_id);
+    ASSERT_EQ(f.tree.NewestAncestorAtOrBelow(g, between),
+              f.naive.NewestAncestorAtOrBelow(g, between))
+        << "bound " << between.value << " gen " << g.value;
   }
 }
 

@@ -203,6 +203,54 @@ TEST_F(VersionedTest, SiblingVersionsBetweenSeekAndAncestorAreSkipped) {
   EXPECT_EQ(ForEach("", "", GenId(103)), (Visits{{k, "copy50", 50}}));
 }
 
+TEST_F(VersionedTest, ManyOlderAndCousinVersionsAreSkippedInEveryDirection) {
+  // A chain of 60 snapshots, each rewriting a and erasing or rewriting b
+  // (one version of each per generation), with a branch off every tenth
+  // that rewrites both: from any generation, each key is decided once
+  // however many older, sibling and cousin versions sort around it.
+  const std::string a = XattrLogical(Ino(5), "a"), b = XattrLogical(Ino(5), "b"),
+                    c = XattrLogical(Ino(5), "c");
+  std::vector<GenId> chain;
+  std::map<uint64_t, Visits> want;
+  uint64_t next = 1;
+  GenId parent;
+  for (int i = 0; i < 60; ++i) {
+    const GenId g(next++);
+    tree_.Add(g, parent);
+    chain.push_back(g);
+    ASSERT_TRUE(Put(a, g, "a" + std::to_string(i)).ok());
+    if (i % 2 == 0) {
+      ASSERT_TRUE(Put(b, g, "b" + std::to_string(i)).ok());
+    } else {
+      ASSERT_TRUE(Erase(b, g).ok());
+    }
+    if (i == 0) {
+      ASSERT_TRUE(Put(c, g, "c0").ok());
+    }
+    want[g.value] = {{a, "a" + std::to_string(i), g.value}};
+    if (i % 2 == 0) want[g.value].push_back({b, "b" + std::to_string(i), g.value});
+    want[g.value].push_back({c, "c0", chain.front().value});
+    if (i % 10 == 9) {
+      const GenId side(next++);
+      tree_.Add(side, g);
+      ASSERT_TRUE(Put(a, side, "side").ok());
+      ASSERT_TRUE(Put(b, side, "side").ok());
+      want[side.value] = {{a, "side", side.value}, {b, "side", side.value}, {c, "c0", 1}};
+    }
+    parent = g;
+  }
+  const GenId fresh(next++);  // a branch of the 30th, which wrote nothing
+  tree_.Add(fresh, chain[29]);
+  want[fresh.value] = want[chain[29].value];
+  for (const auto& [gen, visits] : want) {
+    SCOPED_TRACE("generation " + std::to_string(gen));
+    EXPECT_EQ(ForEach("", "", GenId(gen)), visits);
+    EXPECT_EQ(ForEach(InoPrefix(Ino(5)), b, GenId(gen)), Visits(visits.begin() + 1, visits.end()));
+    EXPECT_EQ(Get(a, GenId(gen)),
+              std::get<1>(visits[0]) + "@" + std::to_string(std::get<2>(visits[0])));
+  }
+}
+
 TEST_F(VersionedTest, ForEachStartBeforePrefixStillListsThePrefix) {
   tree_.Add(GenId(1), GenId());
   ASSERT_TRUE(Put(XattrLogical(Ino(1), "a"), GenId(1), "1a").ok());
