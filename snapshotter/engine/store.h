@@ -58,8 +58,15 @@ struct StoreOptions {
   // Period of the background group commit; 0 disables the flusher thread
   // (tests that want to control durability exactly).
   unsigned flush_interval_ms = 1000;
-  // A mutating call that leaves more pending metadata than this flushes.
+  // More pending metadata than this wakes the background flusher (the
+  // caller goes on); without a flusher (flush_interval_ms 0), the call
+  // that finds more than this pending flushes itself.
   size_t flush_pending_bytes = 64u << 20;
+  // Backpressure: a mutating call that finds more than this pending (the
+  // flusher cannot keep up) commits itself, waiting for the flusher's
+  // commit first. Bounds the memtables' memory. At least
+  // flush_pending_bytes.
+  size_t flush_hard_pending_bytes = 256u << 20;
   // Data file growth step when the allocator runs out of blocks.
   uint64_t grow_step_bytes = 64u << 20;
   // Size of the reserve file kept on the host for a full disk; 0: 1/32 of
@@ -218,9 +225,10 @@ class Store {
   void StopFlusher() EXCLUDES(flusher_mu_);
   void AfterCommit(uint64_t epoch);
   index::Timespec Now() const;
-  // Flushes when more than the flush threshold is pending (less while
-  // full, so each commit needs little room).
-  Status MaybeFlush();
+  // Over the flush threshold: wakes the flusher, or, past the hard limit
+  // (or without a flusher, or while full, when the threshold is small so
+  // each commit needs little room), commits in the caller.
+  Status MaybeFlush() EXCLUDES(flusher_mu_);
   // The group commit (KvStore::Flush), falling back on the reserve when the
   // host is full. Every commit of the store goes through here.
   Status CommitPending() EXCLUDES(space_mu_);
@@ -353,7 +361,8 @@ class Store {
   Mutex flusher_mu_;
   std::condition_variable flusher_cv_;
   bool stopping_ GUARDED_BY(flusher_mu_) = false;
-  bool crashed_ = false;  // SimulateCrashForTest was called
+  bool flush_requested_ GUARDED_BY(flusher_mu_) = false;  // MaybeFlush found too much pending
+  bool crashed_ = false;                                  // SimulateCrashForTest was called
   std::thread flusher_;
 };
 
