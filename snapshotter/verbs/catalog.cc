@@ -142,20 +142,4 @@ Result<std::string> NewName(const index::KvScope& s, std::string_view container,
   return base + "-" + std::to_string(max_suffix + 1);
 }
 
-void Put(index::WriteScope& s, std::string_view container, std::string_view name,
-         const SnapshotRecord& rec, std::string_view old_alias) {
-  if (old_alias != rec.alias && !old_alias.empty()) {
-    s.Delete(Table::kAliases, index::AliasKey(container, old_alias));
-  }
-  if (!rec.alias.empty()) s.Put(Table::kAliases, index::AliasKey(container, rec.alias), name);
-  s.Put(Table::kSnapshots, index::SnapshotKey(container, name), rec.Encode());
-}
-
-void Erase(index::WriteScope& s, std::string_view container, const Entry& entry) {
-  if (!entry.record.alias.empty()) {
-    s.Delete(Table::kAliases, index::AliasKey(container, entry.record.alias));
-  }
-  s.Delete(Table::kSnapshots, index::SnapshotKey(container, entry.name));
-}
-
 }  // namespace hoodyfs::snapshotter::catalog

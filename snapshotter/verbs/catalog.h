@@ -1,6 +1,6 @@
 // The snapshot catalog: the kSnapshots table (container, NUL, name) ->
-// SnapshotRecord, and the rules for names and aliases. Used by Snapshotter
-// inside its write scopes; no state of its own.
+// SnapshotRecord, and the rules for names and aliases: the reads. Used by
+// Snapshotter inside its scopes; no state of its own.
 //
 // A name is snap-YYYYMMDD-HHMMSS (UTC) with -2, -3... when several land in
 // one second. An alias uses the container-name character set, is unique
@@ -54,10 +54,7 @@ Status CheckAliasFree(const index::KvScope& s, std::string_view container, std::
 // A name for a snapshot created at `now_ns` that the container does not have yet.
 Result<std::string> NewName(const index::KvScope& s, std::string_view container, int64_t now_ns);
 
-// Writes the record and keeps the alias index in step (`old_alias`: the
-// alias the snapshot had before, "" for a new one).
-void Put(index::WriteScope& s, std::string_view container, std::string_view name,
-         const index::SnapshotRecord& rec, std::string_view old_alias = "");
-void Erase(index::WriteScope& s, std::string_view container, const Entry& entry);
+// Writes go through NameIndex (name_index.h), which indexes the catalog by
+// generation as it writes it.
 
 }  // namespace hoodyfs::snapshotter::catalog

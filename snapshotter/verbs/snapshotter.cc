@@ -47,6 +47,10 @@ Result<std::unique_ptr<Snapshotter>> Snapshotter::Open(const std::string& dir,
                                                        StoreOptions options) {
   HOODY_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(dir, std::move(options)));
   std::unique_ptr<Snapshotter> snap(new Snapshotter(std::move(store)));
+  {
+    ReadScope s(snap->internals_.kv());
+    HOODY_RETURN_IF_ERROR(snap->names_.Load(s));
+  }
   HOODY_RETURN_IF_ERROR(snap->ExpireSnapshots().status());
   return snap;
 }
@@ -124,7 +128,7 @@ Status Snapshotter::DeleteContainer(const std::string& name) {
       if (auto why = store_->PinnedBy(e.record.gen)) return InUse(name, e.name, *why);
     }
     for (const catalog::Entry& e : snaps) {
-      catalog::Erase(s, name, e);
+      names_.Erase(s, name, e);
       HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, e.record.gen, GenState::kDropped));
     }
     HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, rec.head, GenState::kDropped));
@@ -163,33 +167,12 @@ Result<bool> Snapshotter::HeadHoldsSomethingToKeep(const index::KvScope& s, GenI
   if (!first.empty()) return true;
   const GenId parent = internals_.tree().Parent(head);
   if (!parent.valid()) return true;
-  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
-  for (it.Seek(""); it.Valid(); it.Next()) {
-    HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(it.value()));
-    if (rec.gen == parent) return false;
-  }
-  HOODY_RETURN_IF_ERROR(it.status());
+  if (names_.Find(parent)) return false;
   return true;  // the parent's name was deleted: the head is what keeps it
 }
 
-Result<Snapshotter::NamedGens> Snapshotter::NamedGenerations() {
-  NamedGens named;
-  ReadScope s(internals_.kv());
-  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
-  for (it.Seek(""); it.Valid(); it.Next()) {
-    const std::string_view key = it.key();
-    const size_t nul = key.find('\0');
-    if (nul == std::string_view::npos) return Status::Corruption("snapshot key without container");
-    HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(it.value()));
-    named[rec.gen.value] = {std::string(key.substr(0, nul)), std::string(key.substr(nul + 1))};
-  }
-  HOODY_RETURN_IF_ERROR(it.status());
-  return named;
-}
-
 Result<SnapshotInfo> Snapshotter::Describe(const std::string& container, const std::string& name,
-                                           const SnapshotRecord& rec, const NamedGens& named,
-                                           bool with_accounting) {
+                                           const SnapshotRecord& rec, bool with_accounting) {
   SnapshotInfo info;
   info.container = container;
   info.name = name;
@@ -202,10 +185,10 @@ Result<SnapshotInfo> Snapshotter::Describe(const std::string& container, const s
     const index::GenerationTree& tree = internals_.tree();
     if (tree.Contains(rec.gen)) {
       for (GenId g = tree.Parent(rec.gen); g.valid(); g = tree.Parent(g)) {
-        auto it = named.find(g.value);
-        if (it == named.end()) continue;
-        info.parent = it->second.first == container ? it->second.second
-                                                    : it->second.first + "@" + it->second.second;
+        std::optional<NameIndex::Name> named = names_.Find(g);
+        if (!named) continue;
+        info.parent =
+            named->container == container ? named->name : named->container + "@" + named->name;
         break;
       }
     }
@@ -243,13 +226,12 @@ Result<SnapshotInfo> Snapshotter::CreateSnapshot(const std::string& container,
     rec.alias = request.alias;
     rec.created_ns = now;
     rec.expires_ns = request.expiry_days ? catalog::ExpiryFrom(now, *request.expiry_days) : 0;
-    catalog::Put(s, container, name, rec);
+    names_.Put(s, container, name, rec);
     s.Commit();
   }
   // The freeze, its name and every write before it become durable together.
   HOODY_RETURN_IF_ERROR(store_->Flush());
-  HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
-  return Describe(container, name, rec, named, /*with_accounting=*/false);
+  return Describe(container, name, rec, /*with_accounting=*/false);
 }
 
 Result<std::vector<SnapshotInfo>> Snapshotter::ListSnapshots(const std::string& container) {
@@ -259,10 +241,9 @@ Result<std::vector<SnapshotInfo>> Snapshotter::ListSnapshots(const std::string& 
     HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
     HOODY_ASSIGN_OR_RETURN(entries, catalog::List(s, container));
   }
-  HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
   std::vector<SnapshotInfo> out;
   for (const catalog::Entry& e : entries) {
-    HOODY_ASSIGN_OR_RETURN(SnapshotInfo info, Describe(container, e.name, e.record, named, true));
+    HOODY_ASSIGN_OR_RETURN(SnapshotInfo info, Describe(container, e.name, e.record, true));
     out.push_back(std::move(info));
   }
   return out;
@@ -276,8 +257,7 @@ Result<SnapshotInfo> Snapshotter::GetSnapshot(const std::string& container,
     HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
     HOODY_ASSIGN_OR_RETURN(e, MustFind(s, container, name));
   }
-  HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
-  return Describe(container, e.name, e.record, named, /*with_accounting=*/true);
+  return Describe(container, e.name, e.record, /*with_accounting=*/true);
 }
 
 Result<uint64_t> Snapshotter::ExclusiveBytes(const std::string& container,
@@ -317,12 +297,11 @@ Result<SnapshotInfo> Snapshotter::SetSnapshot(const std::string& container, cons
       e.record.expires_ns =
           *request.expiry_days == 0 ? 0 : catalog::ExpiryFrom(NowNs(), *request.expiry_days);
     }
-    catalog::Put(s, container, e.name, e.record, old_alias);
+    names_.Put(s, container, e.name, e.record, old_alias);
     s.Commit();
   }
   HOODY_RETURN_IF_ERROR(store_->Flush());
-  HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
-  return Describe(container, e.name, e.record, named, /*with_accounting=*/false);
+  return Describe(container, e.name, e.record, /*with_accounting=*/false);
 }
 
 Result<RestoreResult> Snapshotter::Restore(const std::string& container, const std::string& name,
@@ -364,7 +343,7 @@ Result<RestoreResult> Snapshotter::Restore(const std::string& container, const s
         rec.alias = base + "-" + std::to_string(n);
       }
       HOODY_ASSIGN_OR_RETURN(std::string saved_name, catalog::NewName(s, container, now));
-      catalog::Put(s, container, saved_name, rec);
+      names_.Put(s, container, saved_name, rec);
       saved.emplace(saved_name, rec);
     }
     s.Commit();
@@ -375,9 +354,8 @@ Result<RestoreResult> Snapshotter::Restore(const std::string& container, const s
   }
   old_head_pin = Store::Pin();
   if (saved) {
-    HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
     HOODY_ASSIGN_OR_RETURN(SnapshotInfo info,
-                           Describe(container, saved->first, saved->second, named, false));
+                           Describe(container, saved->first, saved->second, false));
     result.saved_head = std::move(info);
   }
   return result;
@@ -390,7 +368,7 @@ Status Snapshotter::DeleteSnapshot(const std::string& container, const std::stri
     HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
     HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, container, name));
     if (auto why = store_->PinnedBy(e.record.gen)) return InUse(container, e.name, *why);
-    catalog::Erase(s, container, e);
+    names_.Erase(s, container, e);
     HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, e.record.gen, GenState::kDropped));
     s.Commit();
   }

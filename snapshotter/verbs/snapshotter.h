@@ -37,6 +37,7 @@
 #include "snapshotter/engine/store_internals.h"
 #include "snapshotter/verbs/diff.h"
 #include "snapshotter/verbs/gc.h"
+#include "snapshotter/verbs/name_index.h"
 
 namespace hoodyfs::snapshotter {
 
@@ -173,15 +174,11 @@ class Snapshotter {
 
  private:
   explicit Snapshotter(std::unique_ptr<Store> store);
-  // Which snapshot names each generation: gen -> (container, name).
-  using NamedGens = std::unordered_map<uint64_t, std::pair<std::string, std::string>>;
-  Result<NamedGens> NamedGenerations();
   // Whether dropping `head` at a restore would lose anything: false when it
   // wrote nothing of its own and its parent is a snapshot.
   Result<bool> HeadHoldsSomethingToKeep(const index::KvScope& s, GenId head);
   Result<SnapshotInfo> Describe(const std::string& container, const std::string& name,
-                                const index::SnapshotRecord& rec, const NamedGens& named,
-                                bool with_accounting);
+                                const index::SnapshotRecord& rec, bool with_accounting);
   Result<ContainerInfo> DescribeContainer(const index::KvScope& s, const std::string& name,
                                           const index::ContainerRecord& rec);
   Result<GenId> ResolveEndpoint(const std::string& container, const std::string& spec,
@@ -196,6 +193,7 @@ class Snapshotter {
   Mutex hooks_mu_;
   SnapshotterHooks hooks_ GUARDED_BY(hooks_mu_);
   std::mutex gc_mu_;  // one collector at a time
+  NameIndex names_;   // the catalog's writer, and which snapshot names a generation
 };
 
 }  // namespace hoodyfs::snapshotter

@@ -1,0 +1,59 @@
+// NameIndex: the only writer of the snapshot catalog (catalog.h), and an
+// in-memory index of it by generation: which snapshot, if any, names a
+// frozen generation. A snapshot's description names its parent snapshot
+// (the nearest named ancestor), and a restore asks whether the head's
+// parent is still named; both once scanned the whole catalog, which made
+// every create cost O(snapshots in the store): 0.08 ms for the first 100
+// of 10,000 snapshots, 6 ms for the last 100 (issue 12).
+//
+// Consistency: Put and Erase change the catalog in the caller's write
+// scope and the index when that scope commits (WriteScope::OnCommit, still
+// under the store's state lock held exclusively; a scope that fails half
+// way changes neither). Find is called under a scope. So a reader that
+// holds a scope sees the index and the catalog agree. Lock order: the state lock,
+// then mu_. Built once at open (Load): O(snapshots), like the catalog scan
+// it replaces, once instead of per verb.
+//
+// Thread-safety: every method may be called from many threads.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "base/mutex.h"
+#include "base/status.h"
+#include "base/types.h"
+#include "index/kv_store.h"
+#include "snapshotter/verbs/catalog.h"
+
+namespace hoodyfs::snapshotter {
+
+class NameIndex {
+ public:
+  struct Name {
+    std::string container;
+    std::string name;
+  };
+
+  // Indexes every snapshot of the store. Errors: kCorruption, kIoError.
+  Status Load(const index::KvScope& s) EXCLUDES(mu_);
+
+  // Writes the record, keeps the alias index in step (`old_alias`: the
+  // alias the snapshot had before, "" for a new one) and indexes its
+  // generation.
+  void Put(index::WriteScope& s, std::string_view container, std::string_view name,
+           const index::SnapshotRecord& rec, std::string_view old_alias = "") EXCLUDES(mu_);
+  void Erase(index::WriteScope& s, std::string_view container, const catalog::Entry& entry)
+      EXCLUDES(mu_);
+
+  // The snapshot that names `gen`, or nullopt. REQUIRES: a scope held.
+  std::optional<Name> Find(GenId gen) const EXCLUDES(mu_);
+
+ private:
+  mutable Mutex mu_;
+  std::unordered_map<uint64_t, Name> by_gen_ GUARDED_BY(mu_);
+};
+
+}  // namespace hoodyfs::snapshotter
