@@ -7,7 +7,10 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <optional>
+#include <vector>
 
 #include "base/unique_fd.h"
 #include "cli/api/http_response_parser.h"
@@ -82,52 +85,134 @@ Result<UniqueFd> ConnectTcp(const HttpEndpoint& e) {
   return Unreachable(e, why);
 }
 
+// Writes all of `data`. Errors: the errno of a failed send.
+Status SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return FromErrno(n < 0 ? errno : EPIPE, "sending");
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::OK();
+}
+
+Status WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FromErrno(errno, "writing the answer");
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::OK();
+}
+
+// The request's body: a string, a file descriptor read to its end (sent
+// chunked), or none.
+struct Body {
+  std::string_view text;
+  int fd = -1;
+};
+
 }  // namespace
 
 HttpClient::HttpClient(HttpEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
 
-Result<HttpResponse> HttpClient::Send(const std::string& method, const std::string& target,
-                                      const std::string& body) const {
+namespace {
+
+// One request and its answer. A 2xx body goes to `out_fd` when it is not
+// -1; anything else is kept in the response.
+Result<HttpResponse> Exchange(const HttpEndpoint& endpoint, const std::string& method,
+                              const std::string& target, const Body& body, int out_fd) {
   HOODY_ASSIGN_OR_RETURN(
-      UniqueFd fd, endpoint_.unix_socket.empty() ? ConnectTcp(endpoint_) : ConnectUnix(endpoint_));
+      UniqueFd fd, endpoint.unix_socket.empty() ? ConnectTcp(endpoint) : ConnectUnix(endpoint));
   std::string request =
-      method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n" + "Connection: close\r\n";
-  if (!endpoint_.token.empty()) request += "Authorization: Bearer " + endpoint_.token + "\r\n";
-  if (!body.empty()) request += "Content-Type: application/json\r\n";
-  if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
-    request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+      method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+  if (!endpoint.token.empty()) request += "Authorization: Bearer " + endpoint.token + "\r\n";
+  if (body.fd >= 0) {
+    request += "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n";
+  } else {
+    if (!body.text.empty()) request += "Content-Type: application/json\r\n";
+    if (!body.text.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
+      request += "Content-Length: " + std::to_string(body.text.size()) + "\r\n";
+    }
   }
   request += "\r\n";
-  request += body;
-  for (size_t sent = 0; sent < request.size();) {
-    const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Unreachable(endpoint_, std::string("sending: ") + std::strerror(errno));
-    sent += static_cast<size_t>(n);
+  request.append(body.text);
+  if (Status s = SendAll(fd.get(), request); !s.ok()) {
+    return Unreachable(endpoint, s.message());
+  }
+  if (body.fd >= 0) {
+    // Chunks as the body is read. A daemon that refuses the stream answers
+    // and closes before reading it all: stop sending, read its answer.
+    std::vector<char> buf(256 * 1024);
+    for (;;) {
+      const ssize_t n = ::read(body.fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return FromErrno(errno, "reading the request body");
+      char size_line[32];
+      const int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", static_cast<size_t>(n));
+      std::string chunk(size_line, static_cast<size_t>(len));
+      chunk.append(buf.data(), static_cast<size_t>(n));
+      chunk += "\r\n";
+      if (!SendAll(fd.get(), chunk).ok() || n == 0) break;
+    }
   }
   // The daemon may have run the request from here on: a failure is not
   // marked unreachable (ECONNRESET).
-  std::string answer;
-  char buf[64 * 1024];
+  const auto lost = [&](const std::string& why) {
+    return Status(Code::kIoError,
+                  "lost the answer of the hoodyfs daemon at " + Where(endpoint) + ": " + why,
+                  ECONNRESET);
+  };
+  std::string received;
+  std::optional<HttpResponseHead> head;
+  std::optional<HttpBodyDecoder> decoder;
+  std::string body_out;
+  bool stream_out = false;
+  bool done = false;
+  std::vector<char> buf(64 * 1024);
   for (;;) {
-    const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+    const ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      return Status(Code::kIoError,
-                    "lost the answer of the hoodyfs daemon at " + Where(endpoint_) + ": " +
-                        std::strerror(errno),
-                    ECONNRESET);
-    }
+    if (n < 0) return lost(std::strerror(errno));
     if (n == 0) break;
-    if (answer.size() + static_cast<size_t>(n) > kMaxAnswer) {
-      return Status(Code::kIoError,
-                    "the answer of the hoodyfs daemon at " + Where(endpoint_) + " exceeds " +
-                        std::to_string(kMaxAnswer >> 20) + " MiB",
-                    ECONNRESET);
+    std::string_view piece(buf.data(), static_cast<size_t>(n));
+    if (!head) {
+      received.append(piece);
+      if (received.size() > kMaxAnswer) return lost("an answer head of more than 256 MiB");
+      const std::optional<size_t> end = FindHeadEnd(received);
+      if (!end) continue;
+      HOODY_ASSIGN_OR_RETURN(head,
+                             ParseHttpResponseHead(std::string_view(received).substr(0, *end - 4)));
+      decoder.emplace(*head);
+      stream_out = out_fd >= 0 && head->status >= 200 && head->status < 300;
+      piece = std::string_view(received).substr(*end);
     }
-    answer.append(buf, static_cast<size_t>(n));
+    HOODY_ASSIGN_OR_RETURN(done, decoder->Feed(piece, &body_out));
+    if (stream_out) {
+      HOODY_RETURN_IF_ERROR(WriteAll(out_fd, body_out));
+      body_out.clear();
+    } else if (body_out.size() > kMaxAnswer) {
+      return lost("an answer of more than 256 MiB");
+    }
+    received.clear();
+    if (done) break;
   }
-  return ParseHttpResponse(answer);
+  if (!head) return ParseHttpResponse(received);  // refused, naming what is missing
+  if (!done) HOODY_RETURN_IF_ERROR(decoder->Finish());
+  return HttpResponse{head->status, std::move(body_out)};
+}
+
+}  // namespace
+
+Result<HttpResponse> HttpClient::Send(const std::string& method, const std::string& target,
+                                      const std::string& body) const {
+  return Exchange(endpoint_, method, target, Body{body, -1}, -1);
+}
+
+Result<HttpResponse> HttpClient::Stream(const std::string& method, const std::string& target,
+                                        int body_fd, int out_fd) const {
+  return Exchange(endpoint_, method, target, Body{{}, body_fd}, out_fd);
 }
 
 bool IsUnreachable(const Status& status) {
