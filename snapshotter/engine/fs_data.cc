@@ -326,7 +326,7 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
         runs.push_back(*run);
         have += run->count;
       }
-      s.Commit();
+      if (got.ok()) s.Commit();
     }
     if (got.ok()) break;
     // Blocks freed by overwrites return to use at the next commit: a store
