@@ -99,6 +99,12 @@ void BlockAllocator::SetBits(BlockRun run, uint64_t (Group::*map)[kWords], bool 
   }
 }
 
+uint64_t BlockAllocator::free_blocks() const {
+  uint64_t n = 0;
+  for (const Group& g : groups_) n += g.free_count;
+  return n;
+}
+
 Result<BlockRun> BlockAllocator::Reserve(uint32_t max_blocks) {
   HOODY_ASSERT(max_blocks > 0, "empty allocation");
   const uint64_t n_groups = groups_.size();

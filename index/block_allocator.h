@@ -49,6 +49,9 @@ class BlockAllocator {
   uint64_t capacity_blocks() const { return groups_.size() * uint64_t{kGroupBlocks}; }
   uint64_t used_blocks() const { return used_; }
   uint64_t quarantined_blocks() const { return quarantined_; }
+  // Blocks an allocation can take now: neither used, quarantined nor
+  // reserved (block 0 never is). Cost: one add per group.
+  uint64_t free_blocks() const;
 
   // Adds `groups` empty groups at the end (the owner grew the data file).
   void AddGroups(WriteScope& scope, uint64_t groups);

@@ -113,6 +113,23 @@ inline std::string SnapshotKey(std::string_view container, std::string_view name
 inline std::string AliasKey(std::string_view container, std::string_view alias) {
   return SnapshotKey(container, alias);
 }
+// kReservations: a container's reservations share ReservationPrefix(container),
+// one file's ReservationInoPrefix(container, ino); a key names a chunk of the
+// file (ReservationKey) and its value is a little-endian u64 bitmask of the
+// chunk's blocks that fallocate reserved and nothing has written since.
+inline std::string ReservationPrefix(std::string_view container) {
+  return SnapshotPrefix(container);
+}
+inline std::string ReservationInoPrefix(std::string_view container, Ino ino) {
+  std::string k = ReservationPrefix(container);
+  PutBig64(&k, ino.value);
+  return k;
+}
+inline std::string ReservationKey(std::string_view container, Ino ino, uint64_t chunk) {
+  std::string k = ReservationInoPrefix(container, ino);
+  PutBig64(&k, chunk);
+  return k;
+}
 inline std::string ChangeLogPrefix(GenId gen) {
   std::string k;
   PutBig64(&k, gen.value);

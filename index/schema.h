@@ -12,30 +12,31 @@ namespace hoodyfs::index {
 inline constexpr uint64_t kFormatVersion = 2;
 
 enum class Table : uint8_t {
-  kMeta,         // store-wide counters and settings: name -> value
-  kContainers,   // container name -> ContainerRecord
-  kGenerations,  // gen id -> GenerationRecord
-  kInodes,       // (ino, ~gen) -> InodeRecord | whiteout             [versioned]
-  kDirents,      // (parent, name, 0, ~gen) -> DirentValue | whiteout [versioned]
-  kDirCookies,   // (parent, cookie, ~gen) -> (ino, type, name) | whiteout [versioned]
-  kBackrefs,     // (ino, parent, name, 0, ~gen) -> "" | whiteout   [versioned]
-  kXattrs,       // (ino, name, 0, ~gen) -> value | whiteout         [versioned]
-  kChunks,       // (ino, chunk index, ~gen) -> ChunkMap | whiteout   [versioned]
-  kBlocks,       // physical block -> (xxh3 checksum, refcount)
-  kFreeMap,      // bitmap group -> bitmap of used blocks
-  kChangeLog,    // (gen, table, unversioned key) -> ""
-  kSnapshots,    // (container, NUL, snapshot name) -> SnapshotRecord
-  kGenStats,     // gen id -> GenerationStats (accounting cache of a frozen generation)
-  kAliases,      // (container, NUL, alias) -> snapshot name: the alias index
+  kMeta,          // store-wide counters and settings: name -> value
+  kContainers,    // container name -> ContainerRecord
+  kGenerations,   // gen id -> GenerationRecord
+  kInodes,        // (ino, ~gen) -> InodeRecord | whiteout             [versioned]
+  kDirents,       // (parent, name, 0, ~gen) -> DirentValue | whiteout [versioned]
+  kDirCookies,    // (parent, cookie, ~gen) -> (ino, type, name) | whiteout [versioned]
+  kBackrefs,      // (ino, parent, name, 0, ~gen) -> "" | whiteout   [versioned]
+  kXattrs,        // (ino, name, 0, ~gen) -> value | whiteout         [versioned]
+  kChunks,        // (ino, chunk index, ~gen) -> ChunkMap | whiteout   [versioned]
+  kBlocks,        // physical block -> (xxh3 checksum, refcount)
+  kFreeMap,       // bitmap group -> bitmap of used blocks
+  kChangeLog,     // (gen, table, unversioned key) -> ""
+  kSnapshots,     // (container, NUL, snapshot name) -> SnapshotRecord
+  kGenStats,      // gen id -> GenerationStats (accounting cache of a frozen generation)
+  kAliases,       // (container, NUL, alias) -> snapshot name: the alias index
+  kReservations,  // (container, NUL, ino, chunk) -> bitmask of reserved, unwritten blocks
   kCount,
 };
 
 inline constexpr size_t kTableCount = static_cast<size_t>(Table::kCount);
 
 inline constexpr std::array<const char*, kTableCount> kTableNames = {
-    "meta",       "containers", "generations", "inodes",   "dirents",
-    "dircookies", "backrefs",   "xattrs",      "chunks",   "blocks",
-    "freemap",    "changelog",  "snapshots",   "genstats", "aliases",
+    "meta",      "containers", "generations", "inodes",       "dirents", "dircookies",
+    "backrefs",  "xattrs",     "chunks",      "blocks",       "freemap", "changelog",
+    "snapshots", "genstats",   "aliases",     "reservations",
 };
 
 inline constexpr size_t TableIndex(Table t) { return static_cast<size_t>(t); }

@@ -60,7 +60,7 @@ Result<Entry> FileSystem::Lookup(Ino parent, std::string_view name) {
     if (!d) return Status::NotFound("no entry '" + std::string(name) + "'");
     HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, d->ino));
     out = Entry{d->ino, ToAttr(d->ino, rec)};
-    return Status::OK();
+    return AddReserved(s, &out.attr);
   }));
   return out;
 }
@@ -73,7 +73,7 @@ Result<Entry> FileSystem::LookupInode(Ino ino) {
       return Status::NotFound("inode " + std::to_string(ino.value) + " was unlinked");
     }
     out = Entry{ino, ToAttr(ino, rec)};
-    return Status::OK();
+    return AddReserved(s, &out.attr);
   }));
   return out;
 }
@@ -104,7 +104,7 @@ Result<Attr> FileSystem::GetAttr(Ino ino) {
   HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
     HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
     out = ToAttr(ino, rec);
-    return Status::OK();
+    return AddReserved(s, &out);
   }));
   return out;
 }
@@ -126,6 +126,11 @@ Result<Attr> FileSystem::SetAttr(Ino ino, const SetAttrRequest& req) {
       if (*req.size != rec.size) {
         HOODY_RETURN_IF_ERROR(Truncate(s, meta, g, ino, &rec, *req.size));
         rec.mtime = now;
+      } else {
+        // A truncate to the size it has still drops what KEEP_SIZE reserved
+        // past the end (as ext4 drops preallocation past EOF).
+        const uint64_t keep = (rec.size + kBlockSize - 1) / kBlockSize;
+        HOODY_RETURN_IF_ERROR(ReleaseReserved(s, ino, keep, UINT64_MAX).status());
       }
     }
     if (req.mode) rec.mode = (rec.mode & S_IFMT) | (*req.mode & 07777);
@@ -139,7 +144,7 @@ Result<Attr> FileSystem::SetAttr(Ino ino, const SetAttrRequest& req) {
     rec.ctime = req.ctime ? *req.ctime : now;
     HOODY_RETURN_IF_ERROR(meta.PutInode(s, g, ino, rec));
     out = ToAttr(ino, rec);
-    return Status::OK();
+    return AddReserved(s, &out);
   }));
   return out;
 }
@@ -259,6 +264,7 @@ Result<Entry> FileSystem::Link(Ino ino, Ino new_parent, std::string_view new_nam
 }
 
 Status FileSystem::Purge(WriteScope& s, Meta& meta, GenId gen, Ino ino) {
+  HOODY_RETURN_IF_ERROR(ReleaseReserved(s, ino, 0, UINT64_MAX).status());
   std::vector<uint64_t> chunks;
   HOODY_RETURN_IF_ERROR(meta.chunks().ForEach(
       s, index::InoPrefix(ino), "", gen,
@@ -594,8 +600,11 @@ Result<FsStats> FileSystem::StatFs() {
     const uint64_t cap = internals().allocator().capacity_blocks();
     const uint64_t used = internals().allocator().used_blocks();
     // The data file grows on demand: what the host has free is ours too.
+    // Reserved blocks count as used (fs_reserve.cc).
     st.total_blocks = cap + host_free_blocks;
-    st.free_blocks = cap - used + host_free_blocks;
+    const uint64_t free = cap - used + host_free_blocks;
+    const uint64_t reserved = internals().reserved_blocks();
+    st.free_blocks = free > reserved ? free - reserved : 0;
     st.files = internals().next_ino();
   }
   return st;

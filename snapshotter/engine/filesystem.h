@@ -26,6 +26,7 @@
 #include "index/records.h"
 
 namespace hoodyfs::index {
+class KvScope;
 class WriteScope;
 }  // namespace hoodyfs::index
 
@@ -235,17 +236,26 @@ class FileSystem {
   // Makes this file's data and metadata durable (a store-wide group commit).
   Status Fsync(Ino ino);
   // fallocate(2) on a regular file; `mode` holds FALLOC_FL_* bits
-  // (snapshotter/engine/fs_space.cc):
-  //  - 0, KEEP_SIZE: "allocate". Blocks are copy-on-write, so reserving them
-  //    now would not spare a later write its allocation: nothing is reserved;
-  //    without KEEP_SIZE the size grows to offset + length.
+  // (snapshotter/engine/fs_space.cc, fs_reserve.cc):
+  //  - 0, KEEP_SIZE: "allocate". Reserves the range's blocks the file has
+  //    neither mapped nor reserved yet, for this file of this container's
+  //    head: they count as used in StatFs and as allocated in st_blocks, read
+  //    as zeros, and a write into them draws on the reservation, so it never
+  //    fails for room while the reservation lasts (writes, truncates, punches,
+  //    the file's purge and a restore or removal of the container end it; a
+  //    freeze keeps it for the head). All or nothing: kNoSpace when the
+  //    store's free room (AvailableBlocks) cannot cover them, with nothing
+  //    reserved or changed. Without KEEP_SIZE the size grows to
+  //    offset + length in the same change.
   //  - PUNCH_HOLE | KEEP_SIZE: the range reads as zeros; whole blocks become
-  //    holes, partial edge blocks are rewritten with zeros.
+  //    holes (and lose their reservations), partial edge blocks are rewritten
+  //    with zeros.
   //  - ZERO_RANGE [| KEEP_SIZE]: as a punch, then (without KEEP_SIZE) the
   //    size grows to offset + length.
   // Inherited data is never touched: the head gets its own chunk maps, so a
-  // frozen generation keeps its bytes. Not all-or-nothing: an error after
-  // the edges were zeroed leaves them zeroed (bytes the caller asked to zero).
+  // frozen generation keeps its bytes. A punch is not all-or-nothing: an error
+  // after the edges were zeroed leaves them zeroed (bytes the caller asked to
+  // zero).
   // Errors: kInvalidArgument (length 0, range past 2^63), kNotSupported (other
   // modes, PUNCH_HOLE without KEEP_SIZE), kIsDirectory, kInvalidArgument (not
   // a regular file), kReadOnly, kStale, kNoSpace, kIoError.
@@ -300,7 +310,8 @@ class FileSystem {
   // dropped: see Read (fs_atime.cc).
   void MarkAccessed(Ino ino, AtimeUpdate how);
   // Removes an inode with no links left: its chunks, xattrs and record.
-  static Status Purge(index::WriteScope& s, Meta& meta, GenId gen, Ino ino);
+  // Its reservations go with it.
+  Status Purge(index::WriteScope& s, Meta& meta, GenId gen, Ino ino);
   Status PurgeIfUnused(index::WriteScope& s, Meta& meta, GenId gen, Ino ino,
                        const index::InodeRecord& rec);
   // Unlink (directory false) or rmdir (true) inside a write scope.
@@ -323,6 +334,28 @@ class FileSystem {
   Status ZeroRange(Ino ino, uint64_t offset, uint64_t end);
   Status UnmapBlocks(Ino ino, uint64_t first_block, uint64_t end_block);
   Status GrowTo(Ino ino, uint64_t new_size, bool touch);
+
+  // Reservations (fs_reserve.cc). A frozen view has none.
+  // fallocate's allocate modes on bytes [offset, end). REQUIRES: the inode lock.
+  Status Reserve(Ino ino, uint64_t offset, uint64_t end, bool keep_size);
+  static Status NoRoomToReserve(uint64_t blocks, uint64_t avail);
+  // Calls fn(chunk, bits) for each chunk of `ino` with reserved blocks in
+  // [first_block, end_block), with the bits of those blocks.
+  Status ForEachReserved(const index::KvScope& s, Ino ino, uint64_t first_block, uint64_t end_block,
+                         const std::function<void(uint64_t, uint64_t)>& fn) const;
+  // Reserved blocks of `ino` in [first_block, end_block).
+  Result<uint64_t> CountReserved(const index::KvScope& s, Ino ino, uint64_t first_block,
+                                 uint64_t end_block) const;
+  // Ends the reservations of `ino` on [first_block, end_block) in `s`;
+  // returns how many blocks they held.
+  Result<uint64_t> ReleaseReserved(index::WriteScope& s, Ino ino, uint64_t first_block,
+                                   uint64_t end_block);
+  // st_blocks counts reserved blocks as allocated (as ext4's unwritten extents).
+  Status AddReserved(const index::KvScope& s, Attr* attr) const;
+  // Before a write of [offset, offset + length): kNoSpace when the blocks it
+  // does not draw from a reservation would take room that reservations hold
+  // (or the store is full). REQUIRES: the inode lock.
+  Status CheckRoomForWrite(Ino ino, uint64_t offset, uint64_t length);
 
   // The store's inside, as the engine sees it (store_internals.h).
   EngineInternals internals() const;

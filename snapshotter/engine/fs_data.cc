@@ -200,7 +200,6 @@ Result<size_t> FileSystem::Write(Ino ino, uint64_t offset, std::span<const char>
     return Status::FileTooBig("write would end past the largest file size (2^63 - 1 bytes)");
   }
   if (data.empty()) return size_t{0};
-  HOODY_RETURN_IF_ERROR(CheckRoomToGrow());
   std::lock_guard file_lock(internals().InodeLock(ino));
   size_t done = 0;
   while (done < data.size()) {
@@ -208,7 +207,9 @@ Result<size_t> FileSystem::Write(Ino ino, uint64_t offset, std::span<const char>
     // Pieces end at 1 MiB boundaries so each is one extent of at most 257 blocks.
     const size_t n = static_cast<size_t>(
         std::min<uint64_t>(data.size() - done, kWritePieceBytes - at % kWritePieceBytes));
-    Status st = WritePiece(ino, at, data.subspan(done, n), after);
+    // Room for each piece: a piece wholly inside a reservation needs none.
+    Status st = CheckRoomForWrite(ino, at, n);
+    if (st.ok()) st = WritePiece(ino, at, data.subspan(done, n), after);
     // Each piece is all-or-nothing, the call is not: once a piece has landed,
     // report the bytes written (a short write, as write(2) does on ENOSPC),
     // not an error for a call that did change the file.
@@ -307,19 +308,31 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
 
   // 2. Reserve fresh blocks (in memory only: a crash before step 4 leaks nothing).
   std::vector<index::BlockRun> runs;
-  {
-    WriteScope s(internals().kv());
-    for (uint64_t have = 0; have < count;) {
-      Result<index::BlockRun> run = internals().ReserveBlocks(
-          s, static_cast<uint32_t>(std::min<uint64_t>(count - have, kMaxRunBlocks)));
-      if (!run.ok()) {
-        for (const auto& r : runs) internals().allocator().Unreserve(r);
-        return run.status();
+  for (int attempt = 0;; ++attempt) {
+    Status got;
+    bool reservations = false;
+    {
+      WriteScope s(internals().kv());
+      reservations = internals().reserved_blocks() > 0;
+      for (uint64_t have = 0; have < count;) {
+        Result<index::BlockRun> run = internals().ReserveBlocks(
+            s, static_cast<uint32_t>(std::min<uint64_t>(count - have, kMaxRunBlocks)));
+        if (!run.ok()) {
+          for (const auto& r : runs) internals().allocator().Unreserve(r);
+          runs.clear();
+          got = run.status();
+          break;
+        }
+        runs.push_back(*run);
+        have += run->count;
       }
-      runs.push_back(*run);
-      have += run->count;
+      if (got.ok()) s.Commit();
     }
-    s.Commit();
+    if (got.ok()) break;
+    // Blocks freed by overwrites return to use at the next commit: a store
+    // whose free room is held for reservations may need them now.
+    if (got.code() != Code::kNoSpace || !reservations || attempt > 0) return got;
+    HOODY_RETURN_IF_ERROR(internals().Flush());
   }
   auto unreserve = [&] {
     WriteScope s(internals().kv());
@@ -347,6 +360,12 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
     for (const auto& r : runs) internals().allocator().Claim(s, r);
     HOODY_ASSIGN_OR_RETURN(int64_t delta, MapFresh(s, meta, g, ino, first, Flatten(runs), sums));
     rec.blocks += delta;
+    // Blocks written where fallocate reserved them are the file's own now;
+    // the rest took room the data file must still hold for reservations.
+    HOODY_ASSIGN_OR_RETURN(uint64_t drawn, ReleaseReserved(s, ino, first, first + count));
+    if (drawn < count && internals().reserved_blocks() > 0) {
+      HOODY_RETURN_IF_ERROR(internals().BackReservations(s));
+    }
     rec.size = std::max(rec.size, end);
     rec.mtime = rec.ctime = internals().Now();
     if (after != nullptr) *after = internal::ToAttr(ino, rec);
@@ -368,6 +387,7 @@ Status FileSystem::Truncate(WriteScope& s, Meta& meta, GenId g, Ino ino, InodeRe
   }
   if (new_size < rec->size) {
     const uint64_t keep = (new_size + kBlockSize - 1) / kBlockSize;  // blocks kept
+    HOODY_RETURN_IF_ERROR(ReleaseReserved(s, ino, keep, UINT64_MAX).status());
     std::vector<uint64_t> chunks;
     HOODY_RETURN_IF_ERROR(meta.chunks().ForEach(
         s, index::InoPrefix(ino), index::ChunkLogical(ino, keep / index::kChunkBlocks), g,

@@ -1,11 +1,11 @@
 // Space operations of FileSystem: Fallocate (fallocate(2)).
 //
 // Copy-on-write shapes all of them. Preallocating blocks buys nothing, since
-// a later write gets fresh blocks anyway, so "allocate" only moves the size.
-// A punch or a zeroed range never touches a block another generation can
-// see: whole blocks leave the head's own chunk maps (holes read as zeros),
-// and a partially covered edge block is rewritten, as a write of zeros, into
-// a fresh block.
+// a later write gets fresh blocks anyway, so "allocate" reserves room
+// instead (fs_reserve.cc) and moves the size. A punch or a zeroed range
+// never touches a block another generation can see: whole blocks leave the
+// head's own chunk maps (holes read as zeros), and a partially covered edge
+// block is rewritten, as a write of zeros, into a fresh block.
 #include <linux/falloc.h>
 #include <sys/stat.h>
 
@@ -50,18 +50,21 @@ Status FileSystem::Fallocate(Ino ino, int mode, uint64_t offset, uint64_t length
   // Allocating promises room for later writes: none while the store is full.
   if (op == 0) HOODY_RETURN_IF_ERROR(CheckRoomToGrow());
   std::lock_guard file_lock(internals().InodeLock(ino));
-  if (op != 0) HOODY_RETURN_IF_ERROR(ZeroRange(ino, offset, end));
-  if (!keep_size || op != 0) {
-    return GrowTo(ino, keep_size ? 0 : end, /*touch=*/op != 0);
-  }
-  // Allocate with KEEP_SIZE changes nothing, but still checks the file.
-  return Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {
-    HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));
-    return CheckRegularFile(rec, ino);
-  });
+  if (op == 0) return Reserve(ino, offset, end, keep_size);
+  HOODY_RETURN_IF_ERROR(ZeroRange(ino, offset, end));
+  return GrowTo(ino, keep_size ? 0 : end, /*touch=*/true);
 }
 
 Status FileSystem::ZeroRange(Ino ino, uint64_t offset, uint64_t end) {
+  // Whole blocks of the range lose their reservations, past the end of the
+  // file too (what KEEP_SIZE reserved there).
+  const uint64_t first_whole = (offset + kBlockSize - 1) / kBlockSize;
+  const uint64_t end_whole = end / kBlockSize;
+  if (first_whole < end_whole) {
+    HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta&, GenId) -> Status {
+      return ReleaseReserved(s, ino, first_whole, end_whole).status();
+    }));
+  }
   uint64_t size = 0;
   bool is_inline = false;
   HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta& meta, GenId g) -> Status {

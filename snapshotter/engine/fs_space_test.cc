@@ -154,7 +154,7 @@ TEST_F(FsSpaceTest, ZeroRangeExtendsUnlessKeepSize) {
   EXPECT_EQ(ReadAll(*fs_, ino), Pattern(0, 100) + std::string(5 * kB, '\0'));
 }
 
-TEST_F(FsSpaceTest, AllocateMovesOnlyTheSize) {
+TEST_F(FsSpaceTest, AllocateMovesTheSizeAndKeepsTheBytes) {
   Ino ino = MakeFile("f", 10);
   ASSERT_OK(fs_->Fallocate(ino, FALLOC_FL_KEEP_SIZE, 0, 1 << 20));
   EXPECT_EQ(fs_->GetAttr(ino)->size, 10u);
@@ -163,6 +163,114 @@ TEST_F(FsSpaceTest, AllocateMovesOnlyTheSize) {
   ASSERT_OK(fs_->Fallocate(ino, 0, 4 * kB, 1 << 20));  // an inline file grows into a block
   EXPECT_EQ(fs_->GetAttr(ino)->size, 4 * kB + (1 << 20));
   EXPECT_EQ(ReadAll(*fs_, ino), Pattern(0, 10) + std::string(4 * kB + (1 << 20) - 10, '\0'));
+}
+
+// st_blocks in 512-byte units for `blocks` blocks.
+constexpr uint64_t Sectors(uint64_t blocks) { return blocks * (kB / 512); }
+
+// Allocate reserves the range's holes: the file reports them in st_blocks,
+// the store counts them as used, they read as zeros, and a write into them
+// draws on the reservation (st_blocks stays, the total drops).
+TEST_F(FsSpaceTest, AllocateReservesTheRangesHoles) {
+  Ino ino = MakeFile("f", 2 * kB);  // blocks 0 and 1 written
+  const uint64_t free_before = fs_->StatFs()->free_blocks;
+  ASSERT_OK(fs_->Fallocate(ino, 0, 0, 16 * kB));  // blocks 2..15 are holes
+  EXPECT_EQ(store_->reserved_blocks(), 14u);
+  EXPECT_EQ(fs_->GetAttr(ino)->blocks_512, Sectors(16));
+  EXPECT_EQ(fs_->GetAttr(ino)->size, 16 * kB);
+  EXPECT_EQ(fs_->Lookup(kRootIno, "f")->attr.blocks_512, Sectors(16));
+  // The host's free room moves with other processes: the drop is at least
+  // the reservation (growth of the data file to back it shows as used too).
+  EXPECT_LE(fs_->StatFs()->free_blocks + 14, free_before + 16);
+  EXPECT_EQ(ReadAll(*fs_, ino), Pattern(0, 2 * kB) + std::string(14 * kB, '\0'));
+  // Reserving again what is reserved or written adds nothing.
+  ASSERT_OK(fs_->Fallocate(ino, FALLOC_FL_KEEP_SIZE, kB, 8 * kB));
+  EXPECT_EQ(store_->reserved_blocks(), 14u);
+
+  ASSERT_TRUE(fs_->Write(ino, 4 * kB + 100, std::string(2 * kB, 'w')).ok());  // blocks 4-6
+  EXPECT_EQ(store_->reserved_blocks(), 11u);
+  EXPECT_EQ(fs_->GetAttr(ino)->blocks_512, Sectors(16));
+  std::string want = Pattern(0, 2 * kB) + std::string(14 * kB, '\0');
+  want.replace(4 * kB + 100, 2 * kB, std::string(2 * kB, 'w'));
+  EXPECT_EQ(ReadAll(*fs_, ino), want);
+}
+
+// KEEP_SIZE reserves past the end; a truncate, a punch and the last unlink
+// give back what they cover.
+TEST_F(FsSpaceTest, TruncatePunchAndUnlinkReleaseReservations) {
+  Ino ino = MakeFile("f", 0);
+  ASSERT_OK(fs_->Fallocate(ino, FALLOC_FL_KEEP_SIZE, 0, 64 * kB));
+  EXPECT_EQ(fs_->GetAttr(ino)->size, 0u);
+  EXPECT_EQ(fs_->GetAttr(ino)->blocks_512, Sectors(64));
+  EXPECT_EQ(store_->reserved_blocks(), 64u);
+  // A punch of blocks 8..15, and of a partial block (kept).
+  ASSERT_OK(fs_->Fallocate(ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 8 * kB, 8 * kB + 10));
+  EXPECT_EQ(store_->reserved_blocks(), 56u);
+  // A truncate to the size the file has drops what lies past it.
+  SetAttrRequest truncate;
+  truncate.size = 0;
+  ASSERT_OK(fs_->SetAttr(ino, truncate).status());
+  EXPECT_EQ(store_->reserved_blocks(), 0u);
+  EXPECT_EQ(fs_->GetAttr(ino)->blocks_512, 0u);
+
+  // A shrinking truncate drops what lies past the new end.
+  ASSERT_OK(fs_->Fallocate(ino, 0, 0, 10 * kB));
+  truncate.size = 2 * kB + 1;  // keeps blocks 0..2
+  ASSERT_OK(fs_->SetAttr(ino, truncate).status());
+  EXPECT_EQ(store_->reserved_blocks(), 3u);
+  // The last unlink of an open file waits for the release.
+  fs_->Open(ino);
+  ASSERT_OK(fs_->Unlink(kRootIno, "f"));
+  EXPECT_EQ(store_->reserved_blocks(), 3u);
+  ASSERT_OK(fs_->Release(ino));
+  EXPECT_EQ(store_->reserved_blocks(), 0u);
+}
+
+// More than the free room: kNoSpace, nothing reserved, the size unchanged;
+// the rest of the room is still there for others, and writes that would
+// take reserved room are refused.
+TEST_F(FsSpaceTest, AllocateBeyondTheFreeRoomChangesNothing) {
+  Ino ino = MakeFile("f", 10);
+  const uint64_t avail = store_->AvailableBlocks();
+  EXPECT_CODE(Code::kNoSpace, fs_->Fallocate(ino, 0, 0, 2 * avail * kB));
+  EXPECT_CODE(Code::kNoSpace, fs_->Fallocate(ino, 0, 0, uint64_t{1} << 62));
+  EXPECT_EQ(store_->reserved_blocks(), 0u);
+  EXPECT_EQ(fs_->GetAttr(ino)->size, 10u);
+  EXPECT_EQ(ReadAll(*fs_, ino), Pattern(0, 10));
+}
+
+// Reservations are metadata like any other: a reopen finds them.
+TEST_F(FsSpaceTest, ReservationsSurviveAReopen) {
+  Ino ino = MakeFile("f", 0);
+  ASSERT_OK(fs_->Fallocate(ino, FALLOC_FL_KEEP_SIZE, 2 * kB, 25 * kB));
+  ASSERT_OK(store_->Flush());
+  fs_.reset();
+  store_.reset();
+  StoreOptions options;
+  options.flush_interval_ms = 0;
+  store_ = Store::Open(dir_.File("store"), std::move(options)).value();
+  fs_.emplace(store_->Head("c1").value());
+  EXPECT_EQ(store_->reserved_blocks(), 25u);
+  EXPECT_EQ(fs_->GetAttr(ino)->blocks_512, Sectors(25));
+}
+
+// A freeze keeps the head's reservations (the frozen generation has holes
+// there, and reports no reservation); a restore replaces the head and ends
+// them.
+TEST_F(FsSpaceTest, FreezeKeepsReservationsRestoreEndsThem) {
+  Ino ino = MakeFile("f", 0);
+  ASSERT_OK(fs_->Fallocate(ino, 0, 0, 16 * kB));
+  auto frozen = store_->Freeze("c1");
+  ASSERT_TRUE(frozen.ok());
+  EXPECT_EQ(store_->reserved_blocks(), 16u);
+  EXPECT_EQ(fs_->GetAttr(ino)->blocks_512, Sectors(16));
+  EXPECT_EQ(store_->AtGeneration(*frozen)->GetAttr(ino)->blocks_512, 0u);
+  ASSERT_TRUE(fs_->Write(ino, 0, std::string(kB, 'x')).ok());
+  EXPECT_EQ(store_->reserved_blocks(), 15u);
+  EXPECT_EQ(ReadAll(store_->AtGeneration(*frozen).value(), ino), std::string(16 * kB, '\0'));
+  ASSERT_TRUE(store_->Branch("c1", *frozen).ok());
+  EXPECT_EQ(store_->reserved_blocks(), 0u);
+  EXPECT_EQ(fs_->GetAttr(ino)->blocks_512, 0u);
 }
 
 TEST_F(FsSpaceTest, InlineFilesPunchInPlace) {

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <bit>
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -10,6 +11,7 @@
 #include <shared_mutex>
 #include <tuple>
 
+#include "base/coding.h"
 #include "blockstore/aligned_buffer.h"
 #include "blockstore/checksum.h"
 #include "index/keys.h"
@@ -185,6 +187,7 @@ Status Fsck::Run() {
   HOODY_RETURN_IF_ERROR(CheckRecordsAndChangeLog());
   HOODY_RETURN_IF_ERROR(CheckBlocks());
   HOODY_RETURN_IF_ERROR(CheckCatalog());
+  HOODY_RETURN_IF_ERROR(CheckReservations());
   std::vector<GenId> gens;
   {
     ReadScope s(internals().kv());
@@ -259,6 +262,46 @@ Status Fsck::CheckCatalog() {
   if (indexed != aliased) {
     return Broken(std::to_string(indexed) + " alias index entries for " + std::to_string(aliased) +
                   " aliased snapshots");
+  }
+  return Status::OK();
+}
+
+Status Fsck::CheckReservations() {
+  ReadScope s(internals().kv());
+  Meta meta(internals().tree(), internals().allocator());
+  uint64_t total = 0;
+  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kReservations));
+  for (it.Seek(""); it.Valid(); it.Next()) {
+    const std::string_view key = it.key();
+    const size_t nul = key.find('\0');
+    if (nul == std::string_view::npos || key.size() != nul + 17) {
+      return Broken("malformed reservation key");
+    }
+    const std::string container(key.substr(0, nul));
+    const Ino ino(GetBig64(key.data() + nul + 1));
+    const uint64_t chunk = GetBig64(key.data() + nul + 9);
+    const std::string who =
+        "reservation of inode " + std::to_string(ino.value) + " in '" + container + "'";
+    if (it.value().size() != 8) return Broken(who + " is not 8 bytes");
+    const uint64_t mask = GetLe64(it.value().data());
+    if (mask == 0) return Broken(who + " reserves nothing");
+    Result<GenId> head = internals().CurrentHead(container);
+    if (!head.ok()) return Broken(who + " names no container");
+    HOODY_ASSIGN_OR_RETURN(auto rec, meta.GetInode(s, *head, ino));
+    if (!rec || !S_ISREG(rec->mode)) return Broken(who + " names no regular file of the head");
+    HOODY_ASSIGN_OR_RETURN(VisibleChunk mapped, meta.GetChunk(s, *head, ino, chunk));
+    for (uint32_t i = 0; i < index::kChunkBlocks; ++i) {
+      if ((mask >> i & 1) != 0 && mapped.blocks[i].valid()) {
+        return Broken(who + " reserves block " + std::to_string(chunk * index::kChunkBlocks + i) +
+                      ", which the file maps");
+      }
+    }
+    total += static_cast<uint64_t>(std::popcount(mask));
+  }
+  HOODY_RETURN_IF_ERROR(it.status());
+  if (total != internals().reserved_blocks()) {
+    return Broken(std::to_string(total) + " reserved blocks recorded, the store counts " +
+                  std::to_string(internals().reserved_blocks()));
   }
   return Status::OK();
 }

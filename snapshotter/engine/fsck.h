@@ -11,7 +11,10 @@
 //  - in every generation that is not dropped: entries, readdir cookies and back-references agree,
 //    entries point at existing inodes of the recorded type, link counts match
 //    the entries, directories have exactly one parent, mapped blocks lie
-//    within the file size and add up to the inode's block count.
+//    within the file size and add up to the inode's block count;
+//  - every reservation names a container, a regular file of its head and
+//    only blocks the head does not map, and their bits add up to the store's
+//    reserved total (Store::reserved_blocks).
 //
 // CheckCollected (Store::CheckFullyCollected) is the check for after a full
 // garbage collection: no dropped generation is left that could have been
@@ -72,6 +75,7 @@ class Fsck {
   Status CheckRecordsAndChangeLog();
   Status CheckBlocks();
   Status CheckCatalog();
+  Status CheckReservations();
   Status CheckGeneration(GenId gen);
   Status FindUses(std::vector<DamagedBlock>* damaged);
   Result<std::string> PathOf(const index::KvScope& s, GenId gen, Ino ino);

@@ -161,7 +161,7 @@ Status Store::Load() {
                               " blocks but the free map covers " +
                               std::to_string(allocator_.capacity_blocks()));
   }
-  return Status::OK();
+  return LoadReservations(s);
 }
 
 void Store::StopFlusher() {
@@ -226,6 +226,9 @@ uint64_t Store::ReturnFreeSpace(uint32_t min_blocks) {
     std::vector<index::BlockRun> runs;
     {
       WriteScope s(*kv_);
+      // Reservations are backed by the data file's free blocks: while any is
+      // held, freed blocks stay with the store (docs/design.md, "Reservations").
+      if (reserved_blocks_ > 0) return punched;
       runs = allocator_.TakeUnpunched(min_blocks, kRunsPerBatch);
       s.Commit();
     }

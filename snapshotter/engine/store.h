@@ -154,6 +154,8 @@ class Store {
   // flusher thread calls this with kBackgroundPunchBlocks after its commits,
   // garbage collection with 1. A failed punch costs space only. Returns the
   // count of blocks punched.
+  // None while fallocate reservations are held: they are backed by the data
+  // file's free blocks.
   uint64_t ReturnFreeSpace(uint32_t min_blocks);
   static constexpr uint32_t kBackgroundPunchBlocks = 256;  // 1 MiB
   // Freed blocks still held by the host file (not punched, not reused).
@@ -210,6 +212,12 @@ class Store {
 
   uint64_t capacity_blocks() const;
   uint64_t used_blocks() const;
+  // Blocks fallocate reserved in every container's head and nothing has
+  // written since (store_reservations.cc; docs/design.md, "Reservations").
+  uint64_t reserved_blocks() const;
+  // What the store can still give out: free blocks of the data file and the
+  // host's free room, less the reservations (statfs's free and available).
+  uint64_t AvailableBlocks() const;
   const std::string& dir() const { return dir_; }
   std::string DescribeDevice() const { return device_->Describe(); }
 
@@ -270,7 +278,8 @@ class Store {
                            index::ContainerRecord record);
   // Removes the container's record and head entry (the caller drops its
   // generations).
-  void RemoveContainerIn(index::WriteScope& scope, const std::string& name);
+  // Its reservations go with it. Errors: scope errors.
+  Status RemoveContainerIn(index::WriteScope& scope, const std::string& name);
   // Adds a generation to the tree, undone if the scope rolls back.
   void AddToTree(index::WriteScope& scope, GenId gen, GenId parent);
   // Reserves data blocks (BlockAllocator::Reserve), growing the data file
@@ -278,6 +287,26 @@ class Store {
   Result<index::BlockRun> ReserveBlocks(index::WriteScope& scope, uint32_t max_blocks);
   // Reserves and claims in one scope.
   Result<index::BlockRun> AllocateBlocks(index::WriteScope& scope, uint32_t max_blocks);
+  // Grows the data file by `groups` free-map groups or more (the grow step),
+  // recorded in `scope`; one group at a time when the host lacks room for
+  // the step. Errors: kNoSpace, kIoError.
+  Status GrowDataFile(index::WriteScope& scope, uint64_t groups);
+
+  // --- reservations (store_reservations.cc) ---
+  // Sums the reservations table into reserved_blocks_ (at open).
+  Status LoadReservations(const index::KvScope& scope);
+  // Moves the total by `delta` blocks, undone if `scope` rolls back.
+  void AdjustReserved(index::WriteScope& scope, int64_t delta);
+  // Makes the data file hold at least reserved_blocks_ free blocks, so a
+  // write that draws on a reservation never needs the host to grow it; and
+  // AvailableBlocks() the host's free room (statvfs of the store's
+  // directory) plus the data file's free blocks, less the reservations.
+  // REQUIRES: a WriteScope (for the growth). Errors: kNoSpace, kIoError.
+  Status BackReservations(index::WriteScope& scope);
+  uint64_t AvailableBlocksLocked() const;
+  // Drops every reservation of `container` (a restore or a removal replaces
+  // its head): the reserved space goes back to free.
+  Status DropReservations(index::WriteScope& scope, const std::string& container);
 
   std::string dir_;
   StoreOptions options_;
@@ -292,6 +321,7 @@ class Store {
   uint64_t next_lineage_ = 1;
   uint64_t next_ino_ = 2;
   uint64_t next_gen_ = 1;
+  uint64_t reserved_blocks_ = 0;  // sum of the reservations table's bits
 
   // Readers of data blocks hold this shared from before they drop the state
   // lock until their I/O is done; releasing quarantined blocks takes it

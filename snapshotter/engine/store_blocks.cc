@@ -19,11 +19,16 @@ Result<index::BlockRun> Store::AllocateBlocks(WriteScope& scope, uint32_t max_bl
 Result<index::BlockRun> Store::ReserveBlocks(WriteScope& scope, uint32_t max_blocks) {
   Result<index::BlockRun> run = allocator_.Reserve(max_blocks);
   if (run.ok() || run.status().code() != Code::kNoSpace) return run;
+  HOODY_RETURN_IF_ERROR(GrowDataFile(scope, 1));
+  return allocator_.Reserve(max_blocks);
+}
+
+Status Store::GrowDataFile(WriteScope& scope, uint64_t min_groups) {
   // Grow the data file by whole free-map groups (the step, 64 MiB), or by
-  // one group (16 MiB) when the host has less room than a step left.
+  // one group (16 MiB) at a time when the host has less room than a step left.
   const uint64_t group_bytes = uint64_t{index::kFreeMapGroupBlocks} * kBlockSize;
   const uint64_t step = std::max<uint64_t>(options_.grow_step_bytes, group_bytes);
-  uint64_t groups = step / group_bytes;
+  uint64_t groups = std::max(min_groups, step / group_bytes);
   for (;;) {
     const uint64_t new_size =
         (allocator_.capacity_blocks() + groups * index::kFreeMapGroupBlocks) * uint64_t{kBlockSize};
@@ -34,8 +39,10 @@ Result<index::BlockRun> Store::ReserveBlocks(WriteScope& scope, uint32_t max_blo
     if (device_->SizeBytes() >= new_size) break;
     Status grown = device_->Grow(new_size);
     if (grown.ok()) break;
-    if (grown.code() != Code::kNoSpace || groups == 1) return grown.WithContext("grow data file");
-    groups = 1;
+    if (grown.code() != Code::kNoSpace || groups <= min_groups) {
+      return grown.WithContext("grow data file");
+    }
+    groups = min_groups;
   }
   // The commit that records the new groups must find the new size durable
   // (Load refuses a free map larger than the file), even when no data write
@@ -43,7 +50,7 @@ Result<index::BlockRun> Store::ReserveBlocks(WriteScope& scope, uint32_t max_blo
   // a data write, so that commit syncs the data file first.
   data_writes_.fetch_add(1, std::memory_order_release);
   allocator_.AddGroups(scope, groups);
-  return allocator_.Reserve(max_blocks);
+  return Status::OK();
 }
 
 uint64_t Store::capacity_blocks() const {

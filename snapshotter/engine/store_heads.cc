@@ -112,13 +112,15 @@ Status Store::CreateContainerIn(WriteScope& s, const std::string& name, GenId fr
   return Status::OK();
 }
 
-void Store::RemoveContainerIn(WriteScope& s, const std::string& name) {
+Status Store::RemoveContainerIn(WriteScope& s, const std::string& name) {
+  HOODY_RETURN_IF_ERROR(DropReservations(s, name));
   s.Delete(Table::kContainers, name);
   auto it = heads_.find(name);
-  if (it == heads_.end()) return;
+  if (it == heads_.end()) return Status::OK();
   const HeadInfo old = it->second;
   heads_.erase(it);
   s.OnRollback([this, name, old] { heads_[name] = old; });
+  return Status::OK();
 }
 
 Status Store::CreateContainer(const std::string& name, GenId from) {
@@ -169,6 +171,9 @@ Result<GenId> Store::BranchIn(WriteScope& s, const std::string& container, GenId
   HOODY_RETURN_IF_ERROR(CheckWritable());
   HOODY_ASSIGN_OR_RETURN(ContainerRecord c, GetContainer(s, container));
   if (!tree_.Contains(from)) return Status::NotFound("generation " + std::to_string(from.value));
+  // The new head replaces the old one's files, and with them their
+  // reservations; a freeze keeps them (the head goes on with its files).
+  HOODY_RETURN_IF_ERROR(DropReservations(s, container));
   const GenId head = NextGen(s);
   PutGeneration(s, head, GenerationRecord{from, GenState::kHead, container, ToNs(Now())});
   AddToTree(s, head, from);

@@ -85,8 +85,8 @@ class StoreInternals {
                            index::ContainerRecord record) const {
     return store_->CreateContainerIn(scope, name, from, std::move(record));
   }
-  void RemoveContainerIn(index::WriteScope& scope, const std::string& name) const {
-    store_->RemoveContainerIn(scope, name);
+  Status RemoveContainerIn(index::WriteScope& scope, const std::string& name) const {
+    return store_->RemoveContainerIn(scope, name);
   }
 
  private:
@@ -132,6 +132,20 @@ class EngineInternals : public StoreInternals {
   Result<index::BlockRun> AllocateBlocks(index::WriteScope& scope, uint32_t max_blocks) const {
     return store_->AllocateBlocks(scope, max_blocks);
   }
+
+  // Reservations (store.h): the store-wide total, moved in `scope`; the
+  // data file grown to back them; the room left for everything else.
+  // REQUIRES: a scope held (a WriteScope for the first two).
+  void AdjustReserved(index::WriteScope& scope, int64_t delta) const {
+    store_->AdjustReserved(scope, delta);
+  }
+  Status BackReservations(index::WriteScope& scope) const {
+    return store_->BackReservations(scope);
+  }
+  uint64_t reserved_blocks() const { return store_->reserved_blocks_; }
+  uint64_t AvailableBlocks() const { return store_->AvailableBlocksLocked(); }
+  // The group commit: makes blocks freed so far allocatable again.
+  Status Flush() const { return store_->Flush(); }
 
   // Open-file counts: an unlinked file is purged at its last release.
   void AddOpen(const std::string& container, Ino ino) const { store_->AddOpen(container, ino); }

@@ -132,7 +132,7 @@ Status Snapshotter::DeleteContainer(const std::string& name) {
       HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, e.record.gen, GenState::kDropped));
     }
     HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, rec.head, GenState::kDropped));
-    internals_.RemoveContainerIn(s, name);
+    HOODY_RETURN_IF_ERROR(internals_.RemoveContainerIn(s, name));
     s.Commit();
   }
   return store_->Flush();

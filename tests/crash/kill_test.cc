@@ -21,6 +21,7 @@
 //
 // Reproduce a failure with --gtest_random_seed=SEED (printed on failure).
 #include <gtest/gtest.h>
+#include <linux/falloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -246,6 +247,55 @@ TEST_P(KillTest, StoreReopensWithEverySyncedChange) {
   ASSERT_OK(fs.Fsync(e->ino));
   auto g = (*store)->Freeze("c");
   ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_OK((*store)->CheckInvariants());
+}
+
+// A reservation is metadata like any other: one that an fsync made durable
+// is there after kill -9, with the same room and blocks, and nothing else
+// (the one made after the fsync is gone).
+TEST(KillReservationTest, AReservationFsyncedBeforeAKillSurvivesIt) {
+  TempDir dir = TempDir::Create().value();
+  const std::string store_dir = dir.File("store");
+  ASSERT_OK(Store::Init(store_dir));
+  Ino kept, lost;
+  {
+    auto store = Store::Open(store_dir, Options());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_OK((*store)->CreateContainer("c"));
+    auto fs = (*store)->Head("c").value();
+    kept = fs.Mknod(kRootIno, "kept", S_IFREG | 0644, 0, {}).value().ino;
+    lost = fs.Mknod(kRootIno, "lost", S_IFREG | 0644, 0, {}).value().ino;
+    ASSERT_OK((*store)->Flush());
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0) << std::strerror(errno);
+  if (pid == 0) {
+    auto store = Store::Open(store_dir, Options());
+    if (!store.ok()) ChildFail(kChildSetupFailed, store.status().ToString());
+    auto fs = (*store)->Head("c").value();
+    Status s = fs.Fallocate(kept, FALLOC_FL_KEEP_SIZE, 0, 1 << 20);
+    if (s.ok()) s = fs.Fallocate(kept, 0, 2 << 20, 1 << 20);
+    if (s.ok()) s = fs.Fsync(kept);
+    if (s.ok()) s = fs.Fallocate(lost, 0, 0, 1 << 20);
+    if (!s.ok()) ChildFail(kChildAssertionFailed, s.ToString());
+    ::kill(::getpid(), SIGKILL);
+    ChildFail(kChildNeverKilled, "survived SIGKILL");
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid) << std::strerror(errno);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "the child ended with status " << status;
+
+  auto store = Store::Open(store_dir, Options());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->reserved_blocks(), 512u);
+  auto fs = (*store)->Head("c").value();
+  EXPECT_EQ(fs.GetAttr(kept)->blocks_512, uint64_t{2 << 20} / 512);
+  EXPECT_EQ(fs.GetAttr(kept)->size, uint64_t{3 << 20});
+  EXPECT_EQ(fs.GetAttr(lost)->blocks_512, 0u);
+  EXPECT_EQ(fs.GetAttr(lost)->size, 0u);
   EXPECT_OK((*store)->CheckInvariants());
 }
 

@@ -47,6 +47,10 @@ class MountTest : public ::testing::Test {
   // Store options for the fixture's store; tests override (the durability
   // tests turn the background flusher off).
   virtual snapshotter::StoreOptions StoreOpts() const { return snapshotter::StoreOptions(); }
+  // Bytes of a tmpfs the store lives on, so a test can fill it (0: the
+  // temporary directory's own filesystem). Needs the private mount
+  // namespace; without it the test skips. TearDown unmounts it.
+  virtual uint64_t StoreHostBytes() const { return 0; }
 
   // A path below the mountpoint.
   std::string P(const std::string& relative) const { return mountpoint_ + "/" + relative; }
@@ -66,6 +70,7 @@ class MountTest : public ::testing::Test {
   std::string mountpoint_;
   std::unique_ptr<snapshotter::Store> store_;
   std::unique_ptr<fusefs::Session> session_;
+  std::string store_host_;  // the tmpfs of StoreHostBytes(), when mounted
 
  private:
   void OpenStore();

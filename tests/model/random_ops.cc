@@ -1,6 +1,7 @@
 #include "tests/model/random_ops.h"
 
 #include <gtest/gtest.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 
 #include <map>
@@ -34,6 +35,7 @@ enum Op {
   kBranch,
   kReopen,
   kSync,
+  kFallocate,
   kOpCount
 };
 
@@ -117,9 +119,10 @@ std::string RandomOps::Pattern(size_t n) {
 }
 
 void RandomOps::Step() {
-  const int weights[kOpCount] = {mix_.create, mix_.mkdir,  mix_.symlink, mix_.link,     mix_.unlink,
-                                 mix_.rmdir,  mix_.rename, mix_.write,   mix_.truncate, mix_.xattr,
-                                 mix_.chmod,  mix_.freeze, mix_.branch,  mix_.reopen,   mix_.sync};
+  const int weights[kOpCount] = {mix_.create,   mix_.mkdir,  mix_.symlink, mix_.link,
+                                 mix_.unlink,   mix_.rmdir,  mix_.rename,  mix_.write,
+                                 mix_.truncate, mix_.xattr,  mix_.chmod,   mix_.freeze,
+                                 mix_.branch,   mix_.reopen, mix_.sync,    mix_.fallocate};
   int total = 0;
   for (int w : weights) total += w;
   ASSERT_GT(total, 0) << "every operation weight is 0";
@@ -243,6 +246,32 @@ void RandomOps::FileOp(int op) {
       auto a = fs_->SetAttr(Ino(ino), req);
       ASSERT_TRUE(a.ok()) << a.status().ToString();
       model.Truncate(ino, *req.size);
+      return;
+    }
+    case kFallocate: {
+      const uint64_t ino = RandomIno(false);
+      if (!S_ISREG(model.Node(ino).mode)) return;
+      static constexpr int kModes[] = {0, FALLOC_FL_KEEP_SIZE,
+                                       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE};
+      const int mode = kModes[Pick(std::size(kModes))];
+      const uint64_t off = Chance(50) ? Pick(8192) : Pick(mix_.max_write_offset);
+      const uint64_t len = 1 + Pick(mix_.max_write_bytes);
+      const uint64_t reserved_before = store_->reserved_blocks();
+      Status s = fs_->Fallocate(Ino(ino), mode, off, len);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      std::string& data = model.Mutable(ino).data;
+      if (mode == 0 && off + len > data.size()) model.Truncate(ino, off + len);
+      if ((mode & FALLOC_FL_PUNCH_HOLE) != 0) {
+        for (uint64_t i = off; i < off + len && i < data.size(); ++i) data[i] = '\0';
+        EXPECT_LE(store_->reserved_blocks(), reserved_before) << "a punch reserved room";
+        return;
+      }
+      // Every block of the range is the file's now, written or reserved.
+      auto a = fs_->GetAttr(Ino(ino));
+      ASSERT_TRUE(a.ok()) << a.status().ToString();
+      const uint64_t range_blocks = (off + len - 1) / kBlockSize - off / kBlockSize + 1;
+      EXPECT_GE(a->blocks_512, range_blocks * (kBlockSize / 512)) << "ino " << ino;
+      EXPECT_GE(store_->reserved_blocks(), reserved_before);
       return;
     }
     case kXattr: {
