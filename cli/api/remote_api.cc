@@ -184,4 +184,16 @@ Result<std::vector<BisectStep>> RemoteApi::BisectProgress(const std::string& id)
   return DecodeArray<BisectStep>(j["steps"], BisectStepFromJson);
 }
 
+// The daemon has no send or receive path yet: they need the store to
+// themselves (no mounts), as an offline `hoodyfs import` does.
+Result<SendStats> RemoteApi::Send(const SendRequest&, int) {
+  return Status::NotSupported(
+      "send is not served by the daemon yet: unmount the store's containers and run it again");
+}
+
+Result<ReceiveStats> RemoteApi::Receive(const std::string&, int) {
+  return Status::NotSupported(
+      "receive is not served by the daemon yet: unmount the store's containers and run it again");
+}
+
 }  // namespace hoodyfs::cli
