@@ -116,6 +116,11 @@ class StreamWriter {
   Status Node(const NodeRecord& r);
   Status Data(Ino ino, uint64_t offset, std::string_view bytes);
   Status Link(const LinkRecord& r);
+  // A record of any kind and payload, framed and checksummed: for tests
+  // and the fuzz target, which make streams the other methods would not.
+  Status PutRaw(uint8_t kind, std::string_view payload) {
+    return Put(static_cast<Kind>(kind), payload);
+  }
   // Writes the trailer and flushes.
   Status End();
   uint64_t records() const { return records_; }

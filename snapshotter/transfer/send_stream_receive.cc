@@ -328,7 +328,7 @@ Result<ReceiveStats> ReceiveSnapshot(Snapshotter& snap, const std::string& conta
   if (first.kind != Kind::kBegin)
     return StreamReader::Bad(first, "the stream must open with begin");
   HOODY_ASSIGN_OR_RETURN(stream::BeginRecord begin, in.DecodeBegin(first));
-  if (begin.ino_limit <= kRootIno.value + 1 || begin.ino_limit >= kMaxChosenIno) {
+  if (begin.ino_limit <= kRootIno.value || begin.ino_limit >= kMaxChosenIno) {
     return StreamReader::Bad(first, "absurd inode limit " + std::to_string(begin.ino_limit));
   }
   ReceiveStats stats;

@@ -246,11 +246,44 @@ TEST_F(SendStreamTest, AnIncrementalAppliesOnlyOnItsBase) {
   EXPECT_EQ(r.status().code(), Code::kExists) << r.status().ToString();
   // With the base, it applies; a second time it is refused.
   ASSERT_TRUE(Receive(*b_, "x", Send(s1, "")).ok());
+  {
+    // A change of the receiver's own: kept as a pre-restore snapshot when
+    // the incremental moves the head.
+    FileSystem x = b_->store().Head("x").value();
+    ASSERT_TRUE(x.Mknod(kRootIno, "local", S_IFREG | 0600, 0, Owner{}).ok());
+  }
   ASSERT_TRUE(Receive(*b_, "x", inc).ok());
+  auto snaps = b_->ListSnapshots("x");
+  ASSERT_TRUE(snaps.ok());
+  ASSERT_EQ(snaps->size(), 3u);
+  EXPECT_TRUE(snaps->at(1).alias.starts_with("pre-restore-") ||
+              snaps->at(2).alias.starts_with("pre-restore-"));
+  {
+    FileSystem x = b_->store().Head("x").value();
+    EXPECT_FALSE(x.Lookup(kRootIno, "local").ok());
+    char buf[8] = {};
+    EXPECT_EQ(x.Read(x.Lookup(kRootIno, "f")->ino, 0, buf).value(), 2u);
+    EXPECT_EQ(std::string(buf, 2), "v2");
+  }
   r = Receive(*b_, "x", inc);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kExists) << r.status().ToString();
   EXPECT_EQ(b_->ListContainers().size(), 2u);  // r, x: no scratch left
+}
+
+TEST_F(SendStreamTest, AnEmptyContainerOfAFreshStoreRoundTrips) {
+  // b_ has never given an inode number: its stream's ino limit is 2.
+  ASSERT_TRUE(b_->CreateContainer("e").ok());
+  auto s = b_->CreateSnapshot("e", {});
+  ASSERT_TRUE(s.ok());
+  const std::string path = dir_.File("empty-stream");
+  {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    ASSERT_TRUE(SendSnapshot(*b_, SendRequest{"e", s->name, ""}, fd.get()).ok());
+  }
+  auto r = Receive(*a_, "e", path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->nodes, 1u);
 }
 
 // Splits a stream into its header and frames.

@@ -48,7 +48,11 @@ Result<std::unique_ptr<Snapshotter>> Snapshotter::Open(const std::string& dir,
   HOODY_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(dir, std::move(options)));
   std::unique_ptr<Snapshotter> snap(new Snapshotter(std::move(store)));
   HOODY_RETURN_IF_ERROR(snap->ExpireSnapshots().status());
-  HOODY_RETURN_IF_ERROR(snap->RemoveInterruptedReceives());
+  // A scratch left behind costs space only: a store that cannot remove it
+  // now (full, read-only) still opens.
+  if (Status st = snap->RemoveInterruptedReceives(); !st.ok()) {
+    Log(LogLevel::kWarning, "could not remove an interrupted receive: " + st.ToString());
+  }
   return snap;
 }
 

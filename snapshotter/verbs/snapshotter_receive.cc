@@ -150,20 +150,23 @@ Result<SnapshotInfo> Snapshotter::PublishReceive(const std::string& scratch,
     HOODY_ASSIGN_OR_RETURN(const GenId scratch_head, internals_.CurrentHead(scratch));
     HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, scratch_head, GenState::kDropped));
     internals_.RemoveContainerIn(s, scratch);
-    if (incremental) {
-      HOODY_ASSIGN_OR_RETURN(old_head, internals_.CurrentHead(container));
-      old_head_pin = store_->PinGeneration(old_head, "receive");
-      HOODY_ASSIGN_OR_RETURN(new_head,
-                             ReplaceHeadIn(s, container, frozen, RestoreRequest{}, &saved));
-    } else {
-      HOODY_RETURN_IF_ERROR(internals_.CreateContainerIn(s, container, frozen, ContainerRecord{}));
-    }
     SnapshotRecord rec;
     rec.gen = frozen;
     rec.alias = snap.alias;
     rec.created_ns = snap.created_ns;
     rec.guid = snap.guid;
+    if (!incremental) {
+      HOODY_RETURN_IF_ERROR(internals_.CreateContainerIn(s, container, frozen, ContainerRecord{}));
+    }
+    // Named before the head moves: a pre-restore snapshot then takes
+    // another name than the received one.
     catalog::Put(s, container, snap.name, rec);
+    if (incremental) {
+      HOODY_ASSIGN_OR_RETURN(old_head, internals_.CurrentHead(container));
+      old_head_pin = store_->PinGeneration(old_head, "receive");
+      HOODY_ASSIGN_OR_RETURN(new_head,
+                             ReplaceHeadIn(s, container, frozen, RestoreRequest{}, &saved));
+    }
     s.Commit();
   }
   HOODY_RETURN_IF_ERROR(store_->Flush());

@@ -53,6 +53,7 @@ void RunAll(const std::string& target, void (*run)(std::string_view)) {
 TEST(FuzzRegressionTest, RestRouter) { RunAll("rest_router", RestRouter); }
 TEST(FuzzRegressionTest, StrictJson) { RunAll("strict_json", StrictJson); }
 TEST(FuzzRegressionTest, TarImport) { RunAll("tar_import", TarImport); }
+TEST(FuzzRegressionTest, SendReceive) { RunAll("send_receive", SendReceive); }
 
 }  // namespace
 }  // namespace hoodyfs::fuzz
