@@ -1,6 +1,7 @@
 #include "cli/api/http_client.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <memory>
@@ -17,6 +18,47 @@ void InitCurlOnce() {
 size_t Append(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
   return size * n;
+}
+
+// Stream's body source and answer sink.
+struct StreamState {
+  CURL* curl = nullptr;
+  int body_fd = -1;
+  int out_fd = -1;
+  std::string answer;  // an error document, or everything when out_fd < 0
+  int io_errno = 0;    // reading body_fd or writing out_fd failed
+};
+
+size_t ReadBodyFd(char* buf, size_t size, size_t n, void* cls) {
+  auto* st = static_cast<StreamState*>(cls);
+  for (;;) {
+    const ssize_t got = ::read(st->body_fd, buf, size * n);
+    if (got >= 0) return static_cast<size_t>(got);
+    if (errno == EINTR) continue;
+    st->io_errno = errno;
+    return CURL_READFUNC_ABORT;
+  }
+}
+
+size_t WriteAnswer(char* data, size_t size, size_t n, void* cls) {
+  auto* st = static_cast<StreamState*>(cls);
+  long status = 0;
+  curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (st->out_fd < 0 || status < 200 || status >= 300) {
+    st->answer.append(data, size * n);
+    return size * n;
+  }
+  size_t done = 0;
+  while (done < size * n) {
+    const ssize_t w = ::write(st->out_fd, data + done, size * n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      st->io_errno = errno;
+      return 0;  // curl stops with CURLE_WRITE_ERROR
+    }
+    done += static_cast<size_t>(w);
+  }
+  return done;
 }
 
 struct CurlDeleter {
@@ -74,6 +116,55 @@ Result<HttpResponse> HttpClient::Send(const std::string& method, const std::stri
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   return HttpResponse{static_cast<int>(status), std::move(answer)};
+}
+
+Result<HttpResponse> HttpClient::Stream(const std::string& method, const std::string& target,
+                                        int body_fd, int out_fd) const {
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) return Status::IoError("curl_easy_init failed");
+  CURL* c = curl.get();
+  const std::string url = endpoint_.base_url + target;
+  StreamState st;
+  st.curl = c;
+  st.body_fd = body_fd;
+  st.out_fd = out_fd;
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  if (!endpoint_.unix_socket.empty()) {
+    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, endpoint_.unix_socket.c_str());
+  }
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &WriteAnswer);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
+  curl_slist* raw_headers = nullptr;
+  const std::string auth = "Authorization: Bearer " + endpoint_.token;
+  if (!endpoint_.token.empty()) raw_headers = curl_slist_append(raw_headers, auth.c_str());
+  raw_headers = curl_slist_append(raw_headers, "Expect:");
+  if (body_fd >= 0) {
+    raw_headers = curl_slist_append(raw_headers, "Content-Type: application/octet-stream");
+    raw_headers = curl_slist_append(raw_headers, "Transfer-Encoding: chunked");
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, &ReadBodyFd);
+    curl_easy_setopt(c, CURLOPT_READDATA, &st);
+  }
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  std::unique_ptr<curl_slist, SlistDeleter> headers(raw_headers);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  const CURLcode rc = curl_easy_perform(c);
+  if (st.io_errno != 0) {
+    return FromErrno(st.io_errno, body_fd >= 0 ? "reading the request body" : "writing the answer");
+  }
+  if (rc != CURLE_OK) {
+    const std::string where =
+        endpoint_.unix_socket.empty() ? endpoint_.base_url : endpoint_.unix_socket;
+    const bool never_sent = rc == CURLE_COULDNT_CONNECT;
+    return Status(Code::kIoError,
+                  "cannot reach the hoodyfs daemon at " + where + ": " + curl_easy_strerror(rc),
+                  never_sent ? ENOTCONN : ECONNRESET);
+  }
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  return HttpResponse{static_cast<int>(status), std::move(st.answer)};
 }
 
 bool IsUnreachable(const Status& status) {

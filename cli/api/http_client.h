@@ -38,6 +38,15 @@ class HttpClient {
   Result<HttpResponse> Send(const std::string& method, const std::string& target,
                             const std::string& body = "") const;
 
+  // As Send, with streamed bodies: the request's body is read from
+  // `body_fd` to its end and sent chunked as it is read (-1: no body), and
+  // a 2xx answer's body is written to `out_fd` as it arrives (-1: kept in
+  // the response); any other answer comes back whole (an error document).
+  // Errors: as Send, plus kIoError when reading `body_fd` or writing
+  // `out_fd` fails.
+  Result<HttpResponse> Stream(const std::string& method, const std::string& target, int body_fd,
+                              int out_fd) const;
+
   const HttpEndpoint& endpoint() const { return endpoint_; }
 
  private:

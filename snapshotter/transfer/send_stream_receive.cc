@@ -333,11 +333,16 @@ Result<ReceiveStats> ReceiveSnapshot(Snapshotter& snap, const std::string& conta
   }
   ReceiveStats stats;
   stats.incremental = !begin.base_guid.empty();
-  HOODY_ASSIGN_OR_RETURN(std::string scratch, snap.BeginReceive(container, begin.base_guid));
+  const ReceivedSnapshot received{begin.name, begin.alias, begin.created_ns, begin.guid,
+                                  begin.base_guid};
+  Result<std::string> began = snap.BeginReceive(container, received);
+  if (!began.ok()) {
+    return began.status().WithContext("nothing received into '" + container + "'");
+  }
+  const std::string scratch = *began;
   Status st = [&]() -> Status {
     HOODY_ASSIGN_OR_RETURN(FileSystem fs, snap.store().Head(scratch));
     HOODY_RETURN_IF_ERROR(ReceiveInto(fs, in, begin, &stats));
-    ReceivedSnapshot received{begin.name, begin.alias, begin.created_ns, begin.guid};
     HOODY_ASSIGN_OR_RETURN(stats.snapshot, snap.PublishReceive(scratch, container, received));
     return Status::OK();
   }();

@@ -486,7 +486,8 @@ TEST_F(SendStreamTest, DamagedAndHostileStreamsAreRefusedAndLeaveNothing) {
 }
 
 TEST_F(SendStreamTest, AScratchLeftByACrashIsRemovedAtOpen) {
-  auto scratch = b_->BeginReceive("r", "");
+  auto scratch = b_->BeginReceive(
+      "r", ReceivedSnapshot{"snap-20260101-000000", "", 0, "0123456789abcdef0123456789abcdef", ""});
   ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
   EXPECT_EQ(b_->ListContainers().size(), 1u);
   b_.reset();

@@ -104,6 +104,7 @@ struct ReceivedSnapshot {
   std::string alias;
   int64_t created_ns = 0;
   std::string guid;
+  std::string base_guid;  // an incremental stream's base; "" full
 };
 
 // Called around the verbs that change what a container's head is, so a
@@ -185,11 +186,15 @@ class Snapshotter {
   // receive that fails (AbortReceive) or is cut by a crash (the scratch is
   // removed at the next Open) leaves the target as it was.
   // BeginReceive returns the scratch container's name: its head is empty
-  // (a full stream: `base_guid` "", and `container` must not exist) or a
-  // fresh child of the snapshot of `container` whose guid is `base_guid`.
-  // Errors: kExists (full: the container exists), kNotFound (incremental:
-  // no container, or no snapshot with that guid in it), kInvalidArgument.
-  Result<std::string> BeginReceive(const std::string& container, const std::string& base_guid);
+  // (a full stream: snap.base_guid "", and `container` must not exist) or a
+  // fresh child of the snapshot of `container` whose guid is snap.base_guid.
+  // Errors: kExists (full: the container exists; incremental: the
+  // container holds the snapshot, or its name or alias, already),
+  // kNotFound (incremental: no container, or no snapshot with that guid in
+  // it), kInvalidArgument (a bad name, alias or guid).
+  // The snapshot's name, alias and guid are checked here already, so a
+  // stream that cannot land is refused before it is read.
+  Result<std::string> BeginReceive(const std::string& container, const ReceivedSnapshot& snap);
   // Freezes the scratch head as snapshot `snap` of `container` (created
   // for a full stream; for an incremental one its head then moves to the
   // new snapshot as a restore does, keeping a head that held changes as a

@@ -30,12 +30,42 @@ namespace {
 constexpr std::string_view kScratchOrigin = "(receive) ";
 
 Result<std::optional<catalog::Entry>> FindGuid(const KvScope& s, const std::string& container,
+                                               const std::string& guid);
+
+// kExists when `container` holds the snapshot already (its guid), or
+// another by its name or alias.
+Status CheckReceivable(const KvScope& s, const std::string& container,
+                       const ReceivedSnapshot& snap) {
+  HOODY_ASSIGN_OR_RETURN(auto same, FindGuid(s, container, snap.guid));
+  if (same) {
+    return Status::Exists("container '" + container + "' holds this snapshot already (as " +
+                          same->name + ")");
+  }
+  HOODY_ASSIGN_OR_RETURN(auto named, catalog::Find(s, container, snap.name));
+  if (named && named->name == snap.name) {
+    return Status::Exists("container '" + container + "' has a snapshot named " + snap.name +
+                          " already");
+  }
+  if (!snap.alias.empty()) HOODY_RETURN_IF_ERROR(catalog::CheckAliasFree(s, container, snap.alias));
+  return Status::OK();
+}
+
+Result<std::optional<catalog::Entry>> FindGuid(const KvScope& s, const std::string& container,
                                                const std::string& guid) {
   HOODY_ASSIGN_OR_RETURN(std::vector<catalog::Entry> all, catalog::List(s, container));
   for (catalog::Entry& e : all) {
     if (e.record.guid == guid) return std::optional<catalog::Entry>(std::move(e));
   }
   return std::optional<catalog::Entry>();
+}
+// The stream's name, alias and guid, as a snapshot may hold them.
+Status CheckSnapshotFields(const ReceivedSnapshot& snap) {
+  if (!catalog::IsSnapshotName(snap.name)) {
+    return Status::InvalidArgument("'" + snap.name + "' is not a snapshot name");
+  }
+  if (!snap.alias.empty()) HOODY_RETURN_IF_ERROR(catalog::ValidateAlias(snap.alias));
+  if (!catalog::IsGuid(snap.guid)) return Status::InvalidArgument("bad snapshot guid");
+  return Status::OK();
 }
 }  // namespace
 
@@ -74,8 +104,10 @@ Result<std::optional<SnapshotInfo>> Snapshotter::FindByGuid(const std::string& c
 }
 
 Result<std::string> Snapshotter::BeginReceive(const std::string& container,
-                                              const std::string& base_guid) {
+                                              const ReceivedSnapshot& snap) {
+  const std::string& base_guid = snap.base_guid;
   HOODY_RETURN_IF_ERROR(ValidateContainerName(container));
+  HOODY_RETURN_IF_ERROR(CheckSnapshotFields(snap));
   HOODY_RETURN_IF_ERROR(store_->CheckRoomToGrow());
   const std::string scratch = "receive-" + catalog::NewGuid().substr(0, 16);
   {
@@ -98,6 +130,7 @@ Result<std::string> Snapshotter::BeginReceive(const std::string& container,
                                 base_guid + ", the base of this incremental stream");
       }
       from = base->record.gen;
+      HOODY_RETURN_IF_ERROR(CheckReceivable(s, container, snap));
     }
     ContainerRecord rec;
     rec.origin = std::string(kScratchOrigin) + container;
@@ -110,11 +143,7 @@ Result<std::string> Snapshotter::BeginReceive(const std::string& container,
 Result<SnapshotInfo> Snapshotter::PublishReceive(const std::string& scratch,
                                                  const std::string& container,
                                                  const ReceivedSnapshot& snap) {
-  if (!catalog::IsSnapshotName(snap.name)) {
-    return Status::InvalidArgument("'" + snap.name + "' is not a snapshot name");
-  }
-  if (!snap.alias.empty()) HOODY_RETURN_IF_ERROR(catalog::ValidateAlias(snap.alias));
-  if (!catalog::IsGuid(snap.guid)) return Status::InvalidArgument("bad snapshot guid");
+  HOODY_RETURN_IF_ERROR(CheckSnapshotFields(snap));
   std::optional<std::pair<std::string, SnapshotRecord>> saved;
   GenId old_head;
   GenId new_head;
@@ -124,21 +153,12 @@ Result<SnapshotInfo> Snapshotter::PublishReceive(const std::string& scratch,
     WriteScope s(internals_.kv());
     HOODY_ASSIGN_OR_RETURN(ContainerRecord scratch_rec, internals_.GetContainer(s, scratch));
     Result<ContainerRecord> target = internals_.GetContainer(s, container);
-    incremental = target.ok();
+    incremental = !snap.base_guid.empty();
     if (incremental) {
-      HOODY_ASSIGN_OR_RETURN(auto named, catalog::Find(s, container, snap.name));
-      if (named && named->name == snap.name) {
-        return Status::Exists("container '" + container + "' has a snapshot named " + snap.name +
-                              " already");
-      }
-      HOODY_ASSIGN_OR_RETURN(auto same, FindGuid(s, container, snap.guid));
-      if (same) {
-        return Status::Exists("container '" + container + "' holds this snapshot already (as " +
-                              same->name + ")");
-      }
-      if (!snap.alias.empty()) {
-        HOODY_RETURN_IF_ERROR(catalog::CheckAliasFree(s, container, snap.alias));
-      }
+      HOODY_RETURN_IF_ERROR(target.status());
+      HOODY_RETURN_IF_ERROR(CheckReceivable(s, container, snap));
+    } else if (target.ok()) {
+      return Status::Exists("container '" + container + "' was created during the receive");
     } else if (target.status().code() != Code::kNotFound) {
       return target.status();
     }
