@@ -183,26 +183,19 @@ Status SendIncremental(Store& store, GenId base, GenId target, StreamWriter& out
 }  // namespace
 
 Result<SendStats> SendSnapshot(Snapshotter& snap, const SendRequest& request, int fd) {
-  HOODY_ASSIGN_OR_RETURN(SnapshotInfo target,
+  // Both pinned: neither may be deleted and collected while it is read.
+  HOODY_ASSIGN_OR_RETURN(Snapshotter::SendPoint target_point,
                          snap.SnapshotForSend(request.container, request.snapshot));
-  Store& store = snap.store();
-  Store::Pin target_pin = store.PinGeneration(target.gen, "send");
-  std::optional<SnapshotInfo> base;
-  Store::Pin base_pin;
+  const SnapshotInfo& target = target_point.snapshot;
+  std::optional<Snapshotter::SendPoint> base_point;
   if (!request.from.empty()) {
-    HOODY_ASSIGN_OR_RETURN(base, snap.SnapshotForSend(request.container, request.from));
-    if (base->gen == target.gen) {
+    HOODY_ASSIGN_OR_RETURN(base_point, snap.SnapshotForSend(request.container, request.from));
+    if (base_point->snapshot.gen == target.gen) {
       return Status::InvalidArgument("the base and the snapshot are the same");
     }
-    base_pin = store.PinGeneration(base->gen, "send");
   }
-  // Pinned now: the snapshots may not be deleted while they are read.
-  {
-    Result<SnapshotInfo> again = snap.GetSnapshot(request.container, target.name);
-    if (!again.ok() || again->gen != target.gen) {
-      return Status::NotFound("snapshot " + target.name + " was deleted before the send began");
-    }
-  }
+  const SnapshotInfo* base = base_point ? &base_point->snapshot : nullptr;
+  Store& store = snap.store();
 
   StreamWriter out(fd);
   SendStats stats;

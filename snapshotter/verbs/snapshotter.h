@@ -178,9 +178,15 @@ class Snapshotter {
 
   // --- send and receive (snapshotter_receive.cc; the streams are
   // transfer/send_stream.h's) ---
-  // The snapshot to send by name or alias, with its guid: one is given now
-  // (and recorded) when it predates guids. Errors: kNotFound.
-  Result<SnapshotInfo> SnapshotForSend(const std::string& container, const std::string& name);
+  // The snapshot to send by name or alias, with its guid (one is given now,
+  // and recorded, when it predates guids), pinned for as long as the send
+  // reads it. O(snapshots of the store): no accounting is computed, so an
+  // incremental send stays O(changes). Errors: kNotFound.
+  struct SendPoint {
+    SnapshotInfo snapshot;  // without accounting
+    Store::Pin pin;
+  };
+  Result<SendPoint> SnapshotForSend(const std::string& container, const std::string& name);
   // A receive builds into a scratch container of its own, invisible to the
   // target until PublishReceive makes it a snapshot in one commit, so a
   // receive that fails (AbortReceive) or is cut by a crash (the scratch is

@@ -69,8 +69,11 @@ Status CheckSnapshotFields(const ReceivedSnapshot& snap) {
 }
 }  // namespace
 
-Result<SnapshotInfo> Snapshotter::SnapshotForSend(const std::string& container,
-                                                  const std::string& name) {
+Result<Snapshotter::SendPoint> Snapshotter::SnapshotForSend(const std::string& container,
+                                                            const std::string& name) {
+  SendPoint point;
+  catalog::Entry entry;
+  bool gave_guid = false;
   {
     WriteScope s(internals_.kv());
     HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
@@ -79,15 +82,22 @@ Result<SnapshotInfo> Snapshotter::SnapshotForSend(const std::string& container,
       return Status::NotFound("no snapshot named or aliased '" + name + "' in container '" +
                               container + "'");
     }
-    if (found->record.guid.empty()) {
+    entry = std::move(*found);
+    // Inside the scope: garbage collection checks pins inside its own.
+    point.pin = store_->PinGeneration(entry.record.gen, "send");
+    if (entry.record.guid.empty()) {
       // Made before snapshots had guids: the first send gives it one.
-      found->record.guid = catalog::NewGuid();
-      catalog::Put(s, container, found->name, found->record, found->record.alias);
+      entry.record.guid = catalog::NewGuid();
+      catalog::Put(s, container, entry.name, entry.record, entry.record.alias);
       s.Commit();
-      HOODY_RETURN_IF_ERROR(store_->Flush());
+      gave_guid = true;
     }
   }
-  return GetSnapshot(container, name);
+  if (gave_guid) HOODY_RETURN_IF_ERROR(store_->Flush());
+  HOODY_ASSIGN_OR_RETURN(NamedGens named, NamedGenerations());
+  HOODY_ASSIGN_OR_RETURN(point.snapshot,
+                         Describe(container, entry.name, entry.record, named, false));
+  return point;
 }
 
 Result<std::optional<SnapshotInfo>> Snapshotter::FindByGuid(const std::string& container,
