@@ -1,9 +1,15 @@
 #include "cli/snap_command.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <charconv>
+#include <csignal>
 #include <ostream>
 
+#include "base/unique_fd.h"
 #include "cli/api/http_client.h"
 #include "cli/api/json_codec.h"
 #include "cli/api/rest_errors.h"
@@ -96,6 +102,42 @@ struct Args {
   std::string from, to;
   std::string source_snapshot;
   std::string project;
+  std::string stream_file = "-";  // send -o, receive -i
+};
+
+// The send stream's file: "-" is stdout (send) or stdin (receive), never
+// a terminal; a file that send writes is removed again when it fails.
+class StreamFile {
+ public:
+  static Result<StreamFile> Open(const std::string& path, bool for_send) {
+    StreamFile f;
+    if (path == "-") {
+      f.fd_ = for_send ? STDOUT_FILENO : STDIN_FILENO;
+      if (isatty(f.fd_)) {
+        return Status::InvalidArgument(
+            std::string("refusing to ") + (for_send ? "write a send stream to" : "read one from") +
+            " a terminal: use -" + (for_send ? "o" : "i") + " FILE or a pipe");
+      }
+      return f;
+    }
+    f.owned_ =
+        UniqueFd(for_send ? ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)
+                          : ::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!f.owned_.valid()) return FromErrno(errno, "opening " + path);
+    f.fd_ = f.owned_.get();
+    if (for_send) f.written_ = path;
+    return f;
+  }
+  int fd() const { return fd_; }
+  // After a failed send: no half stream stays behind.
+  void Discard() {
+    if (!written_.empty()) ::unlink(written_.c_str());
+  }
+
+ private:
+  int fd_ = -1;
+  UniqueFd owned_;
+  std::string written_;
 };
 
 }  // namespace
@@ -208,6 +250,20 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
                    "after --: exit 0 good, 125 skip, anything else bad")
       ->required();
   add_json(bisect);
+
+  CLI::App* send = app.add_subcommand(
+      "send", "write a snapshot as a stream: full, or incremental from --from (docs/cli.md)");
+  add_container(send);
+  add_name(send);
+  send->add_option("--from", a.from, "base snapshot (name or alias): an incremental stream");
+  send->add_option("-o,--output", a.stream_file, "file to write, or - for stdout (default)");
+  add_json(send);
+
+  CLI::App* receive = app.add_subcommand(
+      "receive", "make a send stream a snapshot of the container (a full one creates it)");
+  add_container(receive);
+  receive->add_option("-i,--input", a.stream_file, "file to read, or - for stdin (default)");
+  add_json(receive);
 
   CLI::App* gc =
       app.add_subcommand("gc", "delete expired snapshots and reclaim the space of deleted ones");
@@ -349,6 +405,39 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
       Status s = api.DeleteContainer(a.container);
       if (!s.ok()) return fail(s);
       if (a.json) out << nlohmann::json{{"deleted", a.container}}.dump(2) << "\n";
+    } else if (send->parsed()) {
+      auto file = StreamFile::Open(a.stream_file, /*for_send=*/true);
+      if (!file.ok()) return fail(file.status());
+      ::signal(SIGPIPE, SIG_IGN);  // a reader that went away is an error, not a kill
+      auto r = api.Send(snapshotter::SendRequest{a.container, a.name, a.from}, file->fd());
+      if (!r.ok()) {
+        file->Discard();
+        return fail(r.status());
+      }
+      // stdout may be the stream itself: the summary goes to stderr.
+      if (a.json) {
+        err << nlohmann::json{{"records", r->records}, {"bytes", r->bytes_out},
+                              {"inodes", r->nodes},    {"data_bytes", r->data_bytes},
+                              {"unlinks", r->unlinks}, {"links", r->links}}
+                   .dump(2)
+            << "\n";
+      }
+    } else if (receive->parsed()) {
+      auto file = StreamFile::Open(a.stream_file, /*for_send=*/false);
+      if (!file.ok()) return fail(file.status());
+      auto r = api.Receive(a.container, file->fd());
+      if (!r.ok()) return fail(r.status());
+      if (a.json) {
+        nlohmann::json j = ToJson(r->snapshot);
+        j["incremental"] = r->incremental;
+        j["stream_bytes"] = r->bytes_in;
+        j["records"] = r->records;
+        out << j.dump(2) << "\n";
+      } else {
+        out << a.container << ": received " << r->snapshot.name
+            << (r->incremental ? " (incremental, " : " (full, ") << HumanBytes(r->bytes_in)
+            << ")\n";
+      }
     } else if (gc->parsed()) {
       auto r = api.CollectGarbage();
       progress.Done();

@@ -8,6 +8,9 @@ constexpr uint8_t kRecordFormat = 1;
 // Inode records: format 1, or format 2 when the record has a birth time
 // (format 1 plus btime after ctime). Both are read; docs/format.md.
 constexpr uint8_t kInodeFormatBtime = 2;
+// Snapshot records: format 1, or format 2 when the record has a guid
+// (format 1 plus the guid after the alias).
+constexpr uint8_t kSnapshotFormatGuid = 2;
 
 Status Truncated(const char* what) {
   return Status::Corruption(std::string("malformed ") + what + " record");
@@ -200,22 +203,25 @@ Result<ContainerRecord> ContainerRecord::Decode(std::string_view v) {
 
 std::string SnapshotRecord::Encode() const {
   std::string v;
-  v.push_back(static_cast<char>(kRecordFormat));
+  v.push_back(static_cast<char>(guid.empty() ? kRecordFormat : kSnapshotFormatGuid));
   PutLe64(&v, gen.value);
   PutLe64(&v, static_cast<uint64_t>(created_ns));
   PutLe64(&v, static_cast<uint64_t>(expires_ns));
   PutStr(&v, alias);
+  if (!guid.empty()) PutStr(&v, guid);
   return v;
 }
 
 Result<SnapshotRecord> SnapshotRecord::Decode(std::string_view v) {
   Decoder d(v);
   SnapshotRecord r;
-  if (d.Byte() != kRecordFormat) return Truncated("snapshot");
+  const uint8_t format = d.Byte();
+  if (format != kRecordFormat && format != kSnapshotFormatGuid) return Truncated("snapshot");
   r.gen = GenId(d.Le64());
   r.created_ns = static_cast<int64_t>(d.Le64());
   r.expires_ns = static_cast<int64_t>(d.Le64());
   r.alias = std::string(GetStr(d));
+  if (format == kSnapshotFormatGuid) r.guid = std::string(GetStr(d));
   if (!d.ok()) return Truncated("snapshot");
   return r;
 }

@@ -121,6 +121,11 @@ struct SnapshotRecord {
   std::string alias;       // "" when none
   int64_t created_ns = 0;  // CLOCK_REALTIME
   int64_t expires_ns = 0;  // 0: never expires
+  // The snapshot's identity across stores: 32 hex digits, random, given at
+  // creation and kept by send/receive (as ZFS keeps a snapshot's guid), so
+  // an incremental stream finds its base on the receiving store whatever
+  // its name there. "" in records written before format 2 (send gives one).
+  std::string guid;
 
   std::string Encode() const;
   static Result<SnapshotRecord> Decode(std::string_view v);

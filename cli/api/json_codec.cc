@@ -121,6 +121,7 @@ json ToJson(const SnapshotInfo& s) {
   j["expires"] = s.expires_ns == 0 ? json(nullptr) : json(IsoTime(s.expires_ns));
   j["expires_ns"] = s.expires_ns == 0 ? json(nullptr) : json(s.expires_ns);
   j["parent"] = NullIfEmpty(s.parent);
+  j["guid"] = NullIfEmpty(s.guid);
   j["referenced_bytes"] = s.referenced_bytes ? json(*s.referenced_bytes) : json(nullptr);
   j["written_bytes"] = s.written_bytes ? json(*s.written_bytes) : json(nullptr);
   return j;
@@ -198,6 +199,7 @@ Result<SnapshotInfo> SnapshotFromJson(const json& j) {
   s.created_ns = f.Int("created_ns");
   s.expires_ns = f.Int("expires_ns", true);
   s.parent = f.Str("parent", true);
+  s.guid = f.Str("guid", true);
   s.referenced_bytes = f.OptUint("referenced_bytes");
   s.written_bytes = f.OptUint("written_bytes");
   HOODY_RETURN_IF_ERROR(f.status());

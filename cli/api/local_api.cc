@@ -88,4 +88,12 @@ Result<GcStats> LocalApi::CollectGarbage() {
   return snap_->CollectGarbage(GcOptions(), progress);
 }
 
+Result<SendStats> LocalApi::Send(const SendRequest& request, int fd) {
+  return SendSnapshot(*snap_, request, fd);
+}
+
+Result<ReceiveStats> LocalApi::Receive(const std::string& container, int fd) {
+  return ReceiveSnapshot(*snap_, container, fd);
+}
+
 }  // namespace hoodyfs::cli

@@ -184,4 +184,29 @@ Result<std::vector<BisectStep>> RemoteApi::BisectProgress(const std::string& id)
   return DecodeArray<BisectStep>(j["steps"], BisectStepFromJson);
 }
 
+// Streamed both ways (docs/api.md): the daemon writes the send stream as
+// it builds it, and reads a received one as it arrives.
+Result<SendStats> RemoteApi::Send(const SendRequest& request, int fd) {
+  std::string target = SnapshotPath(request.container, request.snapshot) + "/send";
+  if (!request.from.empty()) target += "?from=" + UrlEncode(request.from);
+  HOODY_ASSIGN_OR_RETURN(HttpResponse r, client_.Stream("GET", target, -1, fd));
+  if (r.status < 200 || r.status >= 300) return StatusFromResponse(r);
+  // The daemon counts nothing for us: the stream itself went to `fd`.
+  return SendStats();
+}
+
+Result<ReceiveStats> RemoteApi::Receive(const std::string& container, int fd) {
+  HOODY_ASSIGN_OR_RETURN(HttpResponse r,
+                         client_.Stream("POST", ContainerPath(container) + "/receive", fd, -1));
+  if (r.status < 200 || r.status >= 300) return StatusFromResponse(r);
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded()) return Status::IoError("the daemon answered with malformed JSON");
+  ReceiveStats stats;
+  HOODY_ASSIGN_OR_RETURN(stats.snapshot, SnapshotFromJson(j));
+  stats.incremental = j.value("incremental", false);
+  stats.bytes_in = j.value("stream_bytes", uint64_t{0});
+  stats.records = j.value("records", uint64_t{0});
+  return stats;
+}
+
 }  // namespace hoodyfs::cli

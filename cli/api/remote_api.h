@@ -46,6 +46,8 @@ class RemoteApi final : public SnapshotApi {
   Result<snapshotter::DiffResult> Diff(const std::string& container, const std::string& from,
                                        const std::string& to) override;
   Result<snapshotter::GcStats> CollectGarbage() override;
+  Result<snapshotter::SendStats> Send(const snapshotter::SendRequest& request, int fd) override;
+  Result<snapshotter::ReceiveStats> Receive(const std::string& container, int fd) override;
 
   Result<MountInfo> Mount(const MountRequest& request);
   Status Unmount(const std::string& mountpoint);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "snapshotter/transfer/send_stream.h"
 #include "snapshotter/verbs/snapshotter.h"
 
 namespace hoodyfs::cli {
@@ -56,6 +57,10 @@ class SnapshotApi {
   virtual Result<snapshotter::DiffResult> Diff(const std::string& container,
                                                const std::string& from, const std::string& to) = 0;
   virtual Result<snapshotter::GcStats> CollectGarbage() = 0;
+  // Writes a send stream to `fd` / receives one from `fd`
+  // (snapshotter/transfer/send_stream.h).
+  virtual Result<snapshotter::SendStats> Send(const snapshotter::SendRequest& request, int fd) = 0;
+  virtual Result<snapshotter::ReceiveStats> Receive(const std::string& container, int fd) = 0;
 };
 
 // The verbs on a store this process opens itself.
@@ -88,6 +93,8 @@ class LocalApi final : public SnapshotApi {
   Result<snapshotter::DiffResult> Diff(const std::string& container, const std::string& from,
                                        const std::string& to) override;
   Result<snapshotter::GcStats> CollectGarbage() override;
+  Result<snapshotter::SendStats> Send(const snapshotter::SendRequest& request, int fd) override;
+  Result<snapshotter::ReceiveStats> Receive(const std::string& container, int fd) override;
 
   snapshotter::Snapshotter& snapshotter() { return *snap_; }
   void SetProgress(ProgressLineFn fn) override { progress_ = std::move(fn); }

@@ -45,6 +45,7 @@ struct Daemon::Impl {
   Status ServeUnix() {
     ServeOptions unix_options;
     unix_options.connections_max = 256;
+    unix_options.streamed_body = &ApiRouter::StreamsBody;
     HOODY_ASSIGN_OR_RETURN(
         unix_server, HttpServer::ListenUnix(DaemonSocketPath(options.store), handle, unix_options));
     return Status::OK();
@@ -156,6 +157,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
   if (!options.listen.empty()) {
     // The token is checked from the headers, before a body is read.
     ServeOptions tcp_options;
+    tcp_options.streamed_body = &ApiRouter::StreamsBody;
     tcp_options.connections_max = 64;
     tcp_options.bearer_token = impl->token;
     HOODY_ASSIGN_OR_RETURN(impl->tcp_server,

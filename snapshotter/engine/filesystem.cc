@@ -152,6 +152,11 @@ Result<Attr> FileSystem::SetAttr(Ino ino, const SetAttrRequest& req) {
 Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecord rec,
                                    const CreateOptions& options) {
   HOODY_RETURN_IF_ERROR(ValidateEntryName(name));
+  if (options.ino &&
+      (options.ino->value <= kRootIno.value || options.ino->value >= kMaxChosenIno)) {
+    return Status::InvalidArgument("inode number " + std::to_string(options.ino->value) +
+                                   " out of range");
+  }
   HOODY_RETURN_IF_ERROR(CheckRoomToGrow());
   Entry out;
   HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
@@ -167,7 +172,15 @@ Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecor
       rec.mode = acl.mode;
     }
     const index::Timespec now = internals().Now();
-    const Ino ino = internals().NextIno(s);
+    Ino ino;
+    if (options.ino) {
+      HOODY_ASSIGN_OR_RETURN(auto taken, meta.GetInode(s, g, *options.ino));
+      if (taken) return Status::Exists("inode " + std::to_string(options.ino->value) + " exists");
+      internals().ClaimIno(s, *options.ino);
+      ino = *options.ino;
+    } else {
+      ino = internals().NextIno(s);
+    }
     rec.atime = rec.mtime = rec.ctime = now;
     rec.btime = now;
     rec.nlink = IsDir(rec) ? 2 : 1;
@@ -214,7 +227,7 @@ Result<Entry> FileSystem::Mkdir(Ino parent, std::string_view name, uint32_t mode
 }
 
 Result<Entry> FileSystem::Symlink(Ino parent, std::string_view name, std::string_view target,
-                                  Owner owner) {
+                                  Owner owner, const CreateOptions& options) {
   if (target.empty()) return Status::NotFound("empty symlink target");
   if (target.size() > kSymlinkMax) return Status::NameTooLong("symlink target over 4095 bytes");
   InodeRecord rec;
@@ -223,7 +236,7 @@ Result<Entry> FileSystem::Symlink(Ino parent, std::string_view name, std::string
   rec.gid = owner.gid;
   rec.size = target.size();
   rec.inline_data = std::string(target);
-  return MakeNode(parent, name, std::move(rec), CreateOptions{});
+  return MakeNode(parent, name, std::move(rec), options);
 }
 
 Result<std::string> FileSystem::ReadLink(Ino ino) {

@@ -94,6 +94,13 @@ struct CreateOptions {
   // the mode (InheritAcl in posix_acl.h). The node and its ACLs are one
   // change. Unset: the mode is taken as given.
   std::optional<uint32_t> acl_umask;
+  // Set: the inode number the node gets instead of the next free one, as
+  // receive rebuilds a sent snapshot with the sender's numbers (so that an
+  // incremental stream names the same inodes on both sides). kExists when
+  // the head sees an inode of that number; kInvalidArgument for the root's
+  // number or one at or above kMaxChosenIno. The store's next free number
+  // moves past it, so no later node of the store gets it.
+  std::optional<Ino> ino;
 };
 
 struct Owner {
@@ -151,6 +158,9 @@ bool AtimeNeedsUpdate(AtimeUpdate how, const index::Timespec& atime, const index
 // The largest file size and end of a write (Linux's MAX_LFS_FILESIZE):
 // beyond it a write or truncate fails with kFileTooBig (EFBIG).
 inline constexpr uint64_t kMaxFileBytes = uint64_t{INT64_MAX};
+// CreateOptions::ino stays below this: far more inodes than a store can
+// hold, and far from the wrap of the store's 64-bit counter.
+inline constexpr uint64_t kMaxChosenIno = uint64_t{1} << 48;
 
 class FileSystem {
  public:
@@ -189,7 +199,8 @@ class FileSystem {
                       const CreateOptions& options = {});
   Result<Entry> Mkdir(Ino parent, std::string_view name, uint32_t mode, Owner owner,
                       const CreateOptions& options = {});
-  Result<Entry> Symlink(Ino parent, std::string_view name, std::string_view target, Owner owner);
+  Result<Entry> Symlink(Ino parent, std::string_view name, std::string_view target, Owner owner,
+                        const CreateOptions& options = {});
   Result<std::string> ReadLink(Ino ino);
   Result<Entry> Link(Ino ino, Ino new_parent, std::string_view new_name);
   Status Unlink(Ino parent, std::string_view name);

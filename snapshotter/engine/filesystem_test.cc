@@ -152,6 +152,29 @@ TEST_F(FileSystemTest, HardLinksShareTheInode) {
   EXPECT_TRUE(SameBytes(ReadAll(*fs_, f), "shared bytes"));
 }
 
+// CreateOptions::ino (receive keeps the sender's inode numbers): the number
+// asked for, refused when taken or out of range, and never given again.
+TEST_F(FileSystemTest, ANodeMayBeGivenItsInodeNumber) {
+  CreateOptions at;
+  at.ino = Ino(5000);
+  auto f = fs_->Mknod(kRootIno, "f", S_IFREG | 0644, 0, {}, at);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->ino, Ino(5000));
+  auto again = fs_->Mkdir(kRootIno, "d", 0755, {}, at);
+  EXPECT_EQ(again.status().code(), Code::kExists);
+  at.ino = kRootIno;
+  EXPECT_EQ(fs_->Symlink(kRootIno, "l", "t", {}, at).status().code(), Code::kInvalidArgument);
+  at.ino = Ino(kMaxChosenIno);
+  EXPECT_EQ(fs_->Mknod(kRootIno, "g", S_IFIFO | 0644, 0, {}, at).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_FALSE(fs_->Lookup(kRootIno, "g").ok());
+  // The store's next number moved past it, and stays there after a reopen.
+  Reopen();
+  auto next = fs_->Mknod(kRootIno, "next", S_IFREG | 0644, 0, {});
+  ASSERT_TRUE(next.ok());
+  EXPECT_GT(next->ino.value, 5000u);
+}
+
 TEST_F(FileSystemTest, SymlinksReadBack) {
   auto s = fs_->Symlink(kRootIno, "ln", "../target/path", {});
   ASSERT_TRUE(s.ok());

@@ -81,7 +81,7 @@ class FsAclTest : public ::testing::Test {
 TEST_F(FsAclTest, CreateInheritsTheDefaultAclInTheSameChange) {
   const Ino dir = fs_->Mkdir(kRootIno, "d", 0755, {})->ino;
   ASSERT_OK(fs_->SetXattr(dir, kAclDefaultXattr, EncodeAcl(kNamed)));
-  const CreateOptions inherit{077};
+  const CreateOptions inherit{077, std::nullopt};
   Result<Entry> file = Status::IoError("not run");
   EXPECT_EQ(Commits([&] { file = fs_->Mknod(dir, "f", S_IFREG | 0666, 0, {}, inherit); }), 1u);
   ASSERT_TRUE(file.ok()) << file.status().ToString();
@@ -103,7 +103,8 @@ TEST_F(FsAclTest, CreateInheritsTheDefaultAclInTheSameChange) {
 }
 
 TEST_F(FsAclTest, CreateWithoutADefaultAclAppliesTheUmask) {
-  auto plain = fs_->Mknod(kRootIno, "plain", S_IFREG | 0666, 0, {}, CreateOptions{022});
+  auto plain =
+      fs_->Mknod(kRootIno, "plain", S_IFREG | 0666, 0, {}, CreateOptions{022, std::nullopt});
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->attr.mode, S_IFREG | 0644u);
   EXPECT_FALSE(AccessAcl(*fs_, plain->ino).has_value());
@@ -116,8 +117,9 @@ TEST_F(FsAclTest, CreateWithoutADefaultAclAppliesTheUmask) {
   EXPECT_FALSE(AccessAcl(*fs_, raw->ino).has_value());
   // An unreadable default ACL refuses the creation: nothing is made.
   ASSERT_OK(fs_->SetXattr(dir, kAclDefaultXattr, "junk"));
-  EXPECT_CODE(Code::kInvalidArgument,
-              fs_->Mknod(dir, "bad", S_IFREG | 0666, 0, {}, CreateOptions{022}).status());
+  EXPECT_CODE(
+      Code::kInvalidArgument,
+      fs_->Mknod(dir, "bad", S_IFREG | 0666, 0, {}, CreateOptions{022, std::nullopt}).status());
   EXPECT_CODE(Code::kNotFound, fs_->Lookup(dir, "bad").status());
 }
 

@@ -210,6 +210,11 @@ class Store {
   // FileSystem change.
   uint64_t CommitCount() const { return kv_->CommitCount(); }
 
+  // One past the highest inode number given in this store so far: a send
+  // stream carries it, so the receiver knows which numbers the sender may
+  // still use (FileSystem CreateOptions::ino).
+  uint64_t InoLimit() const;
+
   uint64_t capacity_blocks() const;
   uint64_t used_blocks() const;
   // Blocks fallocate reserved in every container's head and nothing has
@@ -243,6 +248,7 @@ class Store {
 
   // Allocation of inode numbers and generation ids (under a WriteScope).
   Ino NextIno(index::WriteScope& scope);
+  void ClaimIno(index::WriteScope& scope, Ino ino);
   GenId NextGen(index::WriteScope& scope);
   void PutGeneration(index::WriteScope& scope, GenId gen, const index::GenerationRecord& rec);
   Result<index::ContainerRecord> GetContainer(const index::KvScope& scope,

@@ -18,6 +18,17 @@ Ino Store::NextIno(WriteScope& scope) {
   return ino;
 }
 
+void Store::ClaimIno(WriteScope& scope, Ino ino) {
+  if (ino.value < next_ino_) return;
+  next_ino_ = ino.value + 1;
+  scope.Put(Table::kMeta, kKeyNextIno, U64(next_ino_));
+}
+
+uint64_t Store::InoLimit() const {
+  index::ReadScope s(*kv_);
+  return next_ino_;
+}
+
 GenId Store::NextGen(WriteScope& scope) {
   const GenId gen(next_gen_++);
   scope.Put(Table::kMeta, kKeyNextGen, U64(next_gen_));

@@ -117,6 +117,8 @@ class EngineInternals : public StoreInternals {
   // for NextIno). next_ino() and next_gen() are one past the highest
   // allocated so far.
   Ino NextIno(index::WriteScope& scope) const { return store_->NextIno(scope); }
+  // Moves the next free inode number past `ino` (CreateOptions::ino).
+  void ClaimIno(index::WriteScope& scope, Ino ino) const { store_->ClaimIno(scope, ino); }
   uint64_t next_ino() const { return store_->next_ino_; }
   uint64_t next_gen() const { return store_->next_gen_; }
   // REQUIRES: a scope held.

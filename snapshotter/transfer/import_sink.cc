@@ -15,6 +15,12 @@ std::string OctalMode(uint32_t mode) {
   } while (mode != 0);
   return "0" + digits;
 }
+
+CreateOptions Create(const NodeAttrs& attrs) {
+  CreateOptions o;
+  o.ino = attrs.ino;
+  return o;
+}
 }  // namespace
 
 Status ImportSink::BeforeChange() {
@@ -26,7 +32,7 @@ Status ImportSink::BeforeChange() {
 
 Result<Ino> ImportSink::MakeDirectory(Ino parent, std::string_view name, const NodeAttrs& attrs) {
   HOODY_RETURN_IF_ERROR(BeforeChange());
-  Result<Entry> made = fs_.Mkdir(parent, name, attrs.mode & 07777, attrs.owner);
+  Result<Entry> made = fs_.Mkdir(parent, name, attrs.mode & 07777, attrs.owner, Create(attrs));
   if (!made.ok() && made.status().code() == Code::kExists) {
     // A directory that is there already is merged into, as tar does.
     HOODY_ASSIGN_OR_RETURN(Entry existing, fs_.Lookup(parent, name));
@@ -70,8 +76,8 @@ Status ImportSink::FinishDirectory(Ino dir, const NodeAttrs& attrs) {
 Result<Ino> ImportSink::CreateFile(Ino parent, std::string_view name, const NodeAttrs& attrs) {
   HOODY_RETURN_IF_ERROR(BeforeChange());
   // Mknod takes the setuid/setgid bits as they are: nothing here clears them.
-  HOODY_ASSIGN_OR_RETURN(Entry e,
-                         fs_.Mknod(parent, name, S_IFREG | (attrs.mode & 07777), 0, attrs.owner));
+  HOODY_ASSIGN_OR_RETURN(Entry e, fs_.Mknod(parent, name, S_IFREG | (attrs.mode & 07777), 0,
+                                            attrs.owner, Create(attrs)));
   Count(&ImportStats::files);
   return e.ino;
 }
@@ -101,10 +107,12 @@ Result<Ino> ImportSink::MakeSpecial(Ino parent, std::string_view name, const Nod
   Entry e;
   const uint32_t type = attrs.mode & S_IFMT;
   if (type == S_IFLNK) {
-    HOODY_ASSIGN_OR_RETURN(e, fs_.Symlink(parent, name, symlink_target, attrs.owner));
+    HOODY_ASSIGN_OR_RETURN(e,
+                           fs_.Symlink(parent, name, symlink_target, attrs.owner, Create(attrs)));
     Count(&ImportStats::symlinks);
   } else if (type == S_IFIFO || type == S_IFSOCK || type == S_IFCHR || type == S_IFBLK) {
-    HOODY_ASSIGN_OR_RETURN(e, fs_.Mknod(parent, name, attrs.mode, attrs.rdev, attrs.owner));
+    HOODY_ASSIGN_OR_RETURN(
+        e, fs_.Mknod(parent, name, attrs.mode, attrs.rdev, attrs.owner, Create(attrs)));
     Count(&ImportStats::specials);
   } else {
     return Status::NotSupported("unsupported file type (mode " + OctalMode(attrs.mode) + ")");

@@ -41,6 +41,8 @@ struct NodeAttrs {
   uint64_t rdev = 0;  // devices
   index::Timespec atime, mtime;
   std::vector<std::pair<std::string, std::string>> xattrs;  // (name, value)
+  // Receive only: the inode number the new node gets (CreateOptions::ino).
+  std::optional<Ino> ino;
 };
 
 class ImportSink {

@@ -1,13 +1,43 @@
 #include "snapshotter/verbs/catalog.h"
 
+#include <sys/random.h>
+
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <ctime>
 #include <limits>
 
+#include "base/assert.h"
 #include "index/keys.h"
 #include "snapshotter/engine/names.h"
 
 namespace hoodyfs::snapshotter::catalog {
+
+std::string NewGuid() {
+  std::array<uint8_t, 16> bytes{};
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = getrandom(bytes.data() + got, bytes.size() - got, 0);
+    HOODY_ASSERT(n > 0 || errno == EINTR, "getrandom failed");
+    if (n > 0) got += static_cast<size_t>(n);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+bool IsGuid(std::string_view s) {
+  if (s.size() != 32) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
 
 using index::SnapshotRecord;
 using index::Table;

@@ -30,6 +30,11 @@ bool IsSnapshotName(std::string_view s);
 // "YYYYMMDD-HHMMSS" of a CLOCK_REALTIME time in UTC.
 std::string UtcStamp(int64_t ns);
 
+// A new snapshot guid (SnapshotRecord::guid): 32 random hex digits.
+std::string NewGuid();
+// True for 32 lowercase hex digits.
+bool IsGuid(std::string_view s);
+
 // Errors: kInvalidArgument naming what is wrong.
 Status ValidateAlias(std::string_view alias);
 // The longest expiry accepted: 100 years. Anything longer is a typo or an

@@ -52,6 +52,11 @@ Result<std::unique_ptr<Snapshotter>> Snapshotter::Open(const std::string& dir,
     HOODY_RETURN_IF_ERROR(snap->names_.Load(s));
   }
   HOODY_RETURN_IF_ERROR(snap->ExpireSnapshots().status());
+  // A scratch left behind costs space only: a store that cannot remove it
+  // now (full, read-only) still opens.
+  if (Status st = snap->RemoveInterruptedReceives(); !st.ok()) {
+    Log(LogLevel::kWarning, "could not remove an interrupted receive: " + st.ToString());
+  }
   return snap;
 }
 
@@ -180,6 +185,7 @@ Result<SnapshotInfo> Snapshotter::Describe(const std::string& container, const s
   info.gen = rec.gen;
   info.created_ns = rec.created_ns;
   info.expires_ns = rec.expires_ns;
+  info.guid = rec.guid;
   {
     ReadScope s(internals_.kv());
     const index::GenerationTree& tree = internals_.tree();
@@ -226,6 +232,7 @@ Result<SnapshotInfo> Snapshotter::CreateSnapshot(const std::string& container,
     rec.alias = request.alias;
     rec.created_ns = now;
     rec.expires_ns = request.expiry_days ? catalog::ExpiryFrom(now, *request.expiry_days) : 0;
+    rec.guid = catalog::NewGuid();
     names_.Put(s, container, name, rec);
     s.Commit();
   }
@@ -304,6 +311,35 @@ Result<SnapshotInfo> Snapshotter::SetSnapshot(const std::string& container, cons
   return Describe(container, e.name, e.record, /*with_accounting=*/false);
 }
 
+Result<GenId> Snapshotter::ReplaceHeadIn(
+    WriteScope& s, const std::string& container, GenId from, const RestoreRequest& request,
+    std::optional<std::pair<std::string, SnapshotRecord>>* saved) {
+  HOODY_ASSIGN_OR_RETURN(const GenId old_head, internals_.CurrentHead(container));
+  const int64_t now = NowNs();
+  HOODY_ASSIGN_OR_RETURN(bool keep_head, HeadHoldsSomethingToKeep(s, old_head));
+  keep_head = keep_head && !request.discard_head;
+  HOODY_ASSIGN_OR_RETURN(const GenId new_head, internals_.BranchIn(s, container, from));
+  if (!keep_head) {
+    HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, old_head, GenState::kDropped));
+    return new_head;
+  }
+  HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, old_head, GenState::kFrozen));
+  SnapshotRecord rec;
+  rec.gen = old_head;
+  rec.created_ns = now;
+  rec.expires_ns = catalog::ExpiryFrom(now, kPreRestoreExpiryDays);
+  rec.guid = catalog::NewGuid();
+  const std::string base = "pre-restore-" + catalog::UtcStamp(now);
+  rec.alias = base;
+  for (int n = 2; !catalog::CheckAliasFree(s, container, rec.alias).ok(); ++n) {
+    rec.alias = base + "-" + std::to_string(n);
+  }
+  HOODY_ASSIGN_OR_RETURN(std::string saved_name, catalog::NewName(s, container, now));
+  names_.Put(s, container, saved_name, rec);
+  saved->emplace(saved_name, rec);
+  return new_head;
+}
+
 Result<RestoreResult> Snapshotter::Restore(const std::string& container, const std::string& name,
                                            const RestoreRequest& request) {
   {
@@ -325,27 +361,8 @@ Result<RestoreResult> Snapshotter::Restore(const std::string& container, const s
     HOODY_ASSIGN_OR_RETURN(catalog::Entry target, MustFind(s, container, name));
     HOODY_ASSIGN_OR_RETURN(old_head, internals_.CurrentHead(container));
     old_head_pin = store_->PinGeneration(old_head, "restore");
-    const int64_t now = NowNs();
-    HOODY_ASSIGN_OR_RETURN(bool keep_head, HeadHoldsSomethingToKeep(s, old_head));
-    keep_head = keep_head && !request.discard_head;
-    HOODY_ASSIGN_OR_RETURN(result.new_head, internals_.BranchIn(s, container, target.record.gen));
-    if (!keep_head) {
-      HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, old_head, GenState::kDropped));
-    } else {
-      HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, old_head, GenState::kFrozen));
-      SnapshotRecord rec;
-      rec.gen = old_head;
-      rec.created_ns = now;
-      rec.expires_ns = catalog::ExpiryFrom(now, kPreRestoreExpiryDays);
-      const std::string base = "pre-restore-" + catalog::UtcStamp(now);
-      rec.alias = base;
-      for (int n = 2; !catalog::CheckAliasFree(s, container, rec.alias).ok(); ++n) {
-        rec.alias = base + "-" + std::to_string(n);
-      }
-      HOODY_ASSIGN_OR_RETURN(std::string saved_name, catalog::NewName(s, container, now));
-      names_.Put(s, container, saved_name, rec);
-      saved.emplace(saved_name, rec);
-    }
+    HOODY_ASSIGN_OR_RETURN(result.new_head,
+                           ReplaceHeadIn(s, container, target.record.gen, request, &saved));
     s.Commit();
   }
   HOODY_RETURN_IF_ERROR(store_->Flush());

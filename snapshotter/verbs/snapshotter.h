@@ -51,6 +51,9 @@ struct SnapshotInfo {
   // The nearest older snapshot this one descends from: its name in the same
   // container, "container@name" in another (a copy's first snapshot); "" none.
   std::string parent;
+  // Identity across stores, kept by send/receive (index::SnapshotRecord::guid);
+  // "" for a snapshot made before guids until it is first sent.
+  std::string guid;
   // Accounting (accounting.h): filled by list and show; left empty by the
   // O(1) verbs (create, set, restore), which must not walk a change log.
   std::optional<uint64_t> referenced_bytes;  // data visible in the snapshot (zfs REFER)
@@ -94,6 +97,15 @@ struct HeadChange {
   std::string container;
   GenId old_head;
   GenId new_head;
+};
+
+// A snapshot as a stream carries it to receive (transfer/send_stream.h).
+struct ReceivedSnapshot {
+  std::string name;
+  std::string alias;
+  int64_t created_ns = 0;
+  std::string guid;
+  std::string base_guid;  // an incremental stream's base; "" full
 };
 
 // Called around the verbs that change what a container's head is, so a
@@ -165,6 +177,45 @@ class Snapshotter {
   Result<DiffResult> Diff(const std::string& container, const std::string& from,
                           const std::string& to, const DiffProgressFn& progress = {});
 
+  // --- send and receive (snapshotter_receive.cc; the streams are
+  // transfer/send_stream.h's) ---
+  // The snapshot to send by name or alias, with its guid (one is given now,
+  // and recorded, when it predates guids), pinned for as long as the send
+  // reads it. O(snapshots of the store): no accounting is computed, so an
+  // incremental send stays O(changes). Errors: kNotFound.
+  struct SendPoint {
+    SnapshotInfo snapshot;  // without accounting
+    Store::Pin pin;
+  };
+  Result<SendPoint> SnapshotForSend(const std::string& container, const std::string& name);
+  // A receive builds into a scratch container of its own, invisible to the
+  // target until PublishReceive makes it a snapshot in one commit, so a
+  // receive that fails (AbortReceive) or is cut by a crash (the scratch is
+  // removed at the next Open) leaves the target as it was.
+  // BeginReceive returns the scratch container's name: its head is empty
+  // (a full stream: snap.base_guid "", and `container` must not exist) or a
+  // fresh child of the snapshot of `container` whose guid is snap.base_guid.
+  // Errors: kExists (full: the container exists; incremental: the
+  // container holds the snapshot, or its name or alias, already),
+  // kNotFound (incremental: no container, or no snapshot with that guid in
+  // it), kInvalidArgument (a bad name, alias or guid).
+  // The snapshot's name, alias and guid are checked here already, so a
+  // stream that cannot land is refused before it is read.
+  Result<std::string> BeginReceive(const std::string& container, const ReceivedSnapshot& snap);
+  // Freezes the scratch head as snapshot `snap` of `container` (created
+  // for a full stream; for an incremental one its head then moves to the
+  // new snapshot as a restore does, keeping a head that held changes as a
+  // pre-restore snapshot), and removes the scratch container: one commit.
+  // Errors: kExists (the name, alias or guid is taken in `container`),
+  // kNotFound, kInvalidArgument.
+  Result<SnapshotInfo> PublishReceive(const std::string& scratch, const std::string& container,
+                                      const ReceivedSnapshot& snap);
+  // Removes the scratch container of a receive that failed.
+  Status AbortReceive(const std::string& scratch);
+  // The snapshot of `container` whose guid is `guid`, if any.
+  Result<std::optional<SnapshotInfo>> FindByGuid(const std::string& container,
+                                                 const std::string& guid);
+
   // --- maintenance ---
   // Deletes expired snapshots, then reclaims every dropped generation that
   // nothing pins. Errors: kNoSpace, kIoError, kCorruption.
@@ -181,6 +232,14 @@ class Snapshotter {
                                 const index::SnapshotRecord& rec, bool with_accounting);
   Result<ContainerInfo> DescribeContainer(const index::KvScope& s, const std::string& name,
                                           const index::ContainerRecord& rec);
+  // Points the container's head at a fresh child of `from`: Restore's step,
+  // shared with an incremental receive. The old head is dropped, or kept as
+  // a pre-restore snapshot (set in *saved) when it holds something.
+  Result<GenId> ReplaceHeadIn(index::WriteScope& s, const std::string& container, GenId from,
+                              const RestoreRequest& request,
+                              std::optional<std::pair<std::string, index::SnapshotRecord>>* saved);
+  // Removes the scratch containers of receives cut short by a crash.
+  Status RemoveInterruptedReceives();
   Result<GenId> ResolveEndpoint(const std::string& container, const std::string& spec,
                                 std::string* label);
   // The hooks, copied under their lock (they may be replaced meanwhile).

@@ -295,6 +295,60 @@ TEST_F(CliTest, ExportGoesOnPastADamagedFileAndNamesIt) {
   EXPECT_NE(tar.out.find(std::string(8192, 'G')), std::string::npos);
 }
 
+// send | receive between two stores through a pipe, as `zfs send | zfs
+// receive`: a full stream, then an incremental one; `hoodyfs export` of
+// both sides gives the same trees. A stream that was cut is refused and
+// leaves nothing.
+TEST_F(CliTest, SendPipedIntoReceiveOnAnotherStore) {
+  const std::string other = dir_.File("other");
+  ASSERT_EQ(RunCommand(HoodyfsBinary(), {"--store", other, "init"}).exit_code, 0);
+  PutFile("web1", "index.html", "<h1>one</h1>");
+  PutFile("web1", "big", std::string(3 << 20, 'x'));
+  const std::string s1 = Ok(Snap({"create", "-c", "web1", "--alias", "first"}));
+  PutFile("web1", "index.html", "<h1>two</h1>");
+  const std::string s2 = Ok(Snap({"create", "-c", "web1"}));
+  auto pipe = [&](const std::string& send_args, const std::string& receive_args) {
+    const std::string cmd = HoodyfsSnapBinary() + " --store " + store_ + " send -c web1 " +
+                            send_args + " | " + HoodyfsSnapBinary() + " --store " + other +
+                            " receive -c copy " + receive_args;
+    return RunCommand("/bin/sh", {"-c", cmd});
+  };
+  const std::string name1 = s1.substr(0, s1.size() - 1);
+  const std::string name2 = s2.substr(0, s2.size() - 1);
+  const std::string full = Ok(pipe("--name first", ""));
+  EXPECT_TRUE(full.starts_with("copy: received " + name1 + " (full, ")) << full;
+  const CommandResult inc = pipe("--name " + name2 + " --from first", "--json");
+  const json j = OkJson(inc);
+  EXPECT_EQ(j["name"], name2);
+  EXPECT_EQ(j["incremental"], true);
+  for (const std::string& name : {name1, name2}) {
+    const std::string want = dir_.File("want-" + name), got = dir_.File("got-" + name);
+    Ok(Hoodyfs({"export", "-c", "web1", "--snapshot", name, want}));
+    Ok(RunCommand(HoodyfsBinary(),
+                  {"--store", other, "export", "-c", "copy", "--snapshot", name, got}));
+    std::string diffs;
+    for (const std::string& d : CompareTrees(want, got)) diffs += d + "\n";
+    EXPECT_EQ(diffs, "") << name;
+  }
+  // A cut stream (through a file this time): refused, nothing left behind.
+  const std::string stream = dir_.File("stream");
+  Ok(Snap({"send", "-c", "web1", "--name", "first", "-o", stream}));
+  ASSERT_EQ(::truncate(stream.c_str(), 1000), 0);
+  const CommandResult cut =
+      RunCommand(HoodyfsSnapBinary(), {"--store", other, "receive", "-c", "third", "-i", stream});
+  EXPECT_NE(cut.exit_code, 0);
+  EXPECT_NE(cut.err.find("cut short"), std::string::npos) << cut.Describe();
+  const std::string containers =
+      Ok(RunCommand(HoodyfsSnapBinary(), {"--store", other, "containers", "list"}));
+  EXPECT_EQ(containers.find("third"), std::string::npos) << containers;
+  EXPECT_EQ(containers.find("receive-"), std::string::npos) << containers;
+  // A send that fails (no such snapshot) leaves no half file behind.
+  const CommandResult bad = Snap({"send", "-c", "web1", "--name", "nope", "-o", stream});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("nope"), std::string::npos) << bad.Describe();
+  EXPECT_FALSE(std::filesystem::exists(stream)) << "a failed send leaves no file";
+}
+
 TEST_F(CliTest, JsonEverywhereErrorsToo) {
   const json created = OkJson(Snap({"containers", "create", "api-made", "--json"}));
   EXPECT_EQ(created["name"], "api-made");
@@ -418,6 +472,48 @@ TEST_P(CliVerbTest, BadInputsAreRefusedAndChangeNothing) {
   const CommandResult again = Hoodyfs({"init"});
   EXPECT_EQ(again.exit_code, 4) << again.Describe();
   EXPECT_NE(again.err.find("already holds a hoodyfs store"), std::string::npos);
+  EXPECT_EQ(Fingerprint(), before);
+}
+
+// send and receive within one store, on it directly and through the daemon
+// (streamed REST bodies both ways: GET .../send, POST .../receive).
+TEST_P(CliVerbTest, SendAndReceiveWithinOneStore) {
+  PutFile("web1", "a", "one");
+  const std::string s1 = Ok(Snap({"create", "-c", "web1", "--alias", "first"}));
+  PutFile("web1", "a", "two");
+  PutFile("web1", "b", std::string(2 << 20, 'b'));
+  std::string s2 = Ok(Snap({"create", "-c", "web1"}));
+  s2.pop_back();
+  const std::string stream = dir_.File("stream");
+  Ok(Snap({"send", "-c", "web1", "--name", "first", "-o", stream}));
+  const json full = OkJson(Snap({"receive", "-c", "copy", "-i", stream, "--json"}));
+  EXPECT_EQ(full["alias"], "first");
+  EXPECT_EQ(full["incremental"], false);
+  if (through_daemon_) {
+    // Both ends through the daemon at once: a pipe.
+    const std::string cmd = HoodyfsSnapBinary() + " --store " + store_ + " send -c web1 --name " +
+                            s2 + " --from first | " + HoodyfsSnapBinary() + " --store " + store_ +
+                            " receive -c copy --json";
+    const json inc = OkJson(RunCommand("/bin/sh", {"-c", cmd}));
+    EXPECT_EQ(inc["incremental"], true);
+  } else {
+    Ok(Snap({"send", "-c", "web1", "--name", s2, "--from", "first", "-o", stream}));
+    Ok(Snap({"receive", "-c", "copy", "-i", stream}));
+  }
+  const json diff = OkJson(Snap({"diff", "-c", "web1", s2, "copy@" + s2, "--json"}));
+  EXPECT_TRUE(diff["changes"].empty()) << diff.dump();
+  const json list = OkJson(Snap({"list", "-c", "copy", "--json"}));
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[1]["name"], s2);
+  EXPECT_EQ(list[0]["guid"],
+            OkJson(Snap({"show", "-c", "web1", "--name", "first", "--json"}))["guid"]);
+  // A snapshot the target holds already: refused before the stream is
+  // read, with a clear message, nothing changed.
+  Ok(Snap({"send", "-c", "web1", "--name", s2, "--from", "first", "-o", stream}));
+  const std::string before = Fingerprint();
+  const CommandResult r = Snap({"receive", "-c", "web1", "-i", stream});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("holds this snapshot already"), std::string::npos) << r.Describe();
   EXPECT_EQ(Fingerprint(), before);
 }
 

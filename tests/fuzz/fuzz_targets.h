@@ -45,4 +45,13 @@ void TarImport(std::string_view input);
 // Content-Length or chunked, parses to the same status and body.
 void HttpResponse(std::string_view input);
 
+// Send-stream records (kind u8, payload length u32 LE, payload; framed,
+// checksummed and given a trailer by the target, so that mutations reach
+// the receiver's checks behind the checksums) received into a new container
+// of a scratch store (ReceiveSnapshot). Checks: the store passes
+// CheckInvariants after every receive; a refused stream leaves no
+// container; a received snapshot sends again and that stream receives, with
+// the same count of inodes.
+void SendReceive(std::string_view input);
+
 }  // namespace hoodyfs::fuzz

@@ -54,6 +54,7 @@ TEST(FuzzRegressionTest, RestRouter) { RunAll("rest_router", RestRouter); }
 TEST(FuzzRegressionTest, StrictJson) { RunAll("strict_json", StrictJson); }
 TEST(FuzzRegressionTest, HttpResponse) { RunAll("http_response", HttpResponse); }
 TEST(FuzzRegressionTest, TarImport) { RunAll("tar_import", TarImport); }
+TEST(FuzzRegressionTest, SendReceive) { RunAll("send_receive", SendReceive); }
 
 }  // namespace
 }  // namespace hoodyfs::fuzz

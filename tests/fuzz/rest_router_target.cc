@@ -90,6 +90,12 @@ class StubApi final : public cli::SnapshotApi {
     return d;
   }
   Result<snapshotter::GcStats> CollectGarbage() override { return snapshotter::GcStats(); }
+  Result<snapshotter::SendStats> Send(const snapshotter::SendRequest&, int) override {
+    return snapshotter::SendStats();
+  }
+  Result<snapshotter::ReceiveStats> Receive(const std::string&, int) override {
+    return Status::NotSupported("no receive in the stub");
+  }
 };
 
 class StubMounts final : public cli::MountService {

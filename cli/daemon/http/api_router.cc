@@ -197,6 +197,7 @@ HttpResponse ApiRouter::Containers(const HttpRequest& r, const std::vector<std::
     return Json(201, ToJson(*c));
   }
   if (parts.size() == 2 && parts[1] == "bisect" && bisects_ != nullptr) return Bisect(r, id);
+  if (parts.size() == 2 && parts[1] == "receive") return Receive(r, id);
   if (parts.size() == 2 && parts[1] == "diff") {
     if (r.method != "GET") return WrongMethod(r);
     auto from = r.query.find("from");
@@ -232,6 +233,12 @@ HttpResponse ApiRouter::Snapshots(const HttpRequest& r, const std::string& conta
     auto s = api_.CreateSnapshot(container, req);
     if (!s.ok()) return ErrorResponse(s.status());
     return Json(201, ToJson(*s));
+  }
+  if (parts.size() == 2 && parts[1] == "send") {
+    if (Status s = snapshotter::ValidatePortableName("snapshot name or alias", parts[0]); !s.ok()) {
+      return BadRequest(s.message());
+    }
+    return Send(r, container, parts[0]);
   }
   if (parts.size() != 1) return NoRoute(r);
   const std::string& name = parts[0];
@@ -286,6 +293,48 @@ HttpResponse ApiRouter::Snapshots(const HttpRequest& r, const std::string& conta
     return HttpResponse{204, ""};
   }
   return WrongMethod(r);
+}
+
+bool ApiRouter::StreamsBody(const std::string& method, const std::string& raw_path) {
+  if (method != "POST") return false;
+  Result<std::vector<std::string>> parts = SplitApiPath(raw_path);
+  return parts.ok() && parts->size() == 5 && (*parts)[0] == "api" && (*parts)[1] == "v1" &&
+         (*parts)[2] == "containers" && (*parts)[4] == "receive";
+}
+
+// GET .../snapshots/{name}/send[?from=BASE]: the send stream as the body.
+// What can be checked before the first byte (the container, the snapshots)
+// is an error document; a failure later cuts the stream before its trailer,
+// which every receiver refuses.
+HttpResponse ApiRouter::Send(const HttpRequest& r, const std::string& container,
+                             const std::string& name) {
+  if (r.method != "GET") return WrongMethod(r);
+  auto from = r.query.find("from");
+  const std::string base = from == r.query.end() ? "" : from->second;
+  for (const std::string& snap : {name, base}) {
+    if (snap.empty()) continue;
+    auto s = api_.GetSnapshot(container, snap);
+    if (!s.ok()) return ErrorResponse(s.status());
+  }
+  HttpResponse response{200, ""};
+  SnapshotApi* api = &api_;
+  response.stream_body = [api, request = snapshotter::SendRequest{container, name, base}](int fd) {
+    api->Send(request, fd).status().IgnoreError();
+  };
+  return response;
+}
+
+// POST .../receive with a send stream as the body (read as it arrives).
+HttpResponse ApiRouter::Receive(const HttpRequest& r, const std::string& container) {
+  if (r.method != "POST") return WrongMethod(r);
+  if (r.body_fd < 0) return BadRequest("receive takes the send stream as its body");
+  auto received = api_.Receive(container, r.body_fd);
+  if (!received.ok()) return ErrorResponse(received.status());
+  json j = ToJson(received->snapshot);
+  j["incremental"] = received->incremental;
+  j["stream_bytes"] = received->bytes_in;
+  j["records"] = received->records;
+  return Json(201, j);
 }
 
 HttpResponse ApiRouter::Mounts(const HttpRequest& r) {

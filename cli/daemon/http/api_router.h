@@ -28,12 +28,17 @@ class ApiRouter {
       : api_(api), mounts_(mounts), bisects_(bisects) {}
 
   HttpResponse Handle(const HttpRequest& request);
+  // Whether a request's body is a stream for the server to pass on as it
+  // arrives (ServeOptions::streamed_body): POST .../receive.
+  static bool StreamsBody(const std::string& method, const std::string& raw_path);
 
  private:
   HttpResponse Containers(const HttpRequest& r, const std::vector<std::string>& parts);
   HttpResponse Snapshots(const HttpRequest& r, const std::string& container,
                          const std::vector<std::string>& parts);
   HttpResponse Mounts(const HttpRequest& r);
+  HttpResponse Send(const HttpRequest& r, const std::string& container, const std::string& name);
+  HttpResponse Receive(const HttpRequest& r, const std::string& container);
   HttpResponse Bisect(const HttpRequest& r, const std::string& container);
   HttpResponse Bisects(const HttpRequest& r, const std::string& id);
 

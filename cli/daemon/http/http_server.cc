@@ -38,7 +38,56 @@ struct Upload {
   std::string body;
   bool answered = false;  // a refusal went out from the headers alone
   std::function<void()> after;
+  // A streamed body: written to `body_writer` as it arrives, read by the
+  // handler running on `handler_thread`, whose answer lands in `response`.
+  UniqueFd body_writer;
+  std::thread handler_thread;
+  std::optional<HttpResponse> response;
+
+  ~Upload() {
+    body_writer.Reset();  // the handler sees the end of the body
+    if (handler_thread.joinable()) handler_thread.join();
+  }
 };
+
+// A streamed response body: what the producer thread writes into one end
+// of a socket pair, read from the other by libmicrohttpd as it sends.
+struct BodySource {
+  UniqueFd reader;
+  std::thread producer;
+};
+
+ssize_t ReadBody(void* cls, uint64_t, char* buf, size_t max) noexcept {
+  auto* source = static_cast<BodySource*>(cls);
+  for (;;) {
+    const ssize_t n = ::read(source->reader.get(), buf, max);
+    if (n > 0) return n;
+    if (n == 0) return MHD_CONTENT_READER_END_OF_STREAM;
+    if (errno != EINTR) return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+}
+
+void FreeBody(void* cls) noexcept {
+  auto* source = static_cast<BodySource*>(cls);
+  // A client that went away: the producer's next write fails (EPIPE; the
+  // daemon ignores SIGPIPE) and it ends.
+  ::shutdown(source->reader.get(), SHUT_RDWR);
+  if (source->producer.joinable()) source->producer.join();
+  delete source;
+}
+
+// Writes all of `data` to a socket, without SIGPIPE. False once the
+// reader has gone.
+bool SendAll(int fd, const char* data, size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::send(fd, data, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    data += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
 
 MHD_Result CollectQuery(void* cls, MHD_ValueKind, const char* key, const char* value) {
   auto* query = static_cast<std::vector<std::pair<std::string, std::string>>*>(cls);
@@ -50,7 +99,33 @@ MHD_Result CollectQuery(void* cls, MHD_ValueKind, const char* key, const char* v
 // ends it early; we keep it raw and decode it ourselves (url.h).
 size_t KeepRaw(void*, MHD_Connection*, char* s) noexcept { return std::strlen(s); }
 
+MHD_Response* StreamedResponse(const HttpResponse& r) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return nullptr;
+  auto* source = new BodySource();
+  source->reader = UniqueFd(pair[0]);
+  source->producer = std::thread([write_end = pair[1], produce = r.stream_body]() {
+    UniqueFd writer(write_end);
+    try {
+      produce(writer.get());
+    } catch (...) {  // the body is cut short; nothing may escape the thread
+    }
+  });
+  MHD_Response* response =
+      MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024, &ReadBody, source, &FreeBody);
+  if (response == nullptr) FreeBody(source);
+  return response;
+}
+
 MHD_Result Respond(MHD_Connection* connection, const HttpResponse& r) {
+  if (r.stream_body) {
+    MHD_Response* response = StreamedResponse(r);
+    if (response == nullptr) return MHD_NO;
+    MHD_add_response_header(response, "Content-Type", "application/octet-stream");
+    const MHD_Result ok = MHD_queue_response(connection, static_cast<unsigned>(r.status), response);
+    MHD_destroy_response(response);
+    return ok;
+  }
   MHD_Response* response = MHD_create_response_from_buffer(
       r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
   if (response == nullptr) return MHD_NO;
@@ -70,7 +145,8 @@ HttpResponse TooLarge(const ServeOptions& options) {
 // body is read: a request line a NUL byte cut short (it has no HTTP
 // version), a missing or wrong token, a declared body over the cap.
 std::optional<HttpResponse> RefuseFromHeaders(const ServeOptions& options,
-                                              MHD_Connection* connection, const char* version) {
+                                              MHD_Connection* connection, const char* version,
+                                              bool streamed) {
   if (std::strcmp(version, MHD_HTTP_VERSION_1_1) != 0 &&
       std::strcmp(version, MHD_HTTP_VERSION_1_0) != 0) {
     return ErrorResponse(400, "invalid_argument", "malformed HTTP request line");
@@ -83,6 +159,7 @@ std::optional<HttpResponse> RefuseFromHeaders(const ServeOptions& options,
       return ErrorResponse(401, "unauthorized", "wrong bearer token");
     }
   }
+  if (streamed) return std::nullopt;  // a stream of any length
   if (const char* length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                        MHD_HTTP_HEADER_CONTENT_LENGTH)) {
     char* end = nullptr;
@@ -113,6 +190,34 @@ Result<HttpRequest> MakeRequest(MHD_Connection* connection, const char* url, con
   return request;
 }
 
+// A streamed-body route: the handler runs from now on, on its own thread,
+// reading the body from one end of a socket pair while Dispatch writes
+// what arrives into the other.
+MHD_Result StartStreamedHandler(HttpServer::Impl* impl, Upload* upload, MHD_Connection* connection,
+                                const char* url, const char* method) {
+  Result<HttpRequest> request = MakeRequest(connection, url, method, "");
+  if (!request.ok()) {
+    upload->answered = true;
+    return Respond(connection, ErrorResponse(400, "invalid_argument", request.status().message()));
+  }
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return MHD_NO;
+  upload->body_writer = UniqueFd(pair[1]);
+  request->body_fd = pair[0];
+  upload->handler_thread = std::thread([impl, upload,
+                                        request = std::move(request).value()]() mutable {
+    UniqueFd body_reader(request.body_fd);
+    try {
+      upload->response = impl->handler(request);
+    } catch (...) {  // nothing may escape the thread
+      upload->response = HttpResponse{
+          500, R"({"error":{"code":"internal","message":"unexpected exception in the daemon"}})"};
+    }
+    // Closed on return: a client still sending is not waited for.
+  });
+  return MHD_YES;
+}
+
 MHD_Result Dispatch(void* cls, MHD_Connection* connection, const char* url, const char* method,
                     const char* version, const char* upload_data, size_t* upload_data_size,
                     void** con_cls) noexcept {
@@ -120,17 +225,35 @@ MHD_Result Dispatch(void* cls, MHD_Connection* connection, const char* url, cons
   if (*con_cls == nullptr) {  // the headers: refuse early, or start collecting the body
     auto* upload = new Upload();
     *con_cls = upload;
+    const bool streamed = impl->options.streamed_body && impl->options.streamed_body(method, url);
     if (std::optional<HttpResponse> refusal =
-            RefuseFromHeaders(impl->options, connection, version)) {
+            RefuseFromHeaders(impl->options, connection, version, streamed)) {
       upload->answered = true;
       return Respond(connection, *refusal);
     }
+    if (streamed) return StartStreamedHandler(impl, upload, connection, url, method);
     return MHD_YES;
   }
   auto* upload = static_cast<Upload*>(*con_cls);
   if (upload->answered) {  // a refused request's body is not kept
     *upload_data_size = 0;
     return MHD_YES;
+  }
+  if (upload->handler_thread.joinable()) {
+    if (*upload_data_size > 0) {
+      // A handler that stopped reading (it failed) drops the rest.
+      if (upload->body_writer.valid() &&
+          !SendAll(upload->body_writer.get(), upload_data, *upload_data_size)) {
+        upload->body_writer.Reset();
+      }
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+    upload->body_writer.Reset();  // the end of the body
+    upload->handler_thread.join();
+    HttpResponse response = std::move(*upload->response);
+    upload->after = std::move(response.after);
+    return Respond(connection, response);
   }
   if (*upload_data_size > 0) {
     if (upload->body.size() + *upload_data_size > impl->options.body_bytes_max) {

@@ -40,6 +40,11 @@ struct ServeOptions {
   unsigned idle_timeout_s = 60;
   // When set, every request must carry "Authorization: Bearer TOKEN".
   std::string bearer_token;
+  // Routes (method, raw path) whose body is a stream of any size, such as
+  // a send stream to receive: the handler starts once the headers are in,
+  // on a thread of its own, and reads the body from HttpRequest::body_fd
+  // while it arrives; body_bytes_max does not apply.
+  std::function<bool(const std::string& method, const std::string& path)> streamed_body;
 };
 
 class HttpServer {
