@@ -177,7 +177,7 @@ Result<SnapshotInfo> Snapshotter::PublishReceive(const std::string& scratch,
     internals_.PutGeneration(s, frozen, gen_rec);
     HOODY_ASSIGN_OR_RETURN(const GenId scratch_head, internals_.CurrentHead(scratch));
     HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, scratch_head, GenState::kDropped));
-    internals_.RemoveContainerIn(s, scratch);
+    HOODY_RETURN_IF_ERROR(internals_.RemoveContainerIn(s, scratch));
     SnapshotRecord rec;
     rec.gen = frozen;
     rec.alias = snap.alias;
