@@ -31,7 +31,6 @@ struct DaemonOptions {
   unsigned gc_interval_s = 60;  // expiry and collection
 };
 
-
 class Daemon {
  public:
   // Errors: kBusy (another process owns the store), kNotFound (no store),
