@@ -58,8 +58,7 @@ Result<std::optional<VersionedTable::Raw>> VersionedTable::Find(const KvScope& s
   // (NewestAncestorAtOrBelow), so 1000 sibling branches that each rewrote
   // the key cost a seek, not 1000 steps (issue 12).
   HOODY_ASSIGN_OR_RETURN(KvIterator it, scope.NewIterator(table_));
-  // Every version of `logical` sorts below logical + nine 0xff bytes.
-  it.SetUpperBound(std::string(logical) + std::string(kGenSuffixBytes + 1, '\xff'));
+  it.SetUpperBound(PastEveryVersionOf(logical));
   for (it.Seek(key); it.Valid();) {
     if (!IsVersionOf(it.key(), logical)) break;
     const GenId g = GenOfKey(it.key());

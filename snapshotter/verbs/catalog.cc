@@ -139,6 +139,16 @@ Result<std::optional<Entry>> Find(const index::KvScope& s, std::string_view cont
   return e;
 }
 
+Result<Entry> MustFind(const index::KvScope& s, std::string_view container,
+                       std::string_view name_or_alias) {
+  HOODY_ASSIGN_OR_RETURN(std::optional<Entry> found, Find(s, container, name_or_alias));
+  if (!found) {
+    return Status::NotFound("no snapshot named or aliased '" + std::string(name_or_alias) +
+                            "' in container '" + std::string(container) + "'");
+  }
+  return std::move(*found);
+}
+
 Status CheckAliasFree(const index::KvScope& s, std::string_view container, std::string_view alias,
                       std::string_view except_name) {
   HOODY_ASSIGN_OR_RETURN(auto owner, s.Get(Table::kAliases, index::AliasKey(container, alias)));

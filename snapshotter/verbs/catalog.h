@@ -52,6 +52,10 @@ Result<std::vector<Entry>> List(const index::KvScope& s, std::string_view contai
 // index. nullopt when neither matches.
 Result<std::optional<Entry>> Find(const index::KvScope& s, std::string_view container,
                                   std::string_view name_or_alias);
+// As Find, with kNotFound naming the container and what was asked for
+// when neither matches: what every verb answers for an unknown snapshot.
+Result<Entry> MustFind(const index::KvScope& s, std::string_view container,
+                       std::string_view name_or_alias);
 // kExists when another snapshot of the container (not `except_name`) has
 // the alias. O(1): one alias-index lookup.
 Status CheckAliasFree(const index::KvScope& s, std::string_view container, std::string_view alias,

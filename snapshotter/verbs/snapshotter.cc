@@ -22,22 +22,11 @@ using index::WriteScope;
 namespace {
 constexpr int64_t kPreRestoreExpiryDays = 7;
 
-Status NoSnapshot(const std::string& container, const std::string& name) {
-  return Status::NotFound("no snapshot named or aliased '" + name + "' in container '" + container +
-                          "'");
-}
-
 Status InUse(const std::string& container, const std::string& name, const std::string& reason) {
   return Status::Busy("snapshot " + name + " of container '" + container + "' is in use (" +
                       reason + ")");
 }
 
-Result<catalog::Entry> MustFind(const KvScope& s, const std::string& container,
-                                const std::string& name) {
-  HOODY_ASSIGN_OR_RETURN(auto found, catalog::Find(s, container, name));
-  if (!found) return NoSnapshot(container, name);
-  return std::move(*found);
-}
 }  // namespace
 
 Snapshotter::Snapshotter(std::unique_ptr<Store> store)
@@ -151,7 +140,7 @@ Result<ContainerInfo> Snapshotter::CopyContainer(const std::string& container,
   {
     WriteScope s(internals_.kv());
     HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
-    HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, container, snapshot));
+    HOODY_ASSIGN_OR_RETURN(catalog::Entry e, catalog::MustFind(s, container, snapshot));
     ContainerRecord rec;
     rec.origin = container + "@" + e.name;
     rec.project = project;
@@ -262,7 +251,7 @@ Result<SnapshotInfo> Snapshotter::GetSnapshot(const std::string& container,
   {
     ReadScope s(internals_.kv());
     HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
-    HOODY_ASSIGN_OR_RETURN(e, MustFind(s, container, name));
+    HOODY_ASSIGN_OR_RETURN(e, catalog::MustFind(s, container, name));
   }
   return Describe(container, e.name, e.record, /*with_accounting=*/true);
 }
@@ -273,7 +262,7 @@ Result<uint64_t> Snapshotter::ExclusiveBytes(const std::string& container,
   {
     ReadScope s(internals_.kv());
     HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
-    HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, container, name));
+    HOODY_ASSIGN_OR_RETURN(catalog::Entry e, catalog::MustFind(s, container, name));
     gen = e.record.gen;
   }
   return Accounting(*store_).ExclusiveBytes(gen);
@@ -292,7 +281,7 @@ Result<SnapshotInfo> Snapshotter::SetSnapshot(const std::string& container, cons
   {
     WriteScope s(internals_.kv());
     HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
-    HOODY_ASSIGN_OR_RETURN(e, MustFind(s, container, name));
+    HOODY_ASSIGN_OR_RETURN(e, catalog::MustFind(s, container, name));
     const std::string old_alias = e.record.alias;
     if (request.alias) {
       if (!request.alias->empty()) {
@@ -345,7 +334,7 @@ Result<RestoreResult> Snapshotter::Restore(const std::string& container, const s
   {
     ReadScope s(internals_.kv());
     HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
-    HOODY_RETURN_IF_ERROR(MustFind(s, container, name).status());
+    HOODY_RETURN_IF_ERROR(catalog::MustFind(s, container, name).status());
   }
   // The head that the restore keeps as a snapshot must hold every write.
   if (!request.discard_head) HOODY_RETURN_IF_ERROR(SyncContainer(container));
@@ -358,7 +347,7 @@ Result<RestoreResult> Snapshotter::Restore(const std::string& container, const s
   Store::Pin old_head_pin;
   {
     WriteScope s(internals_.kv());
-    HOODY_ASSIGN_OR_RETURN(catalog::Entry target, MustFind(s, container, name));
+    HOODY_ASSIGN_OR_RETURN(catalog::Entry target, catalog::MustFind(s, container, name));
     HOODY_ASSIGN_OR_RETURN(old_head, internals_.CurrentHead(container));
     old_head_pin = store_->PinGeneration(old_head, "restore");
     HOODY_ASSIGN_OR_RETURN(result.new_head,
@@ -383,7 +372,7 @@ Status Snapshotter::DeleteSnapshot(const std::string& container, const std::stri
   {
     WriteScope s(internals_.kv());
     HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
-    HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, container, name));
+    HOODY_ASSIGN_OR_RETURN(catalog::Entry e, catalog::MustFind(s, container, name));
     if (auto why = store_->PinnedBy(e.record.gen)) return InUse(container, e.name, *why);
     names_.Erase(s, container, e);
     HOODY_RETURN_IF_ERROR(internals_.SetGenerationState(s, e.record.gen, GenState::kDropped));
@@ -407,7 +396,7 @@ Result<GenId> Snapshotter::ResolveEndpoint(const std::string& container, const s
   ReadScope s(internals_.kv());
   HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, owner).status());
   if (snapshot.empty()) return internals_.CurrentHead(owner);
-  HOODY_ASSIGN_OR_RETURN(catalog::Entry e, MustFind(s, owner, snapshot));
+  HOODY_ASSIGN_OR_RETURN(catalog::Entry e, catalog::MustFind(s, owner, snapshot));
   return e.record.gen;
 }
 

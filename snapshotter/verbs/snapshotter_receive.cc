@@ -77,12 +77,7 @@ Result<Snapshotter::SendPoint> Snapshotter::SnapshotForSend(const std::string& c
   {
     WriteScope s(internals_.kv());
     HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
-    HOODY_ASSIGN_OR_RETURN(auto found, catalog::Find(s, container, name));
-    if (!found) {
-      return Status::NotFound("no snapshot named or aliased '" + name + "' in container '" +
-                              container + "'");
-    }
-    entry = std::move(*found);
+    HOODY_ASSIGN_OR_RETURN(entry, catalog::MustFind(s, container, name));
     // Inside the scope: garbage collection checks pins inside its own.
     point.pin = store_->PinGeneration(entry.record.gen, "send");
     if (entry.record.guid.empty()) {
