@@ -224,7 +224,8 @@ constexpr const char* kOwnTableName = "kvstore";
 constexpr std::string_view kCommittedEpochKey = "committed-epoch";
 }  // namespace
 
-Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, const EnvOptions& options) {
+Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, const EnvOptions& options,
+                                               DataReplay replay) {
   std::unique_ptr<KvStore> store(new KvStore());
   HOODY_ASSIGN_OR_RETURN(store->env_, Env::Open(path, options));
   HOODY_ASSIGN_OR_RETURN(WriteTxn txn, WriteTxn::Begin(*store->env_));
@@ -234,7 +235,7 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, const En
   HOODY_ASSIGN_OR_RETURN(store->own_table_, txn.OpenTable(kOwnTableName));
   HOODY_RETURN_IF_ERROR(std::move(txn).Commit());
   HOODY_ASSIGN_OR_RETURN(store->wal_, Wal::Open(path));
-  HOODY_RETURN_IF_ERROR(store->Recover().WithContext("replay the metadata log of " + path));
+  HOODY_RETURN_IF_ERROR(store->Recover(replay).WithContext("replay the metadata log of " + path));
   return store;
 }
 
@@ -246,15 +247,15 @@ Result<uint64_t> FileBytes(const std::string& path) {
 }
 }  // namespace
 
-Result<KvStore::CompactResult> KvStore::Compact(const std::string& path,
-                                                const EnvOptions& options) {
+Result<KvStore::CompactResult> KvStore::Compact(const std::string& path, const EnvOptions& options,
+                                                DataReplay replay) {
   CompactResult result;
   HOODY_ASSIGN_OR_RETURN(result.bytes_before, FileBytes(path));
   const std::string copy = path + ".compact";
   // Left by a compaction that was killed before its rename: never live.
   if (::unlink(copy.c_str()) != 0 && errno != ENOENT) return FromErrno(errno, "remove " + copy);
   {
-    HOODY_ASSIGN_OR_RETURN(std::unique_ptr<KvStore> kv, Open(path, options));
+    HOODY_ASSIGN_OR_RETURN(std::unique_ptr<KvStore> kv, Open(path, options, std::move(replay)));
     Status copied = kv->env_->CopyCompacted(copy);
     if (!copied.ok()) {
       (void)::unlink(copy.c_str());
@@ -276,7 +277,7 @@ Result<KvStore::CompactResult> KvStore::Compact(const std::string& path,
 }
 
 // Single-threaded: called by Open before the store is shared.
-Status KvStore::Recover() {
+Status KvStore::Recover(const DataReplay& replay) {
   uint64_t committed = 0;
   {
     HOODY_ASSIGN_OR_RETURN(ReadTxn txn, ReadTxn::Begin(*env_));
@@ -288,6 +289,15 @@ Status KvStore::Recover() {
   }
   HOODY_ASSIGN_OR_RETURN(WalRecovery recovered, wal_->Recover(committed));
   if (recovered.epoch != 0) {
+    if (!recovered.data.empty()) {
+      if (!replay) {
+        return Status::InvalidArgument(
+            "the metadata log holds file data of fsync'd writes; open the store (hoodyfs fsck, "
+            "or mount) to write it back first");
+      }
+      // Data before the entries that point at it, as at every commit.
+      HOODY_RETURN_IF_ERROR(replay(recovered.data));
+    }
     MemTable replayed;
     for (const WalEntry& e : recovered.entries) {
       if (e.tombstone) {
@@ -457,7 +467,9 @@ Status KvStore::Sync() {
     flush_lock.Unlock();
     return Flush();
   }
-  Status s = hooks_.before_commit ? hooks_.before_commit() : Status::OK();
+  Status s = hooks_.before_log      ? hooks_.before_log(payload)
+             : hooks_.before_commit ? hooks_.before_commit()
+                                    : Status::OK();
   if (s.ok()) s = wal_->Append(epoch, payload.bytes());
   if (!s.ok()) {
     // What this Sync drained is in no record: until this epoch is committed

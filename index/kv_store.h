@@ -23,8 +23,10 @@
 //
 // Sync (an fsync) is cheaper than Flush: it appends what changed since the
 // previous Sync to the write-ahead log (index/wal.h), one write and one
-// fdatasync, after the same before_commit hook; the memtable stays, and its
-// LMDB commit comes with the next Flush. Open replays the log's live records.
+// fdatasync, with the file data of a small change in the same record
+// (before_log hook; otherwise before_commit syncs it first); the memtable
+// stays, and its LMDB commit comes with the next Flush. Open replays the
+// log's live records, data first.
 #pragma once
 
 #include <pthread.h>
@@ -187,15 +189,28 @@ class WriteScope : public KvScope {
 struct FlushHooks {
   // Called after sealing and before the LMDB commit; a failure aborts the flush.
   std::function<Status()> before_commit;
+  // Called by Sync with the record it is about to append, which holds the
+  // entries changed since the previous Sync: the owner makes the file data
+  // those entries point at durable with the record, either by adding it
+  // (WalPayload::AddData; one flush for both) or as before_commit does.
+  // Unset: Sync calls before_commit. A failure aborts the Sync.
+  std::function<Status(WalPayload&)> before_log;
   // Called after the commit is durable, with no KvStore lock held.
   std::function<void(uint64_t epoch)> after_commit;
 };
 
+// Writes the file data of the log's live records back, and makes it durable,
+// before Open commits their entries (FlushHooks::before_log put it there).
+using DataReplay = std::function<Status(const std::vector<WalData>&)>;
+
 class KvStore {
  public:
-  // Opens the LMDB environment at `path` and every table.
-  // Errors: kIoError, kCorruption, kPermission.
-  static Result<std::unique_ptr<KvStore>> Open(const std::string& path, const EnvOptions& options);
+  // Opens the LMDB environment at `path` and every table, and replays the
+  // log's live records; their file data goes to `replay`, without which a
+  // log holding file data is refused (kInvalidArgument).
+  // Errors: kIoError, kCorruption, kPermission, kInvalidArgument.
+  static Result<std::unique_ptr<KvStore>> Open(const std::string& path, const EnvOptions& options,
+                                               DataReplay replay = {});
   ~KvStore();
 
   // Shrinks the LMDB file at `path` to its live pages, giving the rest back
@@ -212,7 +227,8 @@ class KvStore {
     uint64_t bytes_before = 0;
     uint64_t bytes_after = 0;
   };
-  static Result<CompactResult> Compact(const std::string& path, const EnvOptions& options);
+  static Result<CompactResult> Compact(const std::string& path, const EnvOptions& options,
+                                       DataReplay replay = {});
 
   void SetFlushHooks(FlushHooks hooks) { hooks_ = std::move(hooks); }
 
@@ -272,7 +288,7 @@ class KvStore {
   Status CommitSealed(const MemTable& sealed, uint64_t epoch) REQUIRES(flush_mu_);
   // Applies the log's live records on top of LMDB in one commit, and starts
   // the epochs after the newest one LMDB or the log knows. Called by Open.
-  Status Recover() NO_THREAD_SAFETY_ANALYSIS;
+  Status Recover(const DataReplay& replay) NO_THREAD_SAFETY_ANALYSIS;
 
   std::unique_ptr<Env> env_;
   std::unique_ptr<Wal> wal_ PT_GUARDED_BY(flush_mu_);

@@ -710,6 +710,90 @@ TEST_F(KvStoreTest, CompactReplacesTheCopyOfAKilledCompaction) {
   EXPECT_EQ(Scan(r, Table::kMeta, ""), (Pairs{{"a", "1"}}));
 }
 
+// The owner's file data rides in the Sync's record (before_log) instead of a
+// data sync (before_commit); Open hands it back, in order, before it commits
+// the entries, and refuses a log holding data when nobody can write it back.
+TEST_F(KvStoreTest, FileDataInASyncRecordIsReplayedBeforeItsEntries) {
+  FlushHooks hooks;
+  int before_commit_calls = 0;
+  hooks.before_commit = [&]() -> Status {
+    ++before_commit_calls;
+    return Status::OK();
+  };
+  int round = 0;
+  hooks.before_log = [&](WalPayload& record) -> Status {
+    record.AddData(4096, std::string(4096, static_cast<char>('a' + round++)));
+    return Status::OK();
+  };
+  store_->SetFlushHooks(std::move(hooks));
+  for (int i = 0; i < 2; ++i) {
+    {
+      WriteScope w(*store_);
+      w.Put(Table::kMeta, "k" + std::to_string(i), "v");
+      w.Commit();
+    }
+    ASSERT_TRUE(store_->Sync().ok());
+  }
+  EXPECT_EQ(before_commit_calls, 0) << "the data rode in the records: no data sync";
+  EXPECT_EQ(store_->LogAppendCount(), 2u);
+  store_->DropPendingForTest();
+  store_.reset();
+
+  auto refused = KvStore::Open(path_, testutil::TestEnvOptions());
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("file data"), std::string::npos)
+      << refused.status().ToString();
+
+  std::vector<WalData> replayed;
+  auto reopened = KvStore::Open(path_, testutil::TestEnvOptions(),
+                                [&](const std::vector<WalData>& data) -> Status {
+                                  replayed = data;
+                                  return Status::OK();
+                                });
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  store_ = std::move(reopened).value();
+  ASSERT_EQ(replayed.size(), 2u);
+  EXPECT_EQ(replayed[0].offset, 4096u);
+  EXPECT_EQ(replayed[0].bytes, std::string(4096, 'a'));
+  EXPECT_EQ(replayed[1].bytes, std::string(4096, 'b')) << "the later write comes last";
+  ReadScope r(*store_);
+  EXPECT_EQ(Scan(r, Table::kMeta, ""), (Pairs{{"k0", "v"}, {"k1", "v"}}));
+}
+
+// A replay that fails leaves the log live: nothing is committed, and the
+// next open replays the same records.
+TEST_F(KvStoreTest, AFailedDataReplayCommitsNothingAndTheNextOpenRetries) {
+  FlushHooks hooks;
+  hooks.before_log = [](WalPayload& record) -> Status {
+    record.AddData(0, std::string(4096, 'x'));
+    return Status::OK();
+  };
+  store_->SetFlushHooks(std::move(hooks));
+  {
+    WriteScope w(*store_);
+    w.Put(Table::kMeta, "k", "v");
+    w.Commit();
+  }
+  ASSERT_TRUE(store_->Sync().ok());
+  store_->DropPendingForTest();
+  store_.reset();
+  auto failed = KvStore::Open(path_, testutil::TestEnvOptions(), [](const std::vector<WalData>&) {
+    return Status::IoError("injected write-back failure");
+  });
+  EXPECT_EQ(failed.status().code(), Code::kIoError) << failed.status().ToString();
+  int calls = 0;
+  auto reopened =
+      KvStore::Open(path_, testutil::TestEnvOptions(), [&](const std::vector<WalData>& data) {
+        calls += static_cast<int>(data.size());
+        return Status::OK();
+      });
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  store_ = std::move(reopened).value();
+  EXPECT_EQ(calls, 1);
+  ReadScope r(*store_);
+  EXPECT_EQ(Scan(r, Table::kMeta, ""), (Pairs{{"k", "v"}}));
+}
+
 TEST_F(KvStoreTest, EachSyncLogsOnlyWhatChangedSinceThePreviousOne) {
   ASSERT_TRUE(store_->Sync().ok());
   EXPECT_EQ(store_->LogAppendCount(), 0u) << "nothing changed: nothing to log";

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -20,13 +21,20 @@ namespace {
 //   0 magic u32 | 4 version u32 | 8 epoch u64 | 16 seq u64 |
 //   24 payload bytes u32 | 28 zero u32 | 32 checksum u64 (RecordChecksum)
 constexpr uint32_t kMagic = 0x4c415748;  // "HWAL"
-constexpr uint32_t kVersion = 1;
+// Version 2 added file data entries (kind 2); version 1 records still read.
+constexpr uint32_t kVersion = 2;
 constexpr size_t kChecksumOffset = 32;
 // A record larger than this is not one KvStore writes (it falls back to an
 // LMDB commit well before): a header claiming more is garbage.
 constexpr uint32_t kMaxPayloadBytes = 1u << 30;
 // LMDB's key limit, as WriteScope enforces it.
 constexpr size_t kMaxKeyBytes = 511;
+// Payload entry kinds.
+constexpr uint8_t kKindPut = 0;
+constexpr uint8_t kKindTombstone = 1;
+constexpr uint8_t kKindData = 2;  // key: the data file offset (u64 LE); value: the bytes
+// A log file grows by at least this much at a time (written zeros).
+constexpr uint64_t kGrowStepBytes = 4u << 20;
 
 // The payload's XXH3-64 seeded with the header's: covers both without
 // copying them together.
@@ -68,7 +76,8 @@ Result<std::string> ReadWhole(int fd, const std::string& path) {
 
 // Decodes one record's payload; the checksum already held, so a payload that
 // does not decode was written wrong: corruption, not a torn tail.
-Status DecodePayload(std::string_view p, std::vector<WalEntry>* out, const std::string& where) {
+Status DecodePayload(std::string_view p, std::vector<WalEntry>* out, std::vector<WalData>* data,
+                     const std::string& where) {
   auto bad = [&](const char* what) {
     return Status::Corruption(where + ": " + what + " (the log record's checksum holds)");
   };
@@ -78,9 +87,9 @@ Status DecodePayload(std::string_view p, std::vector<WalEntry>* out, const std::
     const uint8_t table = static_cast<uint8_t>(p[0]);
     const uint8_t kind = static_cast<uint8_t>(p[1]);
     if (table >= kTableCount) return bad("unknown table");
-    if (kind > 1) return bad("unknown entry kind");
+    if (kind > kKindData) return bad("unknown entry kind");
     e.table = static_cast<Table>(table);
-    e.tombstone = kind == 1;
+    e.tombstone = kind == kKindTombstone;
     const uint32_t key_len = GetLe32(p.data() + 2);
     p.remove_prefix(6);
     if (key_len == 0 || key_len > kMaxKeyBytes || p.size() < key_len + 4u) {
@@ -93,6 +102,16 @@ Status DecodePayload(std::string_view p, std::vector<WalEntry>* out, const std::
     if (p.size() < value_len) return bad("value cut short");
     e.value.assign(p.data(), value_len);
     p.remove_prefix(value_len);
+    if (kind == kKindData) {
+      if (e.key.size() != 8) return bad("file data entry with a bad offset");
+      WalData d{GetLe64(e.key.data()), std::move(e.value)};
+      if (d.offset % WalPayload::kDataAlign != 0 || d.bytes.empty() ||
+          d.bytes.size() % WalPayload::kDataAlign != 0) {
+        return bad("file data entry not aligned to whole blocks");
+      }
+      data->push_back(std::move(d));
+      continue;
+    }
     out->push_back(std::move(e));
   }
   return Status::OK();
@@ -114,7 +133,8 @@ struct FileRecords {
 // or nullopt when it is not one.
 std::optional<uint32_t> HeaderFits(const char* h, size_t available, uint64_t epoch, uint64_t seq) {
   if (available < Wal::kHeaderBytes) return std::nullopt;
-  if (GetLe32(h) != kMagic || GetLe32(h + 4) != kVersion) return std::nullopt;
+  if (GetLe32(h) != kMagic) return std::nullopt;
+  if (const uint32_t v = GetLe32(h + 4); v != 1 && v != kVersion) return std::nullopt;
   const uint64_t e = GetLe64(h + 8);
   const uint32_t len = GetLe32(h + 24);
   if (e == 0 || (epoch != 0 && e != epoch) || GetLe64(h + 16) != seq) return std::nullopt;
@@ -157,11 +177,21 @@ FileRecords ScanFile(std::string_view bytes) {
 
 void WalPayload::Add(Table t, std::string_view key, bool tombstone, std::string_view value) {
   bytes_.push_back(static_cast<char>(TableIndex(t)));
-  bytes_.push_back(static_cast<char>(tombstone ? 1 : 0));
+  bytes_.push_back(static_cast<char>(tombstone ? kKindTombstone : kKindPut));
   PutLe32(&bytes_, static_cast<uint32_t>(key.size()));
   bytes_.append(key);
   PutLe32(&bytes_, static_cast<uint32_t>(value.size()));
   bytes_.append(value);
+}
+
+void WalPayload::AddData(uint64_t offset, std::string_view bytes) {
+  bytes_.push_back(0);
+  bytes_.push_back(static_cast<char>(kKindData));
+  PutLe32(&bytes_, 8);
+  PutLe64(&bytes_, offset);
+  PutLe32(&bytes_, static_cast<uint32_t>(bytes.size()));
+  bytes_.append(bytes);
+  data_bytes_ += bytes.size();
 }
 
 Result<std::unique_ptr<Wal>> Wal::Open(const std::string& lmdb_path) {
@@ -173,15 +203,26 @@ Result<std::unique_ptr<Wal>> Wal::Open(const std::string& lmdb_path) {
     if (!wal->files_[i].valid()) return FromErrno(errno, "open " + path);
     struct stat st;
     if (::fstat(wal->files_[i].get(), &st) != 0) return FromErrno(errno, "stat " + path);
-    const uint64_t size = static_cast<uint64_t>(st.st_size);
-    if (size >= kInitialFileBytes) continue;
-    // Written zeros, not fallocate: an unwritten extent turns written at the
-    // first append, a host metadata change in that append's fdatasync.
-    const std::string zeros(kInitialFileBytes - size, '\0');
-    HOODY_RETURN_IF_ERROR(WriteAll(wal->files_[i].get(), zeros.data(), zeros.size(), size, path));
+    wal->sizes_[i] = static_cast<uint64_t>(st.st_size);
+    if (wal->sizes_[i] >= kInitialFileBytes) continue;
+    HOODY_RETURN_IF_ERROR(wal->Extend(i, kInitialFileBytes, 0));
     if (::fdatasync(wal->files_[i].get()) != 0) return FromErrno(errno, "sync " + path);
   }
   return wal;
+}
+
+Status Wal::Extend(int i, uint64_t bytes, uint64_t step) {
+  if (sizes_[i] >= bytes) return Status::OK();
+  // Written zeros, not fallocate: an unwritten extent turns written at the
+  // first append, a host metadata change in that append's fdatasync. Grown
+  // in steps, so records carrying file data (which may grow a file past
+  // its first megabyte) change the host's metadata only now and then.
+  const uint64_t target = std::max(bytes, sizes_[i] + step);
+  const std::string zeros(target - sizes_[i], '\0');
+  HOODY_RETURN_IF_ERROR(
+      WriteAll(files_[i].get(), zeros.data(), zeros.size(), sizes_[i], paths_[i]));
+  sizes_[i] = target;
+  return Status::OK();
 }
 
 Result<WalRecovery> Wal::Recover(uint64_t committed_epoch) const {
@@ -213,7 +254,7 @@ Result<WalRecovery> Wal::Recover(uint64_t committed_epoch) const {
   out.records = found[live].records;
   for (size_t r = 0; r < found[live].payloads.size(); ++r) {
     HOODY_RETURN_IF_ERROR(DecodePayload(
-        found[live].payloads[r], &out.entries,
+        found[live].payloads[r], &out.entries, &out.data,
         paths_[live] + " epoch " + std::to_string(out.epoch) + " record " + std::to_string(r)));
   }
   return out;
@@ -236,6 +277,8 @@ Status Wal::Append(uint64_t epoch, std::string_view payload) {
   PutLe64(&record, RecordChecksum(record.data(), payload));
   record.append(payload);
   const int i = static_cast<int>(epoch % 2);
+  // Zeros first, then the record over them: one fdatasync covers both.
+  HOODY_RETURN_IF_ERROR(Extend(i, offset_ + record.size(), kGrowStepBytes));
   HOODY_RETURN_IF_ERROR(
       WriteAll(files_[i].get(), record.data(), record.size(), offset_, paths_[i]));
   HOODY_TEST_HOOK("wal.before_sync");

@@ -15,8 +15,15 @@
 // right after the previous one. Epoch E's file was last written in epoch E-2
 // or before, whose records the LMDB commit of E-1 made obsolete, so starting
 // it over loses nothing. Files are overwritten in place and never shrink
-// (preallocated with zeros to kInitialFileBytes), so a record's fdatasync
+// (preallocated with zeros to kInitialFileBytes, and grown with zeros in
+// 4 MiB steps when a record does not fit), so a record's fdatasync
 // needs no host metadata change once the file reached its high-water mark.
+//
+// File data: an fsync of a small change also carries the data blocks that
+// change's entries point at (WalPayload::AddData), so it is one flush and
+// not two (the data file's and the log's); the blocks reach the data file
+// through the page cache and are synced with the next LMDB commit. Replay
+// writes them back before it commits the entries (KvStore::DataReplay).
 //
 // Recovery: KvStore records in LMDB the epoch of each commit (D). Records of
 // an epoch E > D were appended only while every epoch before E was durable in
@@ -51,15 +58,28 @@ struct WalEntry {
   std::string value;
 };
 
+// File data carried by a record: bytes to write at `offset` of the data
+// file. Offset and length are multiples of kDataAlign.
+struct WalData {
+  uint64_t offset = 0;
+  std::string bytes;
+};
+
 // Encodes entries into a record's payload, one after another.
 class WalPayload {
  public:
+  static constexpr uint64_t kDataAlign = 4096;
   void Add(Table t, std::string_view key, bool tombstone, std::string_view value);
+  // REQUIRES: offset and bytes.size() are nonzero multiples of kDataAlign
+  // (offset may be 0).
+  void AddData(uint64_t offset, std::string_view bytes);
   bool empty() const { return bytes_.empty(); }
   const std::string& bytes() const { return bytes_; }
+  uint64_t data_bytes() const { return data_bytes_; }
 
  private:
   std::string bytes_;
+  uint64_t data_bytes_ = 0;
 };
 
 // The live records found by Recover: those of one epoch above the LMDB
@@ -69,6 +89,7 @@ struct WalRecovery {
   uint64_t epoch = 0;  // 0: nothing to replay
   uint64_t records = 0;
   std::vector<WalEntry> entries;
+  std::vector<WalData> data;  // in the order appended: a later write of a block wins
 };
 
 class Wal {
@@ -98,8 +119,13 @@ class Wal {
 
  private:
   Wal() = default;
+  // Makes file `i` at least `bytes` long, and then at least `step` longer
+  // than it was, with written zeros, so later appends overwrite in place.
+  Status Extend(int i, uint64_t bytes, uint64_t step);
+
   UniqueFd files_[2];
   std::string paths_[2];
+  uint64_t sizes_[2] = {0, 0};
   uint64_t epoch_ = 0;
   uint64_t offset_ = 0;
   uint64_t seq_ = 0;

@@ -179,5 +179,73 @@ TEST_F(WalTest, APayloadThatDoesNotDecodeIsCorruption) {
       << live.status().ToString();
 }
 
+TEST_F(WalTest, FileDataComesBackInOrderBesideTheEntries) {
+  const std::string a(4096, 'a');
+  const std::string b(8192, 'b');
+  const std::string c(4096, 'c');
+  {
+    auto wal = OpenWal();
+    ASSERT_NE(wal, nullptr);
+    WalPayload p1;
+    p1.Add(Table::kInodes, "ino1", false, "v1");
+    p1.AddData(0, a);
+    p1.AddData(4096 * 10, b);
+    EXPECT_EQ(p1.data_bytes(), a.size() + b.size());
+    ASSERT_TRUE(wal->Append(2, p1.bytes()).ok());
+    WalPayload p2;
+    p2.AddData(0, c);  // the same block again: the later one must win at replay
+    p2.Add(Table::kInodes, "ino2", false, "v2");
+    ASSERT_TRUE(wal->Append(2, p2.bytes()).ok());
+  }
+  auto wal = OpenWal();
+  ASSERT_NE(wal, nullptr);
+  auto live = wal->Recover(1);
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  EXPECT_EQ(live->records, 2u);
+  EXPECT_TRUE(SameEntries(live->entries,
+                          {Put(Table::kInodes, "ino1", "v1"), Put(Table::kInodes, "ino2", "v2")}));
+  ASSERT_EQ(live->data.size(), 3u);
+  EXPECT_EQ(live->data[0].offset, 0u);
+  EXPECT_EQ(live->data[0].bytes, a);
+  EXPECT_EQ(live->data[1].offset, 4096u * 10);
+  EXPECT_EQ(live->data[1].bytes, b);
+  EXPECT_EQ(live->data[2].offset, 0u);
+  EXPECT_EQ(live->data[2].bytes, c);
+}
+
+TEST_F(WalTest, RecordsLargerThanTheFileGrowItAndReadBack) {
+  const std::string big(3 * Wal::kInitialFileBytes, 'd');
+  {
+    auto wal = OpenWal();
+    ASSERT_NE(wal, nullptr);
+    WalPayload p;
+    p.AddData(0, big);
+    ASSERT_TRUE(wal->Append(2, p.bytes()).ok());
+  }
+  struct stat st;
+  ASSERT_EQ(::stat((lmdb_path_ + "-wal0").c_str(), &st), 0);
+  EXPECT_GT(static_cast<uint64_t>(st.st_size), big.size());
+  auto wal = OpenWal();
+  ASSERT_NE(wal, nullptr);
+  auto live = wal->Recover(1);
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  ASSERT_EQ(live->data.size(), 1u);
+  EXPECT_EQ(live->data[0].bytes, big);
+}
+
+TEST_F(WalTest, FileDataNotInWholeBlocksIsCorruption) {
+  auto wal = OpenWal();
+  ASSERT_NE(wal, nullptr);
+  // Kind 2 (file data), an 8-byte offset of 100, 3 bytes: no store writes that.
+  std::string payload("\x00\x02\x08\x00\x00\x00", 6);
+  payload += std::string("\x64\x00\x00\x00\x00\x00\x00\x00", 8);
+  payload += std::string("\x03\x00\x00\x00xyz", 7);
+  ASSERT_TRUE(wal->Append(2, payload).ok());
+  auto live = wal->Recover(1);
+  EXPECT_EQ(live.status().code(), Code::kCorruption) << live.status().ToString();
+  EXPECT_NE(live.status().message().find("whole blocks"), std::string::npos)
+      << live.status().ToString();
+}
+
 }  // namespace
 }  // namespace hoodyfs::index

@@ -107,9 +107,9 @@ Status ReadMapped(blockstore::BlockDevice& device, const std::vector<MappedBlock
 }
 
 // Writes consecutive blocks of `buf` to the runs, in order, and counts the
-// write for the next commit's data sync.
-Status WriteRuns(blockstore::BlockDevice& device, std::atomic<uint64_t>& write_count,
-                 const std::vector<index::BlockRun>& runs, const AlignedBuffer& buf) {
+// write for the next commit's data sync and the next fsync's log record.
+Status WriteRuns(const EngineInternals& store, const std::vector<index::BlockRun>& runs,
+                 const AlignedBuffer& buf) {
   std::vector<blockstore::IoOp> ops;
   size_t at = 0;
   for (const index::BlockRun& run : runs) {
@@ -121,8 +121,10 @@ Status WriteRuns(blockstore::BlockDevice& device, std::atomic<uint64_t>& write_c
     ops.push_back(op);
     at += run.count;
   }
-  HOODY_RETURN_IF_ERROR(device.Execute(ops));
-  write_count.fetch_add(1, std::memory_order_release);
+  HOODY_RETURN_IF_ERROR(store.device().Execute(ops));
+  for (const blockstore::IoOp& op : ops)
+    store.unsynced_data().Note(op.offset_bytes, op.length_bytes);
+  store.data_writes().fetch_add(1, std::memory_order_release);
   return Status::OK();
 }
 
@@ -227,7 +229,7 @@ Status FileSystem::ConvertInline(WriteScope& s, Meta& meta, GenId g, Ino ino, In
   std::memcpy(buf.data(), rec->inline_data.data(), rec->inline_data.size());
   rec->inline_data.clear();
   HOODY_ASSIGN_OR_RETURN(index::BlockRun run, internals().AllocateBlocks(s, 1));
-  HOODY_RETURN_IF_ERROR(WriteRuns(internals().device(), internals().data_writes(), {run}, buf));
+  HOODY_RETURN_IF_ERROR(WriteRuns(internals(), {run}, buf));
   HOODY_ASSIGN_OR_RETURN(int64_t delta, MapFresh(s, meta, g, ino, 0, {run.start},
                                                  {blockstore::BlockChecksum(buf.data())}));
   rec->blocks += delta;
@@ -341,7 +343,7 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
   };
 
   // 3. The data, with no engine lock held.
-  if (Status st = WriteRuns(internals().device(), internals().data_writes(), runs, buf); !st.ok()) {
+  if (Status st = WriteRuns(internals(), runs, buf); !st.ok()) {
     unreserve();
     return st;
   }
@@ -414,8 +416,7 @@ Status FileSystem::Truncate(WriteScope& s, Meta& meta, GenId g, Ino ino, InodeRe
         HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), tail, &buf));
         std::memset(buf.data() + new_size % kBlockSize, 0, kBlockSize - new_size % kBlockSize);
         HOODY_ASSIGN_OR_RETURN(index::BlockRun run, internals().AllocateBlocks(s, 1));
-        HOODY_RETURN_IF_ERROR(
-            WriteRuns(internals().device(), internals().data_writes(), {run}, buf));
+        HOODY_RETURN_IF_ERROR(WriteRuns(internals(), {run}, buf));
         HOODY_ASSIGN_OR_RETURN(int64_t delta, MapFresh(s, meta, g, ino, keep - 1, {run.start},
                                                        {blockstore::BlockChecksum(buf.data())}));
         rec->blocks += delta;

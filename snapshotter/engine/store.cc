@@ -95,7 +95,10 @@ Result<UniqueFd> LockStore(const std::string& dir) {
 
 Result<index::KvStore::CompactResult> Store::CompactMetadata(const std::string& dir) {
   HOODY_ASSIGN_OR_RETURN(UniqueFd lock, LockStore(dir));
-  return index::KvStore::Compact(dir + kMetaFile, index::EnvOptions());
+  HOODY_ASSIGN_OR_RETURN(
+      std::unique_ptr<blockstore::BlockDevice> device,
+      blockstore::OpenDataFile(dir + kDataFile, blockstore::DeviceOptions(), false));
+  return index::KvStore::Compact(dir + kMetaFile, index::EnvOptions(), ReplayInto(*device));
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions options) {
@@ -103,21 +106,26 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions 
   store->dir_ = dir;
   HOODY_ASSIGN_OR_RETURN(store->lock_fd_, LockStore(dir));
   if (!options.clock) options.clock = SystemNow;
-  HOODY_ASSIGN_OR_RETURN(store->kv_, index::KvStore::Open(dir + kMetaFile, index::EnvOptions()));
+  // The device first: replaying the metadata log writes the file data its
+  // records carry back into it.
   if (options.device_override) {
     store->device_ = std::move(options.device_override);
   } else {
     HOODY_ASSIGN_OR_RETURN(store->device_,
                            blockstore::OpenDataFile(dir + kDataFile, options.device, true));
   }
+  HOODY_ASSIGN_OR_RETURN(store->kv_, index::KvStore::Open(dir + kMetaFile, index::EnvOptions(),
+                                                          ReplayInto(*store->device_)));
+  store->unsynced_data_ = std::make_unique<UnsyncedData>(options.log_data_max_bytes);
   store->options_ = std::move(options);
   HOODY_RETURN_IF_ERROR(store->Load());
   HOODY_RETURN_IF_ERROR(store->OpenReserve());
   Store* raw = store.get();
-  store->kv_->SetFlushHooks(index::FlushHooks{
-      [raw]() { return raw->SyncDataForCommit(); },
-      [raw](uint64_t epoch) { raw->AfterCommit(epoch); },
-  });
+  index::FlushHooks hooks;
+  hooks.before_commit = [raw]() { return raw->SyncDataForCommit(); };
+  hooks.before_log = [raw](index::WalPayload& record) { return raw->LogDataForSync(record); };
+  hooks.after_commit = [raw](uint64_t epoch) { raw->AfterCommit(epoch); };
+  store->kv_->SetFlushHooks(std::move(hooks));
   if (store->options_.flush_interval_ms > 0) {
     store->flusher_ = std::thread([raw] { raw->FlusherLoop(); });
   }
@@ -255,22 +263,6 @@ Status Store::CheckWritable() const {
     return Status::IoError("a sync of the data file of " + dir_ +
                            " failed earlier; the store is read-only until it is reopened");
   }
-  return Status::OK();
-}
-
-Status Store::SyncDataForCommit() {
-  HOODY_RETURN_IF_ERROR(CheckWritable());
-  // Every block the sealed memtable references was written before its
-  // metadata was recorded, so before the seal, so before this load.
-  const uint64_t written = data_writes_.load(std::memory_order_acquire);
-  if (written == synced_data_writes_) return Status::OK();
-  if (Status s = device_->Sync(); !s.ok()) {
-    sync_failed_.store(true, std::memory_order_release);
-    Log(LogLevel::kError,
-        dir_ + ": data file sync failed (" + s.ToString() + "); refusing further changes");
-    return s.WithContext("sync data file");
-  }
-  synced_data_writes_ = written;
   return Status::OK();
 }
 

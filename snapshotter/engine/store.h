@@ -47,6 +47,7 @@
 #include "index/kv_store.h"
 #include "index/records.h"
 #include "index/versioned.h"
+#include "snapshotter/engine/unsynced_data.h"
 
 namespace hoodyfs::snapshotter {
 
@@ -67,6 +68,10 @@ struct StoreOptions {
   // commit first. Bounds the memtables' memory. At least
   // flush_pending_bytes.
   size_t flush_hard_pending_bytes = 256u << 20;
+  // An fsync whose change wrote at most this much file data since the data
+  // file's last sync carries the data in its log record (one device flush);
+  // more, and it syncs the data file first (two). store_data_sync.cc.
+  uint64_t log_data_max_bytes = 512u << 10;
   // Data file growth step when the allocator runs out of blocks.
   uint64_t grow_step_bytes = 64u << 20;
   // Size of the reserve file kept on the host for a full disk; 0: 1/32 of
@@ -357,7 +362,17 @@ class Store {
   // covered: a commit with no new data skips the data file's fdatasync.
   std::atomic<uint64_t> data_writes_{0};
   uint64_t synced_data_writes_ = 0;  // touched only by the flush hook
+  // The ranges written since the data file's last sync, for the log.
+  std::unique_ptr<UnsyncedData> unsynced_data_;
+  // KvStore's before_commit hook: fdatasyncs the data file if data was
+  // written since its last sync (store_data_sync.cc).
   Status SyncDataForCommit();
+  // KvStore's before_log hook: adds the data written since the data file's
+  // last sync to an fsync's log record, or syncs the data file when that is
+  // more than log_data_max_bytes.
+  Status LogDataForSync(index::WalPayload& record);
+  // The DataReplay that writes a log's file data back into `device`.
+  static index::DataReplay ReplayInto(blockstore::BlockDevice& device);
   // Set when an fdatasync of the data file failed. The kernel may have
   // dropped the dirty pages it could not write ("fsyncgate"), so a later
   // sync that succeeds proves nothing: from then on the store refuses every

@@ -48,7 +48,9 @@ Status Store::GrowDataFile(WriteScope& scope, uint64_t min_groups) {
   // (Load refuses a free map larger than the file), even when no data write
   // follows (the write that wanted the space failed): count the growth like
   // a data write, so that commit syncs the data file first.
+  // No log record can carry a growth: the next fsync syncs the data file.
   data_writes_.fetch_add(1, std::memory_order_release);
+  unsynced_data_->NoteUnloggable();
   allocator_.AddGroups(scope, groups);
   return Status::OK();
 }

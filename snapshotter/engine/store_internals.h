@@ -109,6 +109,9 @@ class EngineInternals : public StoreInternals {
   // Data writes completed: each data write adds one, so the next commit
   // knows whether it must fdatasync the data file first.
   std::atomic<uint64_t>& data_writes() const { return store_->data_writes_; }
+  // The ranges written since the data file's last sync (the next fsync's
+  // log record carries them): each data write notes its ranges.
+  UnsyncedData& unsynced_data() const { return *store_->unsynced_data_; }
   // The write lock of `ino`'s stripe: a write's read-modify-write of edge
   // blocks and its chunk update, and a truncate or fallocate, hold it.
   std::mutex& InodeLock(Ino ino) const { return store_->InodeLock(ino); }

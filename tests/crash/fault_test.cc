@@ -383,7 +383,9 @@ TEST_F(FaultTest, FailedSyncMakesTheStoreReadOnlyUntilReopened) {
   const std::string old = Bytes(64 * 1024, 'o');
   ASSERT_TRUE(fs_->Write(f, 0, old).ok());
   ASSERT_OK(fs_->Fsync(f));
-  const std::string data = Bytes(64 * 1024, 'd');
+  // More than an fsync's log record carries (StoreOptions::log_data_max_bytes):
+  // this fsync syncs the data file.
+  const std::string data = Bytes(1024 * 1024, 'd');
   ASSERT_TRUE(fs_->Write(f, 0, data).ok());
   FaultPlan plan;
   plan.fail_sync_n = 1;
