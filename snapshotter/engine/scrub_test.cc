@@ -243,6 +243,7 @@ TEST_F(ScrubTest, RewritesDuringTheScrubAreNoDamage) {
   // Between batches (on the scrub's thread): rewrite files, so blocks are
   // freed and reused under the scrub's feet; flushing releases them.
   options.progress = [&](const ScrubProgress&) {
+    if (round == 6) return;  // enough: each round costs a synced commit
     for (int k = 0; k < 4; ++k) {
       const Ino ino = files[static_cast<size_t>((round * 4 + k) % 24)];
       EXPECT_TRUE(fs.Write(ino, 0, Block('w', "w" + std::to_string(round * 4 + k))).ok());
