@@ -39,6 +39,7 @@
 
 #include "base/status.h"
 #include "base/types.h"
+#include "blockstore/aligned_buffer.h"
 
 namespace hoodyfs::snapshotter {
 
@@ -102,8 +103,10 @@ class Scrubber {
   struct Batch;
   // Reads the next batch of block records from `*next` on; false when none.
   Result<bool> NextBatch(std::string* next, uint32_t max_blocks, Batch* batch);
-  // Reads the batch and appends what fails its checksum to `suspects`.
-  void CheckBatch(Batch& batch, std::vector<DamagedBlock>* suspects, uint64_t* bytes_read);
+  // Reads the batch into `buf` (large enough for batch.blocks) and appends
+  // what fails its checksum to `suspects`.
+  void CheckBatch(Batch& batch, blockstore::AlignedBuffer& buf, std::vector<DamagedBlock>* suspects,
+                  uint64_t* bytes_read);
   // Reads each suspect again under the data-readers guard, against its
   // current record; keeps those still damaged.
   Result<std::vector<DamagedBlock>> Confirm(std::vector<DamagedBlock> suspects,
