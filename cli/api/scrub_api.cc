@@ -283,10 +283,13 @@ Status ScrubOutcome(const ScrubStatus& s) {
     for (const ScrubBlock& b : s.damaged) {
       for (const ScrubHolder& h : b.holders) files.insert({HolderLabel(h), PathsOrInode(h)});
     }
-    return Status::Corruption(std::to_string(s.blocks_damaged) + " damaged data blocks in " +
-                              std::to_string(files.size()) +
-                              " files (counted per head and snapshot); reads of them fail with "
-                              "EIO (listed above)");
+    const auto count = [](uint64_t n, const char* one, const char* many) {
+      return std::to_string(n) + " " + (n == 1 ? one : many);
+    };
+    return Status::Corruption(count(s.blocks_damaged, "damaged data block", "damaged data blocks") +
+                              " in " + count(files.size(), "file", "files") +
+                              " (counted per head and snapshot); reads of them fail with EIO "
+                              "(listed above)");
   }
   if (s.state == "cancelled") {
     return Status::Stale("scrub cancelled after " + std::to_string(s.blocks_checked) + " of " +

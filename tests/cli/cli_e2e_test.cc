@@ -272,7 +272,7 @@ TEST_F(CliTest, FsckDataNamesTheFilesOfADamagedBlock) {
   EXPECT_NE(r.out.find("  web1 (head): /bad at offset 0\n"), std::string::npos) << r.Describe();
   EXPECT_NE(r.out.find(" (v1): /bad at offset 0\n"), std::string::npos) << r.Describe();
   EXPECT_EQ(r.out.find("/good"), std::string::npos) << r.Describe();
-  EXPECT_NE(r.err.find("1 damaged data blocks"), std::string::npos) << r.Describe();
+  EXPECT_NE(r.err.find("1 damaged data block in 2 files"), std::string::npos) << r.Describe();
 }
 
 // An export meets a damaged block: it goes on with the rest of the tree,
