@@ -15,6 +15,7 @@
 #include "cli/fsck_command.h"
 #include "cli/human.h"
 #include "cli/progress.h"
+#include "cli/scrub_command.h"
 #include "cli/store_path.h"
 #include "snapshotter/transfer/tree_export.h"
 #include "snapshotter/transfer/tree_import.h"
@@ -252,7 +253,9 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
   bool fsck_data = false;
   fsck->add_flag("--data", fsck_data,
                  "also read every data block in use against its checksum, and name the files "
-                 "each damaged block belongs to");
+                 "each damaged block belongs to (as scrub, offline)");
+  ScrubArgs scrub_args;
+  CLI::App* scrub = AddScrubSubcommand(app, &scrub_args);
   CLI::App* compact = app.add_subcommand(
       "compact",
       "shrink the store's metadata file to what it holds, giving the host back the room that "
@@ -311,6 +314,10 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
     out << "initialized an empty hoodyfs store in " << store << "\n";
   } else if (fsck->parsed()) {
     Status s = RunFsck(store, fsck_data, out);
+    if (!s.ok()) return fail(s);
+  } else if (scrub->parsed()) {
+    scrub_args.store = store;
+    Status s = RunScrubCommand(scrub_args, out);
     if (!s.ok()) return fail(s);
   } else if (compact->parsed()) {
     Status s = Compact(store, out);

@@ -18,6 +18,7 @@
 #include "cli/exit_codes.h"
 #include "cli/human.h"
 #include "cli/progress.h"
+#include "cli/scrub_command.h"
 #include "cli/store_path.h"
 #include "snapshotter/verbs/catalog.h"
 
@@ -146,7 +147,7 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
                    std::ostream& err) {
   CLI::App app{
       "Snapshots of hoodyfs containers: create, list, show, set, restore, delete, diff, "
-      "copy; containers; garbage collection. Reference: docs/cli.md.",
+      "copy; containers; garbage collection; scrub. Reference: docs/cli.md.",
       kProgram};
   app.set_help_all_flag("--help-all", "help for every command");
   app.footer(
@@ -269,6 +270,9 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
       app.add_subcommand("gc", "delete expired snapshots and reclaim the space of deleted ones");
   add_json(gc);
 
+  ScrubArgs scrub_args;
+  CLI::App* scrub = AddScrubSubcommand(app, &scrub_args);
+
   if (auto done = ParseCommandLine(app, argc, argv, kProgram, out, err)) return *done;
 
   // Under --json a failure is a JSON error document too (docs/api.md's
@@ -296,6 +300,13 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
   }
   if (set->parsed() && !a.alias_given && !expiry) {
     return fail(Status::InvalidArgument("set needs --alias or --expiry"));
+  }
+
+  if (scrub->parsed()) {
+    scrub_args.store = ResolveStorePath(a.store);
+    a.json = scrub_args.json;
+    Status s = RunScrubCommand(scrub_args, out);
+    return s.ok() ? kExitOk : fail(s);
   }
 
   if (bisect->parsed()) {

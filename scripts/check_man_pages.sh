@@ -21,4 +21,5 @@ expect hoodyfs.1 'token\-file'
 expect hoodyfs.1 'data'
 expect hoodyfs-snap.1 'discard\-head'
 expect hoodyfs-snap.1 'source\-snapshot'
+expect hoodyfs-snap.1 'max\-rate'
 exit $fail

@@ -209,4 +209,18 @@ Result<ReceiveStats> RemoteApi::Receive(const std::string& container, int fd) {
   return stats;
 }
 
+Result<ScrubStatus> RemoteApi::StartScrub(const ScrubRequest& request) {
+  json body = json::object();
+  if (request.max_bytes_per_second > 0) body["max_rate"] = request.max_bytes_per_second;
+  HOODY_ASSIGN_OR_RETURN(json j, Call("POST", "/api/v1/scrub", body));
+  return ScrubStatusFromJson(j);
+}
+
+Result<ScrubStatus> RemoteApi::CurrentScrub() {
+  HOODY_ASSIGN_OR_RETURN(json j, Call("GET", "/api/v1/scrub"));
+  return ScrubStatusFromJson(j);
+}
+
+Status RemoteApi::CancelScrub() { return Call("DELETE", "/api/v1/scrub").status(); }
+
 }  // namespace hoodyfs::cli

@@ -12,6 +12,7 @@
 #include "cli/api/bisect_types.h"
 #include "cli/api/http_client.h"
 #include "cli/api/mount_api.h"
+#include "cli/api/scrub_api.h"
 #include "cli/api/snapshot_api.h"
 
 namespace hoodyfs::cli {
@@ -60,6 +61,12 @@ class RemoteApi final : public SnapshotApi {
   Result<BisectReport> Bisect(const BisectRequest& request);
   Status CancelBisect(const std::string& id);
   Result<std::vector<BisectStep>> BisectProgress(const std::string& id);
+
+  // The daemon's background scrub (cli/api/scrub_api.h): start one, follow
+  // it, cancel it.
+  Result<ScrubStatus> StartScrub(const ScrubRequest& request);
+  Result<ScrubStatus> CurrentScrub();
+  Status CancelScrub();
 
  private:
   // Sends and returns the parsed JSON of a 2xx answer, else the error.

@@ -18,6 +18,7 @@
 #include "cli/daemon/http/bearer.h"
 #include "cli/daemon/http/http_server.h"
 #include "cli/daemon/mount_manager.h"
+#include "cli/daemon/scrub_runner.h"
 
 namespace hoodyfs::cli {
 
@@ -28,6 +29,7 @@ struct Daemon::Impl {
   std::unique_ptr<LocalApi> api;
   std::unique_ptr<MountManager> mounts;
   std::unique_ptr<Bisector> bisector;
+  std::unique_ptr<ScrubRunner> scrubs;
   std::unique_ptr<ApiRouter> router;
   std::unique_ptr<HttpServer> unix_server;
   std::unique_ptr<HttpServer> tcp_server;
@@ -35,8 +37,10 @@ struct Daemon::Impl {
   bool wrote_files = false;  // pid and listen files are ours to remove
   HttpHandler handle;        // every request, from either listener
 
-  // Nothing left to serve: no mount, no bisect running.
-  bool Idle() const { return mounts->size() == 0 && bisector->running() == 0; }
+  // Nothing left to serve: no mount, no bisect or scrub running.
+  bool Idle() const {
+    return mounts->size() == 0 && bisector->running() == 0 && scrubs->running() == 0;
+  }
 
   // The Unix socket (mode 0600) is the owner's way in, so it gets room to
   // spare; TCP (ServeTcp) is reachable by every local user, so it gets
@@ -55,8 +59,10 @@ struct Daemon::Impl {
     // Order: stop running bisects (their requests hold the servers open),
     // stop taking requests, unmount, then close the store.
     if (bisector) bisector->CancelAll();
+    if (scrubs) scrubs->Cancel().IgnoreError();  // none may be running
     tcp_server.reset();
     unix_server.reset();
+    scrubs.reset();  // waits for the cancelled scrub
     if (mounts) mounts->UnmountAll();
     router.reset();
     bisector.reset();
@@ -133,18 +139,22 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
   impl->api->snapshotter().SetHooks(impl->mounts->Hooks());
   impl->bisector = std::make_unique<Bisector>(impl->api->snapshotter(), *impl->mounts,
                                               options.store + "/bisect");
-  impl->router = std::make_unique<ApiRouter>(*impl->api, impl->mounts.get(), impl->bisector.get());
+  impl->scrubs = std::make_unique<ScrubRunner>(impl->api->snapshotter());
+  impl->router = std::make_unique<ApiRouter>(*impl->api, impl->mounts.get(), impl->bisector.get(),
+                                             impl->scrubs.get());
   // A daemon that `hoodyfs mount` (or bisect) started stops once nothing
   // is left for it to serve: signalled after the answer went out, so the
   // client gets it.
   ApiRouter* router = impl->router.get();
   MountManager* mounts = impl->mounts.get();
   Bisector* bisector = impl->bisector.get();
+  ScrubRunner* scrubs = impl->scrubs.get();
   const int idle_fd = impl->idle_fd.get();
   const bool exit_when_idle = options.exit_when_idle;
-  impl->handle = [router, mounts, bisector, idle_fd, exit_when_idle](const HttpRequest& r) {
+  impl->handle = [router, mounts, bisector, scrubs, idle_fd, exit_when_idle](const HttpRequest& r) {
     HttpResponse response = router->Handle(r);
-    if (exit_when_idle && mounts->size() == 0 && bisector->running() == 0) {
+    if (exit_when_idle && mounts->size() == 0 && bisector->running() == 0 &&
+        scrubs->running() == 0) {
       response.after = [idle_fd] {
         const uint64_t one = 1;
         if (::write(idle_fd, &one, sizeof one) != sizeof one)

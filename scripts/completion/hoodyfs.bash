@@ -64,7 +64,7 @@ _hoodyfs_snap() {
   esac
   local opts
   case $cmd in
-    "") opts="create list show set restore delete diff copy containers bisect gc --store --help" ;;
+    "") opts="create list show set restore delete diff copy containers bisect gc scrub --store --help" ;;
     create) opts="-c --container --alias --expiry --json" ;;
     list) opts="-c --container --json" ;;
     show) opts="-c --container --name --json" ;;
@@ -76,6 +76,7 @@ _hoodyfs_snap() {
     containers) opts="list create delete" ;;
     bisect) opts="-c --container --good --bad --chroot --json --" ;;
     gc) opts="--json" ;;
+    scrub) opts="--json --max-rate --detach --status --cancel" ;;
   esac
   COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
@@ -92,12 +93,14 @@ _hoodyfs() {
   esac
   local opts
   case $cmd in
-    "") opts="init mount umount serve import export fsck --store --help" ;;
+    "") opts="init mount umount serve import export fsck scrub compact --store --help" ;;
     mount) opts="-c --container --create --snapshot -o -f --foreground" ;;
     umount) COMPREPLY=($(compgen -W "$(awk '$3 == "fuse.hoodyfs" {print $2}' /proc/mounts)" -- "$cur")); return ;;
     serve) opts="--listen --token-file --gc-interval --exit-when-idle" ;;
     import) opts="-c --container --create" ;;
     export) opts="-c --container --snapshot" ;;
+    fsck) opts="--data" ;;
+    scrub) opts="--json --max-rate --detach --status --cancel" ;;
   esac
   if [[ $cur == -* || -z $cmd ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))

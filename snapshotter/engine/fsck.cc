@@ -3,17 +3,12 @@
 #include <sys/stat.h>
 
 #include <bit>
-#include <cinttypes>
-#include <cstdio>
 #include <map>
 #include <mutex>
 #include <set>
-#include <shared_mutex>
 #include <tuple>
 
 #include "base/coding.h"
-#include "blockstore/aligned_buffer.h"
-#include "blockstore/checksum.h"
 #include "index/keys.h"
 #include "snapshotter/engine/fs_internal.h"
 #include "snapshotter/engine/store.h"
@@ -34,113 +29,8 @@ constexpr Table kVersionedTables[] = {Table::kInodes,   Table::kDirents, Table::
 
 Status Store::CheckInvariants() { return Fsck(*this).Run(); }
 Status Store::CheckFullyCollected() { return Fsck(*this).CheckCollected(); }
-Result<DataCheckReport> Store::CheckData() { return Fsck(*this).CheckData(); }
 
 EngineInternals Fsck::internals() const { return EngineInternals(store_); }
-
-Result<DataCheckReport> Fsck::CheckData() {
-  // Batches of block records, each read under its own scope and with the
-  // data-readers guard held, so the check runs beside a live store: no
-  // block it reads can be freed and reused before the read is done.
-  constexpr size_t kBatchBlocks = 4096;  // 16 MiB
-  DataCheckReport report;
-  std::vector<std::pair<BlockNo, uint64_t>> batch;  // block, checksum
-  blockstore::AlignedBuffer buf(kBatchBlocks * kBlockSize);
-  std::string next = index::BlockKey(BlockNo(0));
-  for (bool more = true; more;) {
-    batch.clear();
-    ReadScope s(internals().kv());
-    std::shared_lock readers(internals().data_readers());
-    HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kBlocks));
-    for (it.Seek(next); it.Valid() && batch.size() < kBatchBlocks; it.Next()) {
-      HOODY_ASSIGN_OR_RETURN(index::BlockRecord rec, index::BlockRecord::Decode(it.value()));
-      batch.emplace_back(BlockNo(GetBig64(it.key().data())), rec.checksum);
-    }
-    HOODY_RETURN_IF_ERROR(it.status());
-    more = it.Valid();
-    if (more) next = std::string(it.key());
-    // One read per run of consecutive blocks, at most kMaxIoBytes each.
-    std::vector<blockstore::IoOp> ops;
-    std::vector<std::pair<size_t, size_t>> spans;  // first index in batch, count
-    for (size_t i = 0; i < batch.size();) {
-      size_t n = 1;
-      while (i + n < batch.size() && n * kBlockSize < blockstore::kMaxIoBytes &&
-             batch[i + n].first.value == batch[i].first.value + n) {
-        ++n;
-      }
-      blockstore::IoOp op;
-      op.kind = blockstore::IoKind::kRead;
-      op.offset_bytes = batch[i].first.value * kBlockSize;
-      op.buffer = buf.data() + i * kBlockSize;
-      op.length_bytes = static_cast<uint32_t>(n * kBlockSize);
-      ops.push_back(op);
-      spans.emplace_back(i, n);
-      i += n;
-    }
-    // A failed read fails its own op: the others' results stand.
-    (void)internals().device().Execute(ops).ok();
-    for (size_t k = 0; k < ops.size(); ++k) {
-      const auto [first, n] = spans[k];
-      for (size_t i = first; i < first + n; ++i) {
-        const auto [block, expected] = batch[i];
-        if (!ops[k].result.ok()) {
-          report.damaged.push_back({block, ops[k].result.ToString(), {}});
-          continue;
-        }
-        const uint64_t found = blockstore::BlockChecksum(buf.data() + i * kBlockSize);
-        if (found != expected) {
-          char why[96];
-          std::snprintf(why, sizeof why,
-                        "checksum mismatch: expected %016" PRIx64 ", found %016" PRIx64, expected,
-                        found);
-          report.damaged.push_back({block, why, {}});
-        }
-      }
-    }
-    report.blocks_checked += batch.size();
-  }
-  if (!report.damaged.empty()) HOODY_RETURN_IF_ERROR(FindUses(&report.damaged));
-  return report;
-}
-
-Status Fsck::FindUses(std::vector<DamagedBlock>* damaged) {
-  std::map<uint64_t, DamagedBlock*> by_block;
-  for (DamagedBlock& d : *damaged) by_block[d.block.value] = &d;
-  ReadScope s(internals().kv());
-  HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kChunks));
-  for (it.Seek(""); it.Valid(); it.Next()) {
-    const std::string_view v = it.value();
-    if (v.empty() || v[0] == index::kWhiteoutTag) continue;
-    HOODY_ASSIGN_OR_RETURN(index::ChunkMap map, index::ChunkMap::Decode(v.substr(1)));
-    const std::string_view logical = index::LogicalPart(it.key());
-    const Ino ino(GetBig64(logical.data()));
-    const uint64_t chunk = GetBig64(logical.data() + 8);
-    const ChunkBlocks blocks = Expand(map);
-    for (size_t i = 0; i < blocks.size(); ++i) {
-      if (!blocks[i].valid()) continue;
-      auto d = by_block.find(blocks[i].value);
-      if (d == by_block.end()) continue;
-      const GenId gen = index::GenOfKey(it.key());
-      HOODY_ASSIGN_OR_RETURN(std::string path, PathOf(s, gen, ino));
-      d->second->uses.push_back(
-          {gen, ino, (chunk * index::kChunkBlocks + i) * kBlockSize, std::move(path)});
-    }
-  }
-  return it.status();
-}
-
-Result<std::string> Fsck::PathOf(const index::KvScope& s, GenId gen, Ino ino) {
-  Meta meta(internals().tree(), internals().allocator());
-  std::string path;
-  // Bounded: a damaged tree must not loop the check.
-  for (int depth = 0; ino != kRootIno && depth < 4096; ++depth) {
-    HOODY_ASSIGN_OR_RETURN(auto link, meta.AnyBackref(s, gen, ino));
-    if (!link) return std::string();
-    path = "/" + link->second + path;
-    ino = link->first;
-  }
-  return path.empty() ? std::string("/") : path;
-}
 
 Status Fsck::CheckCollected() {
   ReadScope s(internals().kv());

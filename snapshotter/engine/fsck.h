@@ -22,10 +22,8 @@
 // version is seen by some live generation, so the data blocks in use are
 // exactly those the live heads and snapshots reference.
 //
-// CheckData (Store::CheckData, `hoodyfs fsck --data`) reads every block a
-// record references and checks it against its checksum, as a scrub: it goes
-// on past a damaged block and names each one with the files (inode, offset,
-// generation) that hold it. Cost: one sequential pass over the data in use.
+// The data itself (every block against its checksum) is the scrub's:
+// snapshotter/engine/scrub.h (`hoodyfs fsck --data`, `hoodyfs scrub`).
 //
 // Cost: O(records x generations); for tests and `hoodyfs fsck`, not the hot path.
 #pragma once
@@ -43,33 +41,11 @@ namespace hoodyfs::snapshotter {
 class EngineInternals;
 class Store;
 
-// Where a damaged block is used: byte `offset` of inode `ino` in `gen`.
-struct BlockUse {
-  GenId gen;
-  Ino ino;
-  uint64_t offset = 0;
-  std::string path;  // one path to the inode in `gen`; "" when it has none left
-};
-
-struct DamagedBlock {
-  BlockNo block;
-  std::string why;  // the read error, or "checksum mismatch: expected .., found .."
-  std::vector<BlockUse> uses;
-};
-
-struct DataCheckReport {
-  uint64_t blocks_checked = 0;
-  std::vector<DamagedBlock> damaged;
-};
-
 class Fsck {
  public:
   explicit Fsck(Store& store) : store_(store) {}
   Status Run();
   Status CheckCollected();
-  // Errors: kIoError, kCorruption when the metadata cannot be read; damaged
-  // data is the report's, not an error.
-  Result<DataCheckReport> CheckData();
 
  private:
   Status CheckRecordsAndChangeLog();
@@ -77,8 +53,6 @@ class Fsck {
   Status CheckCatalog();
   Status CheckReservations();
   Status CheckGeneration(GenId gen);
-  Status FindUses(std::vector<DamagedBlock>* damaged);
-  Result<std::string> PathOf(const index::KvScope& s, GenId gen, Ino ino);
   // The store's inside, as the engine sees it (store_internals.h).
   EngineInternals internals() const;
   Store& store_;

@@ -52,7 +52,6 @@
 namespace hoodyfs::snapshotter {
 
 class FileSystem;
-struct DataCheckReport;
 
 struct StoreOptions {
   blockstore::DeviceOptions device;
@@ -200,8 +199,7 @@ class Store {
   Status CheckInvariants();
   // After a full garbage collection: nothing reclaimable is left (fsck.h).
   Status CheckFullyCollected();
-  // Reads every referenced data block against its checksum (fsck.h).
-  Result<DataCheckReport> CheckData();
+  // (Every referenced data block against its checksum: Scrubber, scrub.h.)
 
   // Test seam: behaves from now on as if the process had died: the flusher
   // stops, everything not yet committed is forgotten, and the destructor

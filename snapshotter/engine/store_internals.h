@@ -13,7 +13,8 @@
 // method is the Store member of the same name; see store.h for its contract.
 //
 // EngineInternals: StoreInternals and the data path that only the engine's
-// own FileSystem (filesystem.cc, fs_*.cc) and Fsck (fsck.cc) use: the data
+// own FileSystem (filesystem.cc, fs_*.cc), Fsck (fsck.cc) and Scrubber
+// (scrub.cc) use: the data
 // device and the guard that keeps a block from reuse while it is read, the
 // count of data writes a commit's fdatasync covers, the per-inode write
 // locks, inode numbers, a head's lineage, block reservation and the
@@ -103,7 +104,7 @@ class EngineInternals : public StoreInternals {
   // The data device (the data file, or a test's device).
   blockstore::BlockDevice& device() const { return *store_->device_; }
   // Held shared by a reader of data blocks from before it drops its scope
-  // until its I/O is done, and by Fsck's data check; releasing
+  // until its I/O is done, and by the scrub's confirming reads; releasing
   // quarantined blocks takes it exclusively (store.h, data_readers_).
   std::shared_mutex& data_readers() const { return store_->data_readers_; }
   // Data writes completed: each data write adds one, so the next commit

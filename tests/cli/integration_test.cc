@@ -97,6 +97,8 @@ TEST(IntegrationTest, BashCompletionOffersCommandsContainersAndSnapshots) {
   EXPECT_EQ(complete("hoodyfs-snap create -c ''"), "db\nweb1\n");
   EXPECT_EQ(complete("hoodyfs-snap restore -c web1 --name ''").find("golden"), 0u);
   EXPECT_EQ(complete("hoodyfs mo"), "mount\n");
+  EXPECT_EQ(complete("hoodyfs-snap sc"), "scrub\n");
+  EXPECT_EQ(complete("hoodyfs scrub --d"), "--detach\n");
 }
 
 }  // namespace

@@ -39,6 +39,7 @@
 #include "blockstore/testing/mem_device.h"
 #include "index/schema.h"
 #include "snapshotter/engine/fsck.h"
+#include "snapshotter/engine/scrub.h"
 #include "snapshotter/engine/store.h"
 #include "tests/crash/crash_util.h"
 #include "tests/model/random_ops.h"
@@ -282,9 +283,10 @@ TEST_F(CrashTest, SmallFsyncedWritesComeBackFromTheLogAfterAPowerLoss) {
   EXPECT_EQ(mem_->UnsyncedSectors(), 0u) << "the written-back data was synced before its metadata";
   EXPECT_OK(store_->CheckInvariants());
   EXPECT_OK(snapshotter::Fsck(*store_).Run());
-  auto data = snapshotter::Fsck(*store_).CheckData();
+  auto data = snapshotter::Scrubber(*store_).Run({});
   ASSERT_TRUE(data.ok()) << data.status().ToString();
   EXPECT_TRUE(data->damaged.empty()) << "a written-back block fails its checksum";
+  EXPECT_GT(data->progress.blocks_checked, 0u);
 }
 
 // Past the limit an fsync syncs the data file instead of logging its data.

@@ -74,6 +74,31 @@ TEST_F(RestTest, EveryPathOfTheBrief) {
   EXPECT_EQ(Expect(200, "GET", "/api/v1/containers").size(), 1u);
 }
 
+// The background scrub: none before the first, a strict body, 202 with
+// its status, followed by GET to its end (polled: it runs on its own
+// thread), then nothing left to cancel.
+TEST_F(RestTest, ScrubRunsInTheBackgroundAndIsFollowedByGet) {
+  ExpectError(404, "not_found", "no scrub has run", "GET", "/api/v1/scrub");
+  ExpectError(404, "not_found", "no scrub is running", "DELETE", "/api/v1/scrub");
+  ExpectError(400, "invalid_argument", "unknown field 'colour'", "POST", "/api/v1/scrub",
+              R"({"colour": 1})");
+  ExpectError(400, "invalid_argument", "field 'max_rate' must be a positive", "POST",
+              "/api/v1/scrub", R"({"max_rate": -5})");
+  ExpectError(405, "method_not_allowed", "PUT is not allowed", "PUT", "/api/v1/scrub");
+  Expect(201, "POST", "/api/v1/containers", R"({"name": "web1"})");
+  const json started = Expect(202, "POST", "/api/v1/scrub", R"({"max_rate": 1000000000})");
+  EXPECT_EQ(started["state"], "running");
+  json status = Expect(200, "GET", "/api/v1/scrub");
+  while (status["state"] == "running") status = Expect(200, "GET", "/api/v1/scrub");
+  EXPECT_EQ(status["state"], "done") << status.dump();
+  EXPECT_EQ(status["blocks_damaged"], 0);
+  EXPECT_EQ(status["blocks_checked"], status["blocks_total"]);
+  EXPECT_TRUE(status["damaged"].empty());
+  ExpectError(404, "not_found", "no scrub is running", "DELETE", "/api/v1/scrub");
+  // Another may start once that one is done.
+  Expect(202, "POST", "/api/v1/scrub");
+}
+
 TEST_F(RestTest, ErrorsNameTheProblemAndChangeNothing) {
   Expect(201, "POST", "/api/v1/containers", R"({"name": "web1"})");
   Expect(201, "POST", kSnaps, R"({"alias": "taken"})");

@@ -130,6 +130,7 @@ HttpResponse ApiRouter::Handle(const HttpRequest& r) {
     return Json(200, ToJson(*gc));
   }
   if (parts.size() == 3 && parts[2] == "ping") return Json(200, json{{"ok", true}});
+  if (parts.size() == 3 && parts[2] == "scrub" && scrubs_ != nullptr) return Scrub(r);
   if (parts.size() == 3 && parts[2] == "mounts" && mounts_ != nullptr) return Mounts(r);
   if (parts.size() == 4 && parts[2] == "bisects" && bisects_ != nullptr)
     return Bisects(r, parts[3]);
@@ -444,6 +445,36 @@ HttpResponse ApiRouter::Bisects(const HttpRequest& r, const std::string& id) {
   Status s = bisects_->Cancel(id);
   if (!s.ok()) return ErrorResponse(s);
   return HttpResponse{204, ""};
+}
+
+// POST starts a scrub in the background (202 and its status), GET follows
+// it (the running or last one), DELETE cancels it.
+HttpResponse ApiRouter::Scrub(const HttpRequest& r) {
+  if (r.method == "GET") {
+    auto status = scrubs_->Current();
+    if (!status.ok()) return ErrorResponse(status.status());
+    return Json(200, ToJson(*status));
+  }
+  if (r.method == "DELETE") {
+    Status s = scrubs_->Cancel();
+    if (!s.ok()) return ErrorResponse(s);
+    return HttpResponse{204, ""};
+  }
+  if (r.method != "POST") return WrongMethod(r);
+  Body b = ParseBody(r.body, {"max_rate"});
+  std::string error = b.error;
+  ScrubRequest req;
+  if (error.empty() && b.j.contains("max_rate") && !b.j["max_rate"].is_null()) {
+    if (!b.j["max_rate"].is_number_unsigned() || b.j["max_rate"].get<uint64_t>() == 0) {
+      error = "field 'max_rate' must be a positive whole number of bytes per second";
+    } else {
+      req.max_bytes_per_second = b.j["max_rate"].get<uint64_t>();
+    }
+  }
+  if (!error.empty()) return BadRequest(error);
+  auto started = scrubs_->Start(req);
+  if (!started.ok()) return ErrorResponse(started.status());
+  return Json(202, ToJson(*started));
 }
 
 }  // namespace hoodyfs::cli

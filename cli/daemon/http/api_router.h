@@ -17,15 +17,18 @@
 #include "cli/api/bisect_types.h"
 #include "cli/api/http.h"
 #include "cli/api/mount_api.h"
+#include "cli/api/scrub_api.h"
 #include "cli/api/snapshot_api.h"
 
 namespace hoodyfs::cli {
 
 class ApiRouter {
  public:
-  // `mounts` and `bisects` may be null (no mount or bisect routes).
-  ApiRouter(SnapshotApi& api, MountService* mounts, BisectService* bisects = nullptr)
-      : api_(api), mounts_(mounts), bisects_(bisects) {}
+  // `mounts`, `bisects` and `scrubs` may be null (no mount, bisect or
+  // scrub routes).
+  ApiRouter(SnapshotApi& api, MountService* mounts, BisectService* bisects = nullptr,
+            ScrubService* scrubs = nullptr)
+      : api_(api), mounts_(mounts), bisects_(bisects), scrubs_(scrubs) {}
 
   HttpResponse Handle(const HttpRequest& request);
   // Whether a request's body is a stream for the server to pass on as it
@@ -41,10 +44,12 @@ class ApiRouter {
   HttpResponse Receive(const HttpRequest& r, const std::string& container);
   HttpResponse Bisect(const HttpRequest& r, const std::string& container);
   HttpResponse Bisects(const HttpRequest& r, const std::string& id);
+  HttpResponse Scrub(const HttpRequest& r);
 
   SnapshotApi& api_;
   MountService* mounts_;
   BisectService* bisects_;
+  ScrubService* scrubs_;
 };
 
 // {"mountpoint": ..., "container": ..., "snapshot": ... | null, "read_only": ...}
