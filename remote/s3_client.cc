@@ -116,8 +116,6 @@ Result<S3Client::Response> S3Client::PerformOnce(const Request& request, bool* r
   const std::string payload_header = "x-amz-content-sha256: " + Sha256Hex(request.body);
   curl_slist* raw = curl_slist_append(nullptr, payload_header.c_str());
   UniqueSlist headers(raw);
-  // No "Expect: 100-continue" round trip before a body.
-  if (raw != nullptr) raw = curl_slist_append(raw, "Expect:");
   if (raw != nullptr && std::string_view(request.method) == "PUT") {
     raw = curl_slist_append(raw, "Content-Type: application/octet-stream");
   }

@@ -127,28 +127,48 @@ fail() {
 
 stop_all() {
   local name pids=() pid f
-  # The gateway first, the monitor last: each client leaves before its server.
+  # All at once: the cluster is thrown away, so no daemon needs another to
+  # be up while it shuts down; memstore writes nothing worth waiting for.
   for name in rgw osd.0 mon.a; do
     alive "$name" && pids+=("$(< "$W/run/$name.spawned")")
   done
-  [[ ${#pids[@]} -eq 0 ]] && return 0
-  kill -TERM "${pids[@]}" 2> /dev/null || true
-  local deadline=$((SECONDS + CEPH_STOP_TIMEOUT))
-  while ((SECONDS < deadline)); do
-    local left=0
-    for pid in "${pids[@]}"; do
-      kill -0 "$pid" 2> /dev/null && left=1
+  if [[ ${#pids[@]} -gt 0 ]]; then
+    kill -TERM "${pids[@]}" 2> /dev/null || true
+    local deadline=$((SECONDS + CEPH_STOP_TIMEOUT)) left=1
+    while ((left == 1 && SECONDS < deadline)); do
+      left=0
+      for pid in "${pids[@]}"; do
+        kill -0 "$pid" 2> /dev/null && left=1
+      done
+      ((left == 1)) && sleep 0.1
     done
-    ((left == 0)) && break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do
-    kill -KILL "$pid" 2> /dev/null || true
-  done
+    for pid in "${pids[@]}"; do
+      kill -KILL "$pid" 2> /dev/null || true
+    done
+  fi
+  # The watcher last; it runs in a session of its own, whose group holds its
+  # tail too. (When the watcher itself is stopping the cluster it has exec'd
+  # this script, whose command line alive() does not take for the watcher.)
+  if alive watch; then
+    kill -TERM -- "-$(< "$W/run/watch.spawned")" 2> /dev/null || true
+  fi
   for f in "$W"/run/*.spawned; do
     [[ -e $f ]] && mv "$f" "${f%.spawned}.stopped"
   done
   return 0
+}
+
+# With CEPH_OWNER_PID set, a watcher stops the cluster when that process
+# ends, however it ends: a test binary killed by a signal or an abort leaves
+# no daemons behind. It waits on the pid with `tail --pid`, not a poll of ours.
+watch_owner() {
+  [[ -n ${CEPH_OWNER_PID:-} ]] || return 0
+  kill -0 "$CEPH_OWNER_PID" 2> /dev/null || die "CEPH_OWNER_PID $CEPH_OWNER_PID is not running"
+  # The watcher's command line names WORKDIR/ceph.conf, so alive() knows it.
+  setsid bash -c 'tail --pid="$1" -f /dev/null; exec "$2" stop "${3%/ceph.conf}"' \
+    ceph-watch "$CEPH_OWNER_PID" "$(realpath "$0")" "$W/ceph.conf" \
+    > "$W/log/watch.out" 2>&1 < /dev/null &
+  echo $! > "$W/run/watch.spawned"
 }
 
 write_conf() {
@@ -164,7 +184,6 @@ ms_bind_msgr1 = false
 ms_bind_msgr2 = true
 keyring = $W/keyring
 run_dir = $W/run
-admin_socket = $W/run/\$name.asok
 log_file = $W/log/\$name.log
 mon_cluster_log_file = $W/log/cluster.log
 crash_dir = $W/crash
@@ -187,10 +206,12 @@ auth_allow_insecure_global_id_reclaim = false
 osd_crush_chooseleaf_type = 0
 
 [mon]
+admin_socket = $W/run/\$name.asok
 mon_data = $W/mon.\$id
 mon_memory_target = 268435456
 
 [osd]
+admin_socket = $W/run/\$name.asok
 osd_data = $W/osd.\$id
 osd_objectstore = memstore
 memstore_device_bytes = $CEPH_MEMSTORE_BYTES
@@ -199,6 +220,7 @@ osd_op_num_shards = 2
 osd_op_num_threads_per_shard = 1
 
 [client.rgw]
+admin_socket = $W/run/\$name.asok
 rgw_data = $W/rgw
 rgw_frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw_thread_pool_size = 16
@@ -220,6 +242,7 @@ start() {
   rgw_port=$(free_port)
   while [[ $rgw_port == "$mon_port" ]]; do rgw_port=$(free_port); done
   write_conf "$mon_port" "$rgw_port" "$fsid"
+  watch_owner
 
   # One keyring with every identity; the monitor's mkfs imports them all, so
   # no `ceph auth` round trips are needed later.
