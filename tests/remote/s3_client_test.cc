@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -220,3 +221,46 @@ TEST_F(S3ClientCephTest, AConfigFileWrittenFromTheScriptsEnvWorks) {
 
 }  // namespace
 }  // namespace hoodyfs::remote
+
+namespace hoodyfs::testing {
+namespace {
+
+// Every process whose command line names `dir`.
+std::vector<std::string> ProcessesNaming(const std::string& dir) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(dir) != std::string::npos) found.push_back(pid + ": " + cmdline);
+  }
+  return found;
+}
+
+// A start that fails half-way (its wait for the daemons given no time)
+// stops the daemons it had started, and says why it failed.
+TEST(CephScript, AStartThatFailsHalfWayStopsWhatItStarted) {
+  if (const std::string missing = CephCluster::Missing(); !missing.empty()) {
+    GTEST_SKIP() << "no Ceph: " << missing;
+  }
+  Result<TempDir> dir = TempDir::Create();
+  ASSERT_TRUE(dir.ok());
+  const std::string workdir = dir->File("ceph");
+  const CommandResult start = CephScript({"start", workdir}, {"CEPH_START_TIMEOUT=0"});
+  EXPECT_EQ(start.exit_code, 1) << start.Describe();
+  EXPECT_NE(start.err.find("ceph.sh: start failed: "), std::string::npos) << start.Describe();
+  // The monitor was started, and stopped again.
+  EXPECT_TRUE(std::filesystem::exists(workdir + "/run/mon.a.stopped")) << start.Describe();
+  EXPECT_EQ(ProcessesNaming(workdir), std::vector<std::string>{});
+  const CommandResult stop = CephScript({"stop", workdir});
+  EXPECT_EQ(stop.exit_code, 0) << stop.Describe();
+  // A directory in use is refused before anything starts.
+  const CommandResult again = CephScript({"start", workdir});
+  EXPECT_EQ(again.exit_code, 1) << again.Describe();
+  EXPECT_NE(again.err.find("is not empty"), std::string::npos) << again.Describe();
+}
+
+}  // namespace
+}  // namespace hoodyfs::testing
