@@ -4,8 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <climits>
 #include <csignal>
+
+#include "cli/remote_helper.h"
 
 namespace hoodyfs::cli {
 
@@ -60,16 +61,6 @@ void ChildProcess::Terminate() {
   if (pid_ > 0) kill(pid_, SIGTERM);
 }
 
-std::string HoodyfsSnapProgram() {
-  char self[PATH_MAX];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n > 0) {
-    std::string dir(self, static_cast<size_t>(n));
-    dir.resize(dir.rfind('/') + 1);
-    const std::string beside = dir + "hoodyfs-snap";
-    if (access(beside.c_str(), X_OK) == 0) return beside;
-  }
-  return "hoodyfs-snap";
-}
+std::string HoodyfsSnapProgram() { return ProgramBeside("hoodyfs-snap"); }
 
 }  // namespace hoodyfs::cli
