@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "remote/chunk_uploader.h"
 #include "remote/manifest.h"
 #include "remote/sha256.h"
 #include "snapshotter/transfer/send_stream_format.h"
@@ -13,12 +14,15 @@ namespace stream = snapshotter::stream;
 
 }  // namespace
 
-Result<PushStats> PushStream(S3Client& client, const std::string& container, int fd) {
+Result<PushStats> PushStream(S3Client& client, const std::string& container, int fd,
+                             int upload_threads) {
+  HOODY_ASSIGN_OR_RETURN(std::unique_ptr<ChunkUploader> uploader,
+                         ChunkUploader::Create(client.config(), upload_threads));
   stream::StreamReader reader(fd);
   HOODY_RETURN_IF_ERROR(reader.ReadHeader());
   ManifestBuilder manifest;
   PushStats stats;
-  std::set<std::string> handled;  // chunks known to be in the bucket
+  std::set<std::string> handled;  // chunks queued by this push
   for (;;) {
     HOODY_ASSIGN_OR_RETURN(stream::RawRecord record, reader.Next());
     if (record.kind == stream::Kind::kEnd) break;  // checked by the reader
@@ -41,12 +45,7 @@ Result<PushStats> PushStream(S3Client& client, const std::string& container, int
     ++stats.chunks;
     if (handled.insert(hash).second) {
       ++stats.distinct_chunks;
-      HOODY_ASSIGN_OR_RETURN(bool present, client.Exists(ChunkKey(hash)));
-      if (!present) {
-        HOODY_RETURN_IF_ERROR(client.Put(ChunkKey(hash), data.bytes));
-        ++stats.chunks_uploaded;
-        stats.bytes_uploaded += data.bytes.size();
-      }
+      HOODY_RETURN_IF_ERROR(uploader->Add(hash, std::string(data.bytes)));
     }
     manifest.Chunk(data.ino.value, data.offset, static_cast<uint32_t>(data.bytes.size()), hash);
   }
@@ -56,6 +55,9 @@ Result<PushStats> PushStream(S3Client& client, const std::string& container, int
     return after.ok() ? Status::Corruption("send stream: data after the trailer") : after.status();
   }
   if (stats.name.empty()) return Status::Corruption("send stream without a begin record");
+  HOODY_RETURN_IF_ERROR(uploader->Finish());
+  stats.chunks_uploaded = uploader->uploaded();
+  stats.bytes_uploaded = uploader->bytes_uploaded();
 
   const std::string bytes = manifest.Finish();
   stats.manifest_bytes = bytes.size();

@@ -5,7 +5,8 @@
 // record and the trailer as receive would; each data record's bytes become
 // the chunk chunks/<sha256>, uploaded only when the bucket does not hold it
 // yet (HEAD first: a chunk of an earlier snapshot, another container or
-// another host is never sent twice). The manifest is written last, after
+// another host is never sent twice), by `upload_threads` uploaders in
+// parallel (ChunkUploader), each with a client of its own. The manifest is written last, after
 // every chunk it names is in the bucket, so a remote never shows a
 // snapshot with missing data; a push that fails half-way leaves only
 // chunks, which a later push finds and skips.
@@ -41,7 +42,8 @@ struct PushStats {
 // stores it in the remote. Errors: those of StreamReader (a bad stream:
 // nothing but chunks written), kInvalidArgument (an incremental stream:
 // only full ones for now), and the client's.
-Result<PushStats> PushStream(S3Client& client, const std::string& container, int fd);
+Result<PushStats> PushStream(S3Client& client, const std::string& container, int fd,
+                             int upload_threads = 4);
 
 struct PullStats {
   std::string name;
