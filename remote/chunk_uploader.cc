@@ -1,5 +1,6 @@
 #include "remote/chunk_uploader.h"
 
+#include "base/test_hook.h"
 #include "remote/manifest.h"
 #include "remote/s3_client.h"
 
@@ -85,6 +86,7 @@ void ChunkUploader::Work(S3Client* client) {
       }
     }
     changed_.notify_all();
+    if (put) HOODY_TEST_HOOK("remote-chunk-uploaded");
   }
 }
 
