@@ -11,7 +11,8 @@ prefix=${PREFIX:-/usr/local}
 
 install -d "$dest$prefix/bin" "$dest/sbin" "$dest/etc/systemd/system" "$dest/etc/default" \
   "$dest/etc/bash_completion.d" "$dest$prefix/share/doc/hoodyfs"
-install -m 0755 "$build/cli/hoodyfs" "$build/cli/hoodyfs-snap" "$dest$prefix/bin/"
+install -m 0755 "$build/cli/hoodyfs" "$build/cli/hoodyfs-snap" "$build/cli/hoodyfs-snap-remote" \
+  "$dest$prefix/bin/"
 # mount -t fuse.hoodyfs (and /etc/fstab) runs /sbin/mount.fuse.hoodyfs.
 ln -sf "$prefix/bin/hoodyfs" "$dest/sbin/mount.fuse.hoodyfs"
 for unit in scripts/systemd/*.service scripts/systemd/*.timer; do

@@ -1,0 +1,93 @@
+#include "remote/chunk_uploader.h"
+
+#include "base/test_hook.h"
+#include "remote/manifest.h"
+#include "remote/s3_client.h"
+
+namespace hoodyfs::remote {
+
+Result<std::unique_ptr<ChunkUploader>> ChunkUploader::Create(const S3Config& config, int workers) {
+  HOODY_ASSERT(workers > 0, "ChunkUploader needs a worker");
+  std::unique_ptr<ChunkUploader> uploader(new ChunkUploader());
+  for (int i = 0; i < workers; ++i) {
+    HOODY_ASSIGN_OR_RETURN(std::unique_ptr<S3Client> client, S3Client::Create(config));
+    uploader->clients_.push_back(std::move(client));
+  }
+  for (const auto& client : uploader->clients_) {
+    uploader->threads_.emplace_back([u = uploader.get(), c = client.get()] { u->Work(c); });
+  }
+  return uploader;
+}
+
+ChunkUploader::~ChunkUploader() {
+  {
+    MutexLock lock(mu_);
+    closing_ = true;
+    queue_.clear();  // not uploaded: Finish was not called, or failed
+  }
+  changed_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+Status ChunkUploader::Add(std::string hash, std::string bytes) {
+  MutexLock lock(mu_);
+  while (error_.ok() && queue_.size() >= kMaxQueued) lock.Wait(changed_);
+  if (!error_.ok()) return error_;
+  queue_.push_back(Job{std::move(hash), std::move(bytes)});
+  lock.Unlock();
+  changed_.notify_all();
+  return Status::OK();
+}
+
+Status ChunkUploader::Finish() {
+  MutexLock lock(mu_);
+  while (error_.ok() && (!queue_.empty() || in_flight_ > 0)) lock.Wait(changed_);
+  return error_;
+}
+
+uint64_t ChunkUploader::uploaded() const {
+  MutexLock lock(mu_);
+  return uploaded_;
+}
+
+uint64_t ChunkUploader::bytes_uploaded() const {
+  MutexLock lock(mu_);
+  return bytes_uploaded_;
+}
+
+void ChunkUploader::Work(S3Client* client) {
+  for (;;) {
+    Job job;
+    {
+      MutexLock lock(mu_);
+      while (queue_.empty() && !closing_ && error_.ok()) lock.Wait(changed_);
+      if (queue_.empty() || !error_.ok()) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+      ++in_flight_;
+    }
+    changed_.notify_all();  // room in the queue
+    Status status;
+    bool put = false;
+    Result<bool> present = client->Exists(ChunkKey(job.hash));
+    if (!present.ok()) {
+      status = present.status();
+    } else if (!*present) {
+      status = client->Put(ChunkKey(job.hash), job.bytes);
+      put = status.ok();
+    }
+    {
+      MutexLock lock(mu_);
+      --in_flight_;
+      if (!status.ok() && error_.ok()) error_ = status;
+      if (put) {
+        ++uploaded_;
+        bytes_uploaded_ += job.bytes.size();
+      }
+    }
+    changed_.notify_all();
+    if (put) HOODY_TEST_HOOK("remote-chunk-uploaded");
+  }
+}
+
+}  // namespace hoodyfs::remote
