@@ -9,10 +9,10 @@
 
 #include "cli/child_process.h"
 #include "cli/exit_codes.h"
-#include "remote/manifest.h"
-#include "remote/replicate.h"
-#include "remote/s3_client.h"
-#include "remote/s3_config.h"
+#include "snapshotter/remote/manifest.h"
+#include "snapshotter/remote/replicate.h"
+#include "snapshotter/remote/s3_client.h"
+#include "snapshotter/remote/s3_config.h"
 
 namespace hoodyfs::cli {
 namespace {

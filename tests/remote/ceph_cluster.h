@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "remote/s3_config.h"
+#include "snapshotter/remote/s3_config.h"
 #include "tests/cli/run_command.h"
 
 namespace hoodyfs::testing {

@@ -12,9 +12,9 @@
 #include <random>
 
 #include "base/testing/temp_dir.h"
-#include "remote/manifest.h"
-#include "remote/s3_client.h"
-#include "remote/sha256.h"
+#include "snapshotter/remote/manifest.h"
+#include "snapshotter/remote/s3_client.h"
+#include "snapshotter/remote/sha256.h"
 #include "tests/remote/ceph_cluster.h"
 #include "tests/util/tree_compare.h"
 

@@ -1,7 +1,7 @@
 // The S3 client against a real Ceph RADOS Gateway (scripts/ceph.sh), one
 // cluster for the whole binary; each test works under a key prefix of its
 // own in one bucket.
-#include "remote/s3_client.h"
+#include "snapshotter/remote/s3_client.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

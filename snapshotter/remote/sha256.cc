@@ -1,4 +1,4 @@
-#include "remote/sha256.h"
+#include "snapshotter/remote/sha256.h"
 
 #include <openssl/evp.h>
 

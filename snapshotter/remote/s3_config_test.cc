@@ -1,4 +1,4 @@
-#include "remote/s3_config.h"
+#include "snapshotter/remote/s3_config.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,8 +1,8 @@
-#include "remote/manifest.h"
+#include "snapshotter/remote/manifest.h"
 
 #include <gtest/gtest.h>
 
-#include "remote/sha256.h"
+#include "snapshotter/remote/sha256.h"
 
 namespace hoodyfs::remote {
 namespace {

@@ -32,8 +32,8 @@
 #include <vector>
 
 #include "base/status.h"
-#include "remote/s3_config.h"
-#include "remote/s3_xml.h"
+#include "snapshotter/remote/s3_config.h"
+#include "snapshotter/remote/s3_xml.h"
 
 namespace hoodyfs::remote {
 

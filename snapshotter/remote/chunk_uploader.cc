@@ -1,8 +1,8 @@
-#include "remote/chunk_uploader.h"
+#include "snapshotter/remote/chunk_uploader.h"
 
 #include "base/test_hook.h"
-#include "remote/manifest.h"
-#include "remote/s3_client.h"
+#include "snapshotter/remote/manifest.h"
+#include "snapshotter/remote/s3_client.h"
 
 namespace hoodyfs::remote {
 

@@ -1,8 +1,8 @@
-#include "remote/sha256.h"
+#include "snapshotter/remote/sha256.h"
 
 #include <gtest/gtest.h>
 
-#include "remote/s3_client.h"
+#include "snapshotter/remote/s3_client.h"
 
 namespace hoodyfs::remote {
 namespace {

@@ -24,7 +24,7 @@
 #include "base/mutex.h"
 #include "base/status.h"
 #include "base/thread_annotations.h"
-#include "remote/s3_config.h"
+#include "snapshotter/remote/s3_config.h"
 
 namespace hoodyfs::remote {
 

@@ -1,9 +1,9 @@
-#include "remote/manifest.h"
+#include "snapshotter/remote/manifest.h"
 
 #include <cstring>
 
 #include "base/coding.h"
-#include "remote/sha256.h"
+#include "snapshotter/remote/sha256.h"
 #include "snapshotter/transfer/send_stream_format.h"
 
 namespace hoodyfs::remote {

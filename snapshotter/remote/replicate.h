@@ -23,7 +23,7 @@
 #include <string>
 
 #include "base/status.h"
-#include "remote/s3_client.h"
+#include "snapshotter/remote/s3_client.h"
 
 namespace hoodyfs::remote {
 

@@ -1,4 +1,4 @@
-#include "remote/s3_client.h"
+#include "snapshotter/remote/s3_client.h"
 
 #include <curl/curl.h>
 
@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include "remote/sha256.h"
+#include "snapshotter/remote/sha256.h"
 
 namespace hoodyfs::remote {
 namespace {

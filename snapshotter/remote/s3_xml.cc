@@ -1,4 +1,4 @@
-#include "remote/s3_xml.h"
+#include "snapshotter/remote/s3_xml.h"
 
 #include <expat.h>
 

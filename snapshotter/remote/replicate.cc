@@ -1,10 +1,10 @@
-#include "remote/replicate.h"
+#include "snapshotter/remote/replicate.h"
 
 #include <set>
 
-#include "remote/chunk_uploader.h"
-#include "remote/manifest.h"
-#include "remote/sha256.h"
+#include "snapshotter/remote/chunk_uploader.h"
+#include "snapshotter/remote/manifest.h"
+#include "snapshotter/remote/sha256.h"
 #include "snapshotter/transfer/send_stream_format.h"
 
 namespace hoodyfs::remote {
