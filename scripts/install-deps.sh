@@ -19,7 +19,7 @@ packages=(
   # tests/daemon/postgres_test.cc: a private PostgreSQL 15 cluster (scripts/postgres.sh)
   postgresql postgresql-contrib
   # scripts/ceph.sh and the remote tests (tests/remote): a single-node Ceph with
-  # its S3 gateway; libexpat1-dev parses the gateway's XML answers (remote/)
+  # its S3 gateway; libexpat1-dev parses the gateway's XML answers (snapshotter/remote/)
   ceph-mon ceph-osd radosgw ceph-common uuid-runtime iproute2 libexpat1-dev libssl-dev
 )
 

@@ -61,4 +61,33 @@ Result<remote::S3Config> CephCluster::Config(const std::string& bucket,
   return config;
 }
 
+void CephTest::SetUpTestSuite() {
+  suite_ = std::make_unique<Suite>();
+  suite_->missing = CephCluster::Missing();
+  if (!suite_->missing.empty()) return;
+  Result<TempDir> dir = TempDir::Create();
+  if (!dir.ok()) {
+    suite_->start.exit_code = 1;
+    suite_->start.err = "temporary directory: " + dir.status().ToString();
+    return;
+  }
+  suite_->dir.emplace(std::move(dir).value());
+  suite_->cluster = std::make_unique<CephCluster>(suite_->dir->File("ceph"));
+  suite_->start = suite_->cluster->Start();
+}
+
+void CephTest::TearDownTestSuite() {
+  suite_.reset();  // the cluster's destructor stops the daemons, then the directory goes
+}
+
+void CephTest::SetUp() {
+  if (!suite_->missing.empty()) GTEST_SKIP() << "no Ceph: " << suite_->missing;
+  ASSERT_EQ(suite_->start.exit_code, 0) << suite_->start.Describe();
+}
+
+Result<remote::S3Config> CephTest::ConfigForThisTest(const std::string& bucket) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return cluster().Config(bucket, std::string(info->name()) + "/");
+}
+
 }  // namespace hoodyfs::testing

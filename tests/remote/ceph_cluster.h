@@ -12,10 +12,15 @@
 // nor movable. Thread-safety: one thread at a time.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "base/testing/temp_dir.h"
 #include "snapshotter/remote/s3_config.h"
 #include "tests/cli/run_command.h"
 
@@ -51,6 +56,30 @@ class CephCluster {
  private:
   std::string workdir_;
   bool started_ = false;
+};
+
+// A fixture whose tests share one cluster: the suite starts it
+// (SetUpTestSuite) and stops it (TearDownTestSuite). SetUp skips a test
+// when Ceph is not installed and fails it when the start failed; a derived
+// SetUp calls it first and returns when IsSkipped() or HasFatalFailure().
+class CephTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  void SetUp() override;
+
+  static CephCluster& cluster() { return *suite_->cluster; }
+  // The cluster's config for the running test: its own prefix in `bucket`.
+  static Result<remote::S3Config> ConfigForThisTest(const std::string& bucket);
+
+ private:
+  struct Suite {
+    std::string missing;  // what `ceph.sh check` says is missing; empty: installed
+    std::optional<TempDir> dir;
+    std::unique_ptr<CephCluster> cluster;
+    CommandResult start;
+  };
+  static inline std::unique_ptr<Suite> suite_;
 };
 
 }  // namespace hoodyfs::testing

@@ -25,33 +25,12 @@ using nlohmann::json;
 
 constexpr char kBucket[] = "hoodyfs-push";
 
-class PushPullTest : public ::testing::Test {
+class PushPullTest : public CephTest {
  protected:
-  static void SetUpTestSuite() {
-    skip_reason_ = new std::string(CephCluster::Missing());
-    if (!skip_reason_->empty()) return;
-    Result<TempDir> dir = TempDir::Create();
-    HOODY_ASSERT(dir.ok(), dir.status().ToString().c_str());
-    cluster_dir_ = new TempDir(std::move(dir).value());
-    cluster_ = new CephCluster(cluster_dir_->File("ceph"));
-    start_ = new CommandResult(cluster_->Start());
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;  // stops the daemons
-    cluster_ = nullptr;
-    delete cluster_dir_;
-    cluster_dir_ = nullptr;
-    delete start_;
-    start_ = nullptr;
-    delete skip_reason_;
-    skip_reason_ = nullptr;
-  }
-
   void SetUp() override {
-    if (!skip_reason_->empty()) GTEST_SKIP() << "no Ceph: " << *skip_reason_;
-    ASSERT_EQ(start_->exit_code, 0) << start_->Describe();
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    Result<remote::S3Config> config = cluster_->Config(kBucket, std::string(info->name()) + "/");
+    CephTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    Result<remote::S3Config> config = ConfigForThisTest(kBucket);
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     config_ = *config;
     auto client = remote::S3Client::Create(config_);
@@ -126,20 +105,11 @@ class PushPullTest : public ::testing::Test {
     return CompareTrees(want, got);
   }
 
-  static std::string* skip_reason_;
-  static TempDir* cluster_dir_;
-  static CephCluster* cluster_;
-  static CommandResult* start_;
   TempDir dir_ = std::move(TempDir::Create()).value();
   std::string a_ = dir_.File("store-a"), b_ = dir_.File("store-b");
   remote::S3Config config_;
   std::vector<std::string> env_;
 };
-
-std::string* PushPullTest::skip_reason_ = nullptr;
-TempDir* PushPullTest::cluster_dir_ = nullptr;
-CephCluster* PushPullTest::cluster_ = nullptr;
-CommandResult* PushPullTest::start_ = nullptr;
 
 TEST_F(PushPullTest, PullGivesTheSameTreeAndASecondPushUploadsNothing) {
   ContainerWithSnapshot("web1", MakeTree("tree1", 1), "first");

@@ -23,31 +23,11 @@ using hoodyfs::testing::TempDir;
 
 constexpr char kBucket[] = "hoodyfs-test";
 
-class S3ClientCephTest : public ::testing::Test {
+class S3ClientCephTest : public hoodyfs::testing::CephTest {
  protected:
-  static void SetUpTestSuite() {
-    skip_reason_ = new std::string(CephCluster::Missing());
-    if (!skip_reason_->empty()) return;
-    Result<TempDir> dir = TempDir::Create();
-    HOODY_ASSERT(dir.ok(), dir.status().ToString().c_str());
-    dir_ = new TempDir(std::move(dir).value());
-    cluster_ = new CephCluster(dir_->File("ceph"));
-    start_ = new hoodyfs::testing::CommandResult(cluster_->Start());
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;  // stops the daemons
-    cluster_ = nullptr;
-    delete dir_;
-    dir_ = nullptr;
-    delete start_;
-    start_ = nullptr;
-    delete skip_reason_;
-    skip_reason_ = nullptr;
-  }
-
   void SetUp() override {
-    if (!skip_reason_->empty()) GTEST_SKIP() << "no Ceph: " << *skip_reason_;
-    ASSERT_EQ(start_->exit_code, 0) << start_->Describe();
+    CephTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     client_ = NewClient(Config());
     ASSERT_TRUE(client_ != nullptr);
     Status created = client_->CreateBucket();
@@ -56,8 +36,7 @@ class S3ClientCephTest : public ::testing::Test {
 
   // The cluster's config for this test: its own prefix in the shared bucket.
   S3Config Config() const {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    Result<S3Config> config = cluster_->Config(kBucket, std::string(info->name()) + "/");
+    Result<S3Config> config = ConfigForThisTest(kBucket);
     EXPECT_TRUE(config.ok()) << config.status().ToString();
     return config.ok() ? *config : S3Config{};
   }
@@ -67,17 +46,8 @@ class S3ClientCephTest : public ::testing::Test {
     return client.ok() ? std::move(client).value() : nullptr;
   }
 
-  static std::string* skip_reason_;
-  static TempDir* dir_;
-  static CephCluster* cluster_;
-  static hoodyfs::testing::CommandResult* start_;
   std::unique_ptr<S3Client> client_;
 };
-
-std::string* S3ClientCephTest::skip_reason_ = nullptr;
-TempDir* S3ClientCephTest::dir_ = nullptr;
-CephCluster* S3ClientCephTest::cluster_ = nullptr;
-hoodyfs::testing::CommandResult* S3ClientCephTest::start_ = nullptr;
 
 std::string RandomBytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
