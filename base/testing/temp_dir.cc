@@ -1,6 +1,7 @@
 #include "base/testing/temp_dir.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -9,6 +10,10 @@
 #include <vector>
 
 namespace hoodyfs::testing {
+
+Result<TempDir> TempDir::CreateInMemory() {
+  return Create(::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "");
+}
 
 Result<TempDir> TempDir::Create(const std::string& parent) {
   std::string base = parent;

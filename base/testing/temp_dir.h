@@ -16,6 +16,10 @@ class TempDir {
   // Creates "hoodyfs-test-XXXXXX" under `parent`, or under $TMPDIR (else
   // /tmp) when `parent` is empty. Errors: what FromErrno maps for mkdtemp.
   static Result<TempDir> Create(const std::string& parent = "");
+  // As Create, under /dev/shm when it is writable (else as Create("")): for
+  // tests and fuzz targets whose thousands of synced commits would wait on a
+  // disk for nothing they check.
+  static Result<TempDir> CreateInMemory();
 
   TempDir(TempDir&& other) noexcept;
   TempDir& operator=(TempDir&& other) noexcept;

@@ -5,7 +5,6 @@
 // (bench/scale_bench.cc); this test checks what the count must not break.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <map>
 #include <random>
@@ -36,9 +35,7 @@ std::string Version(int file, int version) {
 TEST(SnapshotScaleTest, TenThousandSnapshotsThenAllDeletedLeaveTheBase) {
   // On tmpfs when there is one: 20,000 synced commits on a shared disk
   // take minutes of waiting that test nothing the count changes.
-  testing::TempDir dir = ::access("/dev/shm", W_OK) == 0
-                             ? testing::TempDir::Create("/dev/shm").value()
-                             : testing::TempDir::Create().value();
+  testing::TempDir dir = testing::TempDir::CreateInMemory().value();
   ASSERT_OK(Store::Init(dir.File("store")));
   StoreOptions options;
   options.flush_interval_ms = 0;

@@ -35,8 +35,7 @@ struct Scratch {
 void OpenScratch(Scratch& s) {
   s.snap.reset();
   s.dir.reset();
-  Result<testing::TempDir> dir =
-      testing::TempDir::Create(::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "");
+  Result<testing::TempDir> dir = testing::TempDir::CreateInMemory();
   FUZZ_CHECK(dir.ok(), dir.status().ToString());
   s.dir.emplace(std::move(dir).value());
   const std::string path = s.dir->File("store");
