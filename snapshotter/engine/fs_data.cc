@@ -122,8 +122,9 @@ Status WriteRuns(const EngineInternals& store, const std::vector<index::BlockRun
     at += run.count;
   }
   HOODY_RETURN_IF_ERROR(store.device().Execute(ops));
-  for (const blockstore::IoOp& op : ops)
+  for (const blockstore::IoOp& op : ops) {
     store.unsynced_data().Note(op.offset_bytes, op.length_bytes);
+  }
   store.data_writes().fetch_add(1, std::memory_order_release);
   return Status::OK();
 }

@@ -44,19 +44,29 @@ Status Store::LogDataForSync(index::WalPayload& record) {
   // which waits for this Sync (KvStore's flush mutex).
   std::optional<std::vector<UnsyncedData::Range>> ranges = unsynced_data_->Take();
   if (!ranges) return SyncDataForCommit();
-  blockstore::AlignedBuffer buf;
+  // One batch for every range (at most log_data_max_bytes in all): the
+  // device keeps the reads in flight together, one wait on the fsync path.
+  uint64_t total = 0;
+  for (const UnsyncedData::Range& r : *ranges) total += r.length;
+  if (total == 0) return Status::OK();
+  blockstore::AlignedBuffer buf(total);
+  std::vector<blockstore::IoOp> ops;
+  uint64_t placed = 0;
   for (const UnsyncedData::Range& r : *ranges) {
     for (uint64_t at = 0; at < r.length; at += kChunkBytes) {
-      const uint64_t n = std::min(kChunkBytes, r.length - at);
-      if (buf.size_bytes() < n) buf = blockstore::AlignedBuffer(n);
       blockstore::IoOp op;
       op.kind = blockstore::IoKind::kRead;
       op.offset_bytes = r.offset + at;
-      op.buffer = buf.data();
-      op.length_bytes = static_cast<uint32_t>(n);
-      HOODY_RETURN_IF_ERROR(device_->Execute({&op, 1}).WithContext("read back data to log"));
-      record.AddData(r.offset + at, std::string_view(reinterpret_cast<const char*>(buf.data()), n));
+      op.buffer = buf.data() + placed;
+      op.length_bytes = static_cast<uint32_t>(std::min(kChunkBytes, r.length - at));
+      placed += op.length_bytes;
+      ops.push_back(op);
     }
+  }
+  HOODY_RETURN_IF_ERROR(device_->Execute(ops).WithContext("read back data to log"));
+  for (const blockstore::IoOp& op : ops) {
+    record.AddData(op.offset_bytes,
+                   std::string_view(static_cast<const char*>(op.buffer), op.length_bytes));
   }
   return Status::OK();
 }
