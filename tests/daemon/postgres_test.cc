@@ -35,11 +35,11 @@
 
 #include <cstdint>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "tests/daemon/daemon_fixture.h"
+#include "tests/daemon/pgbench_balances.h"
 #include "tests/daemon/postgres_server.h"
 #include "tests/daemon/streaming_process.h"
 
@@ -55,39 +55,6 @@ constexpr int kRateTps = 60;
 constexpr size_t kSnapshots = 4;
 constexpr size_t kCheckpointBefore = 2;  // the snapshot that follows a CHECKPOINT
 constexpr int kHeadPort = 55432;         // names the socket file; no TCP listener
-
-// The sums pgbench's invariant compares, and the history's length.
-struct Balances {
-  int64_t accounts = 0, tellers = 0, branches = 0, history_delta = 0, history_rows = 0;
-  std::string text;  // as psql printed it, for messages
-};
-
-constexpr char kBalancesSql[] =
-    "SELECT (SELECT sum(abalance) FROM pgbench_accounts), "
-    "(SELECT sum(tbalance) FROM pgbench_tellers), (SELECT sum(bbalance) FROM pgbench_branches), "
-    "(SELECT coalesce(sum(delta), 0) FROM pgbench_history), (SELECT count(*) FROM pgbench_history)";
-
-// Reads the balances through `server`; false (with a test failure) if psql
-// failed or printed something else than five numbers.
-bool ReadBalances(const PgServer& server, Balances* b) {
-  const CommandResult r = server.Psql(kBalancesSql);
-  EXPECT_EQ(r.exit_code, 0) << r.Describe();
-  if (r.exit_code != 0) return false;
-  b->text = r.out;
-  std::istringstream in(r.out);
-  char bar[4];
-  in >> b->accounts >> bar[0] >> b->tellers >> bar[1] >> b->branches >> bar[2] >>
-      b->history_delta >> bar[3] >> b->history_rows;
-  const bool ok = !in.fail() && std::string(bar, 4) == "||||";
-  EXPECT_TRUE(ok) << "unexpected balances: " << r.out;
-  return ok;
-}
-
-void ExpectInvariant(const Balances& b, const std::string& where) {
-  EXPECT_EQ(b.accounts, b.history_delta) << where << ": accounts vs history: " << b.text;
-  EXPECT_EQ(b.tellers, b.history_delta) << where << ": tellers vs history: " << b.text;
-  EXPECT_EQ(b.branches, b.history_delta) << where << ": branches vs history: " << b.text;
-}
 
 class PostgresTest : public DaemonTest {};
 
@@ -152,9 +119,9 @@ TEST_F(PostgresTest, EverySnapshotOfARunningServerRecoversConsistent) {
   while (aliases.size() < kSnapshots) take_snapshot();
   std::cout << during_run << " of " << kSnapshots << " snapshots taken while pgbench ran\n";
 
-  Balances end;
-  ASSERT_TRUE(ReadBalances(head, &end));
-  ExpectInvariant(end, "the live server");
+  PgbenchBalances end;
+  ASSERT_TRUE(ReadPgbenchBalances(head, &end));
+  ExpectPgbenchInvariant(end, "the live server");
   EXPECT_EQ(end.history_rows, total);
   const CommandResult stopped = head.Stop();
   ASSERT_EQ(stopped.exit_code, 0) << stopped.Describe();
@@ -183,9 +150,9 @@ TEST_F(PostgresTest, EverySnapshotOfARunningServerRecoversConsistent) {
       const CommandResult check =
           server.Client("pg_amcheck", {"--install-missing", "--all", "--heapallindexed"});
       EXPECT_EQ(check.exit_code, 0) << "pg_amcheck: " << check.Describe();
-      Balances b;
-      ASSERT_TRUE(ReadBalances(server, &b));
-      ExpectInvariant(b, aliases[i]);
+      PgbenchBalances b;
+      ASSERT_TRUE(ReadPgbenchBalances(server, &b));
+      ExpectPgbenchInvariant(b, aliases[i]);
       EXPECT_GE(b.history_rows, rows_before) << "history shrank from one snapshot to the next";
       EXPECT_LE(b.history_rows, end.history_rows);
       rows_before = b.history_rows;
