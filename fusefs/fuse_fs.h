@@ -12,6 +12,7 @@
 
 #include "fusefs/handles.h"
 #include "fusefs/inode_table.h"
+#include "fusefs/kernel_channel.h"
 #include "fusefs/limits.h"
 #include "fusefs/session.h"
 #include "snapshotter/engine/filesystem.h"
@@ -45,6 +46,10 @@ struct FuseFs {
   std::atomic<bool> sync{false};
   std::atomic<bool> dirsync{false};
   std::atomic<AtimeMode> atime{AtimeMode::kRelatime};
+
+  // The session's device I/O; whether the kernel left clearing setuid and
+  // setgid to us (FUSE_HANDLE_KILLPRIV_V2, negotiated at INIT).
+  KernelChannel channel{/*want_killpriv_v2=*/true};
 
   // Negotiated at INIT.
   std::atomic<bool> posix_acl{false};

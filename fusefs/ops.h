@@ -79,6 +79,21 @@ bool KeepsSgidOnlyForGroup(const snapshotter::Attr& attr);
 // was to drop. Errors: SetAttr's.
 Status DropSgidAfterWrite(fuse_req_t req, snapshotter::FileSystem& view, snapshotter::Attr* attr);
 
+// What a change does to a file's privileges (Linux's rules, setid.cc).
+enum class PrivilegedChange {
+  kData,   // write, truncate, fallocate: by a caller without CAP_FSETID
+  kOwner,  // chown: setuid for anyone, setgid as setattr_should_drop_sgid
+};
+// With FUSE_HANDLE_KILLPRIV_V2 negotiated (FuseFs::channel), before `req`
+// makes `change` to `ino`: drops security.capability, and setuid and setgid
+// as Linux would, as a change of its own, so a snapshot taken in between
+// holds the old data without the bits, never new data with them. The
+// caller's credentials come from /proc (caller_creds.h), read only for a
+// setuid or setgid file. Errors: the engine's; then the change must not
+// be made.
+Status DropPrivilegesBefore(fuse_req_t req, snapshotter::FileSystem& view, Ino ino,
+                            PrivilegedChange change);
+
 // How an open(2) or opendir asks for its handle.
 struct OpenRequest {
   bool writable = false;

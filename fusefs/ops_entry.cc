@@ -130,10 +130,18 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
     if (to_set & FUSE_SET_ATTR_CTIME) q.ctime = FromTimespec(attr->st_ctim);
     // With POSIX ACLs, chmod moves the access ACL's entries in the same change.
     q.chmod_access_acl = fs.posix_acl.load(std::memory_order_relaxed);
+    const bool killpriv_v2 = fs.channel.killpriv_v2();
+    if (killpriv_v2 && !q.mode && (q.uid || q.gid || q.size)) {
+      const PrivilegedChange change =
+          q.uid || q.gid ? PrivilegedChange::kOwner : PrivilegedChange::kData;
+      if (Status st = DropPrivilegesBefore(req, view, Ino(ino), change); !st.ok()) {
+        return r.Error(st);
+      }
+    }
     Result<snapshotter::Attr> a = view.SetAttr(Ino(ino), q);
     if (!a.ok()) return r.Error(a.status());
     // A truncate changes the data: the setgid rule the kernel leaves to us.
-    if (q.size) {
+    if (q.size && !killpriv_v2) {
       if (Status st = DropSgidAfterWrite(req, view, &*a); !st.ok()) return r.Error(st);
     }
     if (Status st = SyncIfAsked(fs, Ino(ino), Change::kData); !st.ok()) return r.Error(st);

@@ -192,12 +192,24 @@ void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
     OpenFile* h = HandleOf(fi);
     // Through the handle's pinned view: after a restore this fails with
     // ESTALE inside the engine's own scope, so it never lands in the new tree.
+    // A write-back of cached pages (pid 0) carries no caller: the write(2)
+    // that dirtied them went through here first (the kernel writes through,
+    // not back, for setuid and setgid files), as did mmap's, which Linux
+    // never makes drop the bits.
+    const bool killpriv_v2 = FsOf(req).channel.killpriv_v2();
+    if (killpriv_v2 && !fi->writepage) {
+      if (Status st = DropPrivilegesBefore(req, h->view, h->ino, PrivilegedChange::kData);
+          !st.ok()) {
+        return r.Error(st);
+      }
+    }
     snapshotter::Attr after;
     Result<size_t> n =
         h->view.Write(h->ino, static_cast<uint64_t>(offset), std::span(data, size), &after);
     if (!n.ok()) return r.Error(n.status());
     // The bytes are in: a failure to drop the bit is logged, not answered.
-    if (Status st = DropSgidAfterWrite(req, h->view, &after); !st.ok()) {
+    if (Status st = killpriv_v2 ? Status::OK() : DropSgidAfterWrite(req, h->view, &after);
+        !st.ok()) {
       Log(LogLevel::kError,
           "write: dropping setgid of inode " + std::to_string(h->ino.value) + ": " + st.ToString());
     }
@@ -234,9 +246,16 @@ void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
   Serve(req, "fallocate", [&](Reply& r) {
     if (offset < 0 || length <= 0) return r.Error(EINVAL);
     OpenFile* h = HandleOf(fi);
+    const bool killpriv_v2 = FsOf(req).channel.killpriv_v2();
+    if (killpriv_v2) {
+      if (Status st = DropPrivilegesBefore(req, h->view, h->ino, PrivilegedChange::kData);
+          !st.ok()) {
+        return r.Error(st);
+      }
+    }
     Status st = h->view.Fallocate(h->ino, mode, static_cast<uint64_t>(offset),
                                   static_cast<uint64_t>(length));
-    if (st.ok()) {
+    if (st.ok() && !killpriv_v2) {
       Result<snapshotter::Attr> a = h->view.GetAttr(h->ino);
       st = a.ok() ? DropSgidAfterWrite(req, h->view, &*a) : a.status();
     }

@@ -8,12 +8,14 @@
 //  - explicit page-cache invalidation instead of auto_inval_data: the kernel
 //    would otherwise drop a file's pages whenever its mtime moved, that is
 //    after every write through this very mount.
-//  - HANDLE_KILLPRIV off: the kernel clears setuid/setgid on write, truncate,
-//    fallocate and chown itself (it knows whether the caller has
-//    CAP_FSETID; a FUSE daemon asks /proc), but for the setgid cases
-//    fuse_setattr leaves out (setid.cc).
-//  - ATOMIC_O_TRUNC off: the kernel sends open(O_TRUNC) as a SETATTR, which
-//    also carries the setuid/setgid clearing.
+//  - HANDLE_KILLPRIV (v1) off. HANDLE_KILLPRIV_V2, which libfuse 3.14
+//    cannot ask for, is added to the reply by KernelChannel
+//    (kernel_channel.h) when the kernel offers it: the kernel then stops
+//    asking for security.capability before every write, and setid.cc
+//    clears setuid, setgid and capabilities. Without it the kernel clears
+//    them itself but for the setgid cases fuse_setattr leaves out (setid.cc).
+//  - ATOMIC_O_TRUNC off: the kernel sends open(O_TRUNC) as a SETATTR with
+//    a size, which clears setuid/setgid as a truncate does.
 //  - EXPORT_SUPPORT: inode numbers are persistent, so file handles
 //    (nodeid and generation) stay valid across cache drops, remounts and
 //    daemon restarts; the kernel resolves them with lookups of "." and ".."

@@ -324,6 +324,11 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
     return Status::IoError("mount at " + mountpoint + " failed (libfuse logged why on stderr)");
   }
 
+  if (!KernelChannel::Install(impl->se)) {
+    Log(LogLevel::kWarning, "libfuse refused the device I/O hooks of " + mountpoint +
+                                ": the kernel will ask for security.capability before every write");
+  }
+
   Impl* raw = impl.get();
   impl->loop = std::thread([raw] {
     // libfuse's workers inherit this name: in top, perf and gdb they read as

@@ -173,6 +173,44 @@ TEST_F(PermissionsTest, SetuidAndSetgidBitsAreClearedLikeOnALocalFilesystem) {
   EXPECT_EQ(ModeOf(written), 0755u);
 }
 
+// A file capability (VFS_CAP_REVISION_2: CAP_NET_BIND_SERVICE permitted).
+void SetCapability(const std::string& path) {
+  const uint32_t caps[5] = {0x02000000u, 1u << 10, 0, 0, 0};
+  ASSERT_EQ(::setxattr(path.c_str(), "security.capability", caps, sizeof caps, 0), 0)
+      << path << ": " << std::strerror(errno);
+}
+
+bool HasCapability(const std::string& path) {
+  return ::getxattr(path.c_str(), "security.capability", nullptr, 0) > 0;
+}
+
+// File capabilities go with any change to the data or the owner, whoever
+// makes it, root included (cap_inode_killpriv). With HANDLE_KILLPRIV_V2 the
+// kernel stops asking about a file once it found none (S_NOSEC); each file
+// here is written once before it gains the capability, which must end that
+// (a security.* setxattr clears S_NOSEC).
+TEST_F(PermissionsTest, FileCapabilitiesGoWithAWriteATruncateAndAChown) {
+  const std::string written = P("written"), truncated = P("truncated"), chowned = P("chowned");
+  for (const std::string& path : {written, truncated, chowned}) {
+    WriteFile(path, "binary", 0755);
+    ASSERT_EQ(WriteByte(path), 0);
+    SetCapability(path);
+    ASSERT_TRUE(HasCapability(path)) << path;
+  }
+  EXPECT_EQ(WriteByte(written), 0);
+  EXPECT_FALSE(HasCapability(written));
+  ASSERT_EQ(::truncate(truncated.c_str(), 2), 0);
+  EXPECT_FALSE(HasCapability(truncated));
+  ASSERT_EQ(::chown(chowned.c_str(), kNobody, kNogroup), 0);
+  EXPECT_FALSE(HasCapability(chowned));
+  // A file that keeps its data keeps its capability.
+  const std::string kept = P("kept");
+  WriteFile(kept, "binary", 0755);
+  SetCapability(kept);
+  ASSERT_EQ(::chmod(kept.c_str(), 0750), 0);
+  EXPECT_TRUE(HasCapability(kept));
+}
+
 // fallocate(2) with `mode` on the first 4 KiB through a fresh descriptor.
 int Fallocate(const std::string& path, int mode) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
