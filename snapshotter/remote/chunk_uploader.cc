@@ -9,9 +9,7 @@ namespace {
 
 // settle() in whole seconds, rounded up, plus one for the granularity of
 // Last-Modified and Date.
-int64_t SettleSeconds(const ChunkGrace& grace) {
-  return (grace.settle().count() + 999) / 1000 + 1;
-}
+int64_t SettleSeconds(const ChunkGrace& grace) { return (grace.settle().count() + 999) / 1000 + 1; }
 
 }  // namespace
 

@@ -4,9 +4,9 @@
 // (HEAD) and upload the ones it lacks, and again the ones it holds but
 // whose Last-Modified is older than the grace's touch_after() (a "touch":
 // gc's rule, remote/chunk_grace.h). It remembers every chunk it wrote or
-// found just written, and when, for push's re-check before the manifest. The queue holds at most kMaxQueued
-// chunks (1 MiB each at most), so memory stays bounded however fast the
-// send stream comes; Add blocks while it is full.
+// found just written, and when, for push's re-check before the manifest. The queue holds at most
+// kMaxQueued chunks (1 MiB each at most), so memory stays bounded however fast the send stream
+// comes; Add blocks while it is full.
 //
 // The first error stops every worker and is what Add (from then on) and
 // Finish return; chunks already uploaded stay, and a later push skips them.

@@ -170,7 +170,9 @@ TEST_F(DeleteGcTest, GcOfAnEmptyBucketAndBadFlags) {
   ASSERT_TRUE((*client)->Put("chunks/README", "not a chunk").ok());
   EXPECT_EQ(Gc({"--grace", "0s"})["foreign_keys"], 1);
   ASSERT_TRUE((*client)->Put(remote::ChunkKey(std::string(64, 'a')), "orphan").ok());
-  ASSERT_TRUE((*client)->Put(remote::ManifestKey("web1", "broken"), "HOODYMAN junk").ok());
+  // A good header, then an unknown tag.
+  const std::string broken_manifest = std::string("HOODYMAN\x01\x00\x00\x00", 12) + "junk";
+  ASSERT_TRUE((*client)->Put(remote::ManifestKey("web1", "broken"), broken_manifest).ok());
   const CommandResult broken = Remote(a_, {"gc", "--grace", "0s"});
   EXPECT_EQ(broken.exit_code, 7) << broken.Describe();
   EXPECT_NE(broken.err.find("manifest manifests/web1/broken"), std::string::npos)
@@ -188,10 +190,9 @@ TEST_F(DeleteGcTest, AGcBetweenAPushsChunksAndItsManifestKeepsThem) {
   std::vector<std::string> env = env_;
   env.push_back("HOODYFS_TEST_RUN_AT=remote-chunks-written");
   env.push_back("HOODYFS_TEST_RUN=" + RemoteCommandLine({"gc", "--json"}) + " > '" + out + "'");
-  const json pushed = Json(RunCommand(HoodyfsSnapBinary() + "-remote",
-                                      {"--store", a_, "push", "-c", "web1", "--name", "first",
-                                       "--json"},
-                                      env));
+  const json pushed =
+      Json(RunCommand(HoodyfsSnapBinary() + "-remote",
+                      {"--store", a_, "push", "-c", "web1", "--name", "first", "--json"}, env));
   std::ifstream in(out);
   const json gc = json::parse(in, nullptr, false);
   ASSERT_FALSE(gc.is_discarded()) << "the gc at the hook did not run";
@@ -211,9 +212,9 @@ TEST_F(DeleteGcTest, APushWhoseChunksVanishWritesNoManifest) {
   std::vector<std::string> env = env_;
   env.push_back("HOODYFS_TEST_RUN_AT=remote-chunks-written");
   env.push_back("HOODYFS_TEST_RUN=" + RemoteCommandLine({"gc", "--grace", "0s"}) + " >/dev/null");
-  const CommandResult refused = RunCommand(
-      HoodyfsSnapBinary() + "-remote", {"--store", a_, "push", "-c", "web1", "--name", "first"},
-      env);
+  const CommandResult refused =
+      RunCommand(HoodyfsSnapBinary() + "-remote",
+                 {"--store", a_, "push", "-c", "web1", "--name", "first"}, env);
   EXPECT_EQ(refused.exit_code, 5) << refused.Describe();
   EXPECT_NE(refused.err.find("was deleted by a concurrent gc after this push wrote it"),
             std::string::npos)
@@ -231,9 +232,9 @@ TEST_F(DeleteGcTest, AKilledPushsChunksSurviveGcAndTheRetryUploadsNothing) {
   ContainerWithSnapshot("web1", MakeTree("tree1", 23), "first");
   std::vector<std::string> env = env_;
   env.push_back("HOODYFS_TEST_KILL_AT=remote-chunks-written");
-  const CommandResult killed = RunCommand(
-      HoodyfsSnapBinary() + "-remote", {"--store", a_, "push", "-c", "web1", "--name", "first"},
-      env);
+  const CommandResult killed =
+      RunCommand(HoodyfsSnapBinary() + "-remote",
+                 {"--store", a_, "push", "-c", "web1", "--name", "first"}, env);
   ASSERT_EQ(killed.exit_code, -1) << "not killed: " << killed.Describe();
   const size_t chunks = ChunkCount();
   const json gc = Gc({});
@@ -270,8 +271,8 @@ TEST_F(DeleteGcTest, APushTouchesChunksOlderThanHalfTheGrace) {
   ContainerWithSnapshot("web1", MakeTree("tree1", 25), "first");
   const json first = PushJson("web1", "first");
   EXPECT_EQ(first["chunks_touched"], 0);
-  const json again = Json(Remote(
-      a_, {"push", "-c", "web1", "--name", "first", "--grace", "0s", "--json"}));
+  const json again =
+      Json(Remote(a_, {"push", "-c", "web1", "--name", "first", "--grace", "0s", "--json"}));
   EXPECT_EQ(again["chunks_touched"], first["distinct_chunks"]);
   EXPECT_EQ(again["chunks_uploaded"], 0);
   PullsWhole("web1", first["name"]);
