@@ -33,7 +33,7 @@ struct GcStats {
   uint64_t deleted = 0;        // deleted (with dry_run: would be)
   uint64_t bytes_deleted = 0;  // their sizes
   uint64_t kept_young = 0;     // unreferenced but within the grace: kept
-  uint64_t skipped_late = 0;   // the delete could not follow its HEAD in time: next gc
+  uint64_t skipped_late = 0;   // delete not sent in time after its HEAD, or timed out: next gc
   uint64_t foreign_keys = 0;   // under chunks/ but not a chunk name: left alone
 };
 
