@@ -1,4 +1,4 @@
-// S3Client: the five object operations a remote needs (put, get, exists,
+// S3Client: the object operations a remote needs (put, get, exists, head,
 // list, delete, plus creating the bucket) against an S3-compatible endpoint
 // such as Ceph's RADOS Gateway, over libcurl with its built-in AWS
 // Signature Version 4 (CURLOPT_AWS_SIGV4). Keys are relative to the
