@@ -9,7 +9,10 @@
 
 #include "cli/child_process.h"
 #include "cli/exit_codes.h"
+#include "snapshotter/remote/chunk_grace.h"
 #include "snapshotter/remote/manifest.h"
+#include "snapshotter/remote/remote_gc.h"
+#include "snapshotter/remote/remote_snapshot_delete.h"
 #include "snapshotter/remote/replicate.h"
 #include "snapshotter/remote/s3_client.h"
 #include "snapshotter/remote/s3_config.h"
@@ -44,13 +47,64 @@ std::vector<std::string> SnapArgv(const std::string& store) {
   return argv;
 }
 
+int RunDelete(remote::S3Client& client, const std::string& container, const std::string& name,
+              bool json, std::ostream& out, std::ostream& err) {
+  Result<remote::RemoteDeleteStats> r = remote::DeleteRemoteSnapshot(client, container, name);
+  if (!r.ok()) {
+    const Status s = r.status().WithContext("delete " + container + "@" + name);
+    err << "hoodyfs-snap-remote: " << s.ToString() << "\n";
+    return ExitCodeFor(s);
+  }
+  if (json) {
+    out << nlohmann::json{{"container", container},
+                          {"name", r->name},
+                          {"manifest", r->manifest_key},
+                          {"aliases", r->aliases}}
+               .dump()
+        << "\n";
+  } else {
+    out << container << "@" << r->name << ": deleted from the remote (" << r->aliases.size()
+        << " alias" << (r->aliases.size() == 1 ? "" : "es")
+        << "); its chunks go at the next gc unless another snapshot uses them\n";
+  }
+  return kExitOk;
+}
+
+void PrintGc(const remote::GcStats& s, const remote::ChunkGrace& grace, bool dry_run, bool json,
+             std::ostream& out) {
+  if (json) {
+    out << nlohmann::json{{"dry_run", dry_run},
+                          {"grace_seconds", grace.grace().count()},
+                          {"manifests", s.manifests},
+                          {"chunks", s.chunks},
+                          {"referenced", s.referenced},
+                          {"unreferenced", s.unreferenced},
+                          {"deleted", s.deleted},
+                          {"bytes_deleted", s.bytes_deleted},
+                          {"kept_young", s.kept_young},
+                          {"skipped_late", s.skipped_late},
+                          {"foreign_keys", s.foreign_keys}}
+               .dump()
+        << "\n";
+    return;
+  }
+  out << (dry_run ? "would delete " : "deleted ") << s.deleted << " of " << s.chunks << " chunks ("
+      << s.bytes_deleted << " bytes); " << s.referenced << " named by " << s.manifests
+      << " manifests, " << s.kept_young << " unreferenced but younger than "
+      << remote::FormatGrace(grace);
+  if (s.skipped_late > 0) out << ", " << s.skipped_late << " left for the next gc";
+  if (s.foreign_keys > 0) out << ", " << s.foreign_keys << " keys that are not chunks left alone";
+  out << "\n";
+}
+
 }  // namespace
 
 int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err) {
   CLI::App app(
       "Snapshots in an S3-compatible object store (Ceph RGW, ...): push a snapshot as "
       "content-addressed chunks and a manifest, pull it into a store, list what a remote "
-      "holds.\nRemote: --remote NAME reads NAME.conf in $HOODYFS_REMOTE_DIR (else "
+      "holds, delete a snapshot from it, collect the chunks no snapshot uses.\nRemote: --remote "
+      "NAME reads NAME.conf in $HOODYFS_REMOTE_DIR (else "
       "~/.config/hoodyfs/remotes), --remote PATH that file; it must be mode 0600. Without "
       "--remote: HOODYFS_S3_ENDPOINT, HOODYFS_S3_BUCKET, HOODYFS_S3_PREFIX, HOODYFS_S3_REGION, "
       "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY. Credentials are never taken from the command "
@@ -59,7 +113,8 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
       "hoodyfs-snap-remote");
   app.require_subcommand(1);
   std::string store, remote_name, container, name, source;
-  bool json = false;
+  std::string grace_text = remote::FormatGrace(remote::ChunkGrace());
+  bool json = false, dry_run = false;
   app.add_option("--store", store, "store directory, passed on to hoodyfs-snap");
   app.add_option("--remote", remote_name, "remote name or config file (see above)");
 
@@ -69,6 +124,10 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
   push->add_option("-c,--container", container, "container")->required();
   push->add_option("--name", name, "snapshot name or alias")->required();
   push->add_flag("--json", json, "print the result as JSON");
+  push->add_option("--grace", grace_text,
+                   "the remote's gc grace (default 1d; must be what gc uses): chunks older than "
+                   "half of it are uploaded again, and a push longer than a quarter of it writes "
+                   "no manifest");
 
   CLI::App* pull =
       app.add_subcommand("pull",
@@ -84,6 +143,22 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
   list->add_option("-c,--container", container, "only this container's");
   list->add_flag("--json", json, "print the result as JSON");
 
+  CLI::App* del = app.add_subcommand(
+      "delete", "remove a snapshot from the remote (its manifest and aliases; chunks go at gc)");
+  del->add_option("-c,--container", container, "container it was pushed from")->required();
+  del->add_option("--name", name, "snapshot name or alias in the remote")->required();
+  del->add_flag("--json", json, "print the result as JSON");
+
+  CLI::App* gc = app.add_subcommand(
+      "gc",
+      "delete the chunks no manifest names, once older than the grace; safe while pushes run "
+      "elsewhere when they use the same grace (docs/design.md)");
+  gc->add_option("--grace", grace_text,
+                 "keep unreferenced chunks younger than this (default 1d; 0s only when no "
+                 "push can be running)");
+  gc->add_flag("--dry-run", dry_run, "count what would be deleted, delete nothing");
+  gc->add_flag("--json", json, "print the result as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -97,6 +172,11 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
     err << "hoodyfs-snap-remote: " << s.ToString() << "\n";
     return ExitCodeFor(s);
   };
+  Result<remote::ChunkGrace> grace = remote::ParseGrace(grace_text);
+  if (!grace.ok()) {
+    err << "hoodyfs-snap-remote: --grace: " << grace.status().ToString() << "\n";
+    return kExitUsage;
+  }
   Result<remote::S3Config> config = LoadRemote(remote_name);
   if (!config.ok()) return fail(config.status());
   Result<std::unique_ptr<remote::S3Client>> client_or = remote::S3Client::Create(*config);
@@ -109,7 +189,7 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
     argv_send.insert(argv_send.end(), {"send", "-c", container, "--name", name, "-o", "-"});
     Result<ChildProcess> send = ChildProcess::Start(argv_send, ChildProcess::Pipe::kStdout);
     if (!send.ok()) return fail(send.status());
-    Result<remote::PushStats> r = remote::PushStream(client, container, send->fd());
+    Result<remote::PushStats> r = remote::PushStream(client, container, send->fd(), *grace);
     // A stream that stops short (kCorruption) is send's failure, which send
     // has reported on stderr: its exit code says what it was. Any other
     // error is ours, and send, whose output is no longer read, is stopped.
@@ -130,6 +210,7 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
                             {"chunks", r->chunks},
                             {"distinct_chunks", r->distinct_chunks},
                             {"chunks_uploaded", r->chunks_uploaded},
+                            {"chunks_touched", r->chunks_touched},
                             {"bytes_uploaded", r->bytes_uploaded},
                             {"manifest_bytes", r->manifest_bytes}}
                  .dump()
@@ -159,6 +240,15 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
       out << container << ": pulled " << source << "@" << r->name << " (" << r->chunks
           << " chunks, " << r->bytes << " bytes)\n";
     }
+    return kExitOk;
+  }
+
+  if (del->parsed()) return RunDelete(client, container, name, json, out, err);
+
+  if (gc->parsed()) {
+    Result<remote::GcStats> r = remote::CollectChunks(client, *grace, dry_run);
+    if (!r.ok()) return fail(r.status());
+    PrintGc(*r, *grace, dry_run, json, out);
     return kExitOk;
   }
 

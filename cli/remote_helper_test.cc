@@ -20,6 +20,10 @@ TEST(RemoteHelperArgv, PushPullAndRemoteGoToTheHelper) {
             (V{"hoodyfs-snap-remote", "--store", "push", "list", "--json"}));
   EXPECT_EQ(Helper({"--remote", "lab", "push", "-c", "w"}),
             (V{"hoodyfs-snap-remote", "--remote", "lab", "push", "-c", "w"}));
+  EXPECT_EQ(Helper({"remote", "delete", "-c", "web", "--name", "n"}),
+            (V{"hoodyfs-snap-remote", "delete", "-c", "web", "--name", "n"}));
+  EXPECT_EQ(Helper({"--remote", "lab", "remote", "gc", "--dry-run"}),
+            (V{"hoodyfs-snap-remote", "--remote", "lab", "gc", "--dry-run"}));
 }
 
 TEST(RemoteHelperArgv, EverythingElseStaysHere) {

@@ -5,10 +5,18 @@
 #include "snapshotter/remote/s3_client.h"
 
 namespace hoodyfs::remote {
+namespace {
 
-Result<std::unique_ptr<ChunkUploader>> ChunkUploader::Create(const S3Config& config, int workers) {
+// settle() in whole seconds, rounded up, plus one for the granularity of
+// Last-Modified and Date.
+int64_t SettleSeconds(const ChunkGrace& grace) { return (grace.settle().count() + 999) / 1000 + 1; }
+
+}  // namespace
+
+Result<std::unique_ptr<ChunkUploader>> ChunkUploader::Create(const S3Config& config, int workers,
+                                                             ChunkGrace grace) {
   HOODY_ASSERT(workers > 0, "ChunkUploader needs a worker");
-  std::unique_ptr<ChunkUploader> uploader(new ChunkUploader());
+  std::unique_ptr<ChunkUploader> uploader(new ChunkUploader(grace));
   for (int i = 0; i < workers; ++i) {
     HOODY_ASSIGN_OR_RETURN(std::unique_ptr<S3Client> client, S3Client::Create(config));
     uploader->clients_.push_back(std::move(client));
@@ -55,6 +63,21 @@ uint64_t ChunkUploader::bytes_uploaded() const {
   return bytes_uploaded_;
 }
 
+uint64_t ChunkUploader::touched() const {
+  MutexLock lock(mu_);
+  return touched_;
+}
+
+std::vector<std::string> ChunkUploader::written() const {
+  MutexLock lock(mu_);
+  return written_;
+}
+
+std::chrono::steady_clock::time_point ChunkUploader::last_write() const {
+  MutexLock lock(mu_);
+  return last_write_;
+}
+
 void ChunkUploader::Work(S3Client* client) {
   for (;;) {
     Job job;
@@ -68,19 +91,33 @@ void ChunkUploader::Work(S3Client* client) {
     }
     changed_.notify_all();  // room in the queue
     Status status;
-    bool put = false;
-    Result<bool> present = client->Exists(ChunkKey(job.hash));
+    bool put = false, touch = false, fresh = false;
+    Result<S3ObjectInfo> present = client->Head(ChunkKey(job.hash));
     if (!present.ok()) {
       status = present.status();
-    } else if (!*present) {
-      status = client->Put(ChunkKey(job.hash), job.bytes);
-      put = status.ok();
+    } else {
+      // The age on the server's clock alone: its Date and Last-Modified.
+      const int64_t age = present->server_time - present->last_modified;
+      touch = present->exists && age >= grace_.touch_after().count();
+      // Written by someone within settle(): a gc that saw an older version
+      // may still delete it, so push re-checks it like its own writes.
+      fresh = present->exists && !touch && age <= SettleSeconds(grace_);
+      if (!present->exists || touch) {
+        status = client->Put(ChunkKey(job.hash), job.bytes);
+        put = status.ok();
+      }
     }
     {
       MutexLock lock(mu_);
       --in_flight_;
       if (!status.ok() && error_.ok()) error_ = status;
-      if (put) {
+      if (put || fresh) {
+        written_.push_back(job.hash);
+        last_write_ = std::chrono::steady_clock::now();
+      }
+      if (put && touch) {
+        ++touched_;
+      } else if (put) {
         ++uploaded_;
         bytes_uploaded_ += job.bytes.size();
       }

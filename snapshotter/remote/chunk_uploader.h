@@ -1,9 +1,12 @@
 // ChunkUploader: push's uploads, in parallel. Worker threads, each with an
 // S3Client of its own (a client is one connection, used by one thread),
 // take chunks from a bounded queue, ask the bucket whether it holds each
-// (HEAD) and upload the ones it lacks. The queue holds at most kMaxQueued
-// chunks (1 MiB each at most), so memory stays bounded however fast the
-// send stream comes; Add blocks while it is full.
+// (HEAD) and upload the ones it lacks, and again the ones it holds but
+// whose Last-Modified is older than the grace's touch_after() (a "touch":
+// gc's rule, remote/chunk_grace.h). It remembers every chunk it wrote or
+// found just written, and when, for push's re-check before the manifest. The queue holds at most
+// kMaxQueued chunks (1 MiB each at most), so memory stays bounded however fast the send stream
+// comes; Add blocks while it is full.
 //
 // The first error stops every worker and is what Add (from then on) and
 // Finish return; chunks already uploaded stay, and a later push skips them.
@@ -13,6 +16,7 @@
 // Thread-safety: Add and Finish from one thread (the stream reader's).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -24,6 +28,7 @@
 #include "base/mutex.h"
 #include "base/status.h"
 #include "base/thread_annotations.h"
+#include "snapshotter/remote/chunk_grace.h"
 #include "snapshotter/remote/s3_config.h"
 
 namespace hoodyfs::remote {
@@ -33,7 +38,8 @@ class ChunkUploader {
   static constexpr int kMaxQueued = 16;
 
   // Errors: those of S3Client::Create.
-  static Result<std::unique_ptr<ChunkUploader>> Create(const S3Config& config, int workers);
+  static Result<std::unique_ptr<ChunkUploader>> Create(const S3Config& config, int workers,
+                                                       ChunkGrace grace);
   ~ChunkUploader();
   ChunkUploader(const ChunkUploader&) = delete;
   ChunkUploader& operator=(const ChunkUploader&) = delete;
@@ -44,17 +50,27 @@ class ChunkUploader {
   // Waits until every queued chunk is in the bucket; the first error.
   Status Finish() EXCLUDES(mu_);
 
+  // Chunks written because the bucket lacked them, and their bytes.
   uint64_t uploaded() const EXCLUDES(mu_);
   uint64_t bytes_uploaded() const EXCLUDES(mu_);
+  // Chunks present but old, written again to refresh their Last-Modified.
+  uint64_t touched() const EXCLUDES(mu_);
+  // The chunks push must re-check before its manifest: every one written
+  // (uploaded or touched) and every one found younger than the grace's
+  // settle(); and when the last of them was written or found (steady
+  // clock; the epoch when none).
+  std::vector<std::string> written() const EXCLUDES(mu_);
+  std::chrono::steady_clock::time_point last_write() const EXCLUDES(mu_);
 
  private:
   struct Job {
     std::string hash;
     std::string bytes;
   };
-  ChunkUploader() = default;
+  explicit ChunkUploader(ChunkGrace grace) : grace_(grace) {}
   void Work(class S3Client* client) EXCLUDES(mu_);
 
+  const ChunkGrace grace_;
   std::vector<std::unique_ptr<S3Client>> clients_;
   std::vector<std::thread> threads_;
   mutable Mutex mu_;
@@ -65,6 +81,9 @@ class ChunkUploader {
   Status error_ GUARDED_BY(mu_);
   uint64_t uploaded_ GUARDED_BY(mu_) = 0;
   uint64_t bytes_uploaded_ GUARDED_BY(mu_) = 0;
+  uint64_t touched_ GUARDED_BY(mu_) = 0;
+  std::vector<std::string> written_ GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point last_write_ GUARDED_BY(mu_);
 };
 
 }  // namespace hoodyfs::remote

@@ -1,7 +1,9 @@
 #include "snapshotter/remote/replicate.h"
 
 #include <set>
+#include <thread>
 
+#include "base/test_hook.h"
 #include "snapshotter/remote/chunk_uploader.h"
 #include "snapshotter/remote/manifest.h"
 #include "snapshotter/remote/sha256.h"
@@ -12,12 +14,33 @@ namespace {
 
 namespace stream = snapshotter::stream;
 
+// Push's last check of the chunks it wrote (uploads and touches): a gc
+// delete lands at most settle() after the HEAD that chose it, so once
+// settle() has passed since a chunk was written, a gc that could still
+// delete it has seen its new Last-Modified and keeps it (docs/design.md).
+Status RecheckWrittenChunks(S3Client& client, const ChunkUploader& uploader,
+                            const ChunkGrace& grace) {
+  const std::vector<std::string> written = uploader.written();
+  if (written.empty() || grace.unbounded()) return Status::OK();
+  std::this_thread::sleep_until(uploader.last_write() + grace.settle());
+  for (const std::string& hash : written) {
+    HOODY_ASSIGN_OR_RETURN(bool present, client.Exists(ChunkKey(hash)));
+    if (!present) {
+      return Status::Busy("chunk " + hash +
+                          " was deleted by a concurrent gc after this push wrote it; push again");
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<PushStats> PushStream(S3Client& client, const std::string& container, int fd,
-                             int upload_threads) {
+                             ChunkGrace grace, int upload_threads) {
+  // The push's start on the server's clock, before the first chunk's HEAD.
+  HOODY_ASSIGN_OR_RETURN(const int64_t started, client.ServerTime());
   HOODY_ASSIGN_OR_RETURN(std::unique_ptr<ChunkUploader> uploader,
-                         ChunkUploader::Create(client.config(), upload_threads));
+                         ChunkUploader::Create(client.config(), upload_threads, grace));
   stream::StreamReader reader(fd);
   HOODY_RETURN_IF_ERROR(reader.ReadHeader());
   ManifestBuilder manifest;
@@ -58,6 +81,19 @@ Result<PushStats> PushStream(S3Client& client, const std::string& container, int
   HOODY_RETURN_IF_ERROR(uploader->Finish());
   stats.chunks_uploaded = uploader->uploaded();
   stats.bytes_uploaded = uploader->bytes_uploaded();
+  stats.chunks_touched = uploader->touched();
+  HOODY_TEST_HOOK("remote-chunks-written");
+  HOODY_RETURN_IF_ERROR(RecheckWrittenChunks(client, *uploader, grace));
+  if (!grace.unbounded()) {
+    HOODY_ASSIGN_OR_RETURN(const int64_t now, client.ServerTime());
+    if (now - started > grace.push_limit().count()) {
+      return Status::Busy("push took " + std::to_string(now - started) + " s, more than " +
+                          std::to_string(grace.push_limit().count()) +
+                          " s (a quarter of the gc grace " + FormatGrace(grace) +
+                          "): a concurrent gc may have taken chunks it uses; no manifest written, "
+                          "push again (chunks already up are not sent again)");
+    }
+  }
 
   const std::string bytes = manifest.Finish();
   stats.manifest_bytes = bytes.size();

@@ -9,7 +9,10 @@
 // parallel (ChunkUploader), each with a client of its own. The manifest is written last, after
 // every chunk it names is in the bucket, so a remote never shows a
 // snapshot with missing data; a push that fails half-way leaves only
-// chunks, which a later push finds and skips.
+// chunks, which a later push finds and skips. Against a concurrent gc it
+// keeps its side of the grace rule (remote/chunk_grace.h): it touches old
+// chunks, re-checks the chunks it wrote settle() after writing them, and
+// writes no manifest once push_limit() has passed since it started.
 //
 // Pull fetches the manifest and its chunks, checks each chunk's length and
 // SHA-256, and writes the rebuilt stream to a file descriptor (for
@@ -23,6 +26,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "snapshotter/remote/chunk_grace.h"
 #include "snapshotter/remote/s3_client.h"
 
 namespace hoodyfs::remote {
@@ -34,6 +38,7 @@ struct PushStats {
   uint64_t chunks = 0;           // data records, each a chunk reference
   uint64_t distinct_chunks = 0;  // different hashes among them
   uint64_t chunks_uploaded = 0;  // of those, the ones the bucket lacked
+  uint64_t chunks_touched = 0;   // present but older than the grace's touch_after(): written again
   uint64_t bytes_uploaded = 0;   // chunk bytes sent (the manifest not counted)
   uint64_t manifest_bytes = 0;
 };
@@ -41,9 +46,12 @@ struct PushStats {
 // Reads a send stream of a snapshot of `container` from `fd` to its end and
 // stores it in the remote. Errors: those of StreamReader (a bad stream:
 // nothing but chunks written), kInvalidArgument (an incremental stream:
-// only full ones for now), and the client's.
+// only full ones for now), kBusy (the push outlived the grace's
+// push_limit(), or a chunk it wrote was gone when it re-checked it: a
+// concurrent gc; its chunks stay and pushing again resumes), and the
+// client's.
 Result<PushStats> PushStream(S3Client& client, const std::string& container, int fd,
-                             int upload_threads = 4);
+                             ChunkGrace grace = ChunkGrace(), int upload_threads = 4);
 
 struct PullStats {
   std::string name;

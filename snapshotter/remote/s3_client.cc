@@ -3,10 +3,13 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "snapshotter/remote/http_date.h"
 #include "snapshotter/remote/sha256.h"
 
 namespace hoodyfs::remote {
@@ -19,6 +22,27 @@ using UniqueSlist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 size_t AppendBody(char* data, size_t size, size_t count, void* out) {
   static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
+}
+
+// Keeps the two headers gc's rule reads; every other header is dropped.
+size_t KeepHeader(char* data, size_t size, size_t count, void* out) {
+  const std::string_view line(data, size * count);
+  auto* response = static_cast<std::pair<std::string*, std::string*>*>(out);
+  const auto value = [&](std::string_view name) -> std::optional<std::string> {
+    if (line.size() <= name.size() || line[name.size()] != ':') return std::nullopt;
+    for (size_t i = 0; i < name.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(line[i])) != name[i]) return std::nullopt;
+    }
+    std::string_view v = line.substr(name.size() + 1);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) {
+      v.remove_suffix(1);
+    }
+    return std::string(v);
+  };
+  if (auto date = value("date")) *response->first = *date;
+  if (auto modified = value("last-modified")) *response->second = *modified;
   return size * count;
 }
 
@@ -74,6 +98,8 @@ struct S3Client::Request {
   std::string key;     // the full object key (prefix included); empty: the bucket
   std::vector<std::pair<std::string, std::string>> query;
   std::string_view body;
+  std::chrono::milliseconds timeout{0};  // 0: none (a stall still fails, see below)
+  bool retry = true;
 
   std::string Describe() const { return std::string(method) + " " + (key.empty() ? "/" : key); }
 };
@@ -129,6 +155,12 @@ Result<S3Client::Response> S3Client::PerformOnce(const Request& request, bool* r
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &AppendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  std::pair<std::string*, std::string*> header_out(&response.date, &response.last_modified);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &KeepHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &header_out);
+  if (request.timeout.count() > 0) {
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  }
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
   // A stalled transfer (under 1 KiB/s for 30 s) fails and is retried; no
@@ -165,7 +197,7 @@ Result<S3Client::Response> S3Client::Perform(const Request& request) {
   for (int attempt = 1;; ++attempt) {
     bool retry = false;
     Result<Response> response = PerformOnce(request, &retry);
-    if (!retry || attempt == kAttempts) return response;
+    if (!retry || !request.retry || attempt == kAttempts) return response;
     std::this_thread::sleep_for(backoff);
     backoff *= 2;
   }
@@ -218,6 +250,50 @@ Result<bool> S3Client::Exists(const std::string& key) {
   if (response.http_status == 404) return false;
   if (response.http_status >= 300) return ErrorFrom(request, response);
   return true;
+}
+
+Result<S3ObjectInfo> S3Client::Head(const std::string& key) {
+  Request request{"HEAD", config_.prefix + key, {}, {}};
+  HOODY_ASSIGN_OR_RETURN(Response response, Perform(request));
+  if (response.http_status >= 300 && response.http_status != 404) {
+    return ErrorFrom(request, response);
+  }
+  S3ObjectInfo info;
+  Result<int64_t> date = ParseHttpDate(response.date);
+  if (!date.ok()) return date.status().WithContext(request.Describe() + ": Date header");
+  info.server_time = *date;
+  if (response.http_status == 404) return info;
+  Result<int64_t> modified = ParseHttpDate(response.last_modified);
+  if (!modified.ok()) {
+    return modified.status().WithContext(request.Describe() + ": Last-Modified header");
+  }
+  info.exists = true;
+  info.last_modified = *modified;
+  return info;
+}
+
+Result<int64_t> S3Client::ServerTime() {
+  // Any answer carries a Date; a HEAD of the prefix itself (the bucket when
+  // the prefix is empty) is the cheapest, and found or not is all the same.
+  Request request{"HEAD", config_.prefix, {}, {}};
+  HOODY_ASSIGN_OR_RETURN(Response response, Perform(request));
+  if (response.http_status >= 300 && response.http_status != 404) {
+    return ErrorFrom(request, response);
+  }
+  Result<int64_t> date = ParseHttpDate(response.date);
+  if (!date.ok()) return date.status().WithContext(request.Describe() + ": Date header");
+  return *date;
+}
+
+Status S3Client::DeleteWithin(const std::string& key, std::chrono::milliseconds timeout) {
+  Request request{"DELETE", config_.prefix + key, {}, {}};
+  request.timeout = timeout;
+  request.retry = false;
+  HOODY_ASSIGN_OR_RETURN(Response response, Perform(request));
+  if (response.http_status >= 300 && response.http_status != 404) {
+    return ErrorFrom(request, response);
+  }
+  return Status::OK();
 }
 
 Status S3Client::Delete(const std::string& key) {

@@ -1,4 +1,4 @@
-// S3Client: the five object operations a remote needs (put, get, exists,
+// S3Client: the object operations a remote needs (put, get, exists, head,
 // list, delete, plus creating the bucket) against an S3-compatible endpoint
 // such as Ceph's RADOS Gateway, over libcurl with its built-in AWS
 // Signature Version 4 (CURLOPT_AWS_SIGV4). Keys are relative to the
@@ -20,10 +20,16 @@
 // (kAttempts in all) before they become kIoError. Credentials appear in no
 // message.
 //
+// Times: Head reports the object's Last-Modified and the server's Date of
+// the same answer, both in seconds since the epoch, so an object's age is
+// measured on the server's clock alone (gc's rule, docs/design.md, needs no
+// synchronised clocks between hosts).
+//
 // Ownership: owns one curl easy handle, whose connection is reused across
 // requests. Thread-safety: one thread at a time; use one client per thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -46,6 +52,13 @@ struct S3Counters {
   uint64_t bytes_got = 0;
 };
 
+// What HEAD says about a key.
+struct S3ObjectInfo {
+  bool exists = false;
+  int64_t last_modified = 0;  // seconds since the epoch; 0 when absent
+  int64_t server_time = 0;    // the answer's Date header, seconds since the epoch
+};
+
 class S3Client {
  public:
   static constexpr int kAttempts = 4;
@@ -64,6 +77,13 @@ class S3Client {
   Result<std::string> Get(const std::string& key);
   // HEAD: true when the key exists, false on 404.
   Result<bool> Exists(const std::string& key);
+  // HEAD with the object's Last-Modified and the server's Date.
+  // Errors: the client's; kCorruption when a date header is missing or not
+  // an HTTP date.
+  Result<S3ObjectInfo> Head(const std::string& key);
+  // The server's clock now (the Date of a HEAD answer), seconds since the
+  // epoch.
+  Result<int64_t> ServerTime();
   // One page of the keys under `prefix` (relative to the config's prefix,
   // as are the keys returned), starting at `token` (empty: the first page).
   Result<S3ListPage> List(const std::string& prefix, const std::string& token = "",
@@ -72,6 +92,9 @@ class S3Client {
   Result<std::vector<S3Object>> ListAll(const std::string& prefix);
   // OK also when the key did not exist (S3 semantics).
   Status Delete(const std::string& key);
+  // One attempt, abandoned by the client after `timeout` (no retry): gc's
+  // deletes, which must land within a bound of the check that chose them.
+  Status DeleteWithin(const std::string& key, std::chrono::milliseconds timeout);
 
   const S3Counters& counters() const { return counters_; }
   const S3Config& config() const { return config_; }
@@ -81,6 +104,8 @@ class S3Client {
   struct Response {
     long http_status = 0;
     std::string body;
+    std::string date;           // the Date header, as sent
+    std::string last_modified;  // the Last-Modified header, as sent
   };
   S3Client(S3Config config, void* curl) : config_(std::move(config)), curl_(curl) {}
   Result<Response> Perform(const Request& request);

@@ -86,6 +86,27 @@ TEST_F(S3ClientCephTest, PutGetExistsDelete) {
   EXPECT_TRUE(client_->Delete("chunks/big").ok());
 }
 
+// The two times gc's rule reads, both from the server: a HEAD's Date and
+// Last-Modified; and a delete bounded in time.
+TEST_F(S3ClientCephTest, HeadGivesServerTimesAndDeleteWithinDeletes) {
+  Result<int64_t> before = client_->ServerTime();
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  ASSERT_TRUE(client_->Put("timed", "x").ok());
+  Result<S3ObjectInfo> info = client_->Head("timed");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_TRUE(info->exists);
+  EXPECT_GE(info->last_modified, *before);
+  EXPECT_GE(info->server_time, info->last_modified);
+  EXPECT_LE(info->server_time - *before, 600) << "ten minutes between two requests?";
+
+  ASSERT_TRUE(client_->DeleteWithin("timed", std::chrono::seconds(10)).ok());
+  info = client_->Head("timed");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_FALSE(info->exists);
+  EXPECT_EQ(info->last_modified, 0);
+  EXPECT_GE(info->server_time, *before);
+}
+
 TEST_F(S3ClientCephTest, KeysThatNeedEncoding) {
   const std::string key = "odd/with space+plus=eq&amp%25é~";
   ASSERT_TRUE(client_->Put(key, "odd").ok());
