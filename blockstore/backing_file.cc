@@ -30,4 +30,6 @@ Status BackingFile::Discard(uint64_t offset_bytes, uint64_t length_bytes) {
 
 Status BackingFile::Sync() { return DataSync(fd_.get()); }
 
+Status BackingFile::StartWriteback() { return StartFileWriteback(fd_.get()); }
+
 }  // namespace hoodyfs::blockstore

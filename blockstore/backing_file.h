@@ -42,6 +42,8 @@ class BackingFile {
   Status Grow(uint64_t new_size_bytes);
   Status Discard(uint64_t offset_bytes, uint64_t length_bytes);
   Status Sync();
+  // BlockDevice::StartWriteback of the whole file; same errors.
+  Status StartWriteback();
 
  private:
   UniqueFd fd_;

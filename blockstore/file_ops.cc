@@ -113,4 +113,13 @@ Status DataSync(int fd) {
   return Status::OK();
 }
 
+Status StartFileWriteback(int fd) {
+  int rc;
+  do {
+    rc = ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) return FromErrno(errno, "start writeback of data file");
+  return Status::OK();
+}
+
 }  // namespace hoodyfs::blockstore

@@ -45,4 +45,11 @@ Status PunchHole(int fd, uint64_t offset_bytes, uint64_t length_bytes);
 // fdatasync, retried on EINTR. Errors: kIoError, what FromErrno maps.
 Status DataSync(int fd);
 
+// Starts writeback of the whole file's dirty pages and returns without
+// waiting for it: sync_file_range(SYNC_FILE_RANGE_WRITE), never with a WAIT
+// flag, since waiting would check and advance the file's writeback error
+// mark and so hide a failed write from the next DataSync. Makes nothing
+// durable (no device flush, no metadata). Errors: what FromErrno maps.
+Status StartFileWriteback(int fd);
+
 }  // namespace hoodyfs::blockstore
