@@ -30,4 +30,12 @@ Status BackingFile::Discard(uint64_t offset_bytes, uint64_t length_bytes) {
 
 Status BackingFile::Sync() { return DataSync(fd_.get()); }
 
+Status BackingFile::StartWriteback() {
+  std::lock_guard<std::mutex> lock(writeback_mu_);
+  if (!writeback_fd_.valid()) {
+    HOODY_ASSIGN_OR_RETURN(writeback_fd_, ReopenForWriteback(fd_.get()));
+  }
+  return StartFileWriteback(writeback_fd_.get());
+}
+
 }  // namespace hoodyfs::blockstore

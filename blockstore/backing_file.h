@@ -42,11 +42,17 @@ class BackingFile {
   Status Grow(uint64_t new_size_bytes);
   Status Discard(uint64_t offset_bytes, uint64_t length_bytes);
   Status Sync();
+  // BlockDevice::StartWriteback of the whole file, on a descriptor of its
+  // own (opened at the first call), so its waits never take a write error
+  // from Sync; same errors.
+  Status StartWriteback();
 
  private:
   UniqueFd fd_;
   std::mutex grow_mu_;                // serializes Grow so each sees the size the last one left
   std::atomic<uint64_t> size_bytes_;  // written only under grow_mu_
+  std::mutex writeback_mu_;           // serializes StartWriteback
+  UniqueFd writeback_fd_;             // guarded by writeback_mu_; opened on first use
 };
 
 }  // namespace hoodyfs::blockstore

@@ -50,6 +50,16 @@ class BlockDevice {
   // Errors: kIoError (the writes must then be treated as lost).
   virtual Status Sync() = 0;
 
+  // Waits for the writeback the previous call started, then starts the
+  // host's writeback of everything written since, without waiting for it:
+  // a later Sync waits only for what is left. Called every few MiB written,
+  // it keeps the dirty and in-flight data bounded, as the kernel does for
+  // its own files. A hint: it makes nothing durable, and it never consumes
+  // a write error the next Sync must report. A device without a page cache
+  // has nothing to start: the default does nothing.
+  // Errors: kIoError (writeback failed or could not start; Sync decides).
+  virtual Status StartWriteback() { return Status::OK(); }
+
   // Current size of the device in bytes.
   virtual uint64_t SizeBytes() const = 0;
 

@@ -113,4 +113,20 @@ Status DataSync(int fd) {
   return Status::OK();
 }
 
+Status StartFileWriteback(int fd) {
+  int rc;
+  do {
+    rc = ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) return FromErrno(errno, "start writeback of data file");
+  return Status::OK();
+}
+
+Result<UniqueFd> ReopenForWriteback(int fd) {
+  const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  UniqueFd own(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!own.valid()) return FromErrno(errno, "reopen data file for writeback");
+  return own;
+}
+
 }  // namespace hoodyfs::blockstore

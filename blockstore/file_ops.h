@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "base/status.h"
+#include "base/unique_fd.h"
 
 namespace hoodyfs::blockstore {
 
@@ -44,5 +45,19 @@ Status PunchHole(int fd, uint64_t offset_bytes, uint64_t length_bytes);
 
 // fdatasync, retried on EINTR. Errors: kIoError, what FromErrno maps.
 Status DataSync(int fd);
+
+// Waits for the file's pages under writeback, then starts writeback of its
+// dirty pages, without waiting for those: sync_file_range(WAIT_BEFORE |
+// WRITE) over the whole file. The wait checks and advances the writeback
+// error mark of `fd`'s open file description, so call it on a descriptor of
+// its own (ReopenForWriteback), never on the one whose fdatasync decides
+// durability: that one still sees every failed write. Makes nothing durable
+// (no device flush, no metadata). Errors: what FromErrno maps.
+Status StartFileWriteback(int fd);
+
+// A new open file description of the file behind `fd` (read-only, through
+// /proc/self/fd), with a writeback error mark of its own.
+// Errors: what FromErrno maps for open.
+Result<UniqueFd> ReopenForWriteback(int fd);
 
 }  // namespace hoodyfs::blockstore

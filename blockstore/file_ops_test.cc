@@ -100,5 +100,36 @@ TEST(FileOpsDeathTest, WithoutFallocateGrowTruncatesAndDiscardWritesZeros) {
               "fallback ok");
 }
 
+// Starting writeback is a hint: on a real file it succeeds and changes no
+// byte, and where sync_file_range fails (EIO here), the device reports it
+// and Sync still works and decides durability.
+std::string StartWritebackThatFails() {
+  Result<TempDir> dir = TempDir::Create();
+  if (!dir.ok()) return dir.status().ToString();
+  Result<std::unique_ptr<PosixDevice>> dev = PosixDevice::Create(CreateFile(dir->File("f")), {});
+  if (!dev.ok()) return dev.status().ToString();
+  BlockDevice& device = **dev;
+  if (Status s = device.Grow(2 * kMiB); !s.ok()) return "grow: " + s.ToString();
+  if (Status s = testing::WritePattern(device, 0, kMiB, 3); !s.ok()) return s.ToString();
+  if (Status s = device.StartWriteback(); !s.ok()) return "writeback: " + s.ToString();
+  const testing::SyscallRule rules[] = {{SYS_sync_file_range, EIO}};
+  if (Status s = testing::DenySyscalls(rules); !s.ok()) return "filter: " + s.ToString();
+  if (Status s = testing::WritePattern(device, kMiB, kMiB, 4); !s.ok()) return s.ToString();
+  const Status failed = device.StartWriteback();
+  if (failed.code() != Code::kIoError || failed.ErrnoValue() != EIO) {
+    return "a failed sync_file_range gave " + failed.ToString();
+  }
+  if (Status s = device.Sync(); !s.ok()) return "sync: " + s.ToString();
+  Result<AlignedBuffer> in = testing::ReadRange(device, 0, 2 * kMiB);
+  if (!in.ok()) return in.status().ToString();
+  std::string failure = testing::CheckPattern(in->span().first(kMiB), 0, 3);
+  if (failure.empty()) failure = testing::CheckPattern(in->span().subspan(kMiB), kMiB, 4);
+  return failure;
+}
+
+TEST(FileOpsDeathTest, FailedWritebackStartIsReportedAndSyncStillWorks) {
+  EXPECT_EXIT(ExitWith(StartWritebackThatFails()), ::testing::ExitedWithCode(0), "fallback ok");
+}
+
 }  // namespace
 }  // namespace hoodyfs::blockstore

@@ -54,6 +54,7 @@ class UringDevice final : public BlockDevice {
 
   Status Execute(std::span<IoOp> ops) override;
   Status Sync() override { return file_.Sync(); }
+  Status StartWriteback() override { return file_.StartWriteback(); }
   uint64_t SizeBytes() const override { return file_.SizeBytes(); }
   Status Grow(uint64_t new_size_bytes) override { return file_.Grow(new_size_bytes); }
   Status Discard(uint64_t offset_bytes, uint64_t length_bytes) override {

@@ -114,6 +114,32 @@ Status FaultyDevice::Sync() {
   return Status::OK();
 }
 
+Status FaultyDevice::StartWriteback() {
+  Status s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t n = ++writebacks_total_;
+    if (plan_.fail_every_writeback) {
+      Record("failed writeback start #" + std::to_string(n));
+      s = Status::IoError("injected failure of writeback start #" + std::to_string(n));
+    } else {
+      s = target_.StartWriteback();
+    }
+  }
+  writeback_cv_.notify_all();
+  return s;
+}
+
+void FaultyDevice::WaitForWritebacks(uint64_t n) {
+  std::unique_lock<std::mutex> lock(mu_);
+  writeback_cv_.wait(lock, [&] { return writebacks_total_ >= n; });
+}
+
+uint64_t FaultyDevice::writeback_calls() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return writebacks_total_;
+}
+
 uint64_t FaultyDevice::SizeBytes() const { return target_.SizeBytes(); }
 
 Status FaultyDevice::Grow(uint64_t new_size_bytes) {

@@ -17,6 +17,7 @@
 // serializes them, ops one at a time, so runs with a given seed repeat.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -40,9 +41,10 @@ struct FaultPlan {
   uint64_t flip_read_n = 0;            // that read succeeds with one seeded bit flipped
   // Every read covering this byte gets one seeded bit of it flipped.
   std::optional<uint64_t> flip_read_offset_bytes;
-  uint64_t fail_sync_n = 0;         // that Sync fails with kIoError and makes nothing durable
-  uint32_t write_error_one_in = 0;  // each write fails with kIoError with chance 1/N (0: never)
-  uint32_t read_error_one_in = 0;   // each read fails with kIoError with chance 1/N (0: never)
+  uint64_t fail_sync_n = 0;           // that Sync fails with kIoError and makes nothing durable
+  bool fail_every_writeback = false;  // every StartWriteback fails with kIoError
+  uint32_t write_error_one_in = 0;    // each write fails with kIoError with chance 1/N (0: never)
+  uint32_t read_error_one_in = 0;     // each read fails with kIoError with chance 1/N (0: never)
 };
 
 class FaultyDevice final : public BlockDevice {
@@ -53,6 +55,9 @@ class FaultyDevice final : public BlockDevice {
   // BlockDevice, with the planned faults.
   Status Execute(std::span<IoOp> ops) override;
   Status Sync() override;
+  // Forwarded; never makes anything durable here (PowerLoss still reverts
+  // everything since the last Sync), as on a real host.
+  Status StartWriteback() override;
   uint64_t SizeBytes() const override;
   Status Grow(uint64_t new_size_bytes) override;
   Status Discard(uint64_t offset_bytes, uint64_t length_bytes) override;
@@ -68,6 +73,13 @@ class FaultyDevice final : public BlockDevice {
   // Errors: whatever the wrapped device returns.
   Status PowerLoss();
   Status PowerLoss(uint64_t tear_seed);
+
+  // Blocks until StartWriteback has been called `n` times in all (across
+  // plans), failed calls included: how a test waits for a background thread
+  // that starts writeback, without sleeping.
+  void WaitForWritebacks(uint64_t n);
+  // StartWriteback calls so far, in all.
+  uint64_t writeback_calls() const;
 
   // One line per injected fault, in order.
   std::vector<std::string> Log() const;
@@ -94,14 +106,16 @@ class FaultyDevice final : public BlockDevice {
   BlockDevice& target_;
 
   mutable std::mutex mu_;
-  FaultPlan plan_;                 // guarded by mu_
-  uint64_t draws_ = 0;             // guarded by mu_: seeded random draws so far
-  uint64_t writes_ = 0;            // guarded by mu_
-  uint64_t reads_ = 0;             // guarded by mu_
-  uint64_t syncs_ = 0;             // guarded by mu_
-  bool no_space_cleared_ = false;  // guarded by mu_
-  std::vector<PreImage> undo_;     // guarded by mu_: oldest first, since the last good Sync
-  std::vector<std::string> log_;   // guarded by mu_
+  FaultPlan plan_;                        // guarded by mu_
+  uint64_t draws_ = 0;                    // guarded by mu_: seeded random draws so far
+  uint64_t writes_ = 0;                   // guarded by mu_
+  uint64_t reads_ = 0;                    // guarded by mu_
+  uint64_t syncs_ = 0;                    // guarded by mu_
+  uint64_t writebacks_total_ = 0;         // guarded by mu_: since construction
+  std::condition_variable writeback_cv_;  // signalled when writebacks_total_ grows
+  bool no_space_cleared_ = false;         // guarded by mu_
+  std::vector<PreImage> undo_;            // guarded by mu_: oldest first, since the last good Sync
+  std::vector<std::string> log_;          // guarded by mu_
 };
 
 }  // namespace hoodyfs::blockstore::testing

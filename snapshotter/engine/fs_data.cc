@@ -126,6 +126,7 @@ Status WriteRuns(const EngineInternals& store, const std::vector<index::BlockRun
     store.unsynced_data().Note(op.offset_bytes, op.length_bytes);
   }
   store.data_writes().fetch_add(1, std::memory_order_release);
+  store.NoteDataWritten(at * kBlockSize);
   return Status::OK();
 }
 

@@ -129,6 +129,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions 
   if (store->options_.flush_interval_ms > 0) {
     store->flusher_ = std::thread([raw] { raw->FlusherLoop(); });
   }
+  if (store->options_.writeback_start_bytes > 0) {
+    store->writeback_ = std::thread([raw] { raw->WritebackLoop(); });
+  }
   return store;
 }
 
@@ -183,12 +186,14 @@ void Store::StopFlusher() {
 
 void Store::SimulateCrashForTest() {
   StopFlusher();
+  StopWriteback();
   crashed_ = true;
   kv_->DropPendingForTest();
 }
 
 Store::~Store() {
   StopFlusher();
+  StopWriteback();
   if (kv_ && !crashed_) {
     Status s = CommitPending();
     if (!s.ok()) Log(LogLevel::kError, "final flush of " + dir_ + " failed: " + s.ToString());

@@ -71,6 +71,14 @@ struct StoreOptions {
   // file's last sync carries the data in its log record (one device flush);
   // more, and it syncs the data file first (two). store_data_sync.cc.
   uint64_t log_data_max_bytes = 512u << 10;
+  // Every this many bytes of file data written, a background thread waits
+  // for the data file's writeback it started last and starts the next
+  // (BlockDevice::StartWriteback); a data write that finds twice this much
+  // written and not yet started waits for the thread. So a commit's
+  // fdatasync waits for a few MiB, not for a second of a streaming writer's
+  // data, and a writer faster than the disk is held to the disk's pace
+  // (store_writeback.cc). 0 disables both. Durability does not depend on it.
+  uint64_t writeback_start_bytes = 4u << 20;
   // Data file growth step when the allocator runs out of blocks.
   uint64_t grow_step_bytes = 64u << 20;
   // Size of the reserve file kept on the host for a full disk; 0: 1/32 of
@@ -362,6 +370,22 @@ class Store {
   uint64_t synced_data_writes_ = 0;  // touched only by the flush hook
   // The ranges written since the data file's last sync, for the log.
   std::unique_ptr<UnsyncedData> unsynced_data_;
+  // Starting the data file's writeback early (store_writeback.cc): each
+  // data write adds its bytes; the write that crosses writeback_start_bytes
+  // wakes the writeback thread, which resets the count and starts the
+  // host's writeback; a write that finds two steps unstarted waits for the
+  // reset. No durability rests on it.
+  void NoteDataWritten(uint64_t bytes) EXCLUDES(writeback_mu_);
+  void WritebackLoop() EXCLUDES(writeback_mu_);
+  void StopWriteback() EXCLUDES(writeback_mu_);
+  std::atomic<uint64_t> unstarted_bytes_{0};  // reset only under writeback_mu_
+  Mutex writeback_mu_;
+  std::condition_variable writeback_cv_;     // wakes the thread
+  std::condition_variable writeback_paced_;  // wakes writers waiting for a reset
+  bool writeback_requested_ GUARDED_BY(writeback_mu_) = false;
+  bool writeback_stopping_ GUARDED_BY(writeback_mu_) = false;
+  bool writeback_failure_logged_ = false;  // touched only by the writeback thread
+  std::thread writeback_;
   // KvStore's before_commit hook: fdatasyncs the data file if data was
   // written since its last sync (store_data_sync.cc).
   Status SyncDataForCommit();

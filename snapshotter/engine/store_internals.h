@@ -113,6 +113,9 @@ class EngineInternals : public StoreInternals {
   // The ranges written since the data file's last sync (the next fsync's
   // log record carries them): each data write notes its ranges.
   UnsyncedData& unsynced_data() const { return *store_->unsynced_data_; }
+  // Each data write adds its bytes after it completed: every
+  // writeback_start_bytes the host's writeback of the data file starts.
+  void NoteDataWritten(uint64_t bytes) const { store_->NoteDataWritten(bytes); }
   // The write lock of `ino`'s stripe: a write's read-modify-write of edge
   // blocks and its chunk update, and a truncate or fallocate, hold it.
   std::mutex& InodeLock(Ino ino) const { return store_->InodeLock(ino); }

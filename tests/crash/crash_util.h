@@ -36,6 +36,7 @@ class BorrowedDevice final : public blockstore::BlockDevice {
   explicit BorrowedDevice(blockstore::BlockDevice& target) : target_(target) {}
   Status Execute(std::span<blockstore::IoOp> ops) override { return target_.Execute(ops); }
   Status Sync() override { return target_.Sync(); }
+  Status StartWriteback() override { return target_.StartWriteback(); }
   uint64_t SizeBytes() const override { return target_.SizeBytes(); }
   Status Grow(uint64_t new_size_bytes) override { return target_.Grow(new_size_bytes); }
   Status Discard(uint64_t offset_bytes, uint64_t length_bytes) override {
@@ -85,6 +86,7 @@ class StoreOverMemory : public ::testing::Test {
     options.flush_interval_ms = 0;           // durability only where the test says
     options.flush_pending_bytes = SIZE_MAX;  // no flush the test does not know of
     options.grow_step_bytes = 16 << 20;
+    options.writeback_start_bytes = writeback_start_bytes_;
     options.device_override = std::make_unique<BorrowedDevice>(*faulty_);
     auto s = snapshotter::Store::Open(dir_.File("store"), std::move(options));
     ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -92,6 +94,10 @@ class StoreOverMemory : public ::testing::Test {
     auto head = store_->Head("c");
     if (head.ok()) fs_.emplace(*head);
   }
+
+  // Every this many bytes written, the store starts the device's writeback
+  // (StoreOptions::writeback_start_bytes); set before CreateStore.
+  uint64_t writeback_start_bytes_ = snapshotter::StoreOptions{}.writeback_start_bytes;
 
   // The process dies: nothing pending is committed; the devices stay.
   void Crash() {

@@ -409,6 +409,44 @@ TEST_F(FaultTest, FailedSyncMakesTheStoreReadOnlyUntilReopened) {
   ASSERT_OK(fs_->Fsync(f));
 }
 
+// Starting the data file's writeback early (store_writeback.cc) is a hint,
+// so a failing start loses nothing and claims nothing: writes go on, a
+// power loss before the next flush finds the last flush (no durability came
+// from the start), and a flush after failed starts makes everything durable.
+TEST_F(FaultTest, FailedWritebackStartLosesNothingAndClaimsNothing) {
+  writeback_start_bytes_ = kMiB;
+  ASSERT_NO_FATAL_FAILURE(CreateStore());
+  const Ino f = CreateFile("f");
+  const std::string old = Bytes(2 * kMiB, 'o');
+  ASSERT_TRUE(fs_->Write(f, 0, old).ok());
+  ASSERT_OK(store_->Flush());
+  FaultPlan plan;
+  plan.fail_every_writeback = true;
+  faulty_->SetPlan(plan);
+  const std::string data = Bytes(4 * kMiB, 'd');
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "power loss before a flush" : "power loss after a flush");
+    // Each write crosses the 1 MiB step: the writeback thread starts (and
+    // fails) at least once after the first of them.
+    const uint64_t calls = faulty_->writeback_calls();
+    for (uint64_t at = 0; at < data.size(); at += kMiB) {
+      auto w = fs_->Write(f, at, std::string_view(data).substr(at, kMiB));
+      ASSERT_TRUE(w.ok()) << w.status().ToString();
+    }
+    faulty_->WaitForWritebacks(calls + 1);
+    EXPECT_NE(faulty_->Log().back().find("failed writeback start"), std::string::npos);
+    EXPECT_EQ(ReadAll(*fs_, f).value(), data);  // visible; the store still takes changes
+    if (round == 1) ASSERT_OK(store_->Flush());
+    Crash();
+    ASSERT_OK(faulty_->PowerLoss());
+    ASSERT_NO_FATAL_FAILURE(OpenStore());
+    auto got = ReadAll(*fs_, f);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_TRUE(*got == (round == 0 ? old : data));
+    EXPECT_OK(store_->CheckInvariants());
+  }
+}
+
 // ---- Rot: never wrong bytes ----
 
 // A bit flipped on its way from the device is a checksum mismatch: kCorruption
