@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -490,6 +491,12 @@ TEST_F(MountTest, FileExerciserAcrossSnapshotsAndRestores) {
 // mount(8) and /etc/fstab: `mount -t fuse.hoodyfs CONTAINER@STORE DIR`
 // runs /sbin/mount.fuse.hoodyfs, a link to the hoodyfs program. The test
 // makes that link when the system has none, and removes it after.
+// /sbin/mount.fuse.hoodyfs is one path for the whole machine, and ctest
+// runs these tests in parallel processes (the sanitizer pass with -j
+// nproc): a test that removed the link it made while another still mounted
+// through it sent that mount to fuse3's generic helper ("hoodyfs: not
+// found"). So each test holds an exclusive lock on a file beside it from
+// before it looks at the link until after it removed its own.
 class MountHelperTest : public DaemonTest {
  protected:
   void SetUp() override {
@@ -497,6 +504,9 @@ class MountHelperTest : public DaemonTest {
     if (IsSkipped() || HasFatalFailure()) return;
     struct stat st;
     if (::access("/bin/mount", X_OK) != 0) GTEST_SKIP() << "no /bin/mount";
+    lock_ = UniqueFd(::open(kLock, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    ASSERT_TRUE(lock_.valid()) << kLock << ": " << std::strerror(errno);
+    ASSERT_EQ(::flock(lock_.get(), LOCK_EX), 0) << std::strerror(errno);
     if (::lstat(kHelper, &st) != 0) {
       ASSERT_EQ(::symlink(HoodyfsBinary().c_str(), kHelper), 0) << std::strerror(errno);
       made_link_ = true;
@@ -505,9 +515,12 @@ class MountHelperTest : public DaemonTest {
   void TearDown() override {
     DaemonTest::TearDown();
     if (made_link_) ::unlink(kHelper);
+    lock_.Reset();  // the lock goes with the descriptor
   }
   static constexpr const char* kHelper = "/sbin/mount.fuse.hoodyfs";
+  static constexpr const char* kLock = "/run/hoodyfs-mount-helper-test.lock";
   bool made_link_ = false;
+  UniqueFd lock_;
 };
 
 TEST_F(MountHelperTest, MountTypeFuseHoodyfsAndAnFstabLine) {
