@@ -39,4 +39,13 @@ std::string FormatGrace(const ChunkGrace& grace) {
   return std::to_string(s) + "s";
 }
 
+Status CheckPushAge(const ChunkGrace& grace, int64_t started_s, int64_t now_s) {
+  if (grace.unbounded() || now_s - started_s <= grace.push_limit().count()) return Status::OK();
+  return Status::Busy("push took " + std::to_string(now_s - started_s) + " s, more than " +
+                      std::to_string(grace.push_limit().count()) +
+                      " s (a quarter of the gc grace " + FormatGrace(grace) +
+                      "): a concurrent gc may have taken chunks it uses; no manifest written, "
+                      "push again (chunks already up are not sent again)");
+}
+
 }  // namespace hoodyfs::remote

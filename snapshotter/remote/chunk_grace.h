@@ -52,6 +52,11 @@ class ChunkGrace {
   std::chrono::seconds grace_ = kDefault;
 };
 
+// Whether a push that started at `started_s` and is about to write its
+// manifest at `now_s` (both the server's clock, seconds) is still within
+// push_limit(): OK, or kBusy saying so (no manifest must be written).
+Status CheckPushAge(const ChunkGrace& grace, int64_t started_s, int64_t now_s);
+
 // "24h", "90m", "30s", "7d", "0s" (a number and one unit; "0" alone too).
 // Errors: kInvalidArgument naming the text.
 Result<ChunkGrace> ParseGrace(std::string_view text);

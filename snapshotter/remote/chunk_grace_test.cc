@@ -33,5 +33,21 @@ TEST(ChunkGraceTest, ParsesUnitsAndRefusesTheRest) {
   }
 }
 
+// A push older than a quarter of its grace (server clock) writes no
+// manifest: the age rule alone, on given times (the end-to-end refusal, exit
+// 5 and no manifest, is in tests/remote/delete_gc_test.cc).
+TEST(ChunkGraceTest, APushLongerThanAQuarterOfTheGraceIsBusy) {
+  const ChunkGrace grace(std::chrono::seconds(4));  // limit 1 s
+  EXPECT_TRUE(CheckPushAge(grace, 100, 100).ok());
+  EXPECT_TRUE(CheckPushAge(grace, 100, 101).ok());
+  const Status late = CheckPushAge(grace, 100, 103);
+  EXPECT_EQ(late.code(), Code::kBusy);
+  EXPECT_NE(late.ToString().find("more than 1 s (a quarter of the gc grace 4s)"), std::string::npos)
+      << late.ToString();
+  EXPECT_TRUE(CheckPushAge(ChunkGrace(std::chrono::seconds(0)), 0, 1000000).ok()) << "no limit";
+  EXPECT_TRUE(CheckPushAge(ChunkGrace(), 0, 6 * 3600).ok());
+  EXPECT_FALSE(CheckPushAge(ChunkGrace(), 0, 6 * 3600 + 1).ok());
+}
+
 }  // namespace
 }  // namespace hoodyfs::remote

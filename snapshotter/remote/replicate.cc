@@ -86,13 +86,7 @@ Result<PushStats> PushStream(S3Client& client, const std::string& container, int
   HOODY_RETURN_IF_ERROR(RecheckWrittenChunks(client, *uploader, grace));
   if (!grace.unbounded()) {
     HOODY_ASSIGN_OR_RETURN(const int64_t now, client.ServerTime());
-    if (now - started > grace.push_limit().count()) {
-      return Status::Busy("push took " + std::to_string(now - started) + " s, more than " +
-                          std::to_string(grace.push_limit().count()) +
-                          " s (a quarter of the gc grace " + FormatGrace(grace) +
-                          "): a concurrent gc may have taken chunks it uses; no manifest written, "
-                          "push again (chunks already up are not sent again)");
-    }
+    HOODY_RETURN_IF_ERROR(CheckPushAge(grace, started, now));
   }
 
   const std::string bytes = manifest.Finish();

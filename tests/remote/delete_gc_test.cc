@@ -265,27 +265,6 @@ TEST_F(DeleteGcTest, APushInsideAGcsWindowLosesNothing) {
   PullsWhole("web1", "first");
 }
 
-// A push that outlives a quarter of its grace writes no manifest (busy).
-// Made to outlive it by the hook command, not measured: a push with a grace
-// of 4 s (limit 1 s) that stands still 3 s at its manifest point can only
-// be over.
-TEST_F(DeleteGcTest, APushLongerThanAQuarterOfTheGraceWritesNoManifest) {
-  ContainerWithSnapshot("web1", MakeTree("tree1", 26), "first");
-  std::vector<std::string> env = env_;
-  env.push_back("HOODYFS_TEST_RUN_AT=remote-chunks-written");
-  env.push_back("HOODYFS_TEST_RUN=sleep 3");
-  const CommandResult refused =
-      RunCommand(HoodyfsSnapBinary() + "-remote",
-                 {"--store", a_, "push", "-c", "web1", "--name", "first", "--grace", "4s"}, env);
-  EXPECT_EQ(refused.exit_code, 5) << refused.Describe();
-  EXPECT_NE(refused.err.find("more than 1 s (a quarter of the gc grace 4s)"), std::string::npos)
-      << refused.Describe();
-  EXPECT_EQ(Ok(Remote(a_, {"list"})), "");
-  const json again = PushJson("web1", "first");
-  EXPECT_EQ(again["chunks_uploaded"], 0) << "the refused push's chunks stay: " << again.dump();
-  PullsWhole("web1", again["name"]);
-}
-
 // A push with a grace of 0 finds every chunk already there "old" and writes
 // it again (the touch that refreshes Last-Modified), sending no new chunk.
 TEST_F(DeleteGcTest, APushTouchesChunksOlderThanHalfTheGrace) {
