@@ -24,6 +24,7 @@
 #include "fusefs/fuse_fs.h"
 #include "fusefs/invalidator.h"
 #include "fusefs/ops.h"
+#include "fusefs/read_ahead.h"
 #include "snapshotter/engine/changes_between.h"
 
 namespace hoodyfs::fusefs {
@@ -376,6 +377,11 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
   }
   impl->dev = root.st_dev;
   impl->mounted = true;
+  // Speed only: a daemon that may not change the window serves reads as well,
+  // in smaller requests.
+  if (Status ra = RaiseReadAhead(root.st_dev); !ra.ok()) {
+    Log(LogLevel::kInfo, "read-ahead of " + mountpoint + " stays the kernel's: " + ra.ToString());
+  }
   impl->invalidator = std::make_unique<Invalidator>();
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }

@@ -15,6 +15,7 @@
 
 #include "base/testing/status_macros.h"
 #include "base/unique_fd.h"
+#include "fusefs/read_ahead.h"
 #include "tests/fuse/mount_fixture.h"
 
 namespace hoodyfs::testing {
@@ -83,6 +84,21 @@ TEST_F(MountTest, AclXattrsWorkByDefault) {
   const std::string acl = MinimalAcl();
   EXPECT_EQ(::setxattr(P("f").c_str(), "system.posix_acl_access", acl.data(), acl.size(), 0), 0)
       << std::strerror(errno);
+}
+
+// The mount's read-ahead window covers four of the largest READs, so a cold
+// sequential read is not cut into the kernel's default 128 KiB requests
+// (fusefs/read_ahead.h). The tests run as root, who may set it.
+TEST_F(MountTest, SequentialReadsGetAReadAheadWindowOfFourLargestRequests) {
+  struct stat st;
+  ASSERT_EQ(::stat(mountpoint().c_str(), &st), 0);
+  const std::string path = fusefs::ReadAheadPath(st.st_dev);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid() && errno == ENOENT) GTEST_SKIP() << "no sysfs: " << path;
+  ASSERT_TRUE(fd.valid()) << path << ": " << std::strerror(errno);
+  char text[32] = {};
+  ASSERT_GT(::read(fd.get(), text, sizeof(text) - 1), 0);
+  EXPECT_GE(std::stoul(text), fusefs::kReadAheadKiB) << path;
 }
 
 // sync / dirsync: a change is durable when its call returns. The store runs
