@@ -190,9 +190,10 @@ TEST_F(DeleteGcTest, AGcBetweenAPushsChunksAndItsManifestKeepsThem) {
   std::vector<std::string> env = env_;
   env.push_back("HOODYFS_TEST_RUN_AT=remote-chunks-written");
   env.push_back("HOODYFS_TEST_RUN=" + RemoteCommandLine({"gc", "--json"}) + " > '" + out + "'");
-  const json pushed =
-      Json(RunCommand(HoodyfsSnapBinary() + "-remote",
-                      {"--store", a_, "push", "-c", "web1", "--name", "first", "--json"}, env));
+  const json pushed = Json(RunCommand(
+      HoodyfsSnapBinary() + "-remote",
+      {"--store", a_, "push", "-c", "web1", "--name", "first", "--grace", kTestPushGrace, "--json"},
+      env));
   std::ifstream in(out);
   const json gc = json::parse(in, nullptr, false);
   ASSERT_FALSE(gc.is_discarded()) << "the gc at the hook did not run";
@@ -212,9 +213,9 @@ TEST_F(DeleteGcTest, APushWhoseChunksVanishWritesNoManifest) {
   std::vector<std::string> env = env_;
   env.push_back("HOODYFS_TEST_RUN_AT=remote-chunks-written");
   env.push_back("HOODYFS_TEST_RUN=" + RemoteCommandLine({"gc", "--grace", "0s"}) + " >/dev/null");
-  const CommandResult refused =
-      RunCommand(HoodyfsSnapBinary() + "-remote",
-                 {"--store", a_, "push", "-c", "web1", "--name", "first"}, env);
+  const CommandResult refused = RunCommand(
+      HoodyfsSnapBinary() + "-remote",
+      {"--store", a_, "push", "-c", "web1", "--name", "first", "--grace", kTestPushGrace}, env);
   EXPECT_EQ(refused.exit_code, 5) << refused.Describe();
   EXPECT_NE(refused.err.find("was deleted by a concurrent gc after this push wrote it"),
             std::string::npos)
@@ -232,9 +233,9 @@ TEST_F(DeleteGcTest, AKilledPushsChunksSurviveGcAndTheRetryUploadsNothing) {
   ContainerWithSnapshot("web1", MakeTree("tree1", 23), "first");
   std::vector<std::string> env = env_;
   env.push_back("HOODYFS_TEST_KILL_AT=remote-chunks-written");
-  const CommandResult killed =
-      RunCommand(HoodyfsSnapBinary() + "-remote",
-                 {"--store", a_, "push", "-c", "web1", "--name", "first"}, env);
+  const CommandResult killed = RunCommand(
+      HoodyfsSnapBinary() + "-remote",
+      {"--store", a_, "push", "-c", "web1", "--name", "first", "--grace", kTestPushGrace}, env);
   ASSERT_EQ(killed.exit_code, -1) << "not killed: " << killed.Describe();
   const size_t chunks = ChunkCount();
   const json gc = Gc({});
@@ -255,7 +256,8 @@ TEST_F(DeleteGcTest, APushInsideAGcsWindowLosesNothing) {
   std::vector<std::string> env = env_;
   env.push_back("HOODYFS_TEST_RUN_AT=remote-gc-listed-manifests");
   env.push_back("HOODYFS_TEST_RUN=" +
-                RemoteCommandLine({"--store", a_, "push", "-c", "web1", "--name", "first"}) +
+                RemoteCommandLine({"--store", a_, "push", "-c", "web1", "--name", "first",
+                                   "--grace", kTestPushGrace}) +
                 " >/dev/null");
   const json gc = Json(RunCommand(HoodyfsSnapBinary() + "-remote", {"gc", "--json"}, env));
   EXPECT_EQ(gc["manifests"], 0);

@@ -39,9 +39,10 @@ TEST_F(PushPullTest, PullGivesTheSameTreeAndASecondPushUploadsNothing) {
   EXPECT_LT(first["bytes_uploaded"].get<uint64_t>(), 6u << 20);
 
   // Through hoodyfs-snap, which runs hoodyfs-snap-remote.
-  const std::string out =
-      Ok(RunCommand(HoodyfsSnapBinary(),
-                    {"--store", a_, "push", "-c", "web1", "--name", "first", "--json"}, env_));
+  const std::string out = Ok(RunCommand(
+      HoodyfsSnapBinary(),
+      {"--store", a_, "push", "-c", "web1", "--name", "first", "--grace", kTestPushGrace, "--json"},
+      env_));
   const json again = json::parse(out, nullptr, false);
   ASSERT_FALSE(again.is_discarded()) << out;
   EXPECT_EQ(again["chunks_uploaded"], 0);

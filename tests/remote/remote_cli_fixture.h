@@ -21,6 +21,12 @@
 namespace hoodyfs::testing {
 
 inline constexpr char kRemoteBucket[] = "hoodyfs-push";
+// The grace the tests' pushes keep (chunk_grace.h). A push that wrote chunks
+// waits its settle time, grace/1440 and at most 5 s, before it re-checks
+// them: 0.4 s at this grace against 5 s at the default day. The rule is the
+// same at every grace, and each gc the tests run keeps young chunks at its
+// own (default or 0s) grace, so nothing they assert depends on it.
+inline constexpr char kTestPushGrace[] = "10m";
 
 class RemoteCliTest : public CephTest {
  protected:
@@ -52,7 +58,8 @@ class RemoteCliTest : public CephTest {
     return RunCommand(HoodyfsSnapBinary() + "-remote", args, env_);
   }
   nlohmann::json PushJson(const std::string& container, const std::string& name) {
-    const std::string out = Ok(Remote(a_, {"push", "-c", container, "--name", name, "--json"}));
+    const std::string out = Ok(
+        Remote(a_, {"push", "-c", container, "--name", name, "--grace", kTestPushGrace, "--json"}));
     nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << out;
     return j;
