@@ -21,10 +21,10 @@
 
 #include "base/log.h"
 #include "base/unique_fd.h"
+#include "fusefs/backing_dev.h"
 #include "fusefs/fuse_fs.h"
 #include "fusefs/invalidator.h"
 #include "fusefs/ops.h"
-#include "fusefs/read_ahead.h"
 #include "snapshotter/engine/changes_between.h"
 
 namespace hoodyfs::fusefs {
@@ -377,10 +377,16 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
   }
   impl->dev = root.st_dev;
   impl->mounted = true;
-  // Speed only: a daemon that may not change the window serves reads as well,
-  // in smaller requests.
+  // Speed only: a daemon that may not change them serves the same requests,
+  // smaller or more often (fusefs/backing_dev.h).
   if (Status ra = RaiseReadAhead(root.st_dev); !ra.ok()) {
     Log(LogLevel::kInfo, "read-ahead of " + mountpoint + " stays the kernel's: " + ra.ToString());
+  }
+  if (impl->fs->writeback_cache.load()) {
+    if (Status dirty = LiftDirtyLimit(root.st_dev); !dirty.ok()) {
+      Log(LogLevel::kInfo, "dirty-page limit of " + mountpoint +
+                               " stays the kernel's strict one: " + dirty.ToString());
+    }
   }
   impl->invalidator = std::make_unique<Invalidator>();
   return std::unique_ptr<Session>(new Session(std::move(impl)));

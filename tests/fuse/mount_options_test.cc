@@ -10,12 +10,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <string>
 
 #include "base/testing/status_macros.h"
 #include "base/unique_fd.h"
-#include "fusefs/read_ahead.h"
+#include "fusefs/backing_dev.h"
 #include "tests/fuse/mount_fixture.h"
 
 namespace hoodyfs::testing {
@@ -88,17 +89,48 @@ TEST_F(MountTest, AclXattrsWorkByDefault) {
 
 // The mount's read-ahead window covers four of the largest READs, so a cold
 // sequential read is not cut into the kernel's default 128 KiB requests
-// (fusefs/read_ahead.h). The tests run as root, who may set it.
+// (fusefs/backing_dev.h). The tests run as root, who may set it.
 TEST_F(MountTest, SequentialReadsGetAReadAheadWindowOfFourLargestRequests) {
   struct stat st;
   ASSERT_EQ(::stat(mountpoint().c_str(), &st), 0);
-  const std::string path = fusefs::ReadAheadPath(st.st_dev);
+  const std::string path = fusefs::BdiPath(st.st_dev, "read_ahead_kb");
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid() && errno == ENOENT) GTEST_SKIP() << "no sysfs: " << path;
   ASSERT_TRUE(fd.valid()) << path << ": " << std::strerror(errno);
   char text[32] = {};
   ASSERT_GT(::read(fd.get(), text, sizeof(text) - 1), 0);
   EXPECT_GE(std::stoul(text), fusefs::kReadAheadKiB) << path;
+}
+
+std::string BdiValue(const std::string& mountpoint, const std::string& name) {
+  struct stat st;
+  EXPECT_EQ(::stat(mountpoint.c_str(), &st), 0);
+  std::ifstream in(fusefs::BdiPath(st.st_dev, name));
+  std::string value;
+  in >> value;
+  return value;
+}
+
+// With the writeback cache the kernel's strict dirty limit for FUSE (1% of
+// the dirty threshold) is lifted, so written pages are held as for a local
+// disk (fusefs/backing_dev.h); without it the kernel's setting stays.
+class WritebackMountTest : public MountTest {
+ protected:
+  fusefs::MountOptions Options() const override {
+    fusefs::MountOptions o;
+    o.writeback_cache = true;
+    return o;
+  }
+};
+
+TEST_F(WritebackMountTest, TheStrictDirtyLimitIsLifted) {
+  if (BdiValue(mountpoint(), "strict_limit").empty()) GTEST_SKIP() << "no strict_limit in sysfs";
+  EXPECT_EQ(BdiValue(mountpoint(), "strict_limit"), "0");
+}
+
+TEST_F(MountTest, WithoutTheWritebackCacheTheKernelsDirtyLimitStays) {
+  if (BdiValue(mountpoint(), "strict_limit").empty()) GTEST_SKIP() << "no strict_limit in sysfs";
+  EXPECT_EQ(BdiValue(mountpoint(), "strict_limit"), "1");
 }
 
 // sync / dirsync: a change is durable when its call returns. The store runs
