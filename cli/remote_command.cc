@@ -9,6 +9,7 @@
 
 #include "cli/child_process.h"
 #include "cli/exit_codes.h"
+#include "cli/remote_scrub.h"
 #include "snapshotter/remote/chunk_grace.h"
 #include "snapshotter/remote/manifest.h"
 #include "snapshotter/remote/remote_gc.h"
@@ -103,7 +104,8 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
   CLI::App app(
       "Snapshots in an S3-compatible object store (Ceph RGW, ...): push a snapshot as "
       "content-addressed chunks and a manifest, pull it into a store, list what a remote "
-      "holds, delete a snapshot from it, collect the chunks no snapshot uses.\nRemote: --remote "
+      "holds, delete a snapshot from it, collect the chunks no snapshot uses, repair a store's "
+      "damaged blocks from it.\nRemote: --remote "
       "NAME reads NAME.conf in $HOODYFS_REMOTE_DIR (else "
       "~/.config/hoodyfs/remotes), --remote PATH that file; it must be mode 0600. Without "
       "--remote: HOODYFS_S3_ENDPOINT, HOODYFS_S3_BUCKET, HOODYFS_S3_PREFIX, HOODYFS_S3_REGION, "
@@ -158,6 +160,16 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
                  "push can be running)");
   gc->add_flag("--dry-run", dry_run, "count what would be deleted, delete nothing");
   gc->add_flag("--json", json, "print the result as JSON");
+
+  uint64_t max_rate_mb = 0;
+  CLI::App* scrub = app.add_subcommand(
+      "scrub",
+      "scrub the store (offline) and repair each damaged block from the remote's replica, "
+      "verified against the block's checksum before it is written (what `hoodyfs scrub "
+      "--repair-from` runs)");
+  scrub->add_flag("--json", json, "print the report as JSON (as hoodyfs scrub --json)");
+  scrub->add_option("--max-rate", max_rate_mb, "read at most MB (10^6 bytes) per second")
+      ->check(CLI::PositiveNumber);
 
   try {
     app.parse(argc, argv);
@@ -244,6 +256,11 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
   }
 
   if (del->parsed()) return RunDelete(client, container, name, json, out, err);
+
+  if (scrub->parsed()) {
+    const Status s = RunScrubRepair(client, {store, json, max_rate_mb}, out);
+    return s.ok() ? kExitOk : fail(s);
+  }
 
   if (gc->parsed()) {
     Result<remote::GcStats> r = remote::CollectChunks(client, *grace, dry_run);

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
+#include <iostream>
 #include <string_view>
 
 namespace hoodyfs::cli {
@@ -39,6 +41,20 @@ std::string ProgramBeside(const std::string& name) {
     if (access(path.c_str(), X_OK) == 0) return path;
   }
   return name;
+}
+
+Status ExecRemoteHelper(const std::vector<std::string>& args) {
+  const std::string path = ProgramBeside(kRemoteHelper);
+  std::vector<std::string> argv = {kRemoteHelper};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> raw;
+  for (std::string& a : argv) raw.push_back(a.data());
+  raw.push_back(nullptr);
+  std::cout.flush();
+  std::cerr.flush();
+  execvp(path.c_str(), raw.data());
+  const int err = errno;
+  return FromErrno(err, "run " + path);
 }
 
 }  // namespace hoodyfs::cli

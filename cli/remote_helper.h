@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+
 namespace hoodyfs::cli {
 
 inline constexpr char kRemoteHelper[] = "hoodyfs-snap-remote";
@@ -23,5 +25,10 @@ std::optional<std::vector<std::string>> RemoteHelperArgv(int argc, const char* c
 // The path of program `name` beside this process's executable when there,
 // else `name` (to be found on PATH).
 std::string ProgramBeside(const std::string& name);
+
+// Replaces this process with kRemoteHelper (ProgramBeside) run with `args`
+// (argv[0] not included). Returns only when exec failed: kNotFound or what
+// FromErrno maps.
+Status ExecRemoteHelper(const std::vector<std::string>& args);
 
 }  // namespace hoodyfs::cli

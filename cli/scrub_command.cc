@@ -5,12 +5,14 @@
 #include <cstdio>
 #include <ostream>
 #include <thread>
+#include <vector>
 
 #include "cli/api/daemon_paths.h"
 #include "cli/api/remote_api.h"
 #include "cli/api/scrub_api.h"
 #include "cli/daemon_starter.h"
 #include "cli/progress.h"
+#include "cli/remote_helper.h"
 
 namespace hoodyfs::cli {
 
@@ -65,11 +67,38 @@ CLI::App* AddScrubSubcommand(CLI::App& app, ScrubArgs* args) {
                 "with a daemon: start the scrub in the background and return");
   cmd->add_flag("--status", args->status, "with a daemon: show its running or last scrub");
   cmd->add_flag("--cancel", args->cancel, "with a daemon: cancel its running scrub");
+  cmd->add_option("--repair-from", args->repair_from,
+                  "repair each damaged block from this remote's replica (a remote name or 0600 "
+                  "config file, as hoodyfs-snap-remote --remote; 'env' for HOODYFS_S3_* and "
+                  "AWS_* variables); offline: no daemon may serve the store");
   return cmd;
 }
 
+namespace {
+
+// hoodyfs-snap-remote --store S [--remote R] scrub [--json] [--max-rate N].
+Status ExecRepair(const ScrubArgs& args, const std::string& store) {
+  if (args.detach || args.status || args.cancel) {
+    return Status::InvalidArgument(
+        "--repair-from runs a scrub offline, to its end: it takes no --detach, --status or "
+        "--cancel");
+  }
+  std::vector<std::string> helper = {"--store", store};
+  if (args.repair_from != kRepairFromEnvironment) {
+    helper.insert(helper.end(), {"--remote", args.repair_from});
+  }
+  helper.push_back("scrub");
+  if (args.json) helper.push_back("--json");
+  if (args.max_rate_mb > 0)
+    helper.insert(helper.end(), {"--max-rate", std::to_string(args.max_rate_mb)});
+  return ExecRemoteHelper(helper);
+}
+
+}  // namespace
+
 Status RunScrubCommand(const ScrubArgs& args, std::ostream& out) {
   HOODY_ASSIGN_OR_RETURN(std::string store, ExistingStore(args.store));
+  if (!args.repair_from.empty()) return ExecRepair(args, store);
   ScrubRequest request;
   request.max_bytes_per_second = args.max_rate_mb * 1000 * 1000;
   Progress progress;

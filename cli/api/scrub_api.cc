@@ -129,7 +129,9 @@ void PrintScrub(const ScrubStatus& s, std::ostream& out) {
   std::snprintf(secs, sizeof secs, "%.1f s", s.seconds);
   out << "scrub " << s.state << ": " << s.blocks_checked << " of " << s.blocks_total
       << " blocks checked, " << s.bytes_read << " bytes read in " << secs
-      << Rate(s.bytes_read, s.seconds) << "; " << s.blocks_damaged << " damaged\n";
+      << Rate(s.bytes_read, s.seconds) << "; " << s.blocks_damaged << " damaged";
+  if (s.blocks_repaired > 0) out << ", " << s.blocks_repaired << " repaired";
+  out << "\n";
   if (!s.error.empty()) out << "error: " << s.error << "\n";
   if (s.damaged.empty()) return;
   // The files first, by the view a person would open: each (view, file)
@@ -143,7 +145,8 @@ void PrintScrub(const ScrubStatus& s, std::ostream& out) {
     for (const std::string& p : paths) out << "  " << view << ": " << p << "\n";
   }
   for (const ScrubBlock& b : s.damaged) {
-    out << "block " << b.block << ": " << b.error << "; repair: " << b.repair << "\n";
+    out << "block " << b.block << ": " << b.error << "; repair: " << b.repair
+        << (b.repair_detail.empty() ? "" : " (" + b.repair_detail + ")") << "\n";
     if (b.holders.empty()) out << "  held by no head or snapshot (awaiting collection)\n";
     for (const ScrubHolder& h : b.holders) {
       out << "  " << HolderLabel(h) << ": " << PathsOrInode(h) << " at offset " << h.offset << "\n";
@@ -165,11 +168,13 @@ json ToJson(const ScrubStatus& s) {
                          {"offset", h.offset},
                          {"paths", h.paths}});
     }
-    damaged.push_back({{"block", b.block},
-                       {"checksum", b.checksum},
-                       {"error", b.error},
-                       {"repair", b.repair},
-                       {"holders", holders}});
+    damaged.push_back(
+        {{"block", b.block},
+         {"checksum", b.checksum},
+         {"error", b.error},
+         {"repair", b.repair},
+         {"repair_detail", b.repair_detail.empty() ? json(nullptr) : json(b.repair_detail)},
+         {"holders", holders}});
   }
   return json{{"state", s.state},
               {"error", s.error.empty() ? json(nullptr) : json(s.error)},
@@ -179,6 +184,7 @@ json ToJson(const ScrubStatus& s) {
               {"blocks_checked", s.blocks_checked},
               {"bytes_read", s.bytes_read},
               {"blocks_damaged", s.blocks_damaged},
+              {"blocks_repaired", s.blocks_repaired},
               {"damaged", damaged}};
 }
 
@@ -242,6 +248,7 @@ Result<ScrubStatus> ScrubStatusFromJson(const json& j) {
   s.blocks_checked = d.Uint("blocks_checked");
   s.bytes_read = d.Uint("bytes_read");
   s.blocks_damaged = d.Uint("blocks_damaged");
+  s.blocks_repaired = d.Uint("blocks_repaired");
   const json* damaged = d.Array("damaged");
   HOODY_RETURN_IF_ERROR(d.status());
   for (const json& jb : *damaged) {
@@ -251,6 +258,7 @@ Result<ScrubStatus> ScrubStatusFromJson(const json& j) {
     b.checksum = db.Str("checksum");
     b.error = db.Str("error");
     b.repair = db.Str("repair");
+    b.repair_detail = db.Str("repair_detail", /*nullable=*/true);
     const json* holders = db.Array("holders");
     HOODY_RETURN_IF_ERROR(db.status());
     for (const json& jh : *holders) {
@@ -276,20 +284,29 @@ Result<ScrubStatus> ScrubStatusFromJson(const json& j) {
   return s;
 }
 
+bool StillDamaged(const ScrubBlock& b) { return b.repair != "repaired" && b.repair != "unneeded"; }
+
 Status ScrubOutcome(const ScrubStatus& s) {
   if (s.state == "failed") return Status::IoError("scrub failed: " + s.error);
-  if (s.blocks_damaged > 0) {
-    std::set<std::pair<std::string, std::string>> files;
-    for (const ScrubBlock& b : s.damaged) {
-      for (const ScrubHolder& h : b.holders) files.insert({HolderLabel(h), PathsOrInode(h)});
-    }
+  std::set<std::pair<std::string, std::string>> files;
+  uint64_t damaged = 0;
+  for (const ScrubBlock& b : s.damaged) {
+    if (!StillDamaged(b)) continue;
+    ++damaged;
+    for (const ScrubHolder& h : b.holders) files.insert({HolderLabel(h), PathsOrInode(h)});
+  }
+  // A scrub still running (a daemon's, followed) has no list yet.
+  if (s.damaged.empty()) damaged = s.blocks_damaged;
+  if (damaged > 0) {
     const auto count = [](uint64_t n, const char* one, const char* many) {
       return std::to_string(n) + " " + (n == 1 ? one : many);
     };
-    return Status::Corruption(count(s.blocks_damaged, "damaged data block", "damaged data blocks") +
-                              " in " + count(files.size(), "file", "files") +
-                              " (counted per head and snapshot); reads of them fail with EIO "
-                              "(listed above)");
+    return Status::Corruption(
+        count(damaged, "damaged data block", "damaged data blocks") + " in " +
+        count(files.size(), "file", "files") +
+        " (counted per head and snapshot); reads of them fail with EIO (listed above)" +
+        (s.blocks_repaired > 0 ? "; " + count(s.blocks_repaired, "block", "blocks") + " repaired"
+                               : ""));
   }
   if (s.state == "cancelled") {
     return Status::Stale("scrub cancelled after " + std::to_string(s.blocks_checked) + " of " +

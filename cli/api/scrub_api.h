@@ -4,11 +4,11 @@
 // a container's head or a snapshot, and the service the daemon runs scrubs
 // in (cli/daemon/scrub_runner.h).
 //
-// Repair: every damaged block carries `repair` ("none" today). A repair
-// source (a replica that holds the same snapshot, issue 13 part 2) would be
-// asked for a holder's bytes (snapshot, path, offset), check them against
-// `checksum`, and set it to "repaired" or say why not (docs/design.md,
-// "Scrub").
+// Repair: every damaged block carries `repair`: "none" when no repair was
+// asked for, else what `hoodyfs scrub --repair-from REMOTE` did with it
+// (cli/remote_scrub.h): "repaired" (from the replica `repair_detail`
+// names), "unrepairable" (`repair_detail` says why; nothing was written), or
+// "unneeded" (freed or reused since the scrub: no damage any more).
 #pragma once
 
 #include <atomic>
@@ -41,7 +41,8 @@ struct ScrubBlock {
   uint64_t block = 0;
   std::string checksum;  // expected XXH3-64, 16 hex digits
   std::string error;
-  std::string repair = "none";
+  std::string repair = "none";  // "none", "repaired", "unrepairable", "unneeded"
+  std::string repair_detail;    // the replica it came from, or why not; "" for none
   std::vector<ScrubHolder> holders;
 };
 
@@ -54,6 +55,7 @@ struct ScrubStatus {
   uint64_t blocks_checked = 0;
   uint64_t bytes_read = 0;
   uint64_t blocks_damaged = 0;
+  uint64_t blocks_repaired = 0;     // of the damaged, "repaired" ones
   std::vector<ScrubBlock> damaged;  // once finished
 };
 
@@ -91,8 +93,12 @@ void PrintScrub(const ScrubStatus& status, std::ostream& out);
 nlohmann::json ToJson(const ScrubStatus& status);
 Result<ScrubStatus> ScrubStatusFromJson(const nlohmann::json& j);
 
-// kCorruption naming the count of damaged blocks and files when there are
-// any (so the command exits 7), kStale when cancelled, else OK.
+// True when `block` still reads damaged: not repaired (nor gone since).
+bool StillDamaged(const ScrubBlock& block);
+
+// kCorruption naming the count of damaged blocks and files when any is
+// still damaged (so the command exits 7; repaired blocks are damage no
+// more), kStale when cancelled, else OK.
 Status ScrubOutcome(const ScrubStatus& status);
 
 }  // namespace hoodyfs::cli

@@ -23,9 +23,10 @@
 // map), in batches of read scopes, and only when something is damaged: the
 // index has no back-references from a physical block to its chunk maps.
 //
-// A repair source (a replica) is not part of it yet: a damaged block's
-// `holders` are what one would be asked for (a snapshot's file at an offset),
-// and `checksum` is what its bytes must hash to.
+// Repair is not part of it: a damaged block's `holders` are what a replica
+// is asked for (a snapshot's file at an offset) and `checksum` is what its
+// bytes must hash to (snapshotter/remote/block_replica.h), and
+// BlockRepairer (block_repair.h) rewrites the block with them.
 //
 // Thread-safety: Run may be called beside any other use of the store, from
 // any thread; one Scrubber per run.

@@ -389,6 +389,10 @@ class Store {
   // KvStore's before_commit hook: fdatasyncs the data file if data was
   // written since its last sync (store_data_sync.cc).
   Status SyncDataForCommit();
+  // A block repair's fdatasync (block_repair.cc), outside any commit: a
+  // failure sets sync_failed_ as a commit's would, since the kernel reports
+  // a writeback error once and the next commit's sync would miss it.
+  Status SyncRepairedData();
   // KvStore's before_log hook: adds the data written since the data file's
   // last sync to an fsync's log record, or syncs the data file when that is
   // more than log_data_max_bytes.

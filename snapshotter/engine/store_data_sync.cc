@@ -35,6 +35,17 @@ Status Store::SyncDataForCommit() {
   return Status::OK();
 }
 
+Status Store::SyncRepairedData() {
+  HOODY_RETURN_IF_ERROR(CheckWritable());
+  if (Status s = device_->Sync(); !s.ok()) {
+    sync_failed_.store(true, std::memory_order_release);
+    Log(LogLevel::kError, dir_ + ": data file sync after a block repair failed (" + s.ToString() +
+                              "); refusing further changes");
+    return s.WithContext("sync data file after a block repair");
+  }
+  return Status::OK();
+}
+
 Status Store::LogDataForSync(index::WalPayload& record) {
   HOODY_RETURN_IF_ERROR(CheckWritable());
   // Every block the record's entries point at was written, and noted,

@@ -13,8 +13,8 @@
 // method is the Store member of the same name; see store.h for its contract.
 //
 // EngineInternals: StoreInternals and the data path that only the engine's
-// own FileSystem (filesystem.cc, fs_*.cc), Fsck (fsck.cc) and Scrubber
-// (scrub.cc) use: the data
+// own FileSystem (filesystem.cc, fs_*.cc), Fsck (fsck.cc), Scrubber
+// (scrub.cc) and BlockRepairer (block_repair.cc) use: the data
 // device and the guard that keeps a block from reuse while it is read, the
 // count of data writes a commit's fdatasync covers, the per-inode write
 // locks, inode numbers, a head's lineage, block reservation and the
@@ -155,6 +155,9 @@ class EngineInternals : public StoreInternals {
   uint64_t AvailableBlocks() const { return store_->AvailableBlocksLocked(); }
   // The group commit: makes blocks freed so far allocatable again.
   Status Flush() const { return store_->Flush(); }
+  // fdatasync of the data file for a block repair (block_repair.cc); a
+  // failed sync makes the store read-only.
+  Status SyncRepairedData() const { return store_->SyncRepairedData(); }
 
   // Open-file counts: an unlinked file is purged at its last release.
   void AddOpen(const std::string& container, Ino ino) const { store_->AddOpen(container, ino); }
