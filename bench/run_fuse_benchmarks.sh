@@ -41,7 +41,10 @@
 #   memory    a fresh hoodyfs store and mount; fs_mark creates empty files
 #             through it in steps of 100,000 (dirs of 1000) up to MEM_FILES;
 #             after each step the daemon's VmRSS/RssAnon/RssFile/VmHWM
-#             from /proc/PID/status
+#             from /proc/PID/status and the kernel's FUSE inodes (the
+#             fuse_inode slab); then idle 5 s, and 5 s after
+#             `echo 2 > /proc/sys/vm/drop_caches` (the kernel forgets the
+#             inodes)
 #
 # usage: bench/run_fuse_benchmarks.sh [BUILD_DIR [OUT_DIR]]
 #   env: REPS (3), TARGETS (all six above), STAGES (all), SEQ_SIZE (1G),
@@ -366,6 +369,16 @@ fi
 rss_of() {  # rss_of PID FIELD: KiB
   awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"
 }
+# The FUSE inodes the kernel holds, of every mount (other mounts on the
+# machine hold few): whether the inodes created are still cached, or
+# something (memory pressure, another drop_caches) made the kernel forget.
+fuse_inodes() { awk '$1 == "fuse_inode" {print $2}' /proc/slabinfo; }
+record_memory() {  # record_memory FILES SUFFIX
+  for field in VmRSS RssAnon RssFile VmHWM; do
+    record memory "${field}_MiB$2" hoodyfs "$1" "$(($(rss_of "$pid" $field) / 1024))" MiB
+  done
+  record memory "fuse_inodes$2" hoodyfs "$1" "$(fuse_inodes)" inodes
+}
 if has_stage memory && [[ " ${ACTIVE[*]} " == *" hoodyfs "* ]]; then
   mark "memory"
   mstore=$SCRATCH/mem/store
@@ -376,9 +389,7 @@ if has_stage memory && [[ " ${ACTIVE[*]} " == *" hoodyfs "* ]]; then
   "$HOODYFS" --store "$mstore" mount -c m --create "$mmp"
   pid=$(cat "$mstore/daemon.pid")
   files=0
-  for field in VmRSS RssAnon RssFile VmHWM; do
-    record memory "${field}_MiB" hoodyfs "$files" "$(($(rss_of "$pid" $field) / 1024))" MiB
-  done
+  record_memory "$files" ""
   while ((files < MEM_FILES)); do
     step=$((files / 100000))
     (cd "$mmp" && fs_mark -d "m$step" -s 0 -n 100000 -D 100 -N 1000 -S 0 -L 1 -t 1 -k) \
@@ -388,15 +399,19 @@ if has_stage memory && [[ " ${ACTIVE[*]} " == *" hoodyfs "* ]]; then
       "$(awk '$1 ~ /^[0-9]+$/ && NF == 5 {v = $4} END {print v}' "$OUT/raw/memory-fsmark-$step.txt")" \
       files/s
     sleep 2
-    for field in VmRSS RssAnon RssFile VmHWM; do
-      record memory "${field}_MiB" hoodyfs "$files" "$(($(rss_of "$pid" $field) / 1024))" MiB
-    done
-    log "memory: $files files, VmRSS $(rss_of "$pid" VmRSS) KiB"
+    record_memory "$files" ""
+    log "memory: $files files, VmRSS $(rss_of "$pid" VmRSS) KiB, FUSE inodes $(fuse_inodes)"
   done
   sleep 5
-  for field in VmRSS RssAnon RssFile VmHWM; do
-    record memory "${field}_MiB_idle5s" hoodyfs "$files" "$(($(rss_of "$pid" $field) / 1024))" MiB
-  done
+  record_memory "$files" _idle5s
+  # The kernel forgets the inodes (FORGET for each), and the daemon's table
+  # must shrink with it; 5 s for the FORGETs and the heap trimmer's quiet
+  # second (base/heap_trim.h).
+  echo 2 > /proc/sys/vm/drop_caches
+  sleep 5
+  record_memory "$files" _dropped
+  log "memory: after drop_caches, VmRSS $(rss_of "$pid" VmRSS) KiB," \
+    "RssAnon $(rss_of "$pid" RssAnon) KiB, FUSE inodes $(fuse_inodes)"
   du -sk "$mstore"/* > "$OUT/raw/memory-store-du.txt"
 fi
 

@@ -70,18 +70,21 @@ def memory(samples):
     for _, metric, target in keys:
         for rep, v in samples[("memory", metric, target)]:
             by_files[int(rep)][metric] = v
-    cols = ["creates_0", "VmRSS_MiB", "RssAnon_MiB", "RssFile_MiB", "VmHWM_MiB"]
+    cols = ["creates_0", "VmRSS_MiB", "RssAnon_MiB", "RssFile_MiB", "VmHWM_MiB", "fuse_inodes"]
     print()
     print("| files created through the mount | creates/s (empty files) | VmRSS MiB | "
-          "RssAnon MiB | RssFile MiB | VmHWM MiB |")
-    print("|---:|---:|---:|---:|---:|---:|")
+          "RssAnon MiB | RssFile MiB | VmHWM MiB | FUSE inodes held |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for files in sorted(by_files):
         row = by_files[files]
         print(f"| {files:,} | " + " | ".join(fmt(row[c]) if c in row else "" for c in cols) + " |")
-        idle = [row.get(c + "_idle5s") for c in cols[1:]]
-        if any(x is not None for x in idle):
-            print(f"| {files:,}, 5 s idle | | " +
-                  " | ".join(fmt(x) if x is not None else "" for x in idle) + " |")
+        for suffix, label in (("_idle5s", "5 s idle"),
+                              ("_dropped", "5 s after drop_caches (inodes forgotten)")):
+            after = [row.get(c.replace("_MiB", "_MiB" + suffix) if "_MiB" in c else c + suffix)
+                     for c in cols[1:]]
+            if any(x is not None for x in after):
+                print(f"| {files:,}, {label} | | " +
+                      " | ".join(fmt(x) if x is not None else "" for x in after) + " |")
 
 
 def stage_of(parts):

@@ -19,21 +19,27 @@
 // Memory is bounded by the kernel's own caches: an inode's record and names
 // go when its count returns to zero, negative names when their parent goes,
 // and at most kMaxNegativeEntries negative names are remembered (beyond that
-// RememberNegative refuses, and the caller answers uncached).
+// RememberNegative refuses, and the caller answers uncached). Each name is
+// stored once, in names_; an inode reaches its names through a chain that
+// runs through the names' own storage. About 170 bytes per inode with one
+// name of 25 bytes (bench/inode_table_memory.cc; docs/design.md, "Memory").
+// Forget tells the process heap trimmer what it freed (base/heap_trim.h).
 //
 // Thread-safety: every method may be called from any thread; one mutex,
 // never held across a call out of the table.
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <mutex>
+#include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "base/types.h"
 
 namespace hoodyfs::fusefs {
@@ -88,23 +94,77 @@ class InodeTable {
   size_t negative_count() const;
 
  private:
-  using Key = std::pair<uint64_t, std::string>;  // (parent, name)
+  // (parent, name), what the kernel's dentries are keyed by.
+  struct NameKey {
+    uint64_t parent;
+    std::string_view name;
+  };
+
+  // One name the kernel caches. Its bytes live in one heap block, which
+  // also holds the link to the next name of the same inode (the chain
+  // Node::names starts): the name is stored once, and an inode with one
+  // name costs a set node of 64 bytes and a block of 32-48 bytes.
+  class Name {
+   public:
+    // REQUIRES: name.size() <= kNameMax (the engine refuses longer ones).
+    Name(uint64_t parent, std::string_view bytes, uint64_t ino);
+
+    uint64_t parent() const { return parent_; }
+    uint64_t ino() const { return ino_; }  // 0: a negative entry
+    std::string_view name() const;
+    NameKey key() const { return NameKey{parent_, name()}; }
+
+    // The inode's next name in its chain. The link lives in the block, not
+    // in the set's key, so it may change while the name is in the set.
+    const Name* next() const;
+    void set_next(const Name* link) const;
+
+   private:
+    // [const Name* next][uint8_t size][size bytes]
+    static constexpr size_t kNextOffset = 0;
+    static constexpr size_t kSizeOffset = sizeof(const Name*);
+    static constexpr size_t kBytesOffset = kSizeOffset + 1;
+    uint64_t parent_;
+    uint64_t ino_;
+    std::unique_ptr<char[]> block_;
+  };
+
+  struct ByParentThenName {
+    using is_transparent = void;
+    static NameKey KeyOf(const Name& n) { return n.key(); }
+    static NameKey KeyOf(const NameKey& k) { return k; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      const NameKey x = KeyOf(a);
+      const NameKey y = KeyOf(b);
+      return x.parent != y.parent ? x.parent < y.parent : x.name < y.name;
+    }
+  };
+  using Names = std::set<Name, ByParentThenName>;
+
   struct Node {
     uint64_t lookups = 0;
     uint64_t generation = 0;
-    std::vector<Key> names;  // at most kMaxNamesPerInode
+    const Name* names = nullptr;  // chain through Name::next, at most kMaxNamesPerInode
   };
-  // REQUIRES: mu_ held.
-  void EraseName(const Key& key);
-  void Link(const Key& key, uint64_t ino);
+
+  // Takes the name out of its inode's chain (or the negative count), then
+  // out of names_. Returns the name after it.
+  Names::iterator EraseAt(Names::iterator it) REQUIRES(mu_);
+  void EraseName(NameKey key) REQUIRES(mu_);
+  // The inode `key` names; 0 when negative or not listed.
+  uint64_t InoOf(NameKey key) const REQUIRES(mu_);
+  // Lists `key` under `ino` (0: negative), replacing what it listed.
+  // REQUIRES: key.name is the caller's, not a view into a Name of the table
+  // (the name it replaces is freed first).
+  void Link(NameKey key, uint64_t ino) REQUIRES(mu_);
 
   const size_t max_negative_entries_;
-  mutable std::mutex mu_;
-  std::unordered_map<uint64_t, Node> nodes_;
-  // Ordered so the names under one parent form a range. Value: the inode,
-  // 0 for a negative entry.
-  std::map<Key, uint64_t> names_;
-  size_t negatives_ = 0;
+  mutable Mutex mu_;
+  std::unordered_map<uint64_t, Node> nodes_ GUARDED_BY(mu_);
+  // Ordered so the names under one parent form a range.
+  Names names_ GUARDED_BY(mu_);
+  size_t negatives_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace hoodyfs::fusefs

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "base/coding.h"
+#include "base/heap_trim.h"
 #include "base/log.h"
 #include "base/test_hook.h"
 #include "base/unique_fd.h"
@@ -434,7 +435,9 @@ Status KvStore::Flush() {
       retired = std::move(sealed_);
       durable_epoch_ = sealed_epoch;
     }
-    retired.reset();  // free the memtable outside the lock
+    // Freed outside the lock; many small frees glibc would keep.
+    NoteHeapFreed(retired->ApproximateBytes());
+    retired.reset();
     if (hooks_.after_commit) hooks_.after_commit(sealed_epoch);
   }
 }

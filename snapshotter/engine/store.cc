@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "base/coding.h"
+#include "base/heap_trim.h"
 #include "base/log.h"
 #include "index/keys.h"
 #include "snapshotter/engine/store_keys.h"
@@ -215,6 +216,10 @@ void Store::FlusherLoop() {
     // reserve sooner.
     ReturnFreeSpace(full() ? 1 : kBackgroundPunchBlocks);
     ReviewSpace();
+    // Once a second: the process's heap gives back what a burst of frees
+    // (committed memtables, inodes the kernel forgot) left, after the
+    // burst (base/heap_trim.h).
+    MaybeTrimHeap();
     l.Lock();
   }
 }

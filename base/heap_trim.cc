@@ -1,0 +1,39 @@
+#include "base/heap_trim.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+namespace hoodyfs {
+
+namespace {
+void TrimProcessHeap() {
+#if defined(__GLIBC__)
+  // Returns the free pages inside every arena, not only each heap's top.
+  malloc_trim(0);
+#endif
+}
+}  // namespace
+
+void HeapTrimmer::NoteFreed(size_t bytes) {
+  if (bytes == 0) return;
+  pending_.fetch_add(bytes, std::memory_order_relaxed);
+  noted_since_check_.store(true, std::memory_order_relaxed);
+}
+
+bool HeapTrimmer::MaybeTrim(void (*trim)()) {
+  // Still freeing (or allocating what it frees): wait for a quiet period.
+  if (noted_since_check_.exchange(false, std::memory_order_relaxed)) return false;
+  if (pending_.load(std::memory_order_relaxed) < threshold_) return false;
+  pending_.exchange(0, std::memory_order_relaxed);
+  (trim != nullptr ? trim : TrimProcessHeap)();
+  trims_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+HeapTrimmer& ProcessHeapTrimmer() {
+  static HeapTrimmer trimmer(kHeapTrimThresholdBytes);
+  return trimmer;
+}
+
+}  // namespace hoodyfs
