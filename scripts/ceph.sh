@@ -58,13 +58,19 @@ check() {
   fi
 }
 
-# A TCP port on loopback that nothing listens on now. The daemon that gets it
+# A TCP port on loopback that no socket uses now, listening or connected.
+# Taken below the kernel's ephemeral range (ip_local_port_range, 32768 up by
+# default): a port inside it can be the local end of any connection made a
+# moment later (the other cluster of a parallel test, a client of this one),
+# and the monitor's bind then fails with EADDRINUSE. The daemon that gets it
 # binds a moment later; a collision in between fails the start loudly.
 free_port() {
-  local port
+  local port low
+  read -r low _ < /proc/sys/net/ipv4/ip_local_port_range
+  ((low > 12000)) || low=32768
   for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 40000))
-    if [[ -z $(ss -Hltn "sport = :$port") ]]; then
+    port=$((10000 + RANDOM % (low - 10000)))
+    if [[ -z $(ss -Htan "sport = :$port") ]]; then
       echo "$port"
       return 0
     fi
