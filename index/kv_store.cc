@@ -175,6 +175,7 @@ WriteScope::~WriteScope() {
 }
 
 void WriteScope::Remember(Table t, std::string_view key) {
+  if (undo_.capacity() == 0) undo_.reserve(kUndoReserve);
   undo_.push_back(Undo{t, std::string(key), active_->Save(t, key)});
 }
 

@@ -180,6 +180,9 @@ class WriteScope : public KvScope {
     std::optional<MemEntry> saved;
   };
   void Remember(Table t, std::string_view key);
+  // A file system call puts a handful of keys: room for them at the first,
+  // so the undo log does not regrow (and move its strings) on the way.
+  static constexpr size_t kUndoReserve = 8;
   std::vector<Undo> undo_;
   std::vector<std::function<void(WriteScope&)>> on_commit_;
   std::vector<std::function<void()>> on_rollback_;

@@ -301,6 +301,9 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
   }
   AlignedBuffer buf(count * kBlockSize);
   for (const MappedBlock& e : edges) {
+    // A hole reads as zeros, as the new buffer holds already: the end of a
+    // new file's last block costs nothing more.
+    if (!e.physical.valid()) continue;
     AlignedBuffer old(kBlockSize);
     HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), {e}, &old));
     std::memcpy(buf.data() + (e.logical - first) * kBlockSize, old.data(), kBlockSize);
