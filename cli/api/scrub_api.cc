@@ -284,6 +284,30 @@ Result<ScrubStatus> ScrubStatusFromJson(const json& j) {
   return s;
 }
 
+const char* BlockRepairResultCode(snapshotter::BlockRepairResult r) {
+  switch (r) {
+    case snapshotter::BlockRepairResult::kRepaired:
+      return "repaired";
+    case snapshotter::BlockRepairResult::kAlreadyGood:
+      return "already_good";
+    case snapshotter::BlockRepairResult::kNoLongerInUse:
+      return "no_longer_in_use";
+    case snapshotter::BlockRepairResult::kRecordChanged:
+      return "record_changed";
+  }
+  return "?";
+}
+
+Result<snapshotter::BlockRepairResult> BlockRepairResultFromCode(const std::string& code) {
+  for (snapshotter::BlockRepairResult r :
+       {snapshotter::BlockRepairResult::kRepaired, snapshotter::BlockRepairResult::kAlreadyGood,
+        snapshotter::BlockRepairResult::kNoLongerInUse,
+        snapshotter::BlockRepairResult::kRecordChanged}) {
+    if (code == BlockRepairResultCode(r)) return r;
+  }
+  return Status::InvalidArgument("unknown block repair result '" + code + "'");
+}
+
 bool StillDamaged(const ScrubBlock& b) { return b.repair != "repaired" && b.repair != "unneeded"; }
 
 Status ScrubOutcome(const ScrubStatus& s) {

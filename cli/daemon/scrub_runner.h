@@ -2,6 +2,7 @@
 // /api/v1/scrub). One scrub at a time, on a thread of its own, beside the
 // mounts: the engine's scrub yields to them (snapshotter/engine/scrub.h).
 // The last scrub's status stays readable until the next one starts.
+// Block repairs (PUT /api/v1/scrub/blocks/N) run on the request's thread.
 //
 // Thread-safety: every method may be called from any thread. The
 // destructor cancels a running scrub and waits for it, so the store it
@@ -28,6 +29,9 @@ class ScrubRunner final : public ScrubService {
   Result<ScrubStatus> Start(const ScrubRequest& request) override EXCLUDES(mu_);
   Result<ScrubStatus> Current() override EXCLUDES(mu_);
   Status Cancel() override EXCLUDES(mu_);
+  // Needs no lock of the runner's: a repair may run beside a scrub (the
+  // engine's BlockRepairer may be called beside any use of the store).
+  Result<BlockRepairReply> RepairBlock(uint64_t block, std::span<const std::byte> bytes) override;
   // 1 while a scrub runs, else 0 (the daemon is not idle meanwhile).
   size_t running() EXCLUDES(mu_);
 
