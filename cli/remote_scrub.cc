@@ -33,8 +33,10 @@ void Unrepairable(ScrubBlock& b, std::string why) {
 using BlockWriter = std::function<Result<snapshotter::BlockRepairResult>(
     BlockNo block, uint64_t checksum, const std::string& bytes)>;
 
-// Finds and writes one block's bytes; sets its repair fields.
-void RepairOne(remote::BlockReplicaFinder& finder, const BlockWriter& write, ScrubBlock& b) {
+// Finds and writes one block's bytes; sets its repair fields (and counts
+// it in `status` when repaired).
+void RepairOne(remote::BlockReplicaFinder& finder, const BlockWriter& write, ScrubBlock& b,
+               ScrubStatus& status) {
   if (b.holders.empty()) {
     return Unrepairable(b,
                         "held by no head or snapshot: nothing reads it, and garbage "
@@ -58,21 +60,7 @@ void RepairOne(remote::BlockReplicaFinder& finder, const BlockWriter& write, Scr
                         "the replica in " + found->source +
                             " verified, but rewriting the block failed: " + r.status().ToString());
   }
-  switch (*r) {
-    case snapshotter::BlockRepairResult::kRepaired:
-      b.repair = "repaired";
-      b.repair_detail = "from " + found->source;
-      break;
-    case snapshotter::BlockRepairResult::kAlreadyGood:
-      b.repair = "repaired";
-      b.repair_detail = "the disk reads right already (verified against " + found->source + ")";
-      break;
-    case snapshotter::BlockRepairResult::kNoLongerInUse:
-    case snapshotter::BlockRepairResult::kRecordChanged:
-      b.repair = "unneeded";
-      b.repair_detail = std::string("the block was ") + snapshotter::BlockRepairResultName(*r);
-      break;
-  }
+  RecordRepair(*r, found->source, b, status);
 }
 
 std::string RepairLine(const ScrubStatus& s, size_t done) {
@@ -142,8 +130,7 @@ Status RunScrubRepair(remote::S3Client& client, const RemoteScrubArgs& args, std
   // is reported as it is; its list of damage is not the whole.
   for (size_t i = 0; status.state == "done" && i < status.damaged.size(); ++i) {
     progress.Update(RepairLine(status, i));
-    RepairOne(finder, write, status.damaged[i]);
-    if (status.damaged[i].repair == "repaired") ++status.blocks_repaired;
+    RepairOne(finder, write, status.damaged[i], status);
   }
   progress.Done();
   if (args.json) {

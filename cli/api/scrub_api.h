@@ -116,6 +116,15 @@ void PrintScrub(const ScrubStatus& status, std::ostream& out);
 nlohmann::json ToJson(const ScrubStatus& status);
 Result<ScrubStatus> ScrubStatusFromJson(const nlohmann::json& j);
 
+// Notes on a damaged block what a repair with bytes from `source` did
+// ("lab:web1@nightly", "a client's PUT /api/v1/scrub/blocks/N"): repair
+// "repaired" (also when the disk read right already) or "unneeded" (freed
+// or reused since), repair_detail saying which; and counts a newly
+// repaired block in `status.blocks_repaired`. The one wording of both the
+// helper's report and the daemon's stored scrub.
+void RecordRepair(snapshotter::BlockRepairResult result, const std::string& source,
+                  ScrubBlock& block, ScrubStatus& status);
+
 // True when `block` still reads damaged: not repaired (nor gone since).
 bool StillDamaged(const ScrubBlock& block);
 

@@ -81,11 +81,24 @@ Result<BlockRepairReply> ScrubRunner::RepairBlock(uint64_t block,
         "serve: repair of " + name + " refused or failed: " + r.status().ToString());
     return r.status();
   }
+  {
+    MutexLock l(mu_);
+    NoteRepair(block, *r);
+  }
   BlockRepairReply reply;
   reply.block = block;
   reply.result = *r;
   Log(LogLevel::kInfo, "serve: repair of " + name + ": " + snapshotter::BlockRepairResultName(*r));
   return reply;
+}
+
+void ScrubRunner::NoteRepair(uint64_t block, snapshotter::BlockRepairResult result) {
+  if (!started_ || status_.state == "running") return;
+  for (ScrubBlock& b : status_.damaged) {
+    if (b.block != block) continue;
+    RecordRepair(result, "a client's PUT /api/v1/scrub/blocks/" + std::to_string(block), b,
+                 status_);
+  }
 }
 
 size_t ScrubRunner::running() {

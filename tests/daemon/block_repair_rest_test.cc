@@ -125,11 +125,32 @@ TEST_F(BlockRepairRestTest, RefusesWhatIsNotTheBlocksContentAndRepairsUnderALive
   EXPECT_EQ(error, EIO) << std::strerror(error);
   ExpectError(400, "invalid_argument", "block " + id, "PUT", path, wrong);
   EXPECT_EQ(DataBlock(block), damaged) << "bytes of another checksum were written";
+  // The daemon's scrub lists the block, not yet repaired.
+  Expect(202, "POST", "/api/v1/scrub");
+  nlohmann::json scrub = Expect(200, "GET", "/api/v1/scrub");
+  while (scrub["state"] == "running") scrub = Expect(200, "GET", "/api/v1/scrub");
+  ASSERT_EQ(scrub["state"], "done") << scrub.dump();
+  ASSERT_EQ(scrub["damaged"].size(), 1u) << scrub.dump();
+  EXPECT_EQ(scrub["damaged"][0]["block"], block);
+  EXPECT_EQ(scrub["damaged"][0]["repair"], "none");
+  EXPECT_EQ(scrub["blocks_repaired"], 0);
 
   const nlohmann::json repaired = Expect(200, "PUT", path, second);
   EXPECT_EQ(repaired["result"], "repaired") << repaired.dump();
   EXPECT_EQ(repaired["block"], block);
   EXPECT_EQ(DataBlock(block), second);
+  // The stored scrub says so, as the helper's report would.
+  scrub = Expect(200, "GET", "/api/v1/scrub");
+  EXPECT_EQ(scrub["state"], "done");
+  EXPECT_EQ(scrub["blocks_damaged"], 1);
+  EXPECT_EQ(scrub["blocks_repaired"], 1) << scrub.dump();
+  EXPECT_EQ(scrub["damaged"][0]["repair"], "repaired") << scrub.dump();
+  EXPECT_EQ(scrub["damaged"][0]["repair_detail"], "from a client's PUT /api/v1/scrub/blocks/" + id);
+  // Sent again, the bytes change nothing and count no second repair.
+  EXPECT_EQ(Expect(200, "PUT", path, second)["result"], "already_good");
+  scrub = Expect(200, "GET", "/api/v1/scrub");
+  EXPECT_EQ(scrub["blocks_repaired"], 1) << scrub.dump();
+  EXPECT_EQ(scrub["damaged"][0]["repair"], "repaired");
   // Through the same mount, with no remount.
   EXPECT_EQ(ReadThroughMount(mp + "/f", &error), first + second);
   EXPECT_EQ(error, 0) << std::strerror(error);
