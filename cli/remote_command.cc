@@ -164,7 +164,8 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
   uint64_t max_rate_mb = 0;
   CLI::App* scrub = app.add_subcommand(
       "scrub",
-      "scrub the store (offline) and repair each damaged block from the remote's replica, "
+      "scrub the store (in its daemon when one serves it, else offline) and repair each damaged "
+      "block from the remote's replica, "
       "verified against the block's checksum before it is written (what `hoodyfs scrub "
       "--repair-from` runs)");
   scrub->add_flag("--json", json, "print the report as JSON (as hoodyfs scrub --json)");

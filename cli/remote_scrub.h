@@ -9,8 +9,13 @@
 // BlockRepairer (snapshotter/engine/block_repair.h) checks them again and
 // rewrites the block in place, syncs and reads it back. A block no replica
 // gives verified bytes for is reported unrepairable with the reason, and
-// nothing is written for it. Offline: the store is opened in this process,
-// so a store a daemon serves is refused (kBusy).
+// nothing is written for it.
+//
+// Where a daemon serves the store (mounts live), the daemon scrubs (POST
+// /api/v1/scrub, followed to its end) and writes (PUT /api/v1/scrub/
+// blocks/N, where it checks the bytes against the block's record before
+// writing); this process keeps the remote's credentials and finds the
+// bytes. Otherwise the store is opened in this process (offline).
 //
 // Thread-safety: one call at a time.
 #pragma once
@@ -32,7 +37,8 @@ struct RemoteScrubArgs {
 
 // Prints the report (human or JSON, as `hoodyfs scrub`) on `out`.
 // Errors: kCorruption when damage remains after the repairs (after the
-// report), kBusy (the store is held by a daemon or another process),
+// report), kStale (the daemon's scrub was cancelled, after the report),
+// kBusy (the store is held by another process that is no daemon),
 // kNotFound (no store), those of the scrub.
 Status RunScrubRepair(remote::S3Client& client, const RemoteScrubArgs& args, std::ostream& out);
 

@@ -70,7 +70,8 @@ CLI::App* AddScrubSubcommand(CLI::App& app, ScrubArgs* args) {
   cmd->add_option("--repair-from", args->repair_from,
                   "repair each damaged block from this remote's replica (a remote name or 0600 "
                   "config file, as hoodyfs-snap-remote --remote; 'env' for HOODYFS_S3_* and "
-                  "AWS_* variables); offline: no daemon may serve the store");
+                  "AWS_* variables); with a daemon serving the store, the daemon scrubs and writes "
+                  "the verified bytes while its mounts stay live");
   return cmd;
 }
 
@@ -80,8 +81,8 @@ namespace {
 Status ExecRepair(const ScrubArgs& args, const std::string& store) {
   if (args.detach || args.status || args.cancel) {
     return Status::InvalidArgument(
-        "--repair-from runs a scrub offline, to its end: it takes no --detach, --status or "
-        "--cancel");
+        "--repair-from runs a scrub to its end and then repairs: it takes no --detach, "
+        "--status or --cancel");
   }
   std::vector<std::string> helper = {"--store", store};
   if (args.repair_from != kRepairFromEnvironment) {

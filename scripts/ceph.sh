@@ -34,7 +34,11 @@
 # Why these settings: memstore keeps the OSD off the disk and starts in a
 # second; with no manager the cluster does without the Python modules (the
 # biggest and slowest daemon); eight placement groups per pool keep the
-# gateway's seven pools far under the per-OSD limit.
+# gateway's seven pools far under the per-OSD limit. tcp_nodelay=1: the
+# gateway writes a GET's headers and its body separately, and with Nagle on
+# the body waits for the client's delayed ACK of the headers, 40 ms per
+# object (a pull of 20,000 small chunks crawled at ~25 chunks/s;
+# docs/benchmarks.md, "Part 2f").
 set -euo pipefail
 
 CEPH_START_TIMEOUT=${CEPH_START_TIMEOUT:-120}
@@ -231,7 +235,7 @@ osd_op_num_threads_per_shard = 1
 [client.rgw]
 admin_socket = $W/run/\$name.asok
 rgw_data = $W/rgw
-rgw_frontends = beast endpoint=127.0.0.1:$rgw_port
+rgw_frontends = beast endpoint=127.0.0.1:$rgw_port tcp_nodelay=1
 rgw_thread_pool_size = 16
 rgw_dns_name = localhost
 rgw_enable_usage_log = false

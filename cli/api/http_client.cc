@@ -111,6 +111,7 @@ Status WriteAll(int fd, std::string_view data) {
 struct Body {
   std::string_view text;
   int fd = -1;
+  const char* text_type = "application/json";  // of `text`
 };
 
 }  // namespace
@@ -131,7 +132,7 @@ Result<HttpResponse> Exchange(const HttpEndpoint& endpoint, const std::string& m
   if (body.fd >= 0) {
     request += "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n";
   } else {
-    if (!body.text.empty()) request += "Content-Type: application/json\r\n";
+    if (!body.text.empty()) request += std::string("Content-Type: ") + body.text_type + "\r\n";
     if (!body.text.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
       request += "Content-Length: " + std::to_string(body.text.size()) + "\r\n";
     }
@@ -208,6 +209,11 @@ Result<HttpResponse> Exchange(const HttpEndpoint& endpoint, const std::string& m
 Result<HttpResponse> HttpClient::Send(const std::string& method, const std::string& target,
                                       const std::string& body) const {
   return Exchange(endpoint_, method, target, Body{body, -1}, -1);
+}
+
+Result<HttpResponse> HttpClient::SendBytes(const std::string& method, const std::string& target,
+                                           std::string_view bytes) const {
+  return Exchange(endpoint_, method, target, Body{bytes, -1, "application/octet-stream"}, -1);
 }
 
 Result<HttpResponse> HttpClient::Stream(const std::string& method, const std::string& target,

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 #include "cli/api/http.h"
@@ -40,6 +41,10 @@ class HttpClient {
   // later.
   Result<HttpResponse> Send(const std::string& method, const std::string& target,
                             const std::string& body = "") const;
+
+  // As Send, with a body of bytes sent as application/octet-stream.
+  Result<HttpResponse> SendBytes(const std::string& method, const std::string& target,
+                                 std::string_view bytes) const;
 
   // As Send, with streamed bodies: the request's body is read from
   // `body_fd` to its end and sent chunked as it is read (-1: no body), and

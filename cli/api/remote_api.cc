@@ -223,4 +223,19 @@ Result<ScrubStatus> RemoteApi::CurrentScrub() {
 
 Status RemoteApi::CancelScrub() { return Call("DELETE", "/api/v1/scrub").status(); }
 
+Result<BlockRepairReply> RemoteApi::RepairBlock(uint64_t block, const std::string& bytes) {
+  HOODY_ASSIGN_OR_RETURN(
+      HttpResponse r,
+      client_.SendBytes("PUT", "/api/v1/scrub/blocks/" + std::to_string(block), bytes));
+  if (r.status < 200 || r.status >= 300) return StatusFromResponse(r);
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("result") || !j["result"].is_string()) {
+    return Status::IoError("the daemon's answer to a block repair has no result: " + r.body);
+  }
+  BlockRepairReply reply;
+  reply.block = block;
+  HOODY_ASSIGN_OR_RETURN(reply.result, BlockRepairResultFromCode(j["result"].get<std::string>()));
+  return reply;
+}
+
 }  // namespace hoodyfs::cli

@@ -67,6 +67,10 @@ class RemoteApi final : public SnapshotApi {
   Result<ScrubStatus> StartScrub(const ScrubRequest& request);
   Result<ScrubStatus> CurrentScrub();
   Status CancelScrub();
+  // PUT /api/v1/scrub/blocks/N: hands the daemon one block's bytes, found
+  // in a replica, to write if they are its own content. Errors: as
+  // ScrubService::RepairBlock, through the REST errors.
+  Result<BlockRepairReply> RepairBlock(uint64_t block, const std::string& bytes);
 
  private:
   // Sends and returns the parsed JSON of a 2xx answer, else the error.

@@ -284,6 +284,54 @@ Result<ScrubStatus> ScrubStatusFromJson(const json& j) {
   return s;
 }
 
+const char* BlockRepairResultCode(snapshotter::BlockRepairResult r) {
+  switch (r) {
+    case snapshotter::BlockRepairResult::kRepaired:
+      return "repaired";
+    case snapshotter::BlockRepairResult::kAlreadyGood:
+      return "already_good";
+    case snapshotter::BlockRepairResult::kNoLongerInUse:
+      return "no_longer_in_use";
+    case snapshotter::BlockRepairResult::kRecordChanged:
+      return "record_changed";
+  }
+  return "?";
+}
+
+Result<snapshotter::BlockRepairResult> BlockRepairResultFromCode(const std::string& code) {
+  for (snapshotter::BlockRepairResult r :
+       {snapshotter::BlockRepairResult::kRepaired, snapshotter::BlockRepairResult::kAlreadyGood,
+        snapshotter::BlockRepairResult::kNoLongerInUse,
+        snapshotter::BlockRepairResult::kRecordChanged}) {
+    if (code == BlockRepairResultCode(r)) return r;
+  }
+  return Status::InvalidArgument("unknown block repair result '" + code + "'");
+}
+
+void RecordRepair(snapshotter::BlockRepairResult result, const std::string& source, ScrubBlock& b,
+                  ScrubStatus& status) {
+  const bool was_repaired = b.repair == "repaired";
+  // The same bytes again: the first repair's record stays.
+  if (was_repaired && result == snapshotter::BlockRepairResult::kAlreadyGood) return;
+  switch (result) {
+    case snapshotter::BlockRepairResult::kRepaired:
+      b.repair = "repaired";
+      b.repair_detail = "from " + source;
+      break;
+    case snapshotter::BlockRepairResult::kAlreadyGood:
+      b.repair = "repaired";
+      b.repair_detail = "the disk reads right already (verified against " + source + ")";
+      break;
+    case snapshotter::BlockRepairResult::kNoLongerInUse:
+    case snapshotter::BlockRepairResult::kRecordChanged:
+      b.repair = "unneeded";
+      b.repair_detail = std::string("the block was ") + snapshotter::BlockRepairResultName(result);
+      break;
+  }
+  if (b.repair == "repaired" && !was_repaired) ++status.blocks_repaired;
+  if (b.repair != "repaired" && was_repaired) --status.blocks_repaired;
+}
+
 bool StillDamaged(const ScrubBlock& b) { return b.repair != "repaired" && b.repair != "unneeded"; }
 
 Status ScrubOutcome(const ScrubStatus& s) {

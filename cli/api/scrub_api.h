@@ -16,10 +16,12 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "snapshotter/engine/block_repair.h"
 #include "snapshotter/engine/scrub.h"
 #include "snapshotter/verbs/snapshotter.h"
 
@@ -70,7 +72,21 @@ Result<ScrubStatus> RunScrub(snapshotter::Snapshotter& snap, const ScrubRequest&
                              const std::function<void(const ScrubStatus&)>& progress,
                              const std::atomic<bool>* cancel);
 
-// The daemon's background scrub: one at a time.
+// What the daemon did with one block's bytes a client handed it
+// (PUT /api/v1/scrub/blocks/N, docs/api.md).
+struct BlockRepairReply {
+  uint64_t block = 0;
+  snapshotter::BlockRepairResult result = snapshotter::BlockRepairResult::kRepaired;
+};
+
+// The JSON names of BlockRepairResult: "repaired", "already_good",
+// "no_longer_in_use", "record_changed"; and back (kInvalidArgument for
+// another name).
+const char* BlockRepairResultCode(snapshotter::BlockRepairResult r);
+Result<snapshotter::BlockRepairResult> BlockRepairResultFromCode(const std::string& code);
+
+// The daemon's background scrub: one at a time; and block repairs, which
+// may run beside it and beside the mounts.
 class ScrubService {
  public:
   virtual ~ScrubService() = default;
@@ -80,6 +96,13 @@ class ScrubService {
   virtual Result<ScrubStatus> Current() = 0;
   // Asks the running scrub to stop. Errors: kNotFound when none runs.
   virtual Status Cancel() = 0;
+  // Rewrites `block` with `bytes` when they are its own content: they must
+  // hash to the checksum its record holds now (BlockRepairer::
+  // RepairToRecord). Errors: kNotFound (no record: not in use),
+  // kInvalidArgument (not one block of bytes, or bytes of another checksum:
+  // nothing written), those of the repair.
+  virtual Result<BlockRepairReply> RepairBlock(uint64_t block,
+                                               std::span<const std::byte> bytes) = 0;
 };
 
 // "web1 (head)", "web1@snap-20260304-103000 (v1)", or "generation 7".
@@ -92,6 +115,15 @@ void PrintScrub(const ScrubStatus& status, std::ostream& out);
 // The JSON form (docs/api.md, "Scrub") and back; decoding is strict.
 nlohmann::json ToJson(const ScrubStatus& status);
 Result<ScrubStatus> ScrubStatusFromJson(const nlohmann::json& j);
+
+// Notes on a damaged block what a repair with bytes from `source` did
+// ("lab:web1@nightly", "a client's PUT /api/v1/scrub/blocks/N"): repair
+// "repaired" (also when the disk read right already) or "unneeded" (freed
+// or reused since), repair_detail saying which; and counts a newly
+// repaired block in `status.blocks_repaired`. The one wording of both the
+// helper's report and the daemon's stored scrub.
+void RecordRepair(snapshotter::BlockRepairResult result, const std::string& source,
+                  ScrubBlock& block, ScrubStatus& status);
 
 // True when `block` still reads damaged: not repaired (nor gone since).
 bool StillDamaged(const ScrubBlock& block);

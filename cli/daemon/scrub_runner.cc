@@ -66,6 +66,41 @@ Status ScrubRunner::Cancel() {
   return Status::OK();
 }
 
+Result<BlockRepairReply> ScrubRunner::RepairBlock(uint64_t block,
+                                                  std::span<const std::byte> bytes) {
+  const std::string name = "block " + std::to_string(block);
+  if (bytes.size() != kBlockSize) {
+    return Status::InvalidArgument(name + ": " + std::to_string(bytes.size()) +
+                                   " bytes offered, not one block of " +
+                                   std::to_string(kBlockSize));
+  }
+  Result<snapshotter::BlockRepairResult> r =
+      snapshotter::BlockRepairer(snap_.store()).RepairToRecord(BlockNo(block), bytes);
+  if (!r.ok()) {
+    Log(LogLevel::kError,
+        "serve: repair of " + name + " refused or failed: " + r.status().ToString());
+    return r.status();
+  }
+  {
+    MutexLock l(mu_);
+    NoteRepair(block, *r);
+  }
+  BlockRepairReply reply;
+  reply.block = block;
+  reply.result = *r;
+  Log(LogLevel::kInfo, "serve: repair of " + name + ": " + snapshotter::BlockRepairResultName(*r));
+  return reply;
+}
+
+void ScrubRunner::NoteRepair(uint64_t block, snapshotter::BlockRepairResult result) {
+  if (!started_ || status_.state == "running") return;
+  for (ScrubBlock& b : status_.damaged) {
+    if (b.block != block) continue;
+    RecordRepair(result, "a client's PUT /api/v1/scrub/blocks/" + std::to_string(block), b,
+                 status_);
+  }
+}
+
 size_t ScrubRunner::running() {
   MutexLock l(mu_);
   return started_ && status_.state == "running" ? 1 : 0;

@@ -124,4 +124,22 @@ Result<BlockRepairResult> BlockRepairer::Repair(BlockNo block, uint64_t checksum
   return BlockRepairResult::kRepaired;
 }
 
+Result<BlockRepairResult> BlockRepairer::RepairToRecord(BlockNo block,
+                                                        std::span<const std::byte> bytes) {
+  uint64_t recorded = 0;
+  {
+    index::ReadScope s(internals().kv());
+    HOODY_ASSIGN_OR_RETURN(auto v, s.Get(index::Table::kBlocks, index::BlockKey(block)));
+    if (!v) {
+      return Status::NotFound("block " + std::to_string(block.value) +
+                              " is not in use (it has no block record): nothing to repair");
+    }
+    HOODY_ASSIGN_OR_RETURN(index::BlockRecord rec, index::BlockRecord::Decode(*v));
+    recorded = rec.checksum;
+  }
+  // Repair looks the record up again under the data-readers guard: a block
+  // freed or reused since is left alone (kNoLongerInUse, kRecordChanged).
+  return Repair(block, recorded, bytes);
+}
+
 }  // namespace hoodyfs::snapshotter

@@ -58,6 +58,15 @@ class BlockRepairer {
   Result<BlockRepairResult> Repair(BlockNo block, uint64_t checksum,
                                    std::span<const std::byte> bytes);
 
+  // As Repair, against the checksum the block's record holds now rather
+  // than one a caller names: for bytes from a caller the store does not
+  // trust (the daemon's PUT /api/v1/scrub/blocks/N, docs/api.md), which
+  // are written only when they are the block's own content.
+  // Errors: kNotFound (the block has no record: not in use), those of
+  // Repair (kInvalidArgument names the block when the bytes hash to
+  // another checksum than its record's).
+  Result<BlockRepairResult> RepairToRecord(BlockNo block, std::span<const std::byte> bytes);
+
  private:
   EngineInternals internals() const;
   Store& store_;

@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/testing/temp_dir.h"
@@ -78,6 +80,12 @@ class BlockRepairTest : public ::testing::Test {
     if (checksum == 0) checksum = blockstore::BlockChecksum(bytes.data());
     return BlockRepairer(*store_).Repair(
         BlockNo(block), checksum,
+        std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+  }
+
+  Result<BlockRepairResult> RepairToRecord(uint64_t block, const std::string& bytes) {
+    return BlockRepairer(*store_).RepairToRecord(
+        BlockNo(block),
         std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
   }
 
@@ -158,6 +166,68 @@ TEST_F(BlockRepairTest, ABlockFreedOrReusedSinceTheScrubIsLeftAlone) {
   ASSERT_TRUE(fs.Read(other, 0, buf).ok());
   EXPECT_EQ(buf, Block('o', "o0"));
   EXPECT_TRUE(Scrub().damaged.empty());
+}
+
+// The daemon's form (bytes from a client it does not trust): the checksum
+// is the record's, never the caller's.
+TEST_F(BlockRepairTest, RepairToRecordTakesTheRecordsChecksumAndRefusesAnyOther) {
+  FileSystem fs = Head();
+  Put(fs, "f", Block('r', "r0"));
+  const uint64_t block = Damage(Block('r', "r0"));
+  const std::string before = BlockOnDisk(block);
+  Result<BlockRepairResult> wrong = RepairToRecord(block, Block('x', "r0"));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(wrong.status().message().find("block " + std::to_string(block)), std::string::npos)
+      << wrong.status().ToString();
+  EXPECT_EQ(BlockOnDisk(block), before);
+  Result<BlockRepairResult> unknown = RepairToRecord(block + 1000, Block('r', "r0"));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), Code::kNotFound) << unknown.status().ToString();
+  Result<BlockRepairResult> r = RepairToRecord(block, Block('r', "r0"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, BlockRepairResult::kRepaired);
+  EXPECT_EQ(BlockOnDisk(block), Block('r', "r0"));
+  EXPECT_TRUE(Scrub().damaged.empty());
+}
+
+// Readers of the damaged file race the repair: each read gives the
+// block's right bytes or fails (kCorruption, EIO to a mount), never other
+// bytes; once the repair returns, every read is right.
+TEST_F(BlockRepairTest, ReadersRacingARepairGetTheRightBytesOrAnErrorNeverOthers) {
+  FileSystem fs = Head();
+  const std::string data = Block('q', "q0") + Block('q', "q1");
+  const Ino ino = Put(fs, "hot", data);
+  const uint64_t block = Damage(Block('q', "q1"));
+  std::atomic<bool> repaired{false};
+  std::atomic<uint64_t> wrong{0}, failed{0}, right{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      FileSystem view = store_->Head("c").value();
+      std::string buf(data.size(), '\0');
+      // Until a read after the repair returned: one read at least each.
+      for (bool after = false; !after;) {
+        after = repaired.load();
+        Result<size_t> n = view.Read(ino, 0, buf);
+        if (!n.ok()) {
+          failed.fetch_add(1);
+          if (after) wrong.fetch_add(1);  // still failing after the repair
+        } else if (*n != data.size() || buf != data) {
+          wrong.fetch_add(1);
+        } else {
+          right.fetch_add(1);
+        }
+      }
+    });
+  }
+  Result<BlockRepairResult> r = RepairToRecord(block, Block('q', "q1"));
+  repaired.store(true);
+  for (std::thread& t : readers) t.join();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, BlockRepairResult::kRepaired);
+  EXPECT_EQ(wrong.load(), 0u) << failed.load() << " failed, " << right.load() << " right";
+  EXPECT_GE(right.load(), 3u);
 }
 
 }  // namespace

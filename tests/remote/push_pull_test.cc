@@ -2,12 +2,20 @@
 // push a snapshot, pull it into another store, byte-identical by `hoodyfs
 // export` and a tree compare; a second push uploads nothing, a second
 // container holding the same files uploads only what differs; a damaged
-// chunk fails the pull and leaves nothing behind.
+// chunk fails the pull and leaves nothing behind; a push or a pull killed
+// half-way is finished by running it again.
+#include <dirent.h>
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -25,6 +33,30 @@ namespace {
 using nlohmann::json;
 
 class PushPullTest : public RemoteCliTest {};
+
+// The processes whose parent is now this one (a subreaper) and whose name
+// starts with `prefix`: what a killed child left running.
+std::vector<pid_t> OrphansNamed(const std::string& prefix) {
+  std::vector<pid_t> found;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return found;
+  while (const dirent* e = ::readdir(proc)) {
+    const std::string pid = e->d_name;
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in("/proc/" + pid + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // "PID (COMM) STATE PPID ...": COMM may hold blanks and parentheses.
+    const size_t open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open) continue;
+    const std::string comm = stat.substr(open + 1, close - open - 1);
+    char state = 0;
+    long ppid = 0;
+    if (std::sscanf(stat.c_str() + close + 1, " %c %ld", &state, &ppid) != 2) continue;
+    if (ppid == ::getpid() && comm.rfind(prefix, 0) == 0) found.push_back(std::stoi(pid));
+  }
+  ::closedir(proc);
+  return found;
+}
 
 TEST_F(PushPullTest, PullGivesTheSameTreeAndASecondPushUploadsNothing) {
   ContainerWithSnapshot("web1", MakeTree("tree1", 1), "first");
@@ -168,6 +200,50 @@ TEST_F(PushPullTest, APushKilledHalfWayIsResumedByPushingAgain) {
   std::string diffs;
   for (const std::string& d : Diff(a_, "web1", b_, "web1", name)) diffs += d + "\n";
   EXPECT_EQ(diffs, "");
+}
+
+// kill -9 in the middle of a pull (after 3 chunks are in the receive's
+// stream, by the test hook): the receive it fed (a child process) sees its
+// stream end short and refuses it, so store B holds no container, no half snapshot and no
+// leftover of the receive, and fscks clean; pulling again gives the whole
+// tree.
+TEST_F(PushPullTest, APullKilledHalfWayLeavesNothingAndPullingAgainIsWhole) {
+  ContainerWithSnapshot("web1", MakeTree("tree1", 13), "first");
+  const json pushed = PushJson("web1", "first");
+  ASSERT_GE(pushed["chunks"].get<int>(), 6) << pushed.dump();  // 3 is half-way or less
+  const std::string name = pushed["name"];
+  std::vector<std::string> env = env_;
+  env.push_back("HOODYFS_TEST_KILL_AFTER_FETCHES=3");
+  // The receive the pull feeds is a child of its own and outlives the
+  // kill until it has read its stream's end. As a subreaper this process
+  // inherits it, and waits for it: no polling.
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0) << std::strerror(errno);
+  const CommandResult killed =
+      RunCommand(HoodyfsSnapBinary() + "-remote",
+                 {"--store", b_, "pull", "-c", "web1", "--name", "first"}, env);
+  const std::vector<pid_t> orphans = OrphansNamed("hoodyfs");
+  for (pid_t pid : orphans) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    EXPECT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "the receive took a stream cut short";
+  }
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 0), 0) << std::strerror(errno);
+  ASSERT_EQ(killed.exit_code, -1) << "not killed: " << killed.Describe();
+  EXPECT_EQ(orphans.size(), 1u) << "the receive the pull fed";
+  const std::string containers =
+      Ok(RunCommand(HoodyfsSnapBinary(), {"--store", b_, "containers", "list"}));
+  EXPECT_EQ(containers.find("web1"), std::string::npos) << containers;
+  EXPECT_EQ(containers.find("receive-"), std::string::npos) << containers;
+  EXPECT_EQ(Ok(RunCommand(HoodyfsBinary(), {"--store", b_, "fsck"})), b_ + ": consistent\n");
+
+  const std::string pulled = Ok(Remote(b_, {"pull", "-c", "web1", "--name", "first"}));
+  EXPECT_NE(pulled.find("pulled web1@" + name), std::string::npos) << pulled;
+  std::string diffs;
+  for (const std::string& d : Diff(a_, "web1", b_, "web1", name)) diffs += d + "\n";
+  EXPECT_EQ(diffs, "");
+  EXPECT_EQ(Ok(RunCommand(HoodyfsBinary(), {"--store", b_, "fsck"})), b_ + ": consistent\n");
 }
 
 }  // namespace

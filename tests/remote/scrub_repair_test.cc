@@ -5,13 +5,21 @@
 // every snapshot reads back byte-identical; a block with no replica, or
 // whose replica is itself wrong (a tampered chunk), is reported
 // unrepairable and not written; a repair killed half-way leaves the store
-// consistent and is finished by running it again. One cluster for all.
+// consistent and is finished by running it again; with a daemon serving the
+// store and a container mounted, the daemon scrubs and writes the verified
+// bytes the command found, and the file reads right through the same
+// mount. One cluster for all.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -23,7 +31,9 @@
 #include "snapshotter/remote/manifest.h"
 #include "snapshotter/remote/s3_client.h"
 #include "snapshotter/remote/sha256.h"
+#include "tests/daemon/daemon_process.h"
 #include "tests/remote/remote_cli_fixture.h"
+#include "tests/util/private_mount_namespace.h"
 
 namespace hoodyfs::testing {
 namespace {
@@ -295,6 +305,114 @@ TEST_F(ScrubRepairTest, ATamperedReplicaIsRefusedAndAKilledRepairIsFinishedByThe
   EXPECT_EQ(DataBlock(block), BlockOf(f, 1));
   EXPECT_EQ(Exported("web1", "v1", "/f"), f);
   EXPECT_EQ(Scrub({}).exit_code, 0);
+  Consistent();
+}
+
+// The file's bytes through a mount; the errno of a failed open or read.
+std::string ReadThroughMount(const std::string& path, int* error) {
+  *error = 0;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    *error = errno;
+    return "";
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      *error = errno;
+      return out;
+    }
+    if (n == 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// A daemon serves store A with web1 mounted. A block of /f is damaged
+// under it; the mount reads EIO. A tampered replica is refused (nothing
+// written, still EIO); the right one is written by the daemon and /f reads
+// right through the same mount, its snapshot by export, and fsck is clean.
+TEST_F(ScrubRepairTest, RepairsThroughTheDaemonWhileTheMountIsLive) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the daemon mounts FUSE: needs root";
+  {
+    UniqueFd dev(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
+    if (!dev.valid()) GTEST_SKIP() << "cannot open /dev/fuse: " << std::strerror(errno);
+  }
+  if (!PrivateMountNamespaceError().empty()) {
+    GTEST_SKIP() << "no private mount namespace: " << PrivateMountNamespaceError();
+  }
+  const std::string f = Blocks("live", 'l', 3);
+  const std::string tree = NewTree("t", {{"/f", f}});
+  Ok(RunCommand(HoodyfsBinary(), {"--store", a_, "import", "-c", "web1", "--create", tree}));
+  Snapshot("web1", "v1");
+  PushJson("web1", "v1");
+
+  Result<pid_t> daemon = StartDaemonProcess(a_, {}, dir_.File("daemon.log"));
+  ASSERT_TRUE(daemon.ok()) << daemon.status().ToString();
+  const std::string mp = dir_.File("mnt");
+  ASSERT_EQ(mkdir(mp.c_str(), 0755), 0);
+  bool mounted = false;
+  // Unmounted and stopped however the test ends.
+  struct Cleanup {
+    std::function<void()> run;
+    ~Cleanup() { run(); }
+  } cleanup{[&] {
+    if (mounted && RunCommand(HoodyfsBinary(), {"--store", a_, "umount", mp}).exit_code != 0) {
+      ::umount2(mp.c_str(), MNT_DETACH);
+    }
+    mounted = false;
+    if (*daemon > 0) StopDaemonProcess(*daemon, SIGTERM);
+    *daemon = -1;
+  }};
+  Ok(RunCommand(HoodyfsBinary(), {"--store", a_, "mount", "-c", "web1", mp}));
+  mounted = true;
+
+  // Damaged under the live mount, before any page of /f was read.
+  const uint64_t block = Flip(BlockOf(f, 1));
+  const std::string damaged = DataBlock(block);
+  int error = 0;
+  ReadThroughMount(mp + "/f", &error);
+  EXPECT_EQ(error, EIO) << std::strerror(error);
+
+  // A tampered replica: refused by the command's check, and had it not
+  // been, by the daemon's (tests/daemon/block_repair_rest_test.cc).
+  auto client = remote::S3Client::Create(config_);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  const std::string hash = remote::Sha256Hex(f);
+  std::string tampered = f;
+  tampered[4096 + 300] = 'X';
+  ASSERT_TRUE((*client)->Put(remote::ChunkKey(hash), tampered).ok());
+  const CommandResult refused = Scrub({"--repair-from", "env"});
+  EXPECT_EQ(refused.exit_code, 7) << refused.Describe();
+  const json bad = Parse(refused);
+  ASSERT_EQ(bad["damaged"].size(), 1u) << bad.dump(2);
+  EXPECT_EQ(bad["damaged"][0]["block"], block);
+  EXPECT_EQ(bad["damaged"][0]["repair"], "unrepairable") << bad.dump(2);
+  EXPECT_EQ(DataBlock(block), damaged) << "an unverified replica was written";
+  ReadThroughMount(mp + "/f", &error);
+  EXPECT_EQ(error, EIO) << std::strerror(error);
+
+  // The right replica: the daemon writes it; the same mount reads it.
+  ASSERT_TRUE((*client)->Put(remote::ChunkKey(hash), f).ok());
+  const CommandResult fixed = Scrub({"--repair-from", "env"});
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.Describe();
+  const json done = Parse(fixed);
+  ASSERT_EQ(done["damaged"].size(), 1u) << done.dump(2);
+  EXPECT_EQ(done["damaged"][0]["repair"], "repaired") << done.dump(2);
+  EXPECT_NE(done["damaged"][0]["repair_detail"].get<std::string>().find("manifests/"),
+            std::string::npos)
+      << done.dump(2);
+  EXPECT_EQ(done["blocks_repaired"], 1);
+  EXPECT_EQ(DataBlock(block), BlockOf(f, 1));
+  EXPECT_EQ(ReadThroughMount(mp + "/f", &error), f);
+  EXPECT_EQ(error, 0) << std::strerror(error);
+  // The daemon's own scrub finds nothing left.
+  EXPECT_EQ(Scrub({}).exit_code, 0);
+
+  cleanup.run();
+  EXPECT_EQ(Exported("web1", "v1", "/f"), f);
+  EXPECT_EQ(Exported("web1", "", "/f"), f);
   Consistent();
 }
 

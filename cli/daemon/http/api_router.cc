@@ -131,6 +131,9 @@ HttpResponse ApiRouter::Handle(const HttpRequest& r) {
   }
   if (parts.size() == 3 && parts[2] == "ping") return Json(200, json{{"ok", true}});
   if (parts.size() == 3 && parts[2] == "scrub" && scrubs_ != nullptr) return Scrub(r);
+  if (parts.size() == 5 && parts[2] == "scrub" && parts[3] == "blocks" && scrubs_ != nullptr) {
+    return RepairBlock(r, parts[4]);
+  }
   if (parts.size() == 3 && parts[2] == "mounts" && mounts_ != nullptr) return Mounts(r);
   if (parts.size() == 4 && parts[2] == "bisects" && bisects_ != nullptr)
     return Bisects(r, parts[3]);
@@ -475,6 +478,32 @@ HttpResponse ApiRouter::Scrub(const HttpRequest& r) {
   auto started = scrubs_->Start(req);
   if (!started.ok()) return ErrorResponse(started.status());
   return Json(202, ToJson(*started));
+}
+
+// PUT /api/v1/scrub/blocks/N: the body is the block's 4096 bytes, found by
+// the client in a replica (the daemon holds no remote's credentials); they
+// are written only when they hash to the checksum the block's record holds
+// (docs/api.md, "Block repair").
+HttpResponse ApiRouter::RepairBlock(const HttpRequest& r, const std::string& id) {
+  if (r.method != "PUT") return WrongMethod(r);
+  uint64_t block = 0;
+  const bool digits =
+      !id.empty() && id.size() <= 20 && id.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || (id.size() == 20 && id > "18446744073709551615")) {
+    return BadRequest("'" + id + "' is not a block number");
+  }
+  block = std::stoull(id);
+  if (r.body.size() > kBlockSize) {
+    return ErrorResponse(413, "too_large",
+                         "block " + id + ": a body of " + std::to_string(r.body.size()) +
+                             " bytes; a block repair carries exactly one block of " +
+                             std::to_string(kBlockSize));
+  }
+  auto done = scrubs_->RepairBlock(
+      block,
+      std::span<const std::byte>(reinterpret_cast<const std::byte*>(r.body.data()), r.body.size()));
+  if (!done.ok()) return ErrorResponse(done.status());
+  return Json(200, json{{"block", done->block}, {"result", BlockRepairResultCode(done->result)}});
 }
 
 }  // namespace hoodyfs::cli

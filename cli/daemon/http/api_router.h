@@ -45,6 +45,7 @@ class ApiRouter {
   HttpResponse Bisect(const HttpRequest& r, const std::string& container);
   HttpResponse Bisects(const HttpRequest& r, const std::string& id);
   HttpResponse Scrub(const HttpRequest& r);
+  HttpResponse RepairBlock(const HttpRequest& r, const std::string& id);
 
   SnapshotApi& api_;
   MountService* mounts_;

@@ -1,0 +1,165 @@
+// PUT /api/v1/scrub/blocks/N (docs/api.md, "Block repair") against a real
+// daemon with a live mount: every refusal (a method, a block number that is
+// none, a block not in use, a body of more or less than one block, bytes
+// that are not the block's content) writes nothing, and the block's own
+// bytes repair a damaged block so the file reads right through the same
+// mount that failed on it (EIO) before. No remote: the bytes are the
+// test's own.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/unique_fd.h"
+#include "tests/daemon/rest_fixture.h"
+
+namespace hoodyfs::testing {
+namespace {
+
+class BlockRepairRestTest : public RestTest {
+ protected:
+  static std::string ReadAll(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  // One block of `fill` starting with `label`.
+  static std::string Block(const std::string& label, char fill) {
+    std::string b(4096, fill);
+    b.replace(0, label.size(), label);
+    return b;
+  }
+  std::string DataBlock(uint64_t block) {
+    return ReadAll(store_ + "/data").substr(block * 4096, 4096);
+  }
+  // The block of the data file that holds `content` (one whole block, once).
+  uint64_t BlockHolding(const std::string& content) {
+    const std::string data = ReadAll(store_ + "/data");
+    const size_t at = data.find(content);
+    EXPECT_NE(at, std::string::npos);
+    EXPECT_EQ(at % 4096, 0u);
+    EXPECT_EQ(data.find(content, at + 1), std::string::npos) << "content in two blocks";
+    return at == std::string::npos ? 0 : at / 4096;
+  }
+  // Flips a byte of `block` in the data file, under the daemon.
+  void Damage(uint64_t block) {
+    UniqueFd fd(::open((store_ + "/data").c_str(), O_RDWR | O_CLOEXEC));
+    ASSERT_TRUE(fd.valid()) << std::strerror(errno);
+    const off_t at = static_cast<off_t>(block * 4096 + 200);
+    char x = 0;
+    ASSERT_EQ(::pread(fd.get(), &x, 1, at), 1);
+    x = static_cast<char>(x ^ 0x41);
+    ASSERT_EQ(::pwrite(fd.get(), &x, 1, at), 1);
+  }
+  // The file's bytes through the mount; the errno of a failed read.
+  static std::string ReadThroughMount(const std::string& path, int* error) {
+    *error = 0;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+      *error = errno;
+      return "";
+    }
+    std::string out;
+    char buf[65536];
+    for (;;) {
+      const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n < 0) {
+        *error = errno;
+        return out;
+      }
+      if (n == 0) return out;
+      out.append(buf, static_cast<size_t>(n));
+    }
+  }
+};
+
+TEST_F(BlockRepairRestTest, RefusesWhatIsNotTheBlocksContentAndRepairsUnderALiveMount) {
+  std::string mp = MountContainer("web1", {"--create"});
+  const std::string first = Block("repair-rest-first", 'a');
+  const std::string second = Block("repair-rest-second", 'b');
+  {
+    UniqueFd fd(::open((mp + "/f").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    ASSERT_TRUE(fd.valid()) << std::strerror(errno);
+    const std::string both = first + second;
+    ASSERT_EQ(::write(fd.get(), both.data(), both.size()), static_cast<ssize_t>(both.size()));
+    ASSERT_EQ(::fsync(fd.get()), 0);
+  }
+  const uint64_t block = BlockHolding(second);
+  const std::string id = std::to_string(block);
+  const std::string path = "/api/v1/scrub/blocks/" + id;
+
+  // Refusals: nothing written.
+  ExpectError(405, "method_not_allowed", "POST is not allowed", "POST", path, second);
+  ExpectError(400, "invalid_argument", "'x1' is not a block number", "PUT",
+              "/api/v1/scrub/blocks/x1", second);
+  ExpectError(400, "invalid_argument", "is not a block number", "PUT",
+              "/api/v1/scrub/blocks/99999999999999999999", second);
+  ExpectError(404, "not_found", "block 999999999 is not in use", "PUT",
+              "/api/v1/scrub/blocks/999999999", second);
+  ExpectError(413, "too_large", "block " + id + ": a body of 4097 bytes", "PUT", path,
+              second + "x");
+  ExpectError(400, "invalid_argument", "block " + id + ": 100 bytes offered", "PUT", path,
+              second.substr(0, 100));
+  std::string wrong = second;
+  wrong[300] = 'X';
+  ExpectError(400, "invalid_argument", "the bytes offered for block " + id + " hash to", "PUT",
+              path, wrong);
+  EXPECT_EQ(DataBlock(block), second);
+  // The right bytes on a good block: nothing to do.
+  EXPECT_EQ(Expect(200, "PUT", path, second)["result"], "already_good");
+
+  // Damaged under the daemon: a fresh mount (no page of the file cached)
+  // fails to read it.
+  Damage(block);
+  const std::string damaged = DataBlock(block);
+  ASSERT_NE(damaged, second);
+  Unmount(mp);
+  mp = MountContainer("web1");
+  int error = 0;
+  ReadThroughMount(mp + "/f", &error);
+  EXPECT_EQ(error, EIO) << std::strerror(error);
+  ExpectError(400, "invalid_argument", "block " + id, "PUT", path, wrong);
+  EXPECT_EQ(DataBlock(block), damaged) << "bytes of another checksum were written";
+  // The daemon's scrub lists the block, not yet repaired.
+  Expect(202, "POST", "/api/v1/scrub");
+  nlohmann::json scrub = Expect(200, "GET", "/api/v1/scrub");
+  while (scrub["state"] == "running") scrub = Expect(200, "GET", "/api/v1/scrub");
+  ASSERT_EQ(scrub["state"], "done") << scrub.dump();
+  ASSERT_EQ(scrub["damaged"].size(), 1u) << scrub.dump();
+  EXPECT_EQ(scrub["damaged"][0]["block"], block);
+  EXPECT_EQ(scrub["damaged"][0]["repair"], "none");
+  EXPECT_EQ(scrub["blocks_repaired"], 0);
+
+  const nlohmann::json repaired = Expect(200, "PUT", path, second);
+  EXPECT_EQ(repaired["result"], "repaired") << repaired.dump();
+  EXPECT_EQ(repaired["block"], block);
+  EXPECT_EQ(DataBlock(block), second);
+  // The stored scrub says so, as the helper's report would.
+  scrub = Expect(200, "GET", "/api/v1/scrub");
+  EXPECT_EQ(scrub["state"], "done");
+  EXPECT_EQ(scrub["blocks_damaged"], 1);
+  EXPECT_EQ(scrub["blocks_repaired"], 1) << scrub.dump();
+  EXPECT_EQ(scrub["damaged"][0]["repair"], "repaired") << scrub.dump();
+  EXPECT_EQ(scrub["damaged"][0]["repair_detail"], "from a client's PUT /api/v1/scrub/blocks/" + id);
+  // Sent again, the bytes change nothing and count no second repair.
+  EXPECT_EQ(Expect(200, "PUT", path, second)["result"], "already_good");
+  scrub = Expect(200, "GET", "/api/v1/scrub");
+  EXPECT_EQ(scrub["blocks_repaired"], 1) << scrub.dump();
+  EXPECT_EQ(scrub["damaged"][0]["repair"], "repaired");
+  // Through the same mount, with no remount.
+  EXPECT_EQ(ReadThroughMount(mp + "/f", &error), first + second);
+  EXPECT_EQ(error, 0) << std::strerror(error);
+  // The daemon's scrub finds nothing; offline, fsck agrees.
+  Ok(Hoodyfs({"scrub"}));
+  Unmount(mp);
+  StopDaemon();
+  EXPECT_EQ(Ok(Hoodyfs({"fsck"})), store_ + ": consistent\n");
+}
+
+}  // namespace
+}  // namespace hoodyfs::testing
