@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/testing/read_until_error.h"
 #include "base/unique_fd.h"
 #include "tests/daemon/rest_fixture.h"
 
@@ -55,26 +56,6 @@ class BlockRepairRestTest : public RestTest {
     ASSERT_EQ(::pread(fd.get(), &x, 1, at), 1);
     x = static_cast<char>(x ^ 0x41);
     ASSERT_EQ(::pwrite(fd.get(), &x, 1, at), 1);
-  }
-  // The file's bytes through the mount; the errno of a failed read.
-  static std::string ReadThroughMount(const std::string& path, int* error) {
-    *error = 0;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) {
-      *error = errno;
-      return "";
-    }
-    std::string out;
-    char buf[65536];
-    for (;;) {
-      const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-      if (n < 0) {
-        *error = errno;
-        return out;
-      }
-      if (n == 0) return out;
-      out.append(buf, static_cast<size_t>(n));
-    }
   }
 };
 
@@ -121,7 +102,7 @@ TEST_F(BlockRepairRestTest, RefusesWhatIsNotTheBlocksContentAndRepairsUnderALive
   Unmount(mp);
   mp = MountContainer("web1");
   int error = 0;
-  ReadThroughMount(mp + "/f", &error);
+  ReadUntilError(mp + "/f", &error);
   EXPECT_EQ(error, EIO) << std::strerror(error);
   ExpectError(400, "invalid_argument", "block " + id, "PUT", path, wrong);
   EXPECT_EQ(DataBlock(block), damaged) << "bytes of another checksum were written";
@@ -152,7 +133,7 @@ TEST_F(BlockRepairRestTest, RefusesWhatIsNotTheBlocksContentAndRepairsUnderALive
   EXPECT_EQ(scrub["blocks_repaired"], 1) << scrub.dump();
   EXPECT_EQ(scrub["damaged"][0]["repair"], "repaired");
   // Through the same mount, with no remount.
-  EXPECT_EQ(ReadThroughMount(mp + "/f", &error), first + second);
+  EXPECT_EQ(ReadUntilError(mp + "/f", &error), first + second);
   EXPECT_EQ(error, 0) << std::strerror(error);
   // The daemon's scrub finds nothing; offline, fsck agrees.
   Ok(Hoodyfs({"scrub"}));

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "base/testing/read_until_error.h"
 #include "base/unique_fd.h"
 #include "snapshotter/remote/manifest.h"
 #include "snapshotter/remote/s3_client.h"
@@ -308,27 +309,6 @@ TEST_F(ScrubRepairTest, ATamperedReplicaIsRefusedAndAKilledRepairIsFinishedByThe
   Consistent();
 }
 
-// The file's bytes through a mount; the errno of a failed open or read.
-std::string ReadThroughMount(const std::string& path, int* error) {
-  *error = 0;
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    *error = errno;
-    return "";
-  }
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      *error = errno;
-      return out;
-    }
-    if (n == 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-  }
-}
-
 // A daemon serves store A with web1 mounted. A block of /f is damaged
 // under it; the mount reads EIO. A tampered replica is refused (nothing
 // written, still EIO); the right one is written by the daemon and /f reads
@@ -372,7 +352,7 @@ TEST_F(ScrubRepairTest, RepairsThroughTheDaemonWhileTheMountIsLive) {
   const uint64_t block = Flip(BlockOf(f, 1));
   const std::string damaged = DataBlock(block);
   int error = 0;
-  ReadThroughMount(mp + "/f", &error);
+  ReadUntilError(mp + "/f", &error);
   EXPECT_EQ(error, EIO) << std::strerror(error);
 
   // A tampered replica: refused by the command's check, and had it not
@@ -390,7 +370,7 @@ TEST_F(ScrubRepairTest, RepairsThroughTheDaemonWhileTheMountIsLive) {
   EXPECT_EQ(bad["damaged"][0]["block"], block);
   EXPECT_EQ(bad["damaged"][0]["repair"], "unrepairable") << bad.dump(2);
   EXPECT_EQ(DataBlock(block), damaged) << "an unverified replica was written";
-  ReadThroughMount(mp + "/f", &error);
+  ReadUntilError(mp + "/f", &error);
   EXPECT_EQ(error, EIO) << std::strerror(error);
 
   // The right replica: the daemon writes it; the same mount reads it.
@@ -405,7 +385,7 @@ TEST_F(ScrubRepairTest, RepairsThroughTheDaemonWhileTheMountIsLive) {
       << done.dump(2);
   EXPECT_EQ(done["blocks_repaired"], 1);
   EXPECT_EQ(DataBlock(block), BlockOf(f, 1));
-  EXPECT_EQ(ReadThroughMount(mp + "/f", &error), f);
+  EXPECT_EQ(ReadUntilError(mp + "/f", &error), f);
   EXPECT_EQ(error, 0) << std::strerror(error);
   // The daemon's own scrub finds nothing left.
   EXPECT_EQ(Scrub({}).exit_code, 0);
