@@ -48,6 +48,20 @@ class BorrowedDevice final : public blockstore::BlockDevice {
   blockstore::BlockDevice& target_;
 };
 
+// The tree the kill tests of long operations (import, receive) work on: a
+// real one, of a size that takes some thousand engine calls.
+inline constexpr char kKillTestSource[] = "/usr/share/zoneinfo";
+
+// A store whose background group commit runs every 5 ms, as the daemon's
+// does, so a process killed part way has already made parts of its work
+// durable: what an open after the kill must cope with.
+inline snapshotter::StoreOptions CommittingAllAlongOptions() {
+  snapshotter::StoreOptions options;
+  options.flush_interval_ms = 5;
+  options.grow_step_bytes = 16 << 20;
+  return options;
+}
+
 // The seed of one parameterized run: gtest's random seed (from the clock
 // unless --gtest_random_seed=N is given) mixed with the parameter, so every
 // instance differs and a failure can be repeated with that flag.

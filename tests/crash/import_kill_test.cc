@@ -14,10 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "base/testing/file_contents.h"
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
 #include "snapshotter/engine/filesystem.h"
@@ -31,21 +30,7 @@ namespace {
 using snapshotter::FileSystem;
 using snapshotter::Snapshotter;
 
-constexpr char kSource[] = "/usr/share/zoneinfo";
-
-snapshotter::StoreOptions Options() {
-  snapshotter::StoreOptions options;
-  options.flush_interval_ms = 5;  // commits happen all along, as in the daemon
-  options.grow_step_bytes = 16 << 20;
-  return options;
-}
-
-std::string HostFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+constexpr const char* kSource = kKillTestSource;
 
 // Checks every regular file under `dir` (a path relative to the container's
 // root and to kSource) against the source; returns how many were checked.
@@ -69,7 +54,7 @@ int CheckAgainstSource(FileSystem& fs, Ino dir, const std::string& path) {
     } else if (S_ISREG(attr->mode)) {
       std::string data(attr->size, '\0');
       EXPECT_TRUE(fs.Read(e.ino, 0, data).ok());
-      const std::string source = HostFile(kSource + child);
+      const std::string source = FileContents(kSource + child);
       EXPECT_EQ(source.compare(0, data.size(), data), 0)
           << child << " holds bytes not the source's";
       ++files;
@@ -90,7 +75,7 @@ TEST_P(ImportKillTest, StoreOpensConsistentAfterAKillMidImport) {
   const std::string store = dir.File("store");
   ASSERT_OK(snapshotter::Store::Init(store));
   {
-    auto snap = Snapshotter::Open(store, Options());
+    auto snap = Snapshotter::Open(store, CommittingAllAlongOptions());
     ASSERT_TRUE(snap.ok());
     ASSERT_TRUE((*snap)->CreateContainer("c").ok());
   }
@@ -99,7 +84,7 @@ TEST_P(ImportKillTest, StoreOpensConsistentAfterAKillMidImport) {
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    auto snap = Snapshotter::Open(store, Options());
+    auto snap = Snapshotter::Open(store, CommittingAllAlongOptions());
     if (!snap.ok()) ::_exit(3);
     FileSystem fs = (*snap)->store().Head("c").value();
     snapshotter::ImportOptions options;
@@ -114,7 +99,7 @@ TEST_P(ImportKillTest, StoreOpensConsistentAfterAKillMidImport) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
 
-  auto snap = Snapshotter::Open(store, Options());
+  auto snap = Snapshotter::Open(store, CommittingAllAlongOptions());
   ASSERT_TRUE(snap.ok()) << "no repair step: the store must open: " << snap.status().ToString();
   ASSERT_OK((*snap)->store().CheckInvariants());
   FileSystem fs = (*snap)->store().Head("c").value();

@@ -17,11 +17,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 
+#include "base/testing/file_contents.h"
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
 #include "base/unique_fd.h"
@@ -36,19 +35,12 @@ namespace {
 
 using snapshotter::Snapshotter;
 
-constexpr char kSource[] = "/usr/share/zoneinfo";
-
-snapshotter::StoreOptions Options() {
-  snapshotter::StoreOptions options;
-  options.flush_interval_ms = 5;  // commits happen all along, as in the daemon
-  options.grow_step_bytes = 16 << 20;
-  return options;
-}
+constexpr const char* kSource = kKillTestSource;
 
 // The stream of a snapshot of kSource, as a string.
 std::string MakeStream(const std::string& store, const std::string& path) {
   EXPECT_OK(snapshotter::Store::Init(store));
-  auto snap = Snapshotter::Open(store, Options());
+  auto snap = Snapshotter::Open(store, CommittingAllAlongOptions());
   EXPECT_TRUE(snap.ok()) << snap.status().ToString();
   if (!snap.ok()) return "";
   EXPECT_TRUE((*snap)->CreateContainer("c").ok());
@@ -63,10 +55,7 @@ std::string MakeStream(const std::string& store, const std::string& path) {
         snapshotter::SendSnapshot(**snap, snapshotter::SendRequest{"c", "s1", ""}, out.get());
     EXPECT_TRUE(sent.ok()) << sent.status().ToString();
   }
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return FileContents(path);
 }
 
 class ReceiveKillTest : public ::testing::TestWithParam<int> {};
@@ -90,7 +79,7 @@ TEST_P(ReceiveKillTest, NoHalfSnapshotAfterAKillMidReceive) {
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    auto snap = Snapshotter::Open(store, Options());
+    auto snap = Snapshotter::Open(store, CommittingAllAlongOptions());
     if (!snap.ok()) ::_exit(3);
     int fds[2];
     if (::pipe(fds) != 0) ::_exit(3);
@@ -113,7 +102,7 @@ TEST_P(ReceiveKillTest, NoHalfSnapshotAfterAKillMidReceive) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
 
-  auto snap = Snapshotter::Open(store, Options());
+  auto snap = Snapshotter::Open(store, CommittingAllAlongOptions());
   ASSERT_TRUE(snap.ok()) << "no repair step: the store must open: " << snap.status().ToString();
   ASSERT_OK((*snap)->store().CheckInvariants());
   EXPECT_TRUE((*snap)->ListContainers().empty()) << "a half-received snapshot or its scratch";
