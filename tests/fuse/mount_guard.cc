@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <future>
@@ -62,11 +63,23 @@ void Act(const char* mountpoint, uint64_t connection, char* fusectl_dir) {
   ::umount2(mountpoint, MNT_DETACH);
 }
 
-[[noreturn]] void GuardMain(int control, pid_t parent, const char* mountpoint, char* fusectl_dir) {
+// Closes every descriptor from 3 up except `keep_a` and `keep_b`.
+void CloseAllBut(int keep_a, int keep_b) {
+  const unsigned lo = static_cast<unsigned>(keep_a < keep_b ? keep_a : keep_b);
+  const unsigned hi = static_cast<unsigned>(keep_a < keep_b ? keep_b : keep_a);
+  if (lo > 3) ::close_range(3, lo - 1, 0);
+  if (hi > lo + 1) ::close_range(lo + 1, hi - 1, 0);
+  ::close_range(hi + 1, ~0u, 0);
+}
+
+[[noreturn]] void GuardMain(int control, int ready, pid_t parent, const char* mountpoint,
+                            char* fusectl_dir) {
   // Keep only the control pipe: an inherited descriptor (another pipe's
-  // write end, a /dev/fuse of an earlier mount) must not outlive the test.
-  if (control > 3) ::close_range(3, static_cast<unsigned>(control) - 1, 0);
-  ::close_range(static_cast<unsigned>(control) + 1, ~0u, 0);
+  // write end, a /dev/fuse of an earlier mount, the store's flock'd lock
+  // file) must not outlive the test. Start waits for `ready` to close, so
+  // a test that reopens the store never finds its lock still held here.
+  CloseAllBut(control, ready);
+  ::close(ready);
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGUSR1);
@@ -110,11 +123,15 @@ void Act(const char* mountpoint, uint64_t connection, char* fusectl_dir) {
 }  // namespace
 
 bool MountGuard::Start(const std::string& mountpoint) {
-  int control[2], stop[2];
+  int control[2], stop[2], ready[2];
   if (::pipe2(control, O_CLOEXEC) != 0) return false;
   if (::pipe2(stop, O_CLOEXEC) != 0) {
     ::close(control[0]);
     ::close(control[1]);
+    return false;
+  }
+  if (::pipe2(ready, O_CLOEXEC) != 0) {
+    for (int fd : {control[0], control[1], stop[0], stop[1]}) ::close(fd);
     return false;
   }
   control_ = control[1];
@@ -123,19 +140,25 @@ bool MountGuard::Start(const std::string& mountpoint) {
   std::future<pid_t> pid = forked.get_future();
   // Everything the child needs, prepared before the fork.
   const pid_t parent = ::getpid();
-  helper_ = std::thread(
-      [control_read = control[0], stop_read = stop[0], parent, &forked, mp = mountpoint] {
-        char fusectl_dir[] = "/tmp/hoodyfs-guard-fusectl-XXXXXX";
-        const pid_t child = ::fork();
-        if (child == 0) GuardMain(control_read, parent, mp.c_str(), fusectl_dir);
-        ::close(control_read);
-        forked.set_value(child);
-        char c;
-        while (::read(stop_read, &c, 1) > 0) {
-        }
-        ::close(stop_read);
-      });
+  helper_ = std::thread([control_read = control[0], stop_read = stop[0], ready_write = ready[1],
+                         parent, &forked, mp = mountpoint] {
+    char fusectl_dir[] = "/tmp/hoodyfs-guard-fusectl-XXXXXX";
+    const pid_t child = ::fork();
+    if (child == 0) GuardMain(control_read, ready_write, parent, mp.c_str(), fusectl_dir);
+    ::close(control_read);
+    ::close(ready_write);
+    forked.set_value(child);
+    char c;
+    while (::read(stop_read, &c, 1) > 0) {
+    }
+    ::close(stop_read);
+  });
   pid_ = pid.get();
+  // EOF once the guard closed its inherited descriptors (or never forked).
+  char c;
+  while (::read(ready[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  ::close(ready[0]);
   return pid_ > 0;
 }
 
