@@ -4,20 +4,17 @@
 // nothing is written; a block freed or reused since the scrub is left alone.
 #include "snapshotter/engine/block_repair.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/testing/data_file_blocks.h"
 #include "base/testing/temp_dir.h"
-#include "base/unique_fd.h"
 #include "blockstore/checksum.h"
 #include "snapshotter/engine/filesystem.h"
 #include "snapshotter/engine/scrub.h"
@@ -52,23 +49,16 @@ class BlockRepairTest : public ::testing::Test {
     b.replace(0, tag.size(), tag);
     return b;
   }
-  std::string DataFile() {
-    std::ifstream in(dir_.File("store/data"), std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }
   // Flips a byte of the data file's block holding `content`; its number.
   uint64_t Damage(const std::string& content) {
-    const std::string bytes = DataFile();
-    const size_t at = bytes.find(content);
-    EXPECT_NE(at, std::string::npos);
-    EXPECT_EQ(at % kBlockSize, 0u);
-    UniqueFd fd(::open(dir_.File("store/data").c_str(), O_WRONLY | O_CLOEXEC));
-    const char x = static_cast<char>(bytes[at + 100] ^ 0x5a);
-    EXPECT_EQ(::pwrite(fd.get(), &x, 1, static_cast<off_t>(at + 100)), 1);
-    return at / kBlockSize;
+    const std::vector<uint64_t> blocks = testing::BlocksHolding(dir_.File("store/data"), content);
+    EXPECT_EQ(blocks.size(), 1u) << "the content is in one block";
+    if (blocks.empty()) return 0;
+    EXPECT_TRUE(testing::FlipByte(dir_.File("store/data"), blocks[0] * kBlockSize + 100));
+    return blocks[0];
   }
   std::string BlockOnDisk(uint64_t block) {
-    return DataFile().substr(block * kBlockSize, kBlockSize);
+    return testing::ReadDataBlock(dir_.File("store/data"), block);
   }
   ScrubReport Scrub() {
     Result<ScrubReport> r = Scrubber(*store_).Run({});

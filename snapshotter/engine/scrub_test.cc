@@ -4,19 +4,16 @@
 // file's paths there, and an undamaged store reports nothing.
 #include "snapshotter/engine/scrub.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <string>
 
+#include "base/testing/data_file_blocks.h"
 #include "base/testing/temp_dir.h"
-#include "base/unique_fd.h"
 #include "snapshotter/engine/filesystem.h"
 #include "snapshotter/engine/store.h"
 
@@ -58,16 +55,11 @@ class ScrubTest : public ::testing::Test {
   // Flips one byte inside the data file's block holding `content` (a whole
   // block of a file); returns the block number.
   uint64_t Damage(const std::string& content) {
-    std::ifstream in(dir_.File("store/data"), std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const size_t at = bytes.find(content);
-    EXPECT_NE(at, std::string::npos);
-    EXPECT_EQ(at % kBlockSize, 0u);
-    EXPECT_EQ(bytes.find(content, at + 1), std::string::npos) << "content is in two blocks";
-    UniqueFd fd(::open(dir_.File("store/data").c_str(), O_WRONLY | O_CLOEXEC));
-    const char x = static_cast<char>(bytes[at + 100] ^ 0x5a);
-    EXPECT_EQ(::pwrite(fd.get(), &x, 1, static_cast<off_t>(at + 100)), 1);
-    return at / kBlockSize;
+    const std::vector<uint64_t> blocks = testing::BlocksHolding(dir_.File("store/data"), content);
+    EXPECT_EQ(blocks.size(), 1u) << "the content is in one block";
+    if (blocks.empty()) return 0;
+    EXPECT_TRUE(testing::FlipByte(dir_.File("store/data"), blocks[0] * kBlockSize + 100));
+    return blocks[0];
   }
 
   ScrubReport Scrub(ScrubOptions options = {}) {

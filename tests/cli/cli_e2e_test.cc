@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/testing/data_file_blocks.h"
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
 #include "base/unique_fd.h"
@@ -236,15 +237,10 @@ TEST_P(CliVerbTest, EveryVerbByNameAndByAlias) {
 // Flips one byte in the data file's block that holds `content` (one whole
 // block of it); returns the block's byte offset, npos when none holds it.
 size_t FlipAByteOfTheBlockHolding(const std::string& store, const std::string& content) {
-  std::ifstream in(store + "/data", std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t at = bytes.find(content);
-  if (at == std::string::npos || at % 4096 != 0) return std::string::npos;
-  UniqueFd fd(::open((store + "/data").c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd.valid() || ::pwrite(fd.get(), "X", 1, static_cast<off_t>(at + 100)) != 1) {
-    return std::string::npos;
-  }
-  return at;
+  const std::vector<uint64_t> blocks = BlocksHolding(store + "/data", content);
+  if (blocks.size() != 1) return std::string::npos;
+  const size_t at = blocks[0] * 4096;
+  return FlipByte(store + "/data", at + 100) ? at : std::string::npos;
 }
 
 // fsck --data reads every block in use: a byte flipped in the data file is
@@ -471,8 +467,15 @@ TEST_P(CliVerbTest, BadInputsAreRefusedAndChangeNothing) {
     EXPECT_EQ(r.out, "") << r.Describe();
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.Describe();
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.Describe();
-    EXPECT_EQ(Fingerprint(), before) << "the refused command changed the store";
+    // A refusal by the store is looked at once it returns, so a change is
+    // pinned to its command; the usage errors (exit 2, two thirds of the
+    // table) are covered by the look after the loop: each look is three
+    // more processes, seconds under ASan.
+    if (c.exit_code != 2) {
+      EXPECT_EQ(Fingerprint(), before) << "the refused command changed the store";
+    }
   }
+  EXPECT_EQ(Fingerprint(), before) << "a refused command changed the store";
   const CommandResult again = Hoodyfs({"init"});
   EXPECT_EQ(again.exit_code, 4) << again.Describe();
   EXPECT_NE(again.err.find("already holds a hoodyfs store"), std::string::npos);

@@ -11,11 +11,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/testing/data_file_blocks.h"
 #include "base/testing/read_until_error.h"
 #include "base/unique_fd.h"
 #include "tests/daemon/rest_fixture.h"
@@ -25,37 +24,22 @@ namespace {
 
 class BlockRepairRestTest : public RestTest {
  protected:
-  static std::string ReadAll(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }
   // One block of `fill` starting with `label`.
   static std::string Block(const std::string& label, char fill) {
     std::string b(4096, fill);
     b.replace(0, label.size(), label);
     return b;
   }
-  std::string DataBlock(uint64_t block) {
-    return ReadAll(store_ + "/data").substr(block * 4096, 4096);
-  }
+  std::string DataBlock(uint64_t block) { return ReadDataBlock(store_ + "/data", block); }
   // The block of the data file that holds `content` (one whole block, once).
   uint64_t BlockHolding(const std::string& content) {
-    const std::string data = ReadAll(store_ + "/data");
-    const size_t at = data.find(content);
-    EXPECT_NE(at, std::string::npos);
-    EXPECT_EQ(at % 4096, 0u);
-    EXPECT_EQ(data.find(content, at + 1), std::string::npos) << "content in two blocks";
-    return at == std::string::npos ? 0 : at / 4096;
+    const std::vector<uint64_t> blocks = BlocksHolding(store_ + "/data", content);
+    EXPECT_EQ(blocks.size(), 1u) << "the content is in one block";
+    return blocks.empty() ? 0 : blocks[0];
   }
   // Flips a byte of `block` in the data file, under the daemon.
   void Damage(uint64_t block) {
-    UniqueFd fd(::open((store_ + "/data").c_str(), O_RDWR | O_CLOEXEC));
-    ASSERT_TRUE(fd.valid()) << std::strerror(errno);
-    const off_t at = static_cast<off_t>(block * 4096 + 200);
-    char x = 0;
-    ASSERT_EQ(::pread(fd.get(), &x, 1, at), 1);
-    x = static_cast<char>(x ^ 0x41);
-    ASSERT_EQ(::pwrite(fd.get(), &x, 1, at), 1);
+    ASSERT_TRUE(FlipByte(store_ + "/data", block * 4096 + 200, 0x41)) << std::strerror(errno);
   }
 };
 

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "base/testing/data_file_blocks.h"
 #include "base/testing/read_until_error.h"
 #include "base/unique_fd.h"
 #include "snapshotter/remote/manifest.h"
@@ -74,19 +75,13 @@ class ScrubRepairTest : public RemoteCliTest {
   // Flips a byte of the data file's block holding `content` (one whole
   // block); returns the block number.
   uint64_t Flip(const std::string& content) {
-    const std::string bytes = ReadFile(a_ + "/data");
-    const size_t at = bytes.find(content);
-    EXPECT_NE(at, std::string::npos);
-    EXPECT_EQ(at % 4096, 0u);
-    EXPECT_EQ(bytes.find(content, at + 1), std::string::npos) << "content in two blocks";
-    UniqueFd fd(::open((a_ + "/data").c_str(), O_WRONLY | O_CLOEXEC));
-    const char x = static_cast<char>(bytes[at + 200] ^ 0x41);
-    EXPECT_EQ(::pwrite(fd.get(), &x, 1, static_cast<off_t>(at + 200)), 1);
-    return at / 4096;
+    const std::vector<uint64_t> blocks = BlocksHolding(a_ + "/data", content);
+    EXPECT_EQ(blocks.size(), 1u) << "the content is in one block";
+    if (blocks.empty()) return 0;
+    EXPECT_TRUE(FlipByte(a_ + "/data", blocks[0] * 4096 + 200, 0x41));
+    return blocks[0];
   }
-  std::string DataBlock(uint64_t block) {
-    return ReadFile(a_ + "/data").substr(block * 4096, 4096);
-  }
+  std::string DataBlock(uint64_t block) { return ReadDataBlock(a_ + "/data", block); }
   CommandResult Scrub(const std::vector<std::string>& flags) {
     std::vector<std::string> args = {"--store", a_, "scrub", "--json"};
     args.insert(args.end(), flags.begin(), flags.end());
