@@ -73,7 +73,7 @@ Status UndoImport(snapshotter::Snapshotter& snap, const std::string& container, 
     HOODY_RETURN_IF_ERROR(snap.Restore(container, before, restore).status());
     HOODY_RETURN_IF_ERROR(snap.DeleteSnapshot(container, before));
   }
-  return snap.CollectGarbage().status();
+  return snap.CollectGarbage(snapshotter::ImplicitCollection()).status();
 }
 
 // `hoodyfs import`: the source is checked before anything changes, and an

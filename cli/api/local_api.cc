@@ -18,7 +18,7 @@ Result<std::vector<ContainerInfo>> LocalApi::ListContainers() { return snap_->Li
 
 Status LocalApi::DeleteContainer(const std::string& name) {
   HOODY_RETURN_IF_ERROR(snap_->DeleteContainer(name));
-  return snap_->CollectGarbage().status();
+  return snap_->CollectGarbage(ImplicitCollection()).status();
 }
 
 Result<ContainerInfo> LocalApi::CopyContainer(const std::string& container,
@@ -53,13 +53,14 @@ Result<SnapshotInfo> LocalApi::SetSnapshot(const std::string& container, const s
 Result<RestoreResult> LocalApi::Restore(const std::string& container, const std::string& name,
                                         const RestoreRequest& request) {
   HOODY_ASSIGN_OR_RETURN(RestoreResult r, snap_->Restore(container, name, request));
-  if (request.discard_head) HOODY_RETURN_IF_ERROR(snap_->CollectGarbage().status());
+  if (request.discard_head)
+    HOODY_RETURN_IF_ERROR(snap_->CollectGarbage(ImplicitCollection()).status());
   return r;
 }
 
 Status LocalApi::DeleteSnapshot(const std::string& container, const std::string& name) {
   HOODY_RETURN_IF_ERROR(snap_->DeleteSnapshot(container, name));
-  return snap_->CollectGarbage().status();
+  return snap_->CollectGarbage(ImplicitCollection()).status();
 }
 
 Result<DiffResult> LocalApi::Diff(const std::string& container, const std::string& from,

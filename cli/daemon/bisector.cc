@@ -255,7 +255,7 @@ Result<BisectReport> Bisector::Run(const BisectRequest& r) {
   struct Collect {
     snapshotter::Snapshotter& snap;
     ~Collect() {
-      snapshotter::GcOptions gc;
+      snapshotter::GcOptions gc = snapshotter::ImplicitCollection();
       gc.prune_shared = false;
       snap.CollectGarbage(gc).status().IgnoreError();
     }

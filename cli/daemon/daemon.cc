@@ -236,7 +236,7 @@ Status Daemon::Run() {
       continue;
     }
     if (n == 0) {  // the timer: expiry and collection, without pruning
-      snapshotter::GcOptions gc;
+      snapshotter::GcOptions gc = snapshotter::ImplicitCollection();
       gc.prune_shared = false;
       auto stats = d.api->snapshotter().CollectGarbage(gc);
       if (!stats.ok()) {

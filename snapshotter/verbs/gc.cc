@@ -69,8 +69,14 @@ Result<GcStats> GarbageCollector::CollectAll(const GcOptions& options,
   HOODY_RETURN_IF_ERROR(store_.Flush());
   // A user who deletes snapshots and collects wants the host's space back
   // now, scattered blocks included.
-  store_.ReturnFreeSpace(1);
+  store_.ReturnFreeSpace(options.return_space_min_blocks);
   return stats;
+}
+
+GcOptions ImplicitCollection() {
+  GcOptions options;
+  options.return_space_min_blocks = Store::kBackgroundPunchBlocks;
+  return options;
 }
 
 Result<bool> GarbageCollector::Collect(GenId gen, const GcOptions& options, GcStats* stats,
