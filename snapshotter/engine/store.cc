@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <ctime>
+#include <thread>
 #include <utility>
 
 #include "base/coding.h"
@@ -240,6 +241,8 @@ uint64_t Store::ReturnFreeSpace(uint32_t min_blocks) {
   // Bounded batches, so writers are never kept from free space long.
   constexpr size_t kRunsPerBatch = 64;
   uint64_t punched = 0;
+  // A write since the last look: a writer is active.
+  uint64_t writes_seen = data_writes_.load(std::memory_order_relaxed);
   for (;;) {
     std::vector<index::BlockRun> runs;
     {
@@ -253,9 +256,20 @@ uint64_t Store::ReturnFreeSpace(uint32_t min_blocks) {
     if (runs.empty()) return punched;
     // Reserved while punched: no write can land there until Unreserve.
     for (const index::BlockRun& run : runs) {
+      const auto start = std::chrono::steady_clock::now();
       device_->Discard(run.start.value * kBlockSize, uint64_t{run.count} * kBlockSize)
           .IgnoreError();
       punched += run.count;
+      // A short run (an explicit gc's scattered blocks) under a writer:
+      // pause, so the writer's requests do not queue behind punch after
+      // punch. Runs of 1 MiB and more are few; a full host needs its space.
+      const uint64_t writes = data_writes_.load(std::memory_order_relaxed);
+      if (run.count < kBackgroundPunchBlocks && !full() && writes != writes_seen) {
+        const auto took = std::chrono::steady_clock::now() - start;
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+            kPunchPauseFactor * took, std::chrono::milliseconds(20)));
+      }
+      writes_seen = writes;
     }
     WriteScope s(*kv_);
     for (const index::BlockRun& run : runs) allocator_.Unreserve(run);

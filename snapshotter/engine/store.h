@@ -165,11 +165,16 @@ class Store {
   // blocks (they stay in the host file, for reuse by later writes): the
   // flusher thread calls this with kBackgroundPunchBlocks after its commits,
   // garbage collection with 1. A failed punch costs space only. Returns the
-  // count of blocks punched.
+  // count of blocks punched. Runs shorter than kBackgroundPunchBlocks yield
+  // to the store's writes: each punch holds the data file's inode lock,
+  // which a write to the file also takes, so while writes go on (and the
+  // host is not full) each such punch is followed by a pause of
+  // kPunchPauseFactor times its own length.
   // None while fallocate reservations are held: they are backed by the data
   // file's free blocks.
   uint64_t ReturnFreeSpace(uint32_t min_blocks);
   static constexpr uint32_t kBackgroundPunchBlocks = 256;  // 1 MiB
+  static constexpr int kPunchPauseFactor = 4;  // writes see the lock a fifth of the time
   // Freed blocks still held by the host file (not punched, not reused).
   uint64_t unpunched_blocks() const;
 
@@ -379,6 +384,8 @@ class Store {
   void WritebackLoop() EXCLUDES(writeback_mu_);
   void StopWriteback() EXCLUDES(writeback_mu_);
   std::atomic<uint64_t> unstarted_bytes_{0};  // reset only under writeback_mu_
+  // Data writes so far (NoteDataWritten): ReturnFreeSpace yields while it moves.
+  std::atomic<uint64_t> data_writes_{0};
   Mutex writeback_mu_;
   std::condition_variable writeback_cv_;     // wakes the thread
   std::condition_variable writeback_paced_;  // wakes writers waiting for a reset
