@@ -3,6 +3,8 @@
 // timed on its own (synced commit included):
 //   create    N snapshots, one file changed before each (untimed)
 //   list      every snapshot (ListSnapshots), timed `lists` times
+//   page      the same list a page of 1000 at a time (ListSnapshots with a
+//             ListPage), each page timed; "paged" is each whole pass
 //   restore   to R snapshots spread over the history (--discard-head)
 //   delete    every snapshot, oldest first, then one collection (gc)
 // and, at the end, whether the store is back to what it held before the
@@ -88,6 +90,7 @@ int Run(const Config& config) {
   std::mt19937_64 rng(42);
 
   Series create{"create", {}}, list{"list", {}}, restore{"restore", {}}, del{"delete", {}};
+  Series page{"page", {}}, paged{"paged", {}};
   std::vector<std::string> names;
   for (int i = 0; i < config.snapshots; ++i) {
     Must(fs.Write(inos[rng() % inos.size()], 0, Filler(kBlockSize, i + 1)).status(), "change");
@@ -97,6 +100,24 @@ int Run(const Config& config) {
   size_t listed = 0;
   for (int i = 0; i < 20; ++i) {
     list.ms.push_back(TimeMs([&] { listed = Must(snap->ListSnapshots("c"), "list").size(); }));
+  }
+  size_t paged_count = 0;
+  for (int i = 0; i < 20; ++i) {
+    paged.ms.push_back(TimeMs([&] {
+      paged_count = 0;
+      snapshotter::ListPage at{"", 1000};
+      for (;;) {
+        snapshotter::SnapshotPage got;
+        page.ms.push_back(TimeMs([&] { got = Must(snap->ListSnapshots("c", at), "page"); }));
+        paged_count += got.snapshots.size();
+        if (!got.next) break;
+        at.after = *got.next;
+      }
+    }));
+  }
+  if (paged_count != listed) {
+    std::fprintf(stderr, "pages listed %zu snapshots, the whole list %zu\n", paged_count, listed);
+    std::exit(1);
   }
   snapshotter::RestoreRequest discard;
   discard.discard_head = true;
@@ -118,7 +139,7 @@ int Run(const Config& config) {
               config.files, listed);
   std::printf("| verb | n | p50 ms | p99 ms | max ms | first 100 p50 | last 100 p50 |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
-  for (const Series* s : {&create, &list, &restore, &del}) s->Print();
+  for (const Series* s : {&create, &list, &page, &paged, &restore, &del}) s->Print();
   std::printf("\ngc after the deletes: %.0f ms, %llu generations reclaimed\n", gc_ms,
               static_cast<unsigned long long>(gc.generations));
   std::printf("blocks in use: %llu at the base, %llu after deleting everything\n",

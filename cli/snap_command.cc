@@ -19,7 +19,9 @@
 #include "cli/human.h"
 #include "cli/progress.h"
 #include "cli/scrub_command.h"
+#include "cli/snapshot_list_printer.h"
 #include "cli/store_path.h"
+#include "snapshotter/engine/names.h"
 #include "snapshotter/verbs/catalog.h"
 
 namespace hoodyfs::cli {
@@ -53,17 +55,6 @@ Result<int64_t> ParseExpiry(const std::string& text) {
 std::string Or(const std::string& s, const char* fallback) { return s.empty() ? fallback : s; }
 
 std::string Bytes(const std::optional<uint64_t>& b) { return b ? HumanBytes(*b) : "-"; }
-
-void PrintSnapshotTable(const std::vector<SnapshotInfo>& list, std::ostream& out) {
-  std::vector<std::vector<std::string>> rows{
-      {"NAME", "ALIAS", "CREATED", "EXPIRES", "REFER", "WRITTEN"}};
-  for (const SnapshotInfo& s : list) {
-    rows.push_back({s.name, Or(s.alias, "-"), HumanTime(s.created_ns),
-                    s.expires_ns == 0 ? "never" : HumanTime(s.expires_ns),
-                    Bytes(s.referenced_bytes), Bytes(s.written_bytes)});
-  }
-  out << FormatTable(rows);
-}
 
 void PrintSnapshot(const SnapshotInfo& s, std::optional<uint64_t> exclusive, std::ostream& out) {
   std::vector<std::vector<std::string>> rows{
@@ -104,7 +95,23 @@ struct Args {
   std::string source_snapshot;
   std::string project;
   std::string stream_file = "-";  // send -o, receive -i
+  std::string after;              // list --after
+  std::string limit;              // list --limit, checked before the store is opened
 };
+
+// list --limit: a whole number, 1 to catalog::kListPageMax.
+Result<int64_t> ParseListLimit(const std::string& text) {
+  int64_t n = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, n);
+  if (text.empty() || ec != std::errc() || ptr != end) {
+    return Status::InvalidArgument("--limit must be a whole number from 1 to " +
+                                   std::to_string(snapshotter::catalog::kListPageMax) + ", not '" +
+                                   text + "'");
+  }
+  HOODY_RETURN_IF_ERROR(snapshotter::catalog::ValidatePageLimit("--limit", n));
+  return n;
+}
 
 // The send stream's file: "-" is stdout (send) or stdin (receive), never
 // a terminal; a file that send writes is removed again when it fails.
@@ -185,6 +192,12 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
 
   CLI::App* list = app.add_subcommand("list", "list a container's snapshots, oldest first");
   add_container(list);
+  list->add_option("--after", a.after,
+                   "start after this snapshot (a name, as --limit's hint gives)");
+  list->add_option("--limit", a.limit,
+                   "print at most N snapshots (1 to " +
+                       std::to_string(snapshotter::catalog::kListPageMax) +
+                       "); with --json, as one page with the next --after");
   add_json(list);
 
   CLI::App* show = app.add_subcommand("show", "one snapshot, with the space deleting it frees");
@@ -298,6 +311,15 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
     if (!parsed.ok()) return fail(parsed.status());
     if (*parsed != 0 || set->parsed()) expiry = *parsed;
   }
+  std::optional<int64_t> list_limit;
+  if (list->count("--limit") > 0) {
+    auto parsed = ParseListLimit(a.limit);
+    if (!parsed.ok()) return fail(parsed.status());
+    list_limit = *parsed;
+  }
+  if (list->count("--after") > 0) {
+    if (Status s = snapshotter::ValidatePortableName("--after", a.after); !s.ok()) return fail(s);
+  }
   if (set->parsed() && !a.alias_given && !expiry) {
     return fail(Status::InvalidArgument("set needs --alias or --expiry"));
   }
@@ -336,15 +358,14 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
         out << r->name << "\n";
       }
     } else if (list->parsed()) {
-      auto r = api.ListSnapshots(a.container);
-      if (!r.ok()) return fail(r.status());
-      if (a.json) {
-        nlohmann::json j = nlohmann::json::array();
-        for (const SnapshotInfo& s : *r) j.push_back(ToJson(s));
-        out << j.dump(2) << "\n";
-      } else {
-        PrintSnapshotTable(*r, out);
-      }
+      SnapshotListOptions options;
+      options.container = a.container;
+      options.after = a.after;
+      options.limit = list_limit;
+      options.json = a.json;
+      // Once a page is printed a retry would print it again.
+      Status s = PrintSnapshotList(api, options, out, err, [&] { may_retry = false; });
+      if (!s.ok()) return fail(s);
     } else if (show->parsed()) {
       auto r = api.GetSnapshot(a.container, a.name);
       if (!r.ok()) return fail(r.status());

@@ -14,6 +14,7 @@ using snapshotter::DiffResult;
 using snapshotter::GcStats;
 using snapshotter::RestoreResult;
 using snapshotter::SnapshotInfo;
+using snapshotter::SnapshotPage;
 
 namespace {
 json NullIfEmpty(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
@@ -127,6 +128,15 @@ json ToJson(const SnapshotInfo& s) {
   return j;
 }
 
+json ToJson(const SnapshotPage& page) {
+  json list = json::array();
+  for (const SnapshotInfo& s : page.snapshots) list.push_back(ToJson(s));
+  json j;
+  j["snapshots"] = std::move(list);
+  j["next"] = page.next ? json(*page.next) : json(nullptr);
+  return j;
+}
+
 json ToJson(const ContainerInfo& c) {
   json j;
   j["name"] = c.name;
@@ -204,6 +214,23 @@ Result<SnapshotInfo> SnapshotFromJson(const json& j) {
   s.written_bytes = f.OptUint("written_bytes");
   HOODY_RETURN_IF_ERROR(f.status());
   return s;
+}
+
+Result<SnapshotPage> SnapshotPageFromJson(const json& j) {
+  Fields f(j, "snapshot page");
+  SnapshotPage page;
+  const std::string next = f.Str("next", true);
+  HOODY_RETURN_IF_ERROR(f.status());
+  if (!next.empty()) page.next = next;
+  if (!j.contains("snapshots") || !j["snapshots"].is_array()) {
+    return Status::InvalidArgument("field 'snapshots' of a snapshot page must be an array");
+  }
+  page.snapshots.reserve(j["snapshots"].size());
+  for (const json& e : j["snapshots"]) {
+    HOODY_ASSIGN_OR_RETURN(SnapshotInfo s, SnapshotFromJson(e));
+    page.snapshots.push_back(std::move(s));
+  }
+  return page;
 }
 
 Result<ContainerInfo> ContainerFromJson(const json& j) {

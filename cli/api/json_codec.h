@@ -18,6 +18,8 @@ namespace hoodyfs::cli {
 
 nlohmann::json ToJson(const snapshotter::SnapshotInfo& info);
 nlohmann::json ToJson(const snapshotter::ContainerInfo& info);
+// {"snapshots": [...], "next": "NAME" | null}: one page of a list.
+nlohmann::json ToJson(const snapshotter::SnapshotPage& page);
 nlohmann::json ToJson(const snapshotter::Change& change);
 nlohmann::json ToJson(const snapshotter::DiffResult& diff);
 nlohmann::json ToJson(const snapshotter::GcStats& stats);
@@ -27,6 +29,7 @@ nlohmann::json ToJson(const BisectReport& report);
 
 Result<snapshotter::SnapshotInfo> SnapshotFromJson(const nlohmann::json& j);
 Result<snapshotter::ContainerInfo> ContainerFromJson(const nlohmann::json& j);
+Result<snapshotter::SnapshotPage> SnapshotPageFromJson(const nlohmann::json& j);
 Result<snapshotter::DiffResult> DiffFromJson(const nlohmann::json& j);
 Result<snapshotter::GcStats> GcStatsFromJson(const nlohmann::json& j);
 Result<snapshotter::RestoreResult> RestoreFromJson(const nlohmann::json& j);

@@ -37,6 +37,11 @@ Result<std::vector<SnapshotInfo>> LocalApi::ListSnapshots(const std::string& con
   return snap_->ListSnapshots(container);
 }
 
+Result<SnapshotPage> LocalApi::ListSnapshotPage(const std::string& container,
+                                                const ListPage& page) {
+  return snap_->ListSnapshots(container, page);
+}
+
 Result<SnapshotInfo> LocalApi::GetSnapshot(const std::string& container, const std::string& name) {
   return snap_->GetSnapshot(container, name);
 }

@@ -89,6 +89,14 @@ Result<std::vector<SnapshotInfo>> RemoteApi::ListSnapshots(const std::string& co
   return DecodeArray<SnapshotInfo>(j, SnapshotFromJson);
 }
 
+Result<SnapshotPage> RemoteApi::ListSnapshotPage(const std::string& container,
+                                                 const ListPage& page) {
+  std::string target = ContainerPath(container) + "/snapshots?limit=" + std::to_string(page.limit);
+  if (!page.after.empty()) target += "&after=" + UrlEncode(page.after);
+  HOODY_ASSIGN_OR_RETURN(json j, Call("GET", target));
+  return SnapshotPageFromJson(j);
+}
+
 Result<SnapshotInfo> RemoteApi::GetSnapshot(const std::string& container, const std::string& name) {
   HOODY_ASSIGN_OR_RETURN(json j, Call("GET", SnapshotPath(container, name)));
   return SnapshotFromJson(j);

@@ -35,6 +35,8 @@ class RemoteApi final : public SnapshotApi {
       const std::string& container, const snapshotter::CreateSnapshotRequest& request) override;
   Result<std::vector<snapshotter::SnapshotInfo>> ListSnapshots(
       const std::string& container) override;
+  Result<snapshotter::SnapshotPage> ListSnapshotPage(const std::string& container,
+                                                     const snapshotter::ListPage& page) override;
   Result<snapshotter::SnapshotInfo> GetSnapshot(const std::string& container,
                                                 const std::string& name) override;
   Result<uint64_t> ExclusiveBytes(const std::string& container, const std::string& name) override;

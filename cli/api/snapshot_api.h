@@ -43,6 +43,9 @@ class SnapshotApi {
       const std::string& container, const snapshotter::CreateSnapshotRequest& request) = 0;
   virtual Result<std::vector<snapshotter::SnapshotInfo>> ListSnapshots(
       const std::string& container) = 0;
+  // One page of the list (Snapshotter::ListSnapshots with a ListPage).
+  virtual Result<snapshotter::SnapshotPage> ListSnapshotPage(const std::string& container,
+                                                             const snapshotter::ListPage& page) = 0;
   virtual Result<snapshotter::SnapshotInfo> GetSnapshot(const std::string& container,
                                                         const std::string& name) = 0;
   virtual Result<uint64_t> ExclusiveBytes(const std::string& container,
@@ -81,6 +84,8 @@ class LocalApi final : public SnapshotApi {
       const std::string& container, const snapshotter::CreateSnapshotRequest& request) override;
   Result<std::vector<snapshotter::SnapshotInfo>> ListSnapshots(
       const std::string& container) override;
+  Result<snapshotter::SnapshotPage> ListSnapshotPage(const std::string& container,
+                                                     const snapshotter::ListPage& page) override;
   Result<snapshotter::SnapshotInfo> GetSnapshot(const std::string& container,
                                                 const std::string& name) override;
   Result<uint64_t> ExclusiveBytes(const std::string& container, const std::string& name) override;

@@ -123,6 +123,24 @@ Result<std::optional<Entry>> ByName(const index::KvScope& s, std::string_view co
 }
 }  // namespace
 
+Result<Entry> GetIndexed(const index::KvScope& s, std::string_view container,
+                         std::string_view name) {
+  HOODY_ASSIGN_OR_RETURN(std::optional<Entry> e, ByName(s, container, name));
+  if (!e) {
+    return Status::Corruption("the snapshot index names " + std::string(name) + " of container '" +
+                              std::string(container) + "', which the catalog does not hold");
+  }
+  return std::move(*e);
+}
+
+Status ValidatePageLimit(std::string_view what, int64_t limit) {
+  if (limit <= 0 || limit > kListPageMax) {
+    return Status::InvalidArgument(std::string(what) + " must be a whole number from 1 to " +
+                                   std::to_string(kListPageMax) + ", not " + std::to_string(limit));
+  }
+  return Status::OK();
+}
+
 Result<std::optional<Entry>> Find(const index::KvScope& s, std::string_view container,
                                   std::string_view name_or_alias) {
   if (name_or_alias.empty()) return std::optional<Entry>();

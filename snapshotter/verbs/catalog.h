@@ -48,6 +48,17 @@ int64_t ExpiryFrom(int64_t from_ns, int64_t days);
 
 // Every snapshot of the container, ordered by creation time (then name).
 Result<std::vector<Entry>> List(const index::KvScope& s, std::string_view container);
+// The snapshot named exactly `name` (no alias), for a name that an index
+// (NameIndex) says the catalog holds. Errors: kCorruption when it does not.
+Result<Entry> GetIndexed(const index::KvScope& s, std::string_view container,
+                         std::string_view name);
+
+// A page of a list (Snapshotter::ListSnapshots with a ListPage): at most
+// this many snapshots, which keeps one answer of the REST API near 3 MB.
+inline constexpr int64_t kListPageMax = 10000;
+// A page's limit as users give it: 1 to kListPageMax.
+// Errors: kInvalidArgument naming `what` (the flag or parameter), the value and the range.
+Status ValidatePageLimit(std::string_view what, int64_t limit);
 // By name (a string of the name form), else by alias through the alias
 // index. nullopt when neither matches.
 Result<std::optional<Entry>> Find(const index::KvScope& s, std::string_view container,

@@ -1,5 +1,6 @@
 #include "snapshotter/verbs/name_index.h"
 
+#include "base/assert.h"
 #include "index/keys.h"
 #include "index/schema.h"
 
@@ -9,19 +10,21 @@ using index::SnapshotRecord;
 using index::Table;
 
 Status NameIndex::Load(const index::KvScope& s) {
-  std::unordered_map<uint64_t, Name> loaded;
+  MutexLock l(mu_);
+  by_gen_.clear();
+  by_container_.clear();
   HOODY_ASSIGN_OR_RETURN(index::KvIterator it, s.NewIterator(Table::kSnapshots));
   for (it.Seek(""); it.Valid(); it.Next()) {
     const std::string_view key = it.key();
     const size_t nul = key.find('\0');
     if (nul == std::string_view::npos) return Status::Corruption("snapshot key without container");
     HOODY_ASSIGN_OR_RETURN(SnapshotRecord rec, SnapshotRecord::Decode(it.value()));
-    loaded[rec.gen.value] = Name{std::string(key.substr(0, nul)), std::string(key.substr(nul + 1))};
+    const std::string_view container = key.substr(0, nul);
+    const std::string_view name = key.substr(nul + 1);
+    by_gen_[rec.gen.value] = Name{std::string(container), std::string(name)};
+    Index(container, name, rec.created_ns);
   }
-  HOODY_RETURN_IF_ERROR(it.status());
-  MutexLock l(mu_);
-  by_gen_ = std::move(loaded);
-  return Status::OK();
+  return it.status();
 }
 
 void NameIndex::Put(index::WriteScope& s, std::string_view container, std::string_view name,
@@ -31,10 +34,11 @@ void NameIndex::Put(index::WriteScope& s, std::string_view container, std::strin
   }
   if (!rec.alias.empty()) s.Put(Table::kAliases, index::AliasKey(container, rec.alias), name);
   s.Put(Table::kSnapshots, index::SnapshotKey(container, name), rec.Encode());
-  s.OnCommit([this, gen = rec.gen,
+  s.OnCommit([this, gen = rec.gen, created_ns = rec.created_ns,
               entry = Name{std::string(container), std::string(name)}](index::WriteScope&) {
     MutexLock l(mu_);
     by_gen_[gen.value] = entry;
+    Index(entry.container, entry.name, created_ns);
   });
 }
 
@@ -52,6 +56,7 @@ void NameIndex::Erase(index::WriteScope& s, std::string_view container,
         it->second.name == gone.name) {
       by_gen_.erase(it);
     }
+    Unindex(gone.container, gone.name);
   });
 }
 
@@ -60,6 +65,61 @@ std::optional<NameIndex::Name> NameIndex::Find(GenId gen) const {
   auto it = by_gen_.find(gen.value);
   if (it == by_gen_.end()) return std::nullopt;
   return it->second;
+}
+
+Result<NameIndex::NamePage> NameIndex::Page(std::string_view container, std::string_view after,
+                                            size_t limit) const {
+  HOODY_ASSERT(limit > 0, "a page of no snapshots");
+  NamePage page;
+  MutexLock l(mu_);
+  auto c = by_container_.find(container);
+  auto unknown_after = [&] {
+    return Status::InvalidArgument("after: container '" + std::string(container) +
+                                   "' has no snapshot named '" + std::string(after) +
+                                   "' (deleted since the page that ended with it? list again "
+                                   "from the start)");
+  };
+  if (c == by_container_.end()) {
+    if (!after.empty()) return unknown_after();
+    return page;
+  }
+  const CreationOrder& order = c->second;
+  auto it = order.by_created.begin();
+  if (!after.empty()) {
+    auto created = order.created_of.find(std::string(after));
+    if (created == order.created_of.end()) return unknown_after();
+    it = order.by_created.upper_bound({created->second, std::string(after)});
+  }
+  for (; it != order.by_created.end() && page.names.size() < limit; ++it) {
+    page.names.push_back(it->second);
+  }
+  page.more = it != order.by_created.end();
+  return page;
+}
+
+void NameIndex::Index(std::string_view container, std::string_view name, int64_t created_ns) {
+  auto c = by_container_.find(container);
+  if (c == by_container_.end())
+    c = by_container_.emplace(std::string(container), CreationOrder{}).first;
+  CreationOrder& order = c->second;
+  auto [at, inserted] = order.created_of.try_emplace(std::string(name), created_ns);
+  if (!inserted) {  // a rewritten record: its time may have changed
+    if (at->second == created_ns) return;
+    order.by_created.erase({at->second, std::string(name)});
+    at->second = created_ns;
+  }
+  order.by_created.emplace(created_ns, std::string(name));
+}
+
+void NameIndex::Unindex(std::string_view container, std::string_view name) {
+  auto c = by_container_.find(container);
+  if (c == by_container_.end()) return;
+  CreationOrder& order = c->second;
+  auto at = order.created_of.find(std::string(name));
+  if (at == order.created_of.end()) return;
+  order.by_created.erase({at->second, std::string(name)});
+  order.created_of.erase(at);
+  if (order.created_of.empty()) by_container_.erase(c);
 }
 
 }  // namespace hoodyfs::snapshotter

@@ -14,13 +14,26 @@
 // then mu_. Built once at open (Load): O(snapshots), like the catalog scan
 // it replaces, once instead of per verb.
 //
+// It also keeps each container's snapshot names in creation order, so a
+// page of a list (Page) finds its names without reading the catalog: the
+// catalog's keys sort by name, and a name's second and -N suffix do not
+// order snapshots the way their creation times do (snap-T-10 sorts before
+// snap-T-2; a received snapshot keeps its sender's name and time). Kept in
+// memory beside by_gen_, with no table of its own: nothing on disk changes.
+//
 // Thread-safety: every method may be called from many threads.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "base/mutex.h"
 #include "base/status.h"
@@ -51,9 +64,30 @@ class NameIndex {
   // The snapshot that names `gen`, or nullopt. REQUIRES: a scope held.
   std::optional<Name> Find(GenId gen) const EXCLUDES(mu_);
 
+  struct NamePage {
+    std::vector<std::string> names;  // oldest first
+    bool more = false;               // whether snapshots follow the last of `names`
+  };
+  // Up to `limit` (> 0) names of the container's snapshots that follow the
+  // snapshot named `after` ("" for from the first) in creation order
+  // (created_ns, then name). REQUIRES: a scope held. Errors:
+  // kInvalidArgument naming `after` when the container has no snapshot of
+  // that name (it may have been deleted since the page that ended with it).
+  Result<NamePage> Page(std::string_view container, std::string_view after, size_t limit) const
+      EXCLUDES(mu_);
+
  private:
+  // One container's snapshots in creation order, and each name's key in it.
+  struct CreationOrder {
+    std::set<std::pair<int64_t, std::string>> by_created;
+    std::unordered_map<std::string, int64_t> created_of;
+  };
+  void Index(std::string_view container, std::string_view name, int64_t created_ns) REQUIRES(mu_);
+  void Unindex(std::string_view container, std::string_view name) REQUIRES(mu_);
+
   mutable Mutex mu_;
   std::unordered_map<uint64_t, Name> by_gen_ GUARDED_BY(mu_);
+  std::map<std::string, CreationOrder, std::less<>> by_container_ GUARDED_BY(mu_);
 };
 
 }  // namespace hoodyfs::snapshotter

@@ -249,6 +249,31 @@ Result<std::vector<SnapshotInfo>> Snapshotter::ListSnapshots(const std::string& 
   return out;
 }
 
+Result<SnapshotPage> Snapshotter::ListSnapshots(const std::string& container,
+                                                const ListPage& page) {
+  HOODY_RETURN_IF_ERROR(catalog::ValidatePageLimit("limit", page.limit));
+  std::vector<catalog::Entry> entries;
+  SnapshotPage out;
+  {
+    ReadScope s(internals_.kv());
+    HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
+    HOODY_ASSIGN_OR_RETURN(NameIndex::NamePage names,
+                           names_.Page(container, page.after, static_cast<size_t>(page.limit)));
+    entries.reserve(names.names.size());
+    for (const std::string& name : names.names) {
+      HOODY_ASSIGN_OR_RETURN(catalog::Entry e, catalog::GetIndexed(s, container, name));
+      entries.push_back(std::move(e));
+    }
+    if (names.more) out.next = names.names.back();
+  }
+  out.snapshots.reserve(entries.size());
+  for (const catalog::Entry& e : entries) {
+    HOODY_ASSIGN_OR_RETURN(SnapshotInfo info, Describe(container, e.name, e.record, true));
+    out.snapshots.push_back(std::move(info));
+  }
+  return out;
+}
+
 Result<SnapshotInfo> Snapshotter::GetSnapshot(const std::string& container,
                                               const std::string& name) {
   catalog::Entry e;

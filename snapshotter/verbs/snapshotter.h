@@ -69,6 +69,19 @@ struct ContainerInfo {
   size_t snapshots = 0;
 };
 
+// One page of a container's snapshots (ListSnapshots), in creation order.
+struct ListPage {
+  std::string after;     // the name of the snapshot before the page (exclusive); "": the first page
+  int64_t limit = 1000;  // 1 to catalog::kListPageMax
+};
+
+struct SnapshotPage {
+  std::vector<SnapshotInfo> snapshots;
+  // The `after` of the next page (the name of this page's last snapshot);
+  // nullopt when this page ends the list.
+  std::optional<std::string> next;
+};
+
 struct CreateSnapshotRequest {
   std::string alias;                   // "" none
   std::optional<int64_t> expiry_days;  // positive; nullopt: permanent
@@ -156,6 +169,15 @@ class Snapshotter {
                                       const CreateSnapshotRequest& request);
   // Oldest first. Errors: kNotFound (container).
   Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& container);
+  // One page: reads and describes only the page's snapshots (the order
+  // comes from NameIndex, the records by name), so a page costs its size,
+  // not the container's count. Paging from "" to the end lists every
+  // snapshot exactly once, oldest first, when nothing changes between
+  // pages; a snapshot deleted meanwhile is not listed, one created
+  // meanwhile is listed on a later page (creation order puts it last).
+  // Errors: kNotFound (container), kInvalidArgument (limit out of range;
+  // `after` names no snapshot of the container, e.g. it was deleted since).
+  Result<SnapshotPage> ListSnapshots(const std::string& container, const ListPage& page);
   // By name or alias. Errors: kNotFound.
   Result<SnapshotInfo> GetSnapshot(const std::string& container, const std::string& name);
   // Bytes that deleting the snapshot would free now (computed on demand).

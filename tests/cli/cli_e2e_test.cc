@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -409,6 +410,39 @@ TEST_F(CliTest, StoreComesFromTheEnvironmentWithoutTheFlag) {
   EXPECT_NE(missing.err.find("is not a hoodyfs store"), std::string::npos) << missing.Describe();
 }
 
+// list --limit and --after: one page at a time, as a script pages.
+TEST_P(CliVerbTest, ListPagesWithLimitAndAfter) {
+  for (int i = 0; i < 5; ++i) Ok(Snap({"create", "-c", "web1"}));
+  const json whole = OkJson(Snap({"list", "-c", "web1", "--json"}));
+  ASSERT_EQ(whole.size(), 5u);
+  json paged = json::array();
+  std::vector<std::string> args = {"list", "-c", "web1", "--limit", "2", "--json"};
+  for (int pages = 0; pages < 10; ++pages) {
+    const json page = OkJson(Snap(args));
+    ASSERT_TRUE(page.is_object()) << page.dump();
+    for (const json& s : page["snapshots"]) paged.push_back(s);
+    if (page["next"].is_null()) break;
+    args = {"list", "-c",     "web1",    "--limit",
+            "2",    "--json", "--after", page["next"].get<std::string>()};
+  }
+  EXPECT_EQ(paged, whole);
+
+  // --after alone: the rest, as an array.
+  const json rest = OkJson(
+      Snap({"list", "-c", "web1", "--json", "--after", whole[2]["name"].get<std::string>()}));
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0], whole[3]);
+
+  // The table stops at the limit and says on stderr where to go on.
+  const CommandResult table = Snap({"list", "-c", "web1", "--limit", "3"});
+  EXPECT_EQ(table.exit_code, 0) << table.Describe();
+  EXPECT_EQ(std::count(table.out.begin(), table.out.end(), '\n'), 4) << table.out;
+  EXPECT_NE(table.out.find(whole[2]["name"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(table.out.find(whole[3]["name"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(table.err, "more snapshots follow: list again with --after " +
+                           whole[2]["name"].get<std::string>() + "\n");
+}
+
 // Bad input is refused with a clear one-line error and changes nothing.
 TEST_P(CliVerbTest, BadInputsAreRefusedAndChangeNothing) {
   PutFile("web1", "f", "data");
@@ -422,6 +456,13 @@ TEST_P(CliVerbTest, BadInputsAreRefusedAndChangeNothing) {
   const std::vector<Case> cases = {
       {{"create", "-c", "nope"}, 3, "no container named 'nope'"},
       {{"list", "-c", "nope"}, 3, "no container named 'nope'"},
+      {{"list", "-c", "web1", "--limit", "0"}, 2, "--limit must be a whole number from 1 to 10000"},
+      {{"list", "-c", "web1", "--limit", "10001"}, 2, "from 1 to 10000, not 10001"},
+      {{"list", "-c", "web1", "--limit", "many"}, 2, "from 1 to 10000, not 'many'"},
+      {{"list", "-c", "web1", "--after", "snap-20000101-000000"},
+       2,
+       "has no snapshot named 'snap-20000101-000000'"},
+      {{"list", "-c", "web1", "--after", "a/b"}, 2, "--after 'a/b' may hold only"},
       {{"restore", "-c", "web1", "--name", "nope"}, 3, "no snapshot named or aliased 'nope'"},
       {{"show", "-c", "web1", "--name", "nope"}, 3, "no snapshot named or aliased 'nope'"},
       {{"delete", "-c", "web1", "--name", "nope"}, 3, "no snapshot named or aliased 'nope'"},

@@ -6,6 +6,8 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "cli/api/http_client.h"
 #include "tests/daemon/rest_fixture.h"
@@ -145,6 +147,60 @@ TEST_F(RestTest, ErrorsNameTheProblemAndChangeNothing) {
   // 405: a method the path does not take.
   ExpectError(405, "method_not_allowed", "not allowed", "PUT", kSnaps, "{}");
   EXPECT_EQ(Send("GET", kSnaps).body, before) << "a refused request changed the snapshots";
+}
+
+// GET .../snapshots?after=NAME&limit=N: pages that follow "next" to the
+// end give the unpaginated array's snapshots, once each, in order; a bad
+// parameter is a 400 that names it.
+TEST_F(RestTest, SnapshotListPages) {
+  Expect(201, "POST", "/api/v1/containers", R"({"name": "web1"})");
+  for (int i = 0; i < 5; ++i) Expect(201, "POST", kSnaps, "");
+  const json whole = Expect(200, "GET", kSnaps);
+  ASSERT_TRUE(whole.is_array());
+  ASSERT_EQ(whole.size(), 5u);
+
+  json paged = json::array();
+  std::string target = std::string(kSnaps) + "?limit=2";
+  std::vector<size_t> sizes;
+  for (int pages = 0; pages < 10; ++pages) {
+    const json page = Expect(200, "GET", target);
+    ASSERT_TRUE(page.is_object() && page["snapshots"].is_array()) << page.dump();
+    sizes.push_back(page["snapshots"].size());
+    for (const json& s : page["snapshots"]) paged.push_back(s);
+    if (page["next"].is_null()) break;
+    EXPECT_EQ(page["next"], page["snapshots"].back()["name"]);
+    target = std::string(kSnaps) + "?limit=2&after=" + page["next"].get<std::string>();
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{2, 2, 1}));
+  EXPECT_EQ(paged, whole);
+
+  // `after` alone: the rest, up to the default page of 1000.
+  const json rest =
+      Expect(200, "GET", std::string(kSnaps) + "?after=" + whole[2]["name"].get<std::string>());
+  ASSERT_EQ(rest["snapshots"].size(), 2u);
+  EXPECT_EQ(rest["snapshots"][0], whole[3]);
+  EXPECT_TRUE(rest["next"].is_null());
+  EXPECT_EQ(Expect(200, "GET", std::string(kSnaps) + "?limit=10000")["snapshots"].size(), 5u);
+
+  for (const char* bad : {"0", "-1", "10001", "abc", "2x", "", "99999999999999999999"}) {
+    SCOPED_TRACE(bad);
+    ExpectError(400, "invalid_argument",
+                "query parameter 'limit' must be a whole number from 1 to 10000", "GET",
+                std::string(kSnaps) + "?limit=" + bad);
+  }
+  ExpectError(400, "invalid_argument",
+              "after: container 'web1' has no snapshot named 'snap-20000101-000000'", "GET",
+              std::string(kSnaps) + "?after=snap-20000101-000000");
+  ExpectError(400, "invalid_argument", "query parameter 'after' is empty", "GET",
+              std::string(kSnaps) + "?after=");
+  ExpectError(400, "invalid_argument", "query parameter 'after'", "GET",
+              std::string(kSnaps) + "?after=a%2Fb");
+  ExpectError(404, "not_found", "no container named 'nope'", "GET",
+              "/api/v1/containers/nope/snapshots?limit=5");
+  // A deleted cursor: the page that named it is the last that can follow it.
+  Expect(204, "DELETE", std::string(kSnaps) + "/" + whole[1]["name"].get<std::string>());
+  ExpectError(400, "invalid_argument", "deleted since", "GET",
+              std::string(kSnaps) + "?after=" + whole[1]["name"].get<std::string>());
 }
 
 TEST_F(RestTest, TcpNeedsTheBearerToken) {

@@ -59,6 +59,10 @@ class StubApi final : public cli::SnapshotApi {
   Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& container) override {
     return std::vector<SnapshotInfo>{*GetSnapshot(container, "snap-1")};
   }
+  Result<snapshotter::SnapshotPage> ListSnapshotPage(const std::string& container,
+                                                     const snapshotter::ListPage&) override {
+    return snapshotter::SnapshotPage{*ListSnapshots(container), std::nullopt};
+  }
   Result<SnapshotInfo> GetSnapshot(const std::string& container, const std::string& name) override {
     SnapshotInfo s;
     s.container = container;

@@ -1,6 +1,7 @@
 #include "cli/daemon/http/api_router.h"
 
 #include <atomic>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -9,6 +10,7 @@
 #include "cli/daemon/http/strict_json.h"
 #include "cli/daemon/http/url.h"
 #include "snapshotter/engine/names.h"
+#include "snapshotter/verbs/catalog.h"
 
 namespace hoodyfs::cli {
 
@@ -219,13 +221,7 @@ HttpResponse ApiRouter::Containers(const HttpRequest& r, const std::vector<std::
 HttpResponse ApiRouter::Snapshots(const HttpRequest& r, const std::string& container,
                                   const std::vector<std::string>& parts) {
   if (parts.empty()) {
-    if (r.method == "GET") {
-      auto list = api_.ListSnapshots(container);
-      if (!list.ok()) return ErrorResponse(list.status());
-      json j = json::array();
-      for (const auto& s : *list) j.push_back(ToJson(s));
-      return Json(200, j);
-    }
+    if (r.method == "GET") return ListSnapshots(r, container);
     if (r.method != "POST") return WrongMethod(r);
     Body b = ParseBody(r.body, {"alias", "expiry"});
     std::string error = b.error;
@@ -297,6 +293,56 @@ HttpResponse ApiRouter::Snapshots(const HttpRequest& r, const std::string& conta
     return HttpResponse{204, ""};
   }
   return WrongMethod(r);
+}
+
+// GET .../snapshots: the whole list as an array (what clients before pages
+// ask for), or with ?after=NAME and/or ?limit=N one page as
+// {"snapshots": [...], "next": NAME | null}.
+HttpResponse ApiRouter::ListSnapshots(const HttpRequest& r, const std::string& container) {
+  auto after = r.query.find("after");
+  auto limit = r.query.find("limit");
+  if (after == r.query.end() && limit == r.query.end()) {
+    auto list = api_.ListSnapshots(container);
+    if (!list.ok()) return ErrorResponse(list.status());
+    // Element by element into one string, which the server hands on
+    // without a copy: no tree of every snapshot beside its text.
+    std::string body = "[";
+    for (const auto& s : *list) {
+      if (body.size() > 1) body += ',';
+      body += ToJson(s).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    body += ']';
+    return HttpResponse{200, std::move(body)};
+  }
+  snapshotter::ListPage page;
+  if (limit != r.query.end()) {
+    const std::string& text = limit->second;
+    int64_t n = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, n);
+    if (text.empty() || ec != std::errc() || ptr != end) {
+      return BadRequest("query parameter 'limit' must be a whole number from 1 to " +
+                        std::to_string(snapshotter::catalog::kListPageMax) + ", not '" + text +
+                        "'");
+    }
+    if (Status s = snapshotter::catalog::ValidatePageLimit("query parameter 'limit'", n); !s.ok()) {
+      return BadRequest(s.message());
+    }
+    page.limit = n;
+  }
+  if (after != r.query.end()) {
+    if (after->second.empty()) {
+      return BadRequest("query parameter 'after' is empty: leave it out for the first page");
+    }
+    if (Status s = snapshotter::ValidatePortableName("query parameter 'after'", after->second);
+        !s.ok()) {
+      return BadRequest(s.message());
+    }
+    page.after = after->second;
+  }
+  auto got = api_.ListSnapshotPage(container, page);
+  if (!got.ok()) return ErrorResponse(got.status());
+  return Json(200, ToJson(*got));
 }
 
 bool ApiRouter::StreamsBody(const std::string& method, const std::string& raw_path) {

@@ -39,6 +39,7 @@ class ApiRouter {
   HttpResponse Containers(const HttpRequest& r, const std::vector<std::string>& parts);
   HttpResponse Snapshots(const HttpRequest& r, const std::string& container,
                          const std::vector<std::string>& parts);
+  HttpResponse ListSnapshots(const HttpRequest& r, const std::string& container);
   HttpResponse Mounts(const HttpRequest& r);
   HttpResponse Send(const HttpRequest& r, const std::string& container, const std::string& name);
   HttpResponse Receive(const HttpRequest& r, const std::string& container);

@@ -117,7 +117,19 @@ MHD_Response* StreamedResponse(const HttpResponse& r) {
   return response;
 }
 
-MHD_Result Respond(MHD_Connection* connection, const HttpResponse& r) {
+void FreeOwnedBody(void* body) noexcept { delete static_cast<std::string*>(body); }
+
+// The body moves into the response, which frees it once sent: a list of
+// 10,000 snapshots is 3 MB, which MHD_RESPMEM_MUST_COPY copied whole.
+MHD_Response* BufferedResponse(std::string body) {
+  auto* owned = new std::string(std::move(body));
+  MHD_Response* response = MHD_create_response_from_buffer_with_free_callback_cls(
+      owned->size(), owned->data(), &FreeOwnedBody, owned);
+  if (response == nullptr) delete owned;
+  return response;
+}
+
+MHD_Result Respond(MHD_Connection* connection, HttpResponse r) {
   if (r.stream_body) {
     MHD_Response* response = StreamedResponse(r);
     if (response == nullptr) return MHD_NO;
@@ -126,10 +138,10 @@ MHD_Result Respond(MHD_Connection* connection, const HttpResponse& r) {
     MHD_destroy_response(response);
     return ok;
   }
-  MHD_Response* response = MHD_create_response_from_buffer(
-      r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
+  const bool has_body = !r.body.empty();
+  MHD_Response* response = BufferedResponse(std::move(r.body));
   if (response == nullptr) return MHD_NO;
-  if (!r.body.empty()) MHD_add_response_header(response, "Content-Type", "application/json");
+  if (has_body) MHD_add_response_header(response, "Content-Type", "application/json");
   const MHD_Result ok = MHD_queue_response(connection, static_cast<unsigned>(r.status), response);
   MHD_destroy_response(response);
   return ok;
@@ -229,7 +241,7 @@ MHD_Result Dispatch(void* cls, MHD_Connection* connection, const char* url, cons
     if (std::optional<HttpResponse> refusal =
             RefuseFromHeaders(impl->options, connection, version, streamed)) {
       upload->answered = true;
-      return Respond(connection, *refusal);
+      return Respond(connection, std::move(*refusal));
     }
     if (streamed) return StartStreamedHandler(impl, upload, connection, url, method);
     return MHD_YES;
@@ -253,7 +265,7 @@ MHD_Result Dispatch(void* cls, MHD_Connection* connection, const char* url, cons
     upload->handler_thread.join();
     HttpResponse response = std::move(*upload->response);
     upload->after = std::move(response.after);
-    return Respond(connection, response);
+    return Respond(connection, std::move(response));
   }
   if (*upload_data_size > 0) {
     if (upload->body.size() + *upload_data_size > impl->options.body_bytes_max) {
@@ -276,7 +288,7 @@ MHD_Result Dispatch(void* cls, MHD_Connection* connection, const char* url, cons
         500, R"({"error":{"code":"internal","message":"unexpected exception in the daemon"}})"};
   }
   upload->after = std::move(response.after);
-  return Respond(connection, response);
+  return Respond(connection, std::move(response));
 }
 
 void Completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) noexcept {
