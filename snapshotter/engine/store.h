@@ -384,8 +384,6 @@ class Store {
   void WritebackLoop() EXCLUDES(writeback_mu_);
   void StopWriteback() EXCLUDES(writeback_mu_);
   std::atomic<uint64_t> unstarted_bytes_{0};  // reset only under writeback_mu_
-  // Data writes so far (NoteDataWritten): ReturnFreeSpace yields while it moves.
-  std::atomic<uint64_t> data_writes_{0};
   Mutex writeback_mu_;
   std::condition_variable writeback_cv_;     // wakes the thread
   std::condition_variable writeback_paced_;  // wakes writers waiting for a reset

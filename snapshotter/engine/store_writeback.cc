@@ -19,7 +19,6 @@
 namespace hoodyfs::snapshotter {
 
 void Store::NoteDataWritten(uint64_t bytes) {
-  data_writes_.fetch_add(1, std::memory_order_relaxed);
   const uint64_t step = options_.writeback_start_bytes;
   if (step == 0 || bytes == 0) return;
   // Only the write that crosses the step wakes the thread: one lock and
