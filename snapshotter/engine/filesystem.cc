@@ -149,52 +149,62 @@ Result<Attr> FileSystem::SetAttr(Ino ino, const SetAttrRequest& req) {
   return out;
 }
 
-Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecord rec,
-                                   const CreateOptions& options) {
+Status FileSystem::CheckNewNode(std::string_view name, const CreateOptions& options) const {
   HOODY_RETURN_IF_ERROR(ValidateEntryName(name));
   if (options.ino &&
       (options.ino->value <= kRootIno.value || options.ino->value >= kMaxChosenIno)) {
     return Status::InvalidArgument("inode number " + std::to_string(options.ino->value) +
                                    " out of range");
   }
-  HOODY_RETURN_IF_ERROR(CheckRoomToGrow());
+  return CheckRoomToGrow();
+}
+
+Result<Ino> FileSystem::LinkNewNode(WriteScope& s, Meta& meta, GenId g, Ino parent,
+                                    std::string_view name, InodeRecord* rec,
+                                    const CreateOptions& options) {
+  HOODY_ASSIGN_OR_RETURN(InodeRecord dir, meta.MustGetInode(s, g, parent));
+  if (!IsDir(dir)) return NotADirectory(parent);
+  if (dir.nlink == 0) return Status::NotFound("directory was removed");
+  HOODY_ASSIGN_OR_RETURN(auto existing, meta.GetDirent(s, g, parent, name));
+  if (existing) return Status::Exists("'" + std::string(name) + "' already exists");
+  NewNodeAcl acl;
+  if (options.acl_umask) {
+    HOODY_ASSIGN_OR_RETURN(
+        acl, internal::InheritFrom(s, meta, g, parent, rec->mode, *options.acl_umask));
+    rec->mode = acl.mode;
+  }
+  const index::Timespec now = internals().Now();
+  Ino ino;
+  if (options.ino) {
+    HOODY_ASSIGN_OR_RETURN(auto taken, meta.GetInode(s, g, *options.ino));
+    if (taken) return Status::Exists("inode " + std::to_string(options.ino->value) + " exists");
+    internals().ClaimIno(s, *options.ino);
+    ino = *options.ino;
+  } else {
+    ino = internals().NextIno(s);
+  }
+  rec->atime = rec->mtime = rec->ctime = now;
+  rec->btime = now;
+  rec->nlink = IsDir(*rec) ? 2 : 1;
+  if (IsDir(*rec)) {
+    if (dir.nlink >= kLinkMax) return Status::TooManyLinks("directory has too many subdirectories");
+    ++dir.nlink;
+  }
+  const DirentValue d{ino, internal::DirentType(rec->mode), dir.next_cookie++};
+  dir.mtime = dir.ctime = now;
+  HOODY_RETURN_IF_ERROR(internal::StoreInherited(s, meta, g, ino, acl));
+  HOODY_RETURN_IF_ERROR(meta.PutEntry(s, g, parent, name, d));
+  HOODY_RETURN_IF_ERROR(meta.PutInode(s, g, parent, dir));
+  return ino;
+}
+
+Result<Entry> FileSystem::MakeNode(Ino parent, std::string_view name, InodeRecord rec,
+                                   const CreateOptions& options) {
+  HOODY_RETURN_IF_ERROR(CheckNewNode(name, options));
   Entry out;
   HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
-    HOODY_ASSIGN_OR_RETURN(InodeRecord dir, meta.MustGetInode(s, g, parent));
-    if (!IsDir(dir)) return NotADirectory(parent);
-    if (dir.nlink == 0) return Status::NotFound("directory was removed");
-    HOODY_ASSIGN_OR_RETURN(auto existing, meta.GetDirent(s, g, parent, name));
-    if (existing) return Status::Exists("'" + std::string(name) + "' already exists");
-    NewNodeAcl acl;
-    if (options.acl_umask) {
-      HOODY_ASSIGN_OR_RETURN(
-          acl, internal::InheritFrom(s, meta, g, parent, rec.mode, *options.acl_umask));
-      rec.mode = acl.mode;
-    }
-    const index::Timespec now = internals().Now();
-    Ino ino;
-    if (options.ino) {
-      HOODY_ASSIGN_OR_RETURN(auto taken, meta.GetInode(s, g, *options.ino));
-      if (taken) return Status::Exists("inode " + std::to_string(options.ino->value) + " exists");
-      internals().ClaimIno(s, *options.ino);
-      ino = *options.ino;
-    } else {
-      ino = internals().NextIno(s);
-    }
-    rec.atime = rec.mtime = rec.ctime = now;
-    rec.btime = now;
-    rec.nlink = IsDir(rec) ? 2 : 1;
-    if (IsDir(rec)) {
-      if (dir.nlink >= kLinkMax)
-        return Status::TooManyLinks("directory has too many subdirectories");
-      ++dir.nlink;
-    }
-    const DirentValue d{ino, internal::DirentType(rec.mode), dir.next_cookie++};
-    dir.mtime = dir.ctime = now;
+    HOODY_ASSIGN_OR_RETURN(Ino ino, LinkNewNode(s, meta, g, parent, name, &rec, options));
     HOODY_RETURN_IF_ERROR(meta.PutInode(s, g, ino, rec));
-    HOODY_RETURN_IF_ERROR(internal::StoreInherited(s, meta, g, ino, acl));
-    HOODY_RETURN_IF_ERROR(meta.PutEntry(s, g, parent, name, d));
-    HOODY_RETURN_IF_ERROR(meta.PutInode(s, g, parent, dir));
     out = Entry{ino, ToAttr(ino, rec)};
     return Status::OK();
   }));

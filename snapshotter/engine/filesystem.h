@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -26,6 +27,7 @@
 #include "index/records.h"
 
 namespace hoodyfs::index {
+struct BlockRun;
 class KvScope;
 class WriteScope;
 }  // namespace hoodyfs::index
@@ -107,6 +109,25 @@ struct Owner {
   uint32_t uid = 0;
   uint32_t gid = 0;
 };
+
+// A regular file as MakeWholeFile creates it: everything a copy of a file
+// carries, so that one change makes it (receive and import).
+struct WholeFile {
+  uint32_t mode = 0;  // permission bits (07777), setuid and setgid kept; the type is S_IFREG
+  Owner owner;
+  // The file's bytes from offset 0; at most kWholeFileMaxDataBytes.
+  std::span<const char> data;
+  // The file's size, at least data.size(): what lies past the data is a
+  // hole (a trailing hole of a sparse file).
+  uint64_t size = 0;
+  index::Timespec atime, mtime;                                 // ctime and the birth time are now
+  std::span<const std::pair<std::string, std::string>> xattrs;  // (name, value), stored as given
+  // The inode number (CreateOptions::ino); acl_umask is not taken.
+  std::optional<Ino> ino;
+};
+// The most data MakeWholeFile takes (one block-store write): a larger file
+// is made with Mknod, Write and SetAttr.
+inline constexpr size_t kWholeFileMaxDataBytes = size_t{1} << 20;
 
 // The caller of a change as far as Linux's setgid rules ask
 // (in_group_or_capable): its filesystem gid and supplementary groups, and
@@ -199,6 +220,17 @@ class FileSystem {
                       const CreateOptions& options = {});
   Result<Entry> Mkdir(Ino parent, std::string_view name, uint32_t mode, Owner owner,
                       const CreateOptions& options = {});
+  // Creates the regular file `name` in `parent` whole, in one change: its
+  // data, size, mode, owner, xattrs and times, as if made by mknod, write,
+  // setxattr and utimes, but no freeze or crash ever sees it partly made.
+  // The data goes to fresh blocks first (an inline record when the size is at
+  // most index::kInlineMaxBytes), then one write scope links and maps it.
+  // Errors: kExists (the name, or file.ino taken), kNotFound (parent gone),
+  // kNotDirectory, kNameTooLong, kInvalidArgument (file.ino out of range,
+  // data over kWholeFileMaxDataBytes or past `size`, an empty xattr name),
+  // kRange (an xattr name over 255 bytes or value over 64 KiB), kFileTooBig,
+  // kNoSpace, kIoError, kReadOnly, kStale. On an error nothing changed.
+  Result<Entry> MakeWholeFile(Ino parent, std::string_view name, const WholeFile& file);
   Result<Entry> Symlink(Ino parent, std::string_view name, std::string_view target, Owner owner,
                         const CreateOptions& options = {});
   Result<std::string> ReadLink(Ino ino);
@@ -330,6 +362,22 @@ class FileSystem {
                      bool directory);
   Result<Entry> MakeNode(Ino parent, std::string_view name, index::InodeRecord rec,
                          const CreateOptions& options);
+  // MakeNode's checks before any scope: the name, a chosen inode number, room.
+  Status CheckNewNode(std::string_view name, const CreateOptions& options) const;
+  // MakeNode inside a write scope: gives *rec its number, times and link
+  // count and links it under `name` in `parent` (the entry, the parent's
+  // record, inherited ACLs), but leaves the new inode's own record to the
+  // caller to put, once, after whatever else it adds to the node.
+  Result<Ino> LinkNewNode(index::WriteScope& s, Meta& meta, GenId gen, Ino parent,
+                          std::string_view name, index::InodeRecord* rec,
+                          const CreateOptions& options);
+  // Takes `count` fresh blocks off the free list in memory (a crash before
+  // they are claimed leaks nothing); kNoSpace once the store cannot give
+  // them. `for_new_file`: the blocks cannot draw on a reservation, so they
+  // must leave the room reservations hold (CheckRoomForWrite's rule).
+  Result<std::vector<index::BlockRun>> ReserveFreshBlocks(uint64_t count, bool for_new_file);
+  // Gives reserved runs back (after a failed write).
+  void UnreserveBlocks(const std::vector<index::BlockRun>& runs);
   Status Truncate(index::WriteScope& s, Meta& meta, GenId gen, Ino ino, index::InodeRecord* rec,
                   uint64_t new_size);
   // Moves an inline file's bytes into a data block.

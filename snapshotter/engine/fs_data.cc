@@ -1,4 +1,4 @@
-// File data: Read, Write, Truncate and Fsync of FileSystem.
+// File data: Read, Write, MakeWholeFile, Truncate and Fsync of FileSystem.
 //
 // A write copies on write at block granularity: it reserves fresh blocks,
 // writes the bytes (edge blocks merged with their old contents) with no lock
@@ -314,38 +314,9 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
   blockstore::ChecksumBlocks(buf.data(), sums);
 
   // 2. Reserve fresh blocks (in memory only: a crash before step 4 leaks nothing).
-  std::vector<index::BlockRun> runs;
-  for (int attempt = 0;; ++attempt) {
-    Status got;
-    bool reservations = false;
-    {
-      WriteScope s(internals().kv());
-      reservations = internals().reserved_blocks() > 0;
-      for (uint64_t have = 0; have < count;) {
-        Result<index::BlockRun> run = internals().ReserveBlocks(
-            s, static_cast<uint32_t>(std::min<uint64_t>(count - have, kMaxRunBlocks)));
-        if (!run.ok()) {
-          for (const auto& r : runs) internals().allocator().Unreserve(r);
-          runs.clear();
-          got = run.status();
-          break;
-        }
-        runs.push_back(*run);
-        have += run->count;
-      }
-      if (got.ok()) s.Commit();
-    }
-    if (got.ok()) break;
-    // Blocks freed by overwrites return to use at the next commit: a store
-    // whose free room is held for reservations may need them now.
-    if (got.code() != Code::kNoSpace || !reservations || attempt > 0) return got;
-    HOODY_RETURN_IF_ERROR(internals().Flush());
-  }
-  auto unreserve = [&] {
-    WriteScope s(internals().kv());
-    for (const auto& r : runs) internals().allocator().Unreserve(r);
-    s.Commit();
-  };
+  HOODY_ASSIGN_OR_RETURN(std::vector<index::BlockRun> runs,
+                         ReserveFreshBlocks(count, /*for_new_file=*/false));
+  auto unreserve = [&] { UnreserveBlocks(runs); };
 
   // 3. The data, with no engine lock held.
   if (Status st = WriteRuns(internals(), runs, buf); !st.ok()) {
@@ -380,6 +351,135 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
   });
   if (!st.ok()) unreserve();
   return st;
+}
+
+Result<std::vector<index::BlockRun>> FileSystem::ReserveFreshBlocks(uint64_t count,
+                                                                    bool for_new_file) {
+  std::vector<index::BlockRun> runs;
+  for (int attempt = 0;; ++attempt) {
+    Status got;
+    bool reservations = false;
+    {
+      WriteScope s(internals().kv());
+      reservations = internals().reserved_blocks() > 0;
+      if (for_new_file && reservations && count > internals().AvailableBlocks()) {
+        got = Status::NoSpace("the store's free room is reserved by fallocate: " +
+                              std::to_string(internals().AvailableBlocks()) +
+                              " blocks of 4 KiB are free");
+      }
+      for (uint64_t have = 0; got.ok() && have < count;) {
+        Result<index::BlockRun> run = internals().ReserveBlocks(
+            s, static_cast<uint32_t>(std::min<uint64_t>(count - have, kMaxRunBlocks)));
+        if (!run.ok()) {
+          for (const auto& r : runs) internals().allocator().Unreserve(r);
+          runs.clear();
+          got = run.status();
+          break;
+        }
+        runs.push_back(*run);
+        have += run->count;
+      }
+      if (got.ok()) s.Commit();
+    }
+    if (got.ok()) return runs;
+    // Blocks freed by overwrites return to use at the next commit: a store
+    // whose free room is held for reservations may need them now.
+    if (got.code() != Code::kNoSpace || !reservations || attempt > 0) return got;
+    HOODY_RETURN_IF_ERROR(internals().Flush());
+  }
+}
+
+void FileSystem::UnreserveBlocks(const std::vector<index::BlockRun>& runs) {
+  WriteScope s(internals().kv());
+  for (const auto& r : runs) internals().allocator().Unreserve(r);
+  s.Commit();
+}
+
+// A file made whole (MakeWholeFile) writes its data before its one scope,
+// as a write does: fresh blocks reserved, written, then claimed and mapped
+// in the scope that links the file, so no generation ever sees the file
+// without its data or the blocks without their file.
+Result<Entry> FileSystem::MakeWholeFile(Ino parent, std::string_view name, const WholeFile& file) {
+  if (read_only()) return Status::ReadOnly("a frozen generation is read-only");
+  if (file.data.size() > kWholeFileMaxDataBytes) {
+    return Status::InvalidArgument("a whole file's data over " +
+                                   std::to_string(kWholeFileMaxDataBytes) + " bytes");
+  }
+  if (file.size < file.data.size()) {
+    return Status::InvalidArgument("a whole file's data longer than its size");
+  }
+  if (file.size > kMaxFileBytes) {
+    return Status::FileTooBig("size past the largest file size (2^63 - 1 bytes)");
+  }
+  for (const auto& [xname, value] : file.xattrs) {
+    if (xname.empty()) return Status::InvalidArgument("empty attribute name");
+    if (xname.size() > internal::kXattrNameMax) {
+      return Status::Range("attribute name over 255 bytes");
+    }
+    if (value.size() > internal::kXattrValueMax) {
+      return Status::Range("attribute value over 64 KiB");
+    }
+  }
+  CreateOptions options;
+  options.ino = file.ino;
+  HOODY_RETURN_IF_ERROR(CheckNewNode(name, options));
+
+  const bool is_inline = file.size <= index::kInlineMaxBytes;
+  const uint64_t count = is_inline ? 0 : (file.data.size() + kBlockSize - 1) / kBlockSize;
+  std::vector<index::BlockRun> runs;
+  std::vector<uint64_t> sums(count);
+  if (count > 0) {
+    // One buffer per thread, kept between files: a receive of many small
+    // files allocates it once instead of a zeroed one per file.
+    thread_local AlignedBuffer buf;
+    if (buf.size_bytes() < count * kBlockSize) buf = AlignedBuffer(count * kBlockSize);
+    std::memcpy(buf.data(), file.data.data(), file.data.size());
+    // The last block's tail reads as zeros, never as an earlier file's bytes.
+    std::memset(buf.data() + file.data.size(), 0, count * kBlockSize - file.data.size());
+    blockstore::ChecksumBlocks(buf.data(), sums);
+    HOODY_ASSIGN_OR_RETURN(runs, ReserveFreshBlocks(count, /*for_new_file=*/true));
+    if (Status st = WriteRuns(internals(), runs, buf); !st.ok()) {
+      UnreserveBlocks(runs);
+      return st;
+    }
+  }
+
+  InodeRecord rec;
+  rec.mode = S_IFREG | (file.mode & 07777);
+  rec.uid = file.owner.uid;
+  rec.gid = file.owner.gid;
+  Entry out;
+  Status st = Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
+    HOODY_ASSIGN_OR_RETURN(Ino ino, LinkNewNode(s, meta, g, parent, name, &rec, options));
+    rec.has_inline = is_inline;
+    if (is_inline) {
+      rec.inline_data.assign(file.data.data(), file.data.size());
+      rec.inline_data.resize(file.size, '\0');
+    } else if (count > 0) {
+      for (const auto& r : runs) internals().allocator().Claim(s, r);
+      HOODY_ASSIGN_OR_RETURN(int64_t delta, MapFresh(s, meta, g, ino, 0, Flatten(runs), sums));
+      rec.blocks += delta;
+      // The blocks drew on no reservation: the data file must still hold
+      // the room reservations keep.
+      if (internals().reserved_blocks() > 0) {
+        HOODY_RETURN_IF_ERROR(internals().BackReservations(s));
+      }
+    }
+    rec.size = file.size;
+    rec.atime = file.atime;
+    rec.mtime = file.mtime;
+    for (const auto& [xname, value] : file.xattrs) {
+      HOODY_RETURN_IF_ERROR(meta.xattrs().Put(s, index::XattrLogical(ino, xname), g, value));
+    }
+    HOODY_RETURN_IF_ERROR(meta.PutInode(s, g, ino, rec));
+    out = Entry{ino, internal::ToAttr(ino, rec)};
+    return Status::OK();
+  });
+  if (!st.ok()) {
+    if (!runs.empty()) UnreserveBlocks(runs);
+    return st;
+  }
+  return out;
 }
 
 Status FileSystem::Truncate(WriteScope& s, Meta& meta, GenId g, Ino ino, InodeRecord* rec,

@@ -82,6 +82,24 @@ Result<Ino> ImportSink::CreateFile(Ino parent, std::string_view name, const Node
   return e.ino;
 }
 
+Result<Ino> ImportSink::MakeFile(Ino parent, std::string_view name, const NodeAttrs& attrs,
+                                 std::span<const char> data, uint64_t size) {
+  HOODY_RETURN_IF_ERROR(BeforeChange());
+  WholeFile file;
+  file.mode = attrs.mode & 07777;
+  file.owner = attrs.owner;
+  file.data = data;
+  file.size = size;
+  file.atime = attrs.atime;
+  file.mtime = attrs.mtime;
+  file.xattrs = attrs.xattrs;
+  file.ino = attrs.ino;
+  HOODY_ASSIGN_OR_RETURN(Entry e, fs_.MakeWholeFile(parent, name, file));
+  Count(&ImportStats::files);
+  Count(&ImportStats::bytes, data.size());
+  return e.ino;
+}
+
 Status ImportSink::Write(Ino file, uint64_t offset, std::span<const char> data) {
   while (!data.empty()) {
     // A short count means a failure cut the write after a prefix landed: the

@@ -3,9 +3,10 @@
 // create and in which order; the sink turns each node into the fewest
 // FileSystem calls that reproduce it and keeps the statistics.
 //
-// The calls a node costs: a regular file is Mknod (type, permission bits
-// and owner in one go), its data, one SetAttr (atime, mtime, and the size
-// when the file ends in a hole) and one SetXattr per xattr. Times go last
+// The calls a node costs: a regular file whose data fits one engine write
+// is one MakeWholeFile (MakeFile); a larger one is Mknod (type, permission
+// bits and owner in one go), its data, one SetAttr (atime, mtime, and the
+// size when the file ends in a hole) and one SetXattr per xattr. Times go last
 // because writing data moves mtime; xattrs change only ctime. A directory's
 // times go on in FinishDirectory, after its entries exist, because adding
 // an entry moves the directory's mtime.
@@ -58,6 +59,12 @@ class ImportSink {
   // Sets a directory's times: call once its entries are all in.
   Status FinishDirectory(Ino dir, const NodeAttrs& attrs);
 
+  // A regular file made whole in one engine call (FileSystem::MakeWholeFile):
+  // `data` from offset 0 (at most kWholeFileMaxDataBytes), then a hole up to
+  // `size`, with every attribute of `attrs`. Cheaper than CreateFile, Write
+  // and FinishFile, which remain for larger files and for holes inside.
+  Result<Ino> MakeFile(Ino parent, std::string_view name, const NodeAttrs& attrs,
+                       std::span<const char> data, uint64_t size);
   // A regular file, empty: fill it with Write, then FinishFile.
   Result<Ino> CreateFile(Ino parent, std::string_view name, const NodeAttrs& attrs);
   // Writes all of `data` at `offset`: pieces that stay within one 1 MiB

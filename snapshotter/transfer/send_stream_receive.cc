@@ -183,8 +183,11 @@ class Applier {
           dir_times_.emplace_back(n.ino, std::make_pair(n.atime, n.mtime));
           return sink_.MakeDirectory(parent, name, attrs);
         case S_IFREG:
+          // Made once its data is in (FinishFile), in one engine call.
           file_.emplace(n, attrs);
-          return sink_.CreateFile(parent, name, attrs);
+          file_->unmade = PendingFile::Place{parent, name, RawRecord{r.index, r.kind, {}}};
+          whole_.clear();
+          return n.ino;
         default:
           return sink_.MakeSpecial(parent, name, attrs, n.symlink_target);
       }
@@ -234,7 +237,16 @@ class Applier {
           r, "data at " + std::to_string(d.offset) + "+" + std::to_string(d.bytes.size()) +
                  " overlaps earlier data or passes the size " + std::to_string(file_->node.size));
     }
-    HOODY_RETURN_IF_ERROR(Wrap(r, sink_.Write(d.ino, d.offset, {d.bytes.data(), d.bytes.size()})));
+    if (file_->unmade && d.offset == file_->written_end &&
+        d.bytes.size() <= kWholeFileMaxDataBytes - whole_.size()) {
+      whole_.append(d.bytes);
+    } else {
+      // A hole inside, or more than one call takes: the file is made empty
+      // and written as it comes.
+      HOODY_RETURN_IF_ERROR(MakeUnmadeEmpty());
+      HOODY_RETURN_IF_ERROR(
+          Wrap(r, sink_.Write(d.ino, d.offset, {d.bytes.data(), d.bytes.size()})));
+    }
     file_->written_end = d.offset + d.bytes.size();
     data_bytes_ += d.bytes.size();
     return Status::OK();
@@ -258,12 +270,35 @@ class Applier {
     return Wrap(r, fs_.Link(l.ino, l.parent, l.name).status());
   }
 
-  // Sets the finished file's size (a trailing hole), xattrs and times.
+  // Makes the finished file whole in one call when its data waited in
+  // whole_; else sets its size (a trailing hole), xattrs and times.
   Status FinishFile(const RawRecord& r) {
     if (!file_) return Status::OK();
     PendingFile f = std::move(*file_);
     file_.reset();
+    if (f.unmade) {
+      const PendingFile::Place& at = *f.unmade;
+      Result<Ino> made = sink_.MakeFile(at.parent, at.name, f.attrs, whole_, f.node.size);
+      HOODY_RETURN_IF_ERROR(Wrap(at.record, made.status()));
+      if (*made != f.node.ino)
+        return StreamReader::Bad(at.record, "'" + at.name + "' exists already");
+      return Status::OK();
+    }
     return Wrap(r, sink_.FinishFile(f.node.ino, f.written_end, f.node.size, f.attrs));
+  }
+
+  // Creates the pending file empty and writes what whole_ holds, for the
+  // data that follows to be written as it comes (CreateFile, Write, FinishFile).
+  Status MakeUnmadeEmpty() {
+    if (!file_ || !file_->unmade) return Status::OK();
+    const PendingFile::Place at = std::move(*file_->unmade);
+    file_->unmade.reset();
+    Result<Ino> made = sink_.CreateFile(at.parent, at.name, file_->attrs);
+    HOODY_RETURN_IF_ERROR(Wrap(at.record, made.status()));
+    if (*made != file_->node.ino) {
+      return StreamReader::Bad(at.record, "'" + at.name + "' exists already");
+    }
+    return Wrap(at.record, sink_.Write(*made, 0, whole_));
   }
 
   // A FileSystem error while applying record r, named by it.
@@ -278,6 +313,13 @@ class Applier {
     stream::NodeRecord node;
     NodeAttrs attrs;
     uint64_t written_end = 0;
+    // Where a new file goes, while it waits for its data to be made whole.
+    struct Place {
+      Ino parent;
+      std::string name;
+      RawRecord record;  // its node record, to name in errors (no payload)
+    };
+    std::optional<Place> unmade;
   };
 
   FileSystem& fs_;
@@ -293,6 +335,9 @@ class Applier {
   std::unordered_map<uint64_t, std::vector<std::string>> parked_;
   std::vector<std::pair<Ino, std::pair<index::Timespec, index::Timespec>>> dir_times_;
   std::optional<PendingFile> file_;
+  // The data of file_ while it is unmade; kept between files so that its
+  // room is allocated once.
+  std::string whole_;
   uint64_t nodes_ = 0;
   uint64_t data_bytes_ = 0;
 };

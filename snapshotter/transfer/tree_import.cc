@@ -38,6 +38,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,6 +51,13 @@ namespace hoodyfs::snapshotter {
 namespace {
 
 constexpr size_t kPieceBytes = size_t{1} << 20;  // reads and writes: 1 MiB, 1 MiB aligned
+static_assert(kPieceBytes >= kWholeFileMaxDataBytes, "a whole file is read into one piece");
+
+// One buffer per thread, for the life of the thread.
+std::vector<char>& PieceBuffer() {
+  thread_local std::vector<char> buf(kPieceBytes);
+  return buf;
+}
 
 // openat with O_NOATIME, which the kernel refuses (EPERM) for a file the
 // caller neither owns nor has CAP_FOWNER over: then without it.
@@ -198,6 +206,9 @@ class TreeImporter {
   // Copies [begin, end) of `fd` into `file`; `*written_end` moves to where
   // the data stopped (earlier than `end` when the source shrank meanwhile).
   Status CopyRange(int fd, Ino file, uint64_t begin, uint64_t end, uint64_t* written_end);
+  // The first `size` bytes of `fd` (fewer when the source shrank meanwhile),
+  // in this thread's piece buffer. REQUIRES: size <= kPieceBytes.
+  static Result<std::span<const char>> ReadWhole(int fd, uint64_t size);
   // The first failure of a pool thread, already naming its file.
   void Fail(Status st) {
     std::lock_guard lock(failure_mu_);
@@ -440,10 +451,17 @@ Result<Ino> TreeImporter::ImportFile(FileJob& job) {
   const int fd = job.fd.get();
   NodeAttrs attrs = AttrsOf(job.st);
   HOODY_RETURN_IF_ERROR(ReadXattrs(fd, job.path, &attrs));
-  HOODY_ASSIGN_OR_RETURN(Ino file, sink_.CreateFile(job.dir, job.name, attrs));
   const uint64_t size = static_cast<uint64_t>(job.st.st_size);
+  const bool dense = static_cast<uint64_t>(job.st.st_blocks) * 512 >= size;
+  if (dense && size <= kWholeFileMaxDataBytes) {
+    // Small and without holes: read whole, made in one engine call. A
+    // source that shrank meanwhile ends in a hole up to the size it had.
+    HOODY_ASSIGN_OR_RETURN(std::span<const char> data, ReadWhole(fd, size));
+    return sink_.MakeFile(job.dir, job.name, attrs, data, size);
+  }
+  HOODY_ASSIGN_OR_RETURN(Ino file, sink_.CreateFile(job.dir, job.name, attrs));
   uint64_t written_end = 0;
-  if (static_cast<uint64_t>(job.st.st_blocks) * 512 >= size) {
+  if (dense) {
     HOODY_RETURN_IF_ERROR(CopyRange(fd, file, 0, size, &written_end));
   } else {
     // Fewer blocks than bytes: maybe holes. Copy only the data regions.
@@ -463,10 +481,23 @@ Result<Ino> TreeImporter::ImportFile(FileJob& job) {
   return file;
 }
 
+Result<std::span<const char>> TreeImporter::ReadWhole(int fd, uint64_t size) {
+  std::vector<char>& buf = PieceBuffer();
+  HOODY_ASSERT(size <= buf.size(), "a whole read larger than the buffer");
+  size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::pread(fd, buf.data() + got, size - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FromErrno(errno, "read");
+    if (n == 0) break;  // the source shrank
+    got += static_cast<size_t>(n);
+  }
+  return std::span<const char>(buf.data(), got);
+}
+
 Status TreeImporter::CopyRange(int fd, Ino file, uint64_t begin, uint64_t end,
                                uint64_t* written_end) {
-  // One buffer per thread, for the life of the thread.
-  thread_local std::vector<char> buf(kPieceBytes);
+  std::vector<char>& buf = PieceBuffer();
   for (uint64_t at = begin; at < end;) {
     const size_t want =
         static_cast<size_t>(std::min<uint64_t>(end - at, kPieceBytes - at % kPieceBytes));

@@ -36,6 +36,7 @@ enum Op {
   kReopen,
   kSync,
   kFallocate,
+  kWholeFile,
   kOpCount
 };
 
@@ -119,10 +120,10 @@ std::string RandomOps::Pattern(size_t n) {
 }
 
 void RandomOps::Step() {
-  const int weights[kOpCount] = {mix_.create,   mix_.mkdir,  mix_.symlink, mix_.link,
-                                 mix_.unlink,   mix_.rmdir,  mix_.rename,  mix_.write,
-                                 mix_.truncate, mix_.xattr,  mix_.chmod,   mix_.freeze,
-                                 mix_.branch,   mix_.reopen, mix_.sync,    mix_.fallocate};
+  const int weights[kOpCount] = {
+      mix_.create, mix_.mkdir,  mix_.symlink,  mix_.link,      mix_.unlink,    mix_.rmdir,
+      mix_.rename, mix_.write,  mix_.truncate, mix_.xattr,     mix_.chmod,     mix_.freeze,
+      mix_.branch, mix_.reopen, mix_.sync,     mix_.fallocate, mix_.whole_file};
   int total = 0;
   for (int w : weights) total += w;
   ASSERT_GT(total, 0) << "every operation weight is 0";
@@ -300,6 +301,36 @@ void RandomOps::FileOp(int op) {
       auto& n = model.Mutable(ino);
       n.mode = (n.mode & S_IFMT) | *req.mode;
       n.uid = *req.uid;
+      return;
+    }
+    case kWholeFile: {  // a regular file made whole in one call
+      const uint64_t dir = RandomIno(true);
+      const std::string name = Name();
+      const Code want = model.CheckCreate(dir, name);
+      const std::string data = Pattern(Chance(60) ? Pick(3000) : Pick(mix_.max_write_bytes));
+      snapshotter::WholeFile file;
+      file.mode = static_cast<uint32_t>(Pick(07777));
+      file.owner =
+          snapshotter::Owner{static_cast<uint32_t>(Pick(3)), static_cast<uint32_t>(Pick(3))};
+      file.data = data;
+      file.size = data.size() + (Chance(25) ? Pick(3 * kBlockSize + 100) : 0);  // a trailing hole
+      file.atime = index::Timespec{static_cast<int64_t>(1 + Pick(1000)), 5};
+      file.mtime = index::Timespec{static_cast<int64_t>(1 + Pick(1000)), 7};
+      std::vector<std::pair<std::string, std::string>> xattrs;
+      if (Chance(50)) xattrs.emplace_back("user." + Name(), Pattern(Pick(200)));
+      file.xattrs = xattrs;
+      auto e = fs_->MakeWholeFile(Ino(dir), name, file);
+      EXPECT_CODE(want, e.status());
+      if (!e.ok()) return;
+      EXPECT_EQ(e->attr.mtime.sec, file.mtime.sec);
+      EXPECT_EQ(e->attr.atime.sec, file.atime.sec);
+      model.ApplyCreate(dir, name, e->ino.value, S_IFREG | file.mode, 0);
+      auto& n = model.Mutable(e->ino.value);
+      n.uid = file.owner.uid;
+      n.gid = file.owner.gid;
+      n.data = data;
+      n.data.resize(file.size, '\0');
+      for (const auto& [xname, value] : xattrs) n.xattrs[xname] = value;
       return;
     }
     default:

@@ -1,7 +1,8 @@
 // RandomOps: the seeded random-operation driver shared by the model-based
 // test (tests/model/) and the crash tests (tests/crash/). Each Step() makes
 // one random filesystem call (create, mkdir, symlink, link, unlink, rmdir,
-// rename, write, truncate, fallocate, xattr, chmod/chown) or one durability point
+// rename, write, truncate, fallocate, xattr, chmod/chown, a file made whole)
+// or one durability point
 // (flush, fsync, freeze, branch, reopen) on a container's head, checks the
 // result against ModelFs with gtest assertions, and applies it to the model.
 //
@@ -45,6 +46,7 @@ struct OpMix {
   int create = 12, mkdir = 6, symlink = 3, link = 4, unlink = 8, rmdir = 4, rename = 8;
   int write = 23, truncate = 8, xattr = 6, chmod = 6;
   int fallocate = 5;                                 // reserve (mode 0, KEEP_SIZE) or punch a range
+  int whole_file = 6;                                // MakeWholeFile: data, attrs, xattrs at once
   int freeze = 5, branch = 3, reopen = 2, sync = 2;  // sync: Flush or Fsync, then a full compare
   uint64_t max_write_bytes = 300 * 1024;             // large writes: up to this many bytes
   uint64_t max_write_offset = 600 * 1024;            // at up to this offset
