@@ -2,7 +2,6 @@
 
 #include <string>
 
-#include "blockstore/file_ops.h"
 #include "blockstore/ring.h"
 #include "blockstore/ring_pool.h"
 #include "blockstore/uring_batch.h"
@@ -55,13 +54,6 @@ Status UringDevice::Execute(std::span<IoOp> ops) {
     any_valid = any_valid || op.result.ok();
   }
   if (!any_valid) return FirstFailure(ops);
-  if (WrittenOnCallersThread(ops)) {
-    for (IoOp& op : ops) {
-      if (!op.result.ok()) continue;
-      op.result = PwriteFull(file_.fd(), op.buffer, op.length_bytes, op.offset_bytes);
-    }
-    return FirstFailure(ops);
-  }
   Result<RingPool::Lease> lease = pool_->Borrow();
   if (!lease.ok()) {
     for (IoOp& op : ops) {
@@ -73,16 +65,6 @@ Status UringDevice::Execute(std::span<IoOp> ops) {
   return FirstFailure(ops);
 }
 
-bool UringDevice::WrittenOnCallersThread(std::span<const IoOp> ops) const {
-  if (direct_io_) return false;  // an O_DIRECT write waits for the disk: keep it in flight
-  uint64_t bytes = 0;
-  for (const IoOp& op : ops) {
-    if (op.kind != IoKind::kWrite) return false;
-    bytes += op.length_bytes;
-  }
-  return bytes <= kCallerWriteMaxBytes;
-}
-
 std::string UringDevice::Describe() const {
   std::string out = "io_uring, ";
   out += direct_io_ ? "O_DIRECT" : "buffered I/O + fdatasync";
@@ -92,10 +74,6 @@ std::string UringDevice::Describe() const {
   out += ", " + std::to_string(pool_->rings()) + " rings x " +
          std::to_string(pool_->queue_depth()) + " deep";
   out += pool_->fixed_file() ? ", fixed file" : ", plain fd";
-  if (!direct_io_) {
-    out +=
-        ", buffered writes up to " + std::to_string(kCallerWriteMaxBytes / 1024) + " KiB by pwrite";
-  }
   return out;
 }
 

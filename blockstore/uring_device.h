@@ -3,8 +3,6 @@
 // queue depth when larger), waits for every completion and returns the ring.
 // See docs/blockstore.md for why a pool and how the limits were chosen.
 //
-// Small buffered write batches skip the ring (kCallerWriteMaxBytes).
-//
 // Sync is a plain fdatasync on the descriptor, not IORING_OP_FSYNC: a caller
 // of Sync wants to block until durability anyway, and one system call on the
 // calling thread is simpler than a ring round trip. Grow and Discard share
@@ -34,15 +32,6 @@ struct UringOptions {
 };
 inline constexpr unsigned kMaxRings = 64;
 inline constexpr unsigned kMaxQueueDepth = 4096;
-// A batch of buffered writes of at most this many bytes in all is written
-// with pwrite on the calling thread, not through a ring. The host's ext4
-// cannot take a buffered write without possibly blocking, so io_uring hands
-// every one to an io-wq worker and the caller sleeps until the worker has
-// copied the bytes into the page cache: two wake-ups and a thread handoff
-// for a copy of a few KiB, which the caller can do itself in less time
-// (docs/blockstore.md, "Small buffered writes"). The bytes land in the same
-// page cache of the same descriptor, so Sync makes them durable alike.
-inline constexpr uint32_t kCallerWriteMaxBytes = 64 * 1024;
 
 // Errors: kInvalidArgument when a limit above is broken.
 Status ValidateUringOptions(const UringOptions& options);
@@ -76,9 +65,6 @@ class UringDevice final : public BlockDevice {
  private:
   UringDevice(UniqueFd fd, uint64_t size_bytes, UniqueFd direct_reads,
               std::unique_ptr<RingPool> pool, bool direct_io);
-  // Whether `ops` are buffered writes small enough for pwrite on the
-  // calling thread (kCallerWriteMaxBytes).
-  bool WrittenOnCallersThread(std::span<const IoOp> ops) const;
 
   BackingFile file_;
   UniqueFd direct_reads_;           // invalid: every read goes through file_

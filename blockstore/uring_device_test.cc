@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -12,7 +11,6 @@
 #include <vector>
 
 #include "base/testing/temp_dir.h"
-#include "blockstore/aligned_buffer.h"
 #include "blockstore/testing/gtest_util.h"
 #include "blockstore/testing/pattern.h"
 #include "blockstore/testing/syscall_filter.h"
@@ -61,8 +59,6 @@ TEST_F(UringDeviceTest, DescribeNamesTheChoices) {
   ASSERT_NE(dev, nullptr);
   const std::string describe = dev->Describe();
   EXPECT_EQ(describe.rfind("io_uring, buffered I/O + fdatasync, 2 rings x 8 deep, ", 0), 0u)
-      << describe;
-  EXPECT_NE(describe.find(", buffered writes up to 64 KiB by pwrite"), std::string::npos)
       << describe;
 }
 
@@ -137,48 +133,6 @@ TEST(UringDeviceDeathTest, SubmissionErrorFailsTheBatchAndReplacesTheRing) {
   if (!ProbeIoUring().ok()) GTEST_SKIP() << "io_uring unavailable here";
   EXPECT_EXIT(ExitWith(SubmissionFailsWith(EBADF, Code::kIoError)), ::testing::ExitedWithCode(0),
               "child ok");
-}
-
-// With io_uring_enter denied, a small buffered write still lands (pwrite on
-// the caller's thread, read back with pread), a larger one still fails (it
-// goes through the ring).
-std::string SmallWritesSkipTheRing() {
-  Result<TempDir> dir = TempDir::Create();
-  if (!dir.ok()) return dir.status().ToString();
-  const std::string path = dir->File("data");
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  Result<std::unique_ptr<UringDevice>> dev = UringDevice::Create(&fd, UringOptions{1, 4, false});
-  if (!dev.ok()) return dev.status().ToString();
-  if (Status s = (*dev)->Grow(kMiB); !s.ok()) return s.ToString();
-
-  const testing::SyscallRule rules[] = {{SYS_io_uring_enter, EBADF}};
-  if (Status s = testing::DenySyscalls(rules); !s.ok()) return "filter: " + s.ToString();
-  AlignedBuffer small(kCallerWriteMaxBytes);
-  testing::FillPattern(small.span(), 4 * kIoAlign, 5);
-  // Two ops of one batch, together at the limit.
-  IoOp ops[] = {
-      {IoKind::kWrite, 4 * kIoAlign, small.data(), kIoAlign, Status()},
-      {IoKind::kWrite, 5 * kIoAlign, small.data() + kIoAlign, kCallerWriteMaxBytes - kIoAlign,
-       Status()},
-  };
-  if (Status s = (*dev)->Execute(ops); !s.ok()) return "small write: " + s.ToString();
-  UniqueFd check(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  AlignedBuffer back(kCallerWriteMaxBytes);
-  if (::pread(check.get(), back.data(), kCallerWriteMaxBytes, 4 * kIoAlign) !=
-      static_cast<ssize_t>(kCallerWriteMaxBytes)) {
-    return "short pread";
-  }
-  if (std::string bad = testing::CheckPattern(back.span(), 4 * kIoAlign, 5); !bad.empty()) {
-    return "read back: " + bad;
-  }
-  const Status big = testing::WritePattern(**dev, 0, kCallerWriteMaxBytes + kIoAlign, 6);
-  if (big.code() != Code::kIoError) return "a write over the limit: " + big.ToString();
-  return "";
-}
-
-TEST(UringDeviceDeathTest, SmallBufferedWritesSkipTheRing) {
-  if (!ProbeIoUring().ok()) GTEST_SKIP() << "io_uring unavailable here";
-  EXPECT_EXIT(ExitWith(SmallWritesSkipTheRing()), ::testing::ExitedWithCode(0), "child ok");
 }
 
 TEST(UringDeviceDeathTest, EndlessEagainWithNothingInFlightGivesUpAsBusy) {
