@@ -240,10 +240,17 @@ void Store::AfterCommit(uint64_t epoch) {
 uint64_t Store::ReturnFreeSpace(uint32_t min_blocks) {
   // Bounded batches, so writers are never kept from free space long.
   constexpr size_t kRunsPerBatch = 64;
+  // A writer meets the lock a third of the time at most (store.h).
+  constexpr int kPunchPauseFactor = 2;
   uint64_t punched = 0;
+  uint64_t budget = 0;
+  {
+    ReadScope s(*kv_);
+    budget = allocator_.unpunched_blocks();
+  }
   // A write since the last look: a writer is active.
   uint64_t writes_seen = data_writes_.load(std::memory_order_relaxed);
-  for (;;) {
+  while (punched < budget) {
     std::vector<index::BlockRun> runs;
     {
       WriteScope s(*kv_);
@@ -275,6 +282,7 @@ uint64_t Store::ReturnFreeSpace(uint32_t min_blocks) {
     for (const index::BlockRun& run : runs) allocator_.Unreserve(run);
     s.Commit();
   }
+  return punched;
 }
 
 uint64_t Store::unpunched_blocks() const {

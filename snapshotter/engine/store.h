@@ -165,16 +165,17 @@ class Store {
   // blocks (they stay in the host file, for reuse by later writes): the
   // flusher thread calls this with kBackgroundPunchBlocks after its commits,
   // garbage collection with 1. A failed punch costs space only. Returns the
-  // count of blocks punched. Runs shorter than kBackgroundPunchBlocks yield
-  // to the store's writes: each punch holds the data file's inode lock,
-  // which a write to the file also takes, so while writes go on (and the
-  // host is not full) each such punch is followed by a pause of
-  // kPunchPauseFactor times its own length.
+  // count of blocks punched. It punches at most what was free when it
+  // began: a writer that frees blocks as fast as they are punched (every
+  // overwrite frees one) must not keep it going forever. Runs shorter than
+  // kBackgroundPunchBlocks yield to the store's writes: each punch holds the
+  // data file's inode lock, which a write to the file also takes, so while
+  // writes go on (and the host is not full) each such punch is followed by
+  // a pause of twice its own length.
   // None while fallocate reservations are held: they are backed by the data
   // file's free blocks.
   uint64_t ReturnFreeSpace(uint32_t min_blocks);
   static constexpr uint32_t kBackgroundPunchBlocks = 256;  // 1 MiB
-  static constexpr int kPunchPauseFactor = 4;  // writes see the lock a fifth of the time
   // Freed blocks still held by the host file (not punched, not reused).
   uint64_t unpunched_blocks() const;
 
