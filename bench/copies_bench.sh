@@ -55,16 +55,9 @@ done
 "$HOODYFS" import --store "$store" -c golden --create "$SCRATCH/golden" > /dev/null
 "$SNAP" --store "$store" create -c golden --alias golden > /dev/null
 
-"$HOODYFS" serve --store "$store" > "$SCRATCH/serve.log" 2>&1 &
-serve_pid=$!
-CLEANUP+=("kill $serve_pid 2>/dev/null; wait $serve_pid")
+start_serve "$store"
+serve_pid=$SERVE_PID
 CLEANUP+=("mountpoint -q $mp && umount -l $mp")
-# Ready once its socket is there (a verb run before would open the store
-# itself and keep the daemon out).
-until [ -S "$store/hoodyfs.sock" ]; do
-  kill -0 "$serve_pid" || { cat "$SCRATCH/serve.log" >&2; exit 1; }
-  sleep 0.05
-done
 printf '0\t%s\n' "$(daemon_rss)" >> "$OUT/rss.tsv"
 
 mark "copies: $COPIES made, mounted, written and unmounted in turn"

@@ -33,14 +33,8 @@ mp="$SCRATCH/mnt"
 mkdir -p "$mp"
 "$HOODYFS" init --store "$store" > /dev/null
 "$SNAP" --store "$store" containers create c > /dev/null
-"$HOODYFS" serve --store "$store" --gc-interval 100000 > "$SCRATCH/serve.log" 2>&1 &
-serve_pid=$!
-CLEANUP+=("kill $serve_pid 2>/dev/null; wait $serve_pid")
+start_serve "$store" --gc-interval 100000
 CLEANUP+=("mountpoint -q $mp && umount -l $mp")
-until [ -S "$store/hoodyfs.sock" ]; do  # a verb run before would keep the daemon out
-  kill -0 "$serve_pid" || { cat "$SCRATCH/serve.log" >&2; exit 1; }
-  sleep 0.05
-done
 "$HOODYFS" mount --store "$store" -c c "$mp"
 
 mark "$SNAPSHOTS snapshots, each after $FILE_MIB MiB of new data"

@@ -68,3 +68,19 @@ finish_run() {
   echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
   echo "after: $("$PROBE" "$SCRATCH_PARENT")" | tee -a "$OUT/machine.txt"
 }
+
+# Starts `$HOODYFS serve --store STORE [ARGS...]` in the background, logging to
+# SCRATCH/serve.log, stopped at exit; returns once its socket is there (a
+# verb run before would open the store itself and keep the daemon out).
+# Sets SERVE_PID.
+start_serve() {  # start_serve STORE [ARGS...]
+  local store=$1
+  shift
+  "$HOODYFS" serve --store "$store" "$@" > "$SCRATCH/serve.log" 2>&1 &
+  SERVE_PID=$!
+  CLEANUP+=("kill $SERVE_PID 2>/dev/null; wait $SERVE_PID")
+  until [ -S "$store/hoodyfs.sock" ]; do
+    kill -0 "$SERVE_PID" || { cat "$SCRATCH/serve.log" >&2; return 1; }
+    sleep 0.05
+  done
+}
