@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -49,12 +51,13 @@ class WholeFileTest : public ::testing::Test {
     fs_.emplace(store_->Head("c1").value());
   }
   // A file of `data` and `size` with every attribute set to a value that
-  // no default would give.
-  WholeFile Spec(const std::string& data, uint64_t size) {
+  // no default would give. The spec points at `data`: it must outlive the
+  // spec (a literal does; a temporary std::string did not, ASan saw it).
+  WholeFile Spec(std::string_view data, uint64_t size) {
     WholeFile f;
     f.mode = 04751;
     f.owner = Owner{1234, 5678};
-    f.data = data;
+    f.data = std::span<const char>(data.data(), data.size());
     f.size = size;
     f.atime = Timespec{1000000001, 11};
     f.mtime = Timespec{1000000002, 22};
