@@ -15,8 +15,12 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +64,19 @@ inline snapshotter::StoreOptions CommittingAllAlongOptions() {
   options.flush_interval_ms = 5;
   options.grow_step_bytes = 16 << 20;
   return options;
+}
+
+// Waits for the child `pid` and checks that SIGKILL ended it (the test's
+// kill), not an exit of its own: its output, above, says why it exited.
+// Call through ASSERT_NO_FATAL_FAILURE.
+inline void ExpectKilledChild(pid_t pid) {
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid) << std::strerror(errno);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "the child was not killed: "
+      << (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                            : "status " + std::to_string(status))
+      << " (its output is above)";
 }
 
 // The seed of one parameterized run: gtest's random seed (from the clock

@@ -95,9 +95,7 @@ TEST_P(ImportKillTest, StoreOpensConsistentAfterAKillMidImport) {
     auto stats = snapshotter::ImportTree(fs, kSource, options);
     ::_exit(stats.ok() ? 4 : 5);  // the source has more entries than kill_at
   }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
+  ASSERT_NO_FATAL_FAILURE(ExpectKilledChild(pid));
 
   auto snap = Snapshotter::Open(store, CommittingAllAlongOptions());
   ASSERT_TRUE(snap.ok()) << "no repair step: the store must open: " << snap.status().ToString();

@@ -283,10 +283,7 @@ TEST(KillReservationTest, AReservationFsyncedBeforeAKillSurvivesIt) {
     ::kill(::getpid(), SIGKILL);
     ChildFail(kChildNeverKilled, "survived SIGKILL");
   }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid) << std::strerror(errno);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-      << "the child ended with status " << status;
+  ASSERT_NO_FATAL_FAILURE(ExpectKilledChild(pid));
 
   auto store = Store::Open(store_dir, Options());
   ASSERT_TRUE(store.ok()) << store.status().ToString();

@@ -98,9 +98,7 @@ TEST_P(ReceiveKillTest, NoHalfSnapshotAfterAKillMidReceive) {
     auto received = snapshotter::ReceiveSnapshot(**snap, "r", fds[0]);
     ::_exit(received.ok() ? 4 : 5);  // only the kill should end the child
   }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
+  ASSERT_NO_FATAL_FAILURE(ExpectKilledChild(pid));
 
   auto snap = Snapshotter::Open(store, CommittingAllAlongOptions());
   ASSERT_TRUE(snap.ok()) << "no repair step: the store must open: " << snap.status().ToString();

@@ -323,12 +323,7 @@ TEST_P(SnapshotKillTest, EveryVerbHappenedOrDidNot) {
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0) << std::strerror(errno);
   if (pid == 0) RunChild(store_dir, state_dir, seed, hook, kill_at);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid) << std::strerror(errno);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-      << "the child was not killed: "
-      << (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status)) : "status")
-      << " (its output is above)";
+  ASSERT_NO_FATAL_FAILURE(ExpectKilledChild(pid));
 
   const std::string pending = FileContents(state_dir + "/pending");
   const size_t eol = pending.find('\n');
