@@ -21,7 +21,6 @@
 #include "cli/scrub_command.h"
 #include "cli/snapshot_list_printer.h"
 #include "cli/store_path.h"
-#include "snapshotter/engine/names.h"
 #include "snapshotter/verbs/catalog.h"
 
 namespace hoodyfs::cli {
@@ -193,7 +192,8 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
   CLI::App* list = app.add_subcommand("list", "list a container's snapshots, oldest first");
   add_container(list);
   list->add_option("--after", a.after,
-                   "start after this snapshot (a name, as --limit's hint gives)");
+                   "start after this snapshot (a name, or the position NAME@NS that "
+                   "--limit's hint gives)");
   list->add_option("--limit", a.limit,
                    "print at most N snapshots (1 to " +
                        std::to_string(snapshotter::catalog::kListPageMax) +
@@ -318,7 +318,9 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
     list_limit = *parsed;
   }
   if (list->count("--after") > 0) {
-    if (Status s = snapshotter::ValidatePortableName("--after", a.after); !s.ok()) return fail(s);
+    if (Status s = snapshotter::catalog::ParseListStart("--after", a.after).status(); !s.ok()) {
+      return fail(s);
+    }
   }
   if (set->parsed() && !a.alias_given && !expiry) {
     return fail(Status::InvalidArgument("set needs --alias or --expiry"));

@@ -14,6 +14,7 @@
 #include "base/testing/status_macros.h"
 #include "base/testing/temp_dir.h"
 #include "cli/api/json_codec.h"
+#include "snapshotter/verbs/catalog.h"
 
 namespace hoodyfs::cli {
 namespace {
@@ -112,12 +113,15 @@ TEST_F(SnapshotListPrinterTest, ALimitPrintsOnePageAndWhereTheNextStarts) {
   nlohmann::json page = nlohmann::json::parse(out.str());
   ASSERT_EQ(page["snapshots"].size(), 3u);
   EXPECT_EQ(page["snapshots"][2]["name"], (*whole)[2].name);
-  EXPECT_EQ(page["next"], (*whole)[2].name);
+  const auto position = [&](size_t i) {
+    return snapshotter::catalog::ListPosition((*whole)[i].name, (*whole)[i].created_ns);
+  };
+  EXPECT_EQ(page["next"], position(2));
   EXPECT_EQ(err.str(), "");
 
   std::ostringstream rest_out, rest_err;
-  ASSERT_OK(PrintSnapshotList(*api_, SnapshotListOptions{"c", (*whole)[2].name, 3, true, 2},
-                              rest_out, rest_err, [] {}));
+  ASSERT_OK(PrintSnapshotList(*api_, SnapshotListOptions{"c", position(2), 3, true, 2}, rest_out,
+                              rest_err, [] {}));
   page = nlohmann::json::parse(rest_out.str());
   ASSERT_EQ(page["snapshots"].size(), 2u);
   EXPECT_EQ(page["snapshots"][0]["name"], (*whole)[3].name);
@@ -129,7 +133,7 @@ TEST_F(SnapshotListPrinterTest, ALimitPrintsOnePageAndWhereTheNextStarts) {
   const std::string text = table.str();
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3);  // header + 2
   EXPECT_EQ(table_err.str(),
-            "more snapshots follow: list again with --after " + (*whole)[1].name + "\n");
+            "more snapshots follow: list again with --after " + position(1) + "\n");
 }
 
 TEST_F(SnapshotListPrinterTest, AFailureBeforeAnyPagePrintsNothing) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <ctime>
 #include <limits>
 
@@ -139,6 +140,30 @@ Status ValidatePageLimit(std::string_view what, int64_t limit) {
                                    std::to_string(kListPageMax) + ", not " + std::to_string(limit));
   }
   return Status::OK();
+}
+
+std::string ListPosition(std::string_view name, int64_t created_ns) {
+  return std::string(name) + "@" + std::to_string(created_ns);
+}
+
+Result<ListStart> ParseListStart(std::string_view what, std::string_view text) {
+  ListStart start;
+  if (text.empty()) return start;
+  const size_t at = text.find('@');
+  start.name = std::string(text.substr(0, at));
+  HOODY_RETURN_IF_ERROR(ValidatePortableName(what, start.name));
+  if (at == std::string_view::npos) return start;
+  const std::string_view digits = text.substr(at + 1);
+  int64_t ns = 0;
+  const char* end = digits.data() + digits.size();
+  auto [ptr, ec] = std::from_chars(digits.data(), end, ns);
+  if (digits.empty() || digits[0] == '-' || ec != std::errc() || ptr != end) {
+    return Status::InvalidArgument(std::string(what) + " '" + start.name +
+                                   "@...': a position's time after '@' must be a whole number of "
+                                   "nanoseconds (as a page's next gives it)");
+  }
+  start.created_ns = ns;
+  return start;
 }
 
 Result<std::optional<Entry>> Find(const index::KvScope& s, std::string_view container,

@@ -59,6 +59,22 @@ inline constexpr int64_t kListPageMax = 10000;
 // A page's limit as users give it: 1 to kListPageMax.
 // Errors: kInvalidArgument naming `what` (the flag or parameter), the value and the range.
 Status ValidatePageLimit(std::string_view what, int64_t limit);
+
+// Where a page of a list starts (ListPage::after). A page's `next` is a
+// position, "NAME@CREATED_NS": the name and creation time of the page's
+// last snapshot ('@' is not in a name's character set). The next page
+// starts after that point in the order, whether or not the snapshot still
+// exists: a snapshot deleted between pages, or deleted and its name made
+// again in the same second, neither fails the listing nor skips one. A bare
+// NAME (what a user types after reading a list) is looked up.
+struct ListStart {
+  std::string name;                   // "": from the first snapshot
+  std::optional<int64_t> created_ns;  // set: a position; nullopt: look the name up
+};
+std::string ListPosition(std::string_view name, int64_t created_ns);
+// "" (the first page), NAME or NAME@CREATED_NS.
+// Errors: kInvalidArgument naming `what` (the flag or parameter) and what is wrong.
+Result<ListStart> ParseListStart(std::string_view what, std::string_view text);
 // By name (a string of the name form), else by alias through the alias
 // index. nullopt when neither matches.
 Result<std::optional<Entry>> Find(const index::KvScope& s, std::string_view container,

@@ -67,33 +67,35 @@ std::optional<NameIndex::Name> NameIndex::Find(GenId gen) const {
   return it->second;
 }
 
-Result<NameIndex::NamePage> NameIndex::Page(std::string_view container, std::string_view after,
-                                            size_t limit) const {
+Result<NameIndex::NamePage> NameIndex::Page(std::string_view container,
+                                            const catalog::ListStart& after, size_t limit) const {
   HOODY_ASSERT(limit > 0, "a page of no snapshots");
   NamePage page;
   MutexLock l(mu_);
   auto c = by_container_.find(container);
-  auto unknown_after = [&] {
-    return Status::InvalidArgument("after: container '" + std::string(container) +
-                                   "' has no snapshot named '" + std::string(after) +
-                                   "' (deleted since the page that ended with it? list again "
-                                   "from the start)");
-  };
-  if (c == by_container_.end()) {
-    if (!after.empty()) return unknown_after();
-    return page;
+  const CreationOrder* order = c == by_container_.end() ? nullptr : &c->second;
+  std::optional<int64_t> created = after.created_ns;
+  if (!after.name.empty() && !created) {  // a bare name: where is it now?
+    auto unknown = [&] {
+      return Status::InvalidArgument("after: container '" + std::string(container) +
+                                     "' has no snapshot named '" + after.name + "'");
+    };
+    if (!order) return unknown();
+    auto named = order->created_of.find(after.name);
+    if (named == order->created_of.end()) return unknown();
+    created = named->second;
   }
-  const CreationOrder& order = c->second;
-  auto it = order.by_created.begin();
-  if (!after.empty()) {
-    auto created = order.created_of.find(std::string(after));
-    if (created == order.created_of.end()) return unknown_after();
-    it = order.by_created.upper_bound({created->second, std::string(after)});
-  }
-  for (; it != order.by_created.end() && page.names.size() < limit; ++it) {
+  if (!order) return page;
+  auto it = after.name.empty() ? order->by_created.begin()
+                               : order->by_created.upper_bound({*created, after.name});
+  int64_t last_created = 0;
+  for (; it != order->by_created.end() && page.names.size() < limit; ++it) {
     page.names.push_back(it->second);
+    last_created = it->first;
   }
-  page.more = it != order.by_created.end();
+  if (it != order->by_created.end()) {
+    page.next = catalog::ListPosition(page.names.back(), last_created);
+  }
   return page;
 }
 

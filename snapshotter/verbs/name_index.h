@@ -66,15 +66,17 @@ class NameIndex {
 
   struct NamePage {
     std::vector<std::string> names;  // oldest first
-    bool more = false;               // whether snapshots follow the last of `names`
+    // The position (catalog::ListPosition) of the last of `names` when
+    // snapshots follow it; nullopt when this page ends the list.
+    std::optional<std::string> next;
   };
-  // Up to `limit` (> 0) names of the container's snapshots that follow the
-  // snapshot named `after` ("" for from the first) in creation order
-  // (created_ns, then name). REQUIRES: a scope held. Errors:
-  // kInvalidArgument naming `after` when the container has no snapshot of
-  // that name (it may have been deleted since the page that ended with it).
-  Result<NamePage> Page(std::string_view container, std::string_view after, size_t limit) const
-      EXCLUDES(mu_);
+  // Up to `limit` (> 0) names of the container's snapshots that follow
+  // `after` in creation order (created_ns, then name): after a position,
+  // after the snapshot of a bare name, or from the first. REQUIRES: a scope
+  // held. Errors: kInvalidArgument naming a bare name the container has no
+  // snapshot of.
+  Result<NamePage> Page(std::string_view container, const catalog::ListStart& after,
+                        size_t limit) const EXCLUDES(mu_);
 
  private:
   // One container's snapshots in creation order, and each name's key in it.

@@ -252,19 +252,21 @@ Result<std::vector<SnapshotInfo>> Snapshotter::ListSnapshots(const std::string& 
 Result<SnapshotPage> Snapshotter::ListSnapshots(const std::string& container,
                                                 const ListPage& page) {
   HOODY_RETURN_IF_ERROR(catalog::ValidatePageLimit("limit", page.limit));
+  HOODY_ASSIGN_OR_RETURN(const catalog::ListStart start,
+                         catalog::ParseListStart("after", page.after));
   std::vector<catalog::Entry> entries;
   SnapshotPage out;
   {
     ReadScope s(internals_.kv());
     HOODY_RETURN_IF_ERROR(internals_.GetContainer(s, container).status());
     HOODY_ASSIGN_OR_RETURN(NameIndex::NamePage names,
-                           names_.Page(container, page.after, static_cast<size_t>(page.limit)));
+                           names_.Page(container, start, static_cast<size_t>(page.limit)));
     entries.reserve(names.names.size());
     for (const std::string& name : names.names) {
       HOODY_ASSIGN_OR_RETURN(catalog::Entry e, catalog::GetIndexed(s, container, name));
       entries.push_back(std::move(e));
     }
-    if (names.more) out.next = names.names.back();
+    out.next = std::move(names.next);
   }
   out.snapshots.reserve(entries.size());
   for (const catalog::Entry& e : entries) {

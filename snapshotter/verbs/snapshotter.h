@@ -71,14 +71,17 @@ struct ContainerInfo {
 
 // One page of a container's snapshots (ListSnapshots), in creation order.
 struct ListPage {
-  std::string after;     // the name of the snapshot before the page (exclusive); "": the first page
+  // Where the page starts (exclusive; catalog::ListStart): a page's `next`
+  // (a position, NAME@CREATED_NS), a snapshot's name, or "" for the first.
+  std::string after;
   int64_t limit = 1000;  // 1 to catalog::kListPageMax
 };
 
 struct SnapshotPage {
   std::vector<SnapshotInfo> snapshots;
-  // The `after` of the next page (the name of this page's last snapshot);
-  // nullopt when this page ends the list.
+  // The `after` of the next page: the position of this page's last
+  // snapshot (catalog::ListPosition), which stays valid if that snapshot is
+  // deleted; nullopt when this page ends the list.
   std::optional<std::string> next;
 };
 

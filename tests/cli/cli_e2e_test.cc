@@ -439,8 +439,13 @@ TEST_P(CliVerbTest, ListPagesWithLimitAndAfter) {
   EXPECT_EQ(std::count(table.out.begin(), table.out.end(), '\n'), 4) << table.out;
   EXPECT_NE(table.out.find(whole[2]["name"].get<std::string>()), std::string::npos);
   EXPECT_EQ(table.out.find(whole[3]["name"].get<std::string>()), std::string::npos);
-  EXPECT_EQ(table.err, "more snapshots follow: list again with --after " +
-                           whole[2]["name"].get<std::string>() + "\n");
+  const std::string position = whole[2]["name"].get<std::string>() + "@" +
+                               std::to_string(whole[2]["created_ns"].get<int64_t>());
+  EXPECT_EQ(table.err, "more snapshots follow: list again with --after " + position + "\n");
+  // That position is where the next page starts.
+  const json next = OkJson(Snap({"list", "-c", "web1", "--json", "--after", position}));
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(next[0], whole[3]);
 }
 
 // Bad input is refused with a clear one-line error and changes nothing.

@@ -149,9 +149,10 @@ TEST_F(RestTest, ErrorsNameTheProblemAndChangeNothing) {
   EXPECT_EQ(Send("GET", kSnaps).body, before) << "a refused request changed the snapshots";
 }
 
-// GET .../snapshots?after=NAME&limit=N: pages that follow "next" to the
-// end give the unpaginated array's snapshots, once each, in order; a bad
-// parameter is a 400 that names it.
+// GET .../snapshots?after=NAME&limit=N: pages that follow "next" (a
+// position, NAME@CREATED_NS) to the end give the unpaginated array's
+// snapshots, once each, in order, also after the snapshot a "next" names
+// is deleted; a bad parameter is a 400 that names it.
 TEST_F(RestTest, SnapshotListPages) {
   Expect(201, "POST", "/api/v1/containers", R"({"name": "web1"})");
   for (int i = 0; i < 5; ++i) Expect(201, "POST", kSnaps, "");
@@ -168,7 +169,9 @@ TEST_F(RestTest, SnapshotListPages) {
     sizes.push_back(page["snapshots"].size());
     for (const json& s : page["snapshots"]) paged.push_back(s);
     if (page["next"].is_null()) break;
-    EXPECT_EQ(page["next"], page["snapshots"].back()["name"]);
+    const json& last = page["snapshots"].back();
+    EXPECT_EQ(page["next"], last["name"].get<std::string>() + "@" +
+                                std::to_string(last["created_ns"].get<int64_t>()));
     target = std::string(kSnaps) + "?limit=2&after=" + page["next"].get<std::string>();
   }
   EXPECT_EQ(sizes, (std::vector<size_t>{2, 2, 1}));
@@ -195,11 +198,19 @@ TEST_F(RestTest, SnapshotListPages) {
               std::string(kSnaps) + "?after=");
   ExpectError(400, "invalid_argument", "query parameter 'after'", "GET",
               std::string(kSnaps) + "?after=a%2Fb");
+  ExpectError(400, "invalid_argument", "query parameter 'after' 'snap-1@...': a position's time",
+              "GET", std::string(kSnaps) + "?after=snap-1@x");
   ExpectError(404, "not_found", "no container named 'nope'", "GET",
               "/api/v1/containers/nope/snapshots?limit=5");
-  // A deleted cursor: the page that named it is the last that can follow it.
+  // A page's last snapshot deleted: its "next" goes on where it was; the
+  // bare name has nothing to start after.
+  const json first = Expect(200, "GET", std::string(kSnaps) + "?limit=2");
   Expect(204, "DELETE", std::string(kSnaps) + "/" + whole[1]["name"].get<std::string>());
-  ExpectError(400, "invalid_argument", "deleted since", "GET",
+  const json after_gone =
+      Expect(200, "GET", std::string(kSnaps) + "?after=" + first["next"].get<std::string>());
+  ASSERT_EQ(after_gone["snapshots"].size(), 3u);
+  EXPECT_EQ(after_gone["snapshots"][0]["name"], whole[2]["name"]);
+  ExpectError(400, "invalid_argument", "has no snapshot named", "GET",
               std::string(kSnaps) + "?after=" + whole[1]["name"].get<std::string>());
 }
 

@@ -296,8 +296,8 @@ HttpResponse ApiRouter::Snapshots(const HttpRequest& r, const std::string& conta
 }
 
 // GET .../snapshots: the whole list as an array (what clients before pages
-// ask for), or with ?after=NAME and/or ?limit=N one page as
-// {"snapshots": [...], "next": NAME | null}.
+// ask for), or with ?after=NAME[@CREATED_NS] and/or ?limit=N one page as
+// {"snapshots": [...], "next": NAME@CREATED_NS | null}.
 HttpResponse ApiRouter::ListSnapshots(const HttpRequest& r, const std::string& container) {
   auto after = r.query.find("after");
   auto limit = r.query.find("limit");
@@ -334,7 +334,8 @@ HttpResponse ApiRouter::ListSnapshots(const HttpRequest& r, const std::string& c
     if (after->second.empty()) {
       return BadRequest("query parameter 'after' is empty: leave it out for the first page");
     }
-    if (Status s = snapshotter::ValidatePortableName("query parameter 'after'", after->second);
+    if (Status s =
+            snapshotter::catalog::ParseListStart("query parameter 'after'", after->second).status();
         !s.ok()) {
       return BadRequest(s.message());
     }
