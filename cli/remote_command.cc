@@ -117,6 +117,10 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
   std::string store, remote_name, container, name, source;
   std::string grace_text = remote::FormatGrace(remote::ChunkGrace());
   bool json = false, dry_run = false;
+  // Requests in flight at once, each on a connection of its own: a chunk
+  // is one request, and a small file one chunk, so a push or pull one
+  // request at a time waits on round trips (docs/benchmarks.md, Part 2f).
+  int jobs = 4;
   app.add_option("--store", store, "store directory, passed on to hoodyfs-snap");
   app.add_option("--remote", remote_name, "remote name or config file (see above)");
 
@@ -130,6 +134,7 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
                    "the remote's gc grace (default 1d; must be what gc uses): chunks older than "
                    "half of it are uploaded again, and a push longer than a quarter of it writes "
                    "no manifest");
+  push->add_option("--jobs", jobs, "chunks uploaded at once (default 4)")->check(CLI::Range(1, 64));
 
   CLI::App* pull =
       app.add_subcommand("pull",
@@ -140,6 +145,7 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
   pull->add_option("--source", source,
                    "the container it was pushed from (default: the same as -c)");
   pull->add_flag("--json", json, "print the result as JSON");
+  pull->add_option("--jobs", jobs, "chunks fetched at once (default 4)")->check(CLI::Range(1, 64));
 
   CLI::App* list = app.add_subcommand("list", "the snapshots a remote holds");
   list->add_option("-c,--container", container, "only this container's");
@@ -202,7 +208,7 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
     argv_send.insert(argv_send.end(), {"send", "-c", container, "--name", name, "-o", "-"});
     Result<ChildProcess> send = ChildProcess::Start(argv_send, ChildProcess::Pipe::kStdout);
     if (!send.ok()) return fail(send.status());
-    Result<remote::PushStats> r = remote::PushStream(client, container, send->fd(), *grace);
+    Result<remote::PushStats> r = remote::PushStream(client, container, send->fd(), *grace, jobs);
     // A stream that stops short (kCorruption) is send's failure, which send
     // has reported on stderr: its exit code says what it was. Any other
     // error is ours, and send, whose output is no longer read, is stopped.
@@ -243,7 +249,7 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
     if (json) argv_receive.push_back("--json");
     Result<ChildProcess> receive = ChildProcess::Start(argv_receive, ChildProcess::Pipe::kStdin);
     if (!receive.ok()) return fail(receive.status());
-    Result<remote::PullStats> r = remote::PullStream(client, source, name, receive->fd());
+    Result<remote::PullStats> r = remote::PullStream(client, source, name, receive->fd(), jobs);
     // On an error the stream stops short: receive refuses it and leaves
     // nothing behind.
     const Status received = receive->Wait();

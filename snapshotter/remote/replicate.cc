@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "base/test_hook.h"
+#include "snapshotter/remote/chunk_fetcher.h"
 #include "snapshotter/remote/chunk_uploader.h"
 #include "snapshotter/remote/manifest.h"
 #include "snapshotter/remote/sha256.h"
@@ -101,7 +102,7 @@ Result<PushStats> PushStream(S3Client& client, const std::string& container, int
 }
 
 Result<PullStats> PullStream(S3Client& client, const std::string& container,
-                             const std::string& name_or_alias, int fd) {
+                             const std::string& name_or_alias, int fd, int fetch_threads) {
   PullStats stats;
   stats.name = name_or_alias;
   Result<std::string> bytes = client.Get(ManifestKey(container, name_or_alias));
@@ -118,18 +119,22 @@ Result<PullStats> PullStream(S3Client& client, const std::string& container,
   if (!bytes.ok()) return bytes.status();
   HOODY_ASSIGN_OR_RETURN(std::vector<ManifestEntry> entries, ParseManifest(*bytes));
 
+  std::vector<ChunkFetcher::Chunk> chunks;
+  for (const ManifestEntry& e : entries) {
+    if (e.type == ManifestEntry::Type::kChunk) chunks.push_back({e.hash, e.length});
+  }
+  std::unique_ptr<ChunkFetcher> fetcher;
+  if (!chunks.empty()) {
+    HOODY_ASSIGN_OR_RETURN(fetcher, ChunkFetcher::Create(client.config(), std::move(chunks),
+                                                         fetch_threads, stats.name));
+  }
   stream::StreamWriter writer(fd);
   for (const ManifestEntry& e : entries) {
     if (e.type == ManifestEntry::Type::kRecord) {
       HOODY_RETURN_IF_ERROR(writer.PutRaw(e.kind, e.payload));
       continue;
     }
-    HOODY_ASSIGN_OR_RETURN(std::string chunk, client.Get(ChunkKey(e.hash)));
-    if (chunk.size() != e.length || Sha256Hex(chunk) != e.hash) {
-      return Status::Corruption("remote chunk " + e.hash + " (" + std::to_string(chunk.size()) +
-                                " bytes) does not match its SHA-256 and length " +
-                                std::to_string(e.length) + " in the manifest of " + stats.name);
-    }
+    HOODY_ASSIGN_OR_RETURN(std::string chunk, fetcher->Next());
     ++stats.chunks;
     stats.bytes += chunk.size();
     HOODY_RETURN_IF_ERROR(writer.Data(Ino(e.ino), e.offset, chunk));

@@ -14,12 +14,15 @@
 // chunks, re-checks the chunks it wrote settle() after writing them, and
 // writes no manifest once push_limit() has passed since it started.
 //
-// Pull fetches the manifest and its chunks, checks each chunk's length and
-// SHA-256, and writes the rebuilt stream to a file descriptor (for
+// Pull fetches the manifest and its chunks, by `fetch_threads` fetchers in
+// parallel (ChunkFetcher, a bounded window ahead of the stream), checks
+// each chunk's length and SHA-256, and writes the rebuilt stream in order
+// to a file descriptor (for
 // `hoodyfs-snap receive`, which validates it again and publishes the
 // snapshot in one commit, or nothing).
 //
-// Thread-safety: each call uses the client it is given, one thread.
+// Thread-safety: each call uses the client it is given from the calling
+// thread; its uploaders and fetchers have clients of their own.
 #pragma once
 
 #include <cstdint>
@@ -64,6 +67,6 @@ struct PullStats {
 // kCorruption (a damaged manifest, a chunk whose length or SHA-256 is not
 // what the manifest says), kIoError writing fd, and the client's.
 Result<PullStats> PullStream(S3Client& client, const std::string& container,
-                             const std::string& name_or_alias, int fd);
+                             const std::string& name_or_alias, int fd, int fetch_threads = 4);
 
 }  // namespace hoodyfs::remote

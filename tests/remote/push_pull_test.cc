@@ -97,6 +97,32 @@ TEST_F(PushPullTest, PullGivesTheSameTreeAndASecondPushUploadsNothing) {
   EXPECT_EQ(list, "web1@" + name + "\n");
 }
 
+// More chunks than the fetch window (16) and several fetchers: chunks come
+// back in any order and must go into the stream in the manifest's. Files
+// of different sizes, so a chunk put in the wrong place changes a file.
+TEST_F(PushPullTest, APullByManyFetchersWritesTheChunksInOrder) {
+  const std::string root = dir_.File("many");
+  ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+  std::mt19937 rng(7);
+  for (int i = 0; i < 70; ++i) {
+    std::string data(100 + 37 * i, '\0');
+    for (char& c : data) c = static_cast<char>(rng());
+    Write(root + "/f" + std::to_string(i), data);
+  }
+  ContainerWithSnapshot("many", root, "many");
+  const json pushed = PushJson("many", "many");
+  ASSERT_GE(pushed["chunks"].get<int>(), 70);
+  const std::string name = pushed["name"];
+  for (const char* jobs : {"1", "7"}) {
+    SCOPED_TRACE(std::string("--jobs ") + jobs);
+    const std::string into = std::string("copy") + jobs;
+    Ok(Remote(b_, {"pull", "-c", into, "--source", "many", "--name", "many", "--jobs", jobs}));
+    std::string diffs;
+    for (const std::string& d : Diff(a_, "many", b_, into, name)) diffs += d + "\n";
+    EXPECT_EQ(diffs, "");
+  }
+}
+
 TEST_F(PushPullTest, ASecondContainerUploadsOnlyWhatDiffers) {
   ContainerWithSnapshot("web1", MakeTree("tree1", 7), "v1");
   const json first = PushJson("web1", "v1");
