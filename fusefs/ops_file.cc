@@ -206,6 +206,16 @@ void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
     snapshotter::Attr after;
     Result<size_t> n =
         h->view.Write(h->ino, static_cast<uint64_t>(offset), std::span(data, size), &after);
+    if (fi->writepage && (!n.ok() || *n < size)) {
+      // The kernel drops a write-back it gets an error for, and tells only
+      // the file's next fsync or close: this log is the one record of
+      // which bytes an application wrote and the store did not keep.
+      Log(LogLevel::kError,
+          "write-back of inode " + std::to_string(h->ino.value) + " at " + std::to_string(offset) +
+              ", " + std::to_string(size) + " bytes: " +
+              (n.ok() ? "only " + std::to_string(*n) + " written" : n.status().ToString()) +
+              " (the kernel discards the rest)");
+    }
     if (!n.ok()) return r.Error(n.status());
     // The bytes are in: a failure to drop the bit is logged, not answered.
     if (Status st = killpriv_v2 ? Status::OK() : DropSgidAfterWrite(req, h->view, &after);
