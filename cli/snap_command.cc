@@ -98,20 +98,6 @@ struct Args {
   std::string limit;              // list --limit, checked before the store is opened
 };
 
-// list --limit: a whole number, 1 to catalog::kListPageMax.
-Result<int64_t> ParseListLimit(const std::string& text) {
-  int64_t n = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, n);
-  if (text.empty() || ec != std::errc() || ptr != end) {
-    return Status::InvalidArgument("--limit must be a whole number from 1 to " +
-                                   std::to_string(snapshotter::catalog::kListPageMax) + ", not '" +
-                                   text + "'");
-  }
-  HOODY_RETURN_IF_ERROR(snapshotter::catalog::ValidatePageLimit("--limit", n));
-  return n;
-}
-
 // The send stream's file: "-" is stdout (send) or stdin (receive), never
 // a terminal; a file that send writes is removed again when it fails.
 class StreamFile {
@@ -313,7 +299,7 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
   }
   std::optional<int64_t> list_limit;
   if (list->count("--limit") > 0) {
-    auto parsed = ParseListLimit(a.limit);
+    auto parsed = snapshotter::catalog::ParsePageLimit("--limit", a.limit);
     if (!parsed.ok()) return fail(parsed.status());
     list_limit = *parsed;
   }

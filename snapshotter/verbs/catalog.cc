@@ -142,6 +142,28 @@ Status ValidatePageLimit(std::string_view what, int64_t limit) {
   return Status::OK();
 }
 
+namespace {
+// The whole of `text` as a decimal int64 (a leading '-' allowed), or nullopt.
+std::optional<int64_t> WholeNumber(std::string_view text) {
+  int64_t n = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, n);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return n;
+}
+}  // namespace
+
+Result<int64_t> ParsePageLimit(std::string_view what, std::string_view text) {
+  const std::optional<int64_t> n = WholeNumber(text);
+  if (!n) {
+    return Status::InvalidArgument(std::string(what) + " must be a whole number from 1 to " +
+                                   std::to_string(kListPageMax) + ", not '" + std::string(text) +
+                                   "'");
+  }
+  HOODY_RETURN_IF_ERROR(ValidatePageLimit(what, *n));
+  return *n;
+}
+
 std::string ListPosition(std::string_view name, int64_t created_ns) {
   return std::string(name) + "@" + std::to_string(created_ns);
 }
@@ -154,15 +176,13 @@ Result<ListStart> ParseListStart(std::string_view what, std::string_view text) {
   HOODY_RETURN_IF_ERROR(ValidatePortableName(what, start.name));
   if (at == std::string_view::npos) return start;
   const std::string_view digits = text.substr(at + 1);
-  int64_t ns = 0;
-  const char* end = digits.data() + digits.size();
-  auto [ptr, ec] = std::from_chars(digits.data(), end, ns);
-  if (digits.empty() || digits[0] == '-' || ec != std::errc() || ptr != end) {
+  const std::optional<int64_t> ns = WholeNumber(digits);
+  if (!ns || digits[0] == '-') {
     return Status::InvalidArgument(std::string(what) + " '" + start.name +
                                    "@...': a position's time after '@' must be a whole number of "
                                    "nanoseconds (as a page's next gives it)");
   }
-  start.created_ns = ns;
+  start.created_ns = *ns;
   return start;
 }
 

@@ -59,6 +59,9 @@ inline constexpr int64_t kListPageMax = 10000;
 // A page's limit as users give it: 1 to kListPageMax.
 // Errors: kInvalidArgument naming `what` (the flag or parameter), the value and the range.
 Status ValidatePageLimit(std::string_view what, int64_t limit);
+// A page's limit as text (a flag's or a query parameter's value).
+// Errors: kInvalidArgument naming `what` and the text or value.
+Result<int64_t> ParsePageLimit(std::string_view what, std::string_view text);
 
 // Where a page of a list starts (ListPage::after). A page's `next` is a
 // position, "NAME@CREATED_NS": the name and creation time of the page's

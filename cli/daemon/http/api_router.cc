@@ -1,7 +1,6 @@
 #include "cli/daemon/http/api_router.h"
 
 #include <atomic>
-#include <charconv>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -316,19 +315,10 @@ HttpResponse ApiRouter::ListSnapshots(const HttpRequest& r, const std::string& c
   }
   snapshotter::ListPage page;
   if (limit != r.query.end()) {
-    const std::string& text = limit->second;
-    int64_t n = 0;
-    const char* end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, n);
-    if (text.empty() || ec != std::errc() || ptr != end) {
-      return BadRequest("query parameter 'limit' must be a whole number from 1 to " +
-                        std::to_string(snapshotter::catalog::kListPageMax) + ", not '" + text +
-                        "'");
-    }
-    if (Status s = snapshotter::catalog::ValidatePageLimit("query parameter 'limit'", n); !s.ok()) {
-      return BadRequest(s.message());
-    }
-    page.limit = n;
+    Result<int64_t> n =
+        snapshotter::catalog::ParsePageLimit("query parameter 'limit'", limit->second);
+    if (!n.ok()) return BadRequest(n.status().message());
+    page.limit = *n;
   }
   if (after != r.query.end()) {
     if (after->second.empty()) {
