@@ -117,10 +117,30 @@ TEST_P(SnapshotTest, FreezeHoldsEveryWriteThatReturnedBeforeIt) {
   for (int i = 0; i < before; ++i) {
     ASSERT_EQ(in_snapshot.substr(i * rec, rec), Record(i)) << "record " << i;
   }
-  // The head goes on from there: everything written is in the live file.
+  // The records after `before` raced the freeze. Without the writeback
+  // cache a write reaches the daemon before it returns, so the snapshot
+  // holds a prefix of the stream. With it the kernel writes pages back in
+  // its own order: its flusher can send the next page before the records
+  // appended to this one since the flush laundered it, so a racing record is
+  // whole or zeros, as in an unsynced file after a crash (seen once in
+  // about 1,400 runs with dirty pages expiring after 10 ms).
+  const std::string zeros(rec, '\0');
+  for (size_t i = before; i < in_snapshot.size() / rec; ++i) {
+    const std::string r = in_snapshot.substr(i * rec, rec);
+    if (GetParam()) {
+      ASSERT_TRUE(r == Record(static_cast<int>(i)) || r == zeros) << "record " << i << ": " << r;
+    } else {
+      ASSERT_EQ(r, Record(static_cast<int>(i))) << "record " << i;
+    }
+  }
+  // The head lost nothing: the live file is every record, in order.
   fd.Reset();
   const std::string live = ReadFile(P("log"));
-  EXPECT_EQ(live.substr(0, in_snapshot.size()), in_snapshot);
+  ASSERT_GE(live.size(), in_snapshot.size());
+  ASSERT_EQ(live.size() % rec, 0u) << "a torn record in the live file";
+  for (size_t i = 0; i < live.size() / rec; ++i) {
+    ASSERT_EQ(live.substr(i * rec, rec), Record(static_cast<int>(i))) << "live record " << i;
+  }
 }
 
 TEST_P(SnapshotTest, RestoreWhileMountedShowsTheRestoredTreeAndStalesOldHandles) {
