@@ -3,8 +3,12 @@
 # imported, snapshotted and pushed once to a single-node Ceph RGW started
 # by scripts/ceph.sh, then pulled into fresh stores with `--jobs` of each
 # value in JOBS, alternated, REPS times, beside `tar c | tar x` of the same
-# tree. Whole commands as a user runs them; the numbers compare within
-# one run (same machine, same gateway, alternated), not across runs.
+# tree. Then the snapshot is deleted from the remote and its chunks, all
+# unreferenced now, collected: `gc --dry-run` (a HEAD per chunk) with
+# `--jobs` of each value in JOBS, alternated, then one real `gc` (a HEAD
+# and a DELETE per chunk). Whole commands as a user runs them; the numbers
+# compare within one run (same machine, same gateway, alternated), not
+# across runs.
 #
 # usage: bench/pull_bench.sh BUILD_DIR OUT_DIR
 #   env: TREE (/usr/include), REPS (3), JOBS ("1 4"), SCRATCH_PARENT (/var/tmp),
@@ -78,4 +82,15 @@ for ((rep = 1; rep <= REPS; rep++)); do
   timed tar - "$rep" bash -c "tar -C '$TREE' -cf - . | tar -C '$SCRATCH/tar' -xf -"
   rm -rf "$SCRATCH/tar"
 done
+"$REMOTE" --remote "$conf" delete -c web1 --name base > /dev/null
+for ((rep = 1; rep <= REPS; rep++)); do
+  for jobs in $JOBS; do
+    log "gc --dry-run --jobs $jobs, repetition $rep"
+    timed gc-dry-run "$jobs" "$rep" "$REMOTE" --remote "$conf" gc --grace 0s --dry-run --jobs "$jobs"
+  done
+done
+last_jobs=${JOBS##* }
+timed gc "$last_jobs" 1 "$REMOTE" --remote "$conf" gc --grace 0s --jobs "$last_jobs"
+left=$("$REMOTE" --remote "$conf" gc --grace 0s --dry-run --json)
+[[ "$left" == *'"chunks":0,'* ]] || { echo "!! chunks left after gc: $left" >&2; exit 1; }
 column -t "$OUT/pull.tsv"

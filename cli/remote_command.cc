@@ -165,6 +165,8 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
                  "keep unreferenced chunks younger than this (default 1d; 0s only when no "
                  "push can be running)");
   gc->add_flag("--dry-run", dry_run, "count what would be deleted, delete nothing");
+  gc->add_option("--jobs", jobs, "chunks checked and deleted at once (default 4)")
+      ->check(CLI::Range(1, 64));
   gc->add_flag("--json", json, "print the result as JSON");
 
   uint64_t max_rate_mb = 0;
@@ -270,7 +272,7 @@ int RunRemoteCommand(int argc, char** argv, std::ostream& out, std::ostream& err
   }
 
   if (gc->parsed()) {
-    Result<remote::GcStats> r = remote::CollectChunks(client, *grace, dry_run);
+    Result<remote::GcStats> r = remote::CollectChunks(client, *grace, dry_run, jobs);
     if (!r.ok()) return fail(r.status());
     PrintGc(*r, *grace, dry_run, json, out);
     return kExitOk;

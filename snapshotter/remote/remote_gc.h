@@ -10,11 +10,13 @@
 //   3. every chunk is listed; each one outside the referenced set is
 //      HEADed, and deleted only when its Last-Modified is more than the
 //      grace before G, by one delete issued within settle()/2 of that HEAD
-//      and abandoned after another settle()/2.
+//      and abandoned after another settle()/2. `workers` chunks at a time,
+//      each on a connection of its own; the rule is per chunk.
 // Keys under chunks/ that are not 64 lowercase hex digits are not ours and
 // are left alone.
 //
-// Thread-safety: uses the client it is given, one thread.
+// Thread-safety: lists and reads manifests with the client it is given;
+// the HEADs and DELETEs run on `workers` threads of its own.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +42,7 @@ struct GcStats {
 // Errors: kCorruption naming a manifest that does not parse (nothing is
 // deleted), and the client's (what was deleted before stays deleted: every
 // delete was safe on its own).
-Result<GcStats> CollectChunks(S3Client& client, const ChunkGrace& grace, bool dry_run);
+Result<GcStats> CollectChunks(S3Client& client, const ChunkGrace& grace, bool dry_run,
+                              int workers);
 
 }  // namespace hoodyfs::remote

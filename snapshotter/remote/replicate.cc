@@ -7,6 +7,7 @@
 #include "snapshotter/remote/chunk_fetcher.h"
 #include "snapshotter/remote/chunk_uploader.h"
 #include "snapshotter/remote/manifest.h"
+#include "snapshotter/remote/parallel_requests.h"
 #include "snapshotter/remote/sha256.h"
 #include "snapshotter/transfer/send_stream_format.h"
 
@@ -19,19 +20,20 @@ namespace stream = snapshotter::stream;
 // delete lands at most settle() after the HEAD that chose it, so once
 // settle() has passed since a chunk was written, a gc that could still
 // delete it has seen its new Last-Modified and keeps it (docs/design.md).
-Status RecheckWrittenChunks(S3Client& client, const ChunkUploader& uploader,
+Status RecheckWrittenChunks(const S3Config& config, int workers, const ChunkUploader& uploader,
                             const ChunkGrace& grace) {
   const std::vector<std::string> written = uploader.written();
   if (written.empty() || grace.unbounded()) return Status::OK();
   std::this_thread::sleep_until(uploader.last_write() + grace.settle());
-  for (const std::string& hash : written) {
-    HOODY_ASSIGN_OR_RETURN(bool present, client.Exists(ChunkKey(hash)));
-    if (!present) {
-      return Status::Busy("chunk " + hash +
-                          " was deleted by a concurrent gc after this push wrote it; push again");
-    }
-  }
-  return Status::OK();
+  return ForEachInParallel(config, workers, written.size(),
+                           [&written](S3Client& client, size_t i) -> Status {
+                             const std::string& hash = written[i];
+                             HOODY_ASSIGN_OR_RETURN(bool present, client.Exists(ChunkKey(hash)));
+                             if (present) return Status::OK();
+                             return Status::Busy("chunk " + hash +
+                                                 " was deleted by a concurrent gc after this "
+                                                 "push wrote it; push again");
+                           });
 }
 
 }  // namespace
@@ -84,7 +86,8 @@ Result<PushStats> PushStream(S3Client& client, const std::string& container, int
   stats.bytes_uploaded = uploader->bytes_uploaded();
   stats.chunks_touched = uploader->touched();
   HOODY_TEST_HOOK("remote-chunks-written");
-  HOODY_RETURN_IF_ERROR(RecheckWrittenChunks(client, *uploader, grace));
+  HOODY_RETURN_IF_ERROR(
+      RecheckWrittenChunks(client.config(), upload_threads, *uploader, grace));
   if (!grace.unbounded()) {
     HOODY_ASSIGN_OR_RETURN(const int64_t now, client.ServerTime());
     HOODY_RETURN_IF_ERROR(CheckPushAge(grace, started, now));
