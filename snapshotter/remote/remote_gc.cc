@@ -99,8 +99,8 @@ Result<GcStats> CollectChunks(S3Client& client, const ChunkGrace& grace, bool dr
       outcomes[i] = Outcome::kLate;
       return Status::OK();
     }
-    const Status deleted = c.DeleteWithin(
-        object.key, grace.unbounded() ? std::chrono::milliseconds(0) : half_settle);
+    const Status deleted =
+        c.DeleteWithin(object.key, grace.unbounded() ? std::chrono::milliseconds(0) : half_settle);
     if (!deleted.ok() && deleted.code() == Code::kIoError) {
       // Timed out (or the link failed): abandoned, not retried, since a
       // late retry could land after a push touched the chunk. Next gc.
@@ -111,8 +111,7 @@ Result<GcStats> CollectChunks(S3Client& client, const ChunkGrace& grace, bool dr
     outcomes[i] = Outcome::kDeleted;
     return Status::OK();
   };
-  HOODY_RETURN_IF_ERROR(
-      ForEachInParallel(client.config(), workers, unreferenced.size(), collect));
+  HOODY_RETURN_IF_ERROR(ForEachInParallel(client.config(), workers, unreferenced.size(), collect));
   for (size_t i = 0; i < unreferenced.size(); ++i) {
     switch (outcomes[i]) {
       case Outcome::kGone:

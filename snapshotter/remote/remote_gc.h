@@ -42,7 +42,6 @@ struct GcStats {
 // Errors: kCorruption naming a manifest that does not parse (nothing is
 // deleted), and the client's (what was deleted before stays deleted: every
 // delete was safe on its own).
-Result<GcStats> CollectChunks(S3Client& client, const ChunkGrace& grace, bool dry_run,
-                              int workers);
+Result<GcStats> CollectChunks(S3Client& client, const ChunkGrace& grace, bool dry_run, int workers);
 
 }  // namespace hoodyfs::remote

@@ -86,8 +86,7 @@ Result<PushStats> PushStream(S3Client& client, const std::string& container, int
   stats.bytes_uploaded = uploader->bytes_uploaded();
   stats.chunks_touched = uploader->touched();
   HOODY_TEST_HOOK("remote-chunks-written");
-  HOODY_RETURN_IF_ERROR(
-      RecheckWrittenChunks(client.config(), upload_threads, *uploader, grace));
+  HOODY_RETURN_IF_ERROR(RecheckWrittenChunks(client.config(), upload_threads, *uploader, grace));
   if (!grace.unbounded()) {
     HOODY_ASSIGN_OR_RETURN(const int64_t now, client.ServerTime());
     HOODY_RETURN_IF_ERROR(CheckPushAge(grace, started, now));
