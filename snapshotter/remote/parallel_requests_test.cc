@@ -1,7 +1,8 @@
 // ForEachInParallel without a server: the requests here do not use their
 // client, so what is checked is the scheduling (every index once, one
-// client per thread, the first error returned and no index started after
-// it). tests/remote/delete_gc_test.cc drives it against a real gateway.
+// client per thread, the first error returned, and with one worker no
+// index started after it). tests/remote/delete_gc_test.cc drives it
+// against a real gateway.
 #include "snapshotter/remote/parallel_requests.h"
 
 #include <gtest/gtest.h>
