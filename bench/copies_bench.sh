@@ -20,14 +20,10 @@ OUT=$(realpath -m "$2")
 COPIES=${COPIES:-1000}
 FILES=${FILES:-1000}
 SCRATCH_PARENT=${SCRATCH_PARENT:-/var/tmp}
-HOODYFS="$build/cli/hoodyfs"
-SNAP="$build/cli/hoodyfs-snap"
-for b in "$HOODYFS" "$SNAP"; do [ -x "$b" ] || { echo "missing $b: build first" >&2; exit 2; }; done
-mkdir -p "$OUT"
-SCRATCH=$(mktemp -d "$SCRATCH_PARENT/hoodyfs-copies.XXXXXX")
 STAGES=""
 # shellcheck source=bench/script_common.sh
 source "$(dirname "$0")/script_common.sh"
+standalone_setup copies
 
 store="$SCRATCH/store"
 mp="$SCRATCH/mnt"

@@ -19,14 +19,10 @@ SIZES=${SIZES:-"0 64 256 768"}
 REPS=${REPS:-2}
 MODES=${MODES:-"off on"}
 SCRATCH_PARENT=${SCRATCH_PARENT:-/var/tmp}
-HOODYFS="$build/cli/hoodyfs"
-SNAP="$build/cli/hoodyfs-snap"
-for b in "$HOODYFS" "$SNAP"; do [ -x "$b" ] || { echo "missing $b: build first" >&2; exit 2; }; done
-mkdir -p "$OUT"
-SCRATCH=$(mktemp -d "$SCRATCH_PARENT/hoodyfs-dirty.XXXXXX")
 STAGES=""
 # shellcheck source=bench/script_common.sh
 source "$(dirname "$0")/script_common.sh"
+standalone_setup dirty
 
 store="$SCRATCH/store"
 mp="$SCRATCH/mnt"

@@ -18,15 +18,11 @@ SNAPSHOTS=${SNAPSHOTS:-1000}
 FILE_MIB=${FILE_MIB:-1}
 BASELINE_S=${BASELINE_S:-10}
 SCRATCH_PARENT=${SCRATCH_PARENT:-/var/tmp}
-HOODYFS="$build/cli/hoodyfs"
-SNAP="$build/cli/hoodyfs-snap"
-for b in "$HOODYFS" "$SNAP"; do [ -x "$b" ] || { echo "missing $b: build first" >&2; exit 2; }; done
 command -v fio > /dev/null || { echo "fio is missing: scripts/install-bench-deps.sh" >&2; exit 2; }
-mkdir -p "$OUT"
-SCRATCH=$(mktemp -d "$SCRATCH_PARENT/hoodyfs-gclat.XXXXXX")
 STAGES=""
 # shellcheck source=bench/script_common.sh
 source "$(dirname "$0")/script_common.sh"
+standalone_setup gclat
 
 store="$SCRATCH/store"
 mp="$SCRATCH/mnt"

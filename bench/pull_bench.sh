@@ -24,18 +24,13 @@ JOBS=${JOBS:-"1 4"}
 SCRATCH_PARENT=${SCRATCH_PARENT:-/var/tmp}
 export CEPH_MEMSTORE_BYTES=${CEPH_MEMSTORE_BYTES:-2147483648}
 repo=$(cd "$(dirname "$0")/.." && pwd)
-HOODYFS="$build/cli/hoodyfs"
-SNAP="$build/cli/hoodyfs-snap"
 REMOTE="$build/cli/hoodyfs-snap-remote"
-for b in "$HOODYFS" "$SNAP" "$REMOTE"; do
-  [ -x "$b" ] || { echo "missing $b: build first" >&2; exit 2; }
-done
+[ -x "$REMOTE" ] || { echo "missing $REMOTE: build first" >&2; exit 2; }
 "$repo/scripts/ceph.sh" check
-mkdir -p "$OUT"
-SCRATCH=$(mktemp -d "$SCRATCH_PARENT/hoodyfs-pull.XXXXXX")
 STAGES=""
 # shellcheck source=bench/script_common.sh
 source "$(dirname "$0")/script_common.sh"
+standalone_setup pull
 
 ceph_dir="$SCRATCH/ceph"
 CLEANUP+=("'$repo/scripts/ceph.sh' stop '$ceph_dir' > /dev/null")

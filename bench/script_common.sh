@@ -1,9 +1,9 @@
-# Sourced by bench/run_fuse_benchmarks.sh and bench/run_db_benchmarks.sh:
-# the helpers every benchmark script of that shape needs. The caller sets
-# SCRATCH (its scratch directory, removed at exit) and SCRATCH_PARENT (where
-# it lives), OUT (the results directory) and STAGES (the stages asked for)
-# before sourcing it, and then adds to CLEANUP (the commands the exit trap
-# runs, last added first).
+# Sourced by the benchmark scripts of bench/: the helpers every one of them
+# needs. The caller sets SCRATCH (its scratch directory, removed at exit;
+# or standalone_setup sets it) and SCRATCH_PARENT (where it lives), OUT (the
+# results directory) and STAGES (the stages asked for) before sourcing it,
+# and then adds to CLEANUP (the commands the exit trap runs, last added
+# first).
 
 PROBE="$(dirname "${BASH_SOURCE[0]}")/sync_probe.sh"
 
@@ -24,6 +24,7 @@ trap 'echo "interrupted" >&2; exit 130' INT TERM
 # Removes the scratch directory, unless something is still mounted under it
 # (then it says so and leaves it: rm -rf would walk into the mount).
 remove_scratch() {
+  [ -n "${SCRATCH:-}" ] || return 0
   if grep -q " $SCRATCH" /proc/mounts; then
     echo "!! not removing $SCRATCH: something under it is still mounted" >&2
     grep " $SCRATCH" /proc/mounts >&2
@@ -67,6 +68,19 @@ finish_run() {
   fi
   echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
   echo "after: $("$PROBE" "$SCRATCH_PARENT")" | tee -a "$OUT/machine.txt"
+}
+
+# For the scripts run as `SCRIPT BUILD_DIR OUT_DIR` (the caller sets build
+# and OUT): HOODYFS and SNAP, the build's programs (a build without them is
+# refused), OUT made, and SCRATCH, a fresh SCRATCH_PARENT/hoodyfs-NAME.XXXXXX
+# that the exit trap removes.
+standalone_setup() {  # standalone_setup NAME
+  HOODYFS="$build/cli/hoodyfs"
+  SNAP="$build/cli/hoodyfs-snap"
+  local b
+  for b in "$HOODYFS" "$SNAP"; do [ -x "$b" ] || { echo "missing $b: build first" >&2; exit 2; }; done
+  mkdir -p "$OUT"
+  SCRATCH=$(mktemp -d "$SCRATCH_PARENT/hoodyfs-$1.XXXXXX")
 }
 
 # Starts `$HOODYFS serve --store STORE [ARGS...]` in the background, logging to

@@ -15,10 +15,7 @@ Result<std::unique_ptr<ChunkFetcher>> ChunkFetcher::Create(const S3Config& confi
   HOODY_ASSERT(workers > 0, "ChunkFetcher needs a worker");
   const size_t threads = std::min(static_cast<size_t>(workers), chunks.size());
   std::unique_ptr<ChunkFetcher> fetcher(new ChunkFetcher(std::move(chunks), std::move(source)));
-  for (size_t i = 0; i < threads; ++i) {
-    HOODY_ASSIGN_OR_RETURN(std::unique_ptr<S3Client> client, S3Client::Create(config));
-    fetcher->clients_.push_back(std::move(client));
-  }
+  HOODY_ASSIGN_OR_RETURN(fetcher->clients_, S3Client::CreateMany(config, threads));
   for (const auto& client : fetcher->clients_) {
     fetcher->threads_.emplace_back([f = fetcher.get(), c = client.get()] { f->Work(c); });
   }

@@ -17,10 +17,8 @@ Result<std::unique_ptr<ChunkUploader>> ChunkUploader::Create(const S3Config& con
                                                              ChunkGrace grace) {
   HOODY_ASSERT(workers > 0, "ChunkUploader needs a worker");
   std::unique_ptr<ChunkUploader> uploader(new ChunkUploader(grace));
-  for (int i = 0; i < workers; ++i) {
-    HOODY_ASSIGN_OR_RETURN(std::unique_ptr<S3Client> client, S3Client::Create(config));
-    uploader->clients_.push_back(std::move(client));
-  }
+  HOODY_ASSIGN_OR_RETURN(uploader->clients_,
+                         S3Client::CreateMany(config, static_cast<size_t>(workers)));
   for (const auto& client : uploader->clients_) {
     uploader->threads_.emplace_back([u = uploader.get(), c = client.get()] { u->Work(c); });
   }

@@ -15,11 +15,8 @@ Status ForEachInParallel(const S3Config& config, int workers, size_t count,
                          const std::function<Status(S3Client& client, size_t index)>& request) {
   HOODY_ASSERT(workers > 0, "ForEachInParallel needs a worker");
   const size_t threads = std::min(static_cast<size_t>(workers), count);
-  std::vector<std::unique_ptr<S3Client>> clients;
-  for (size_t i = 0; i < threads; ++i) {
-    HOODY_ASSIGN_OR_RETURN(std::unique_ptr<S3Client> client, S3Client::Create(config));
-    clients.push_back(std::move(client));
-  }
+  HOODY_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<S3Client>> clients,
+                         S3Client::CreateMany(config, threads));
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   Mutex mu;

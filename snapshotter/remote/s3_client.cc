@@ -118,6 +118,16 @@ Result<std::unique_ptr<S3Client>> S3Client::Create(S3Config config) {
   return std::unique_ptr<S3Client>(new S3Client(std::move(config), curl));
 }
 
+Result<std::vector<std::unique_ptr<S3Client>>> S3Client::CreateMany(const S3Config& config,
+                                                                    size_t count) {
+  std::vector<std::unique_ptr<S3Client>> clients;
+  for (size_t i = 0; i < count; ++i) {
+    HOODY_ASSIGN_OR_RETURN(std::unique_ptr<S3Client> client, Create(config));
+    clients.push_back(std::move(client));
+  }
+  return clients;
+}
+
 S3Client::~S3Client() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
 Result<S3Client::Response> S3Client::PerformOnce(const Request& request, bool* retry) {

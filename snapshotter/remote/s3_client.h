@@ -66,6 +66,11 @@ class S3Client {
   // Errors: what ValidateS3Config returns; kNoSpace when curl cannot make a
   // handle.
   static Result<std::unique_ptr<S3Client>> Create(S3Config config);
+  // `count` clients of one config: one per worker thread of the parallel
+  // paths (uploads, fetches, gc), since a client is one connection used by
+  // one thread. Errors: as Create.
+  static Result<std::vector<std::unique_ptr<S3Client>>> CreateMany(const S3Config& config,
+                                                                   size_t count);
   ~S3Client();
   S3Client(const S3Client&) = delete;
   S3Client& operator=(const S3Client&) = delete;
