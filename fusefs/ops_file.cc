@@ -3,12 +3,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "base/log.h"
+#include "blockstore/aligned_buffer.h"
 #include "fusefs/data_ranges.h"
 #include "fusefs/limits.h"
 #include "fusefs/ops.h"
@@ -176,13 +178,17 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
   Serve(req, "read", [&](Reply& r) {
     OpenFile* h = HandleOf(fi);
     // One buffer per worker thread, grown to the largest read seen (the
-    // kernel sends at most max_pages, 1 MiB).
-    thread_local std::vector<char> buffer;
-    if (buffer.size() < size) buffer.resize(size);
-    Result<size_t> n = h->view.Read(h->ino, static_cast<uint64_t>(offset),
-                                    std::span(buffer.data(), size), AtimeFor(FsOf(req), *h));
+    // kernel sends at most max_pages, 1 MiB), aligned so that the engine
+    // reads a page-aligned request straight into it, and rounded up to
+    // whole blocks so that a read's last block fits too.
+    thread_local blockstore::AlignedBuffer buffer;
+    const size_t room = (size + kBlockSize - 1) / kBlockSize * kBlockSize;
+    if (buffer.size_bytes() < room) buffer = blockstore::AlignedBuffer::ForReading(room);
+    char* bytes = reinterpret_cast<char*>(buffer.data());
+    Result<size_t> n = h->view.Read(h->ino, static_cast<uint64_t>(offset), std::span(bytes, room),
+                                    AtimeFor(FsOf(req), *h));
     if (!n.ok()) return r.Error(n.status());
-    r.Buf(buffer.data(), *n);
+    r.Buf(bytes, std::min(*n, size));
   });
 }
 

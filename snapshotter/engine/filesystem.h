@@ -258,6 +258,11 @@ class FileSystem {
                  AtimeUpdate atime = AtimeUpdate::kNever);
 
   // Reads up to out.size() bytes at `offset`; returns the count (short at EOF).
+  // Bytes of `out` past the count may be overwritten too. A read at a block
+  // boundary into a 4 KiB-aligned `out` with room for its whole last block
+  // goes straight from the device into `out`; others take one more copy.
+  // A failed read leaves in `out` no byte of a block that failed its
+  // checksum (it is untouched, or zeros where a direct read had written).
   // `atime`: whether the read moves the file's atime to now (AtimeNeedsUpdate
   // decides from the record the read already loaded, so a read that needs no
   // update takes no write scope). The update is an in-memory change that

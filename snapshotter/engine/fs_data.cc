@@ -26,6 +26,9 @@ using index::WriteScope;
 
 namespace {
 constexpr uint32_t kMaxRunBlocks = blockstore::kMaxIoBytes / kBlockSize;
+// A read's own buffer when it cannot read into the caller's: 1 MiB (the
+// largest FUSE read) and a block at each end for an unaligned one.
+constexpr size_t kScratchReadBytes = (1u << 20) + 2 * kBlockSize;
 // Writes are cut into pieces that never span more than this many bytes.
 constexpr uint64_t kWritePieceBytes = blockstore::kMaxIoBytes;
 
@@ -68,15 +71,17 @@ Status MapBlocks(const KvScope& s, Meta& meta, GenId gen, Ino ino, uint64_t firs
   return Status::OK();
 }
 
-// Reads mapped blocks into `buf` (block i at i * kBlockSize); holes stay
-// zero. Physically consecutive blocks are read in one op, up to 1 MiB.
+// Reads mapped blocks into `dst` (block i at dst + i * kBlockSize; dst is
+// kIoAlign aligned), holes as zeros. Physically consecutive blocks are read
+// in one op, up to 1 MiB.
 // REQUIRES: the caller holds the data-readers guard.
 Status ReadMapped(blockstore::BlockDevice& device, const std::vector<MappedBlock>& blocks,
-                  AlignedBuffer* buf) {
+                  std::byte* dst) {
   std::vector<blockstore::IoOp> ops;
   std::vector<std::pair<size_t, size_t>> spans;  // (first index, count) per op
   for (size_t i = 0; i < blocks.size();) {
     if (!blocks[i].physical.valid()) {
+      std::memset(dst + i * kBlockSize, 0, kBlockSize);
       ++i;
       continue;
     }
@@ -88,7 +93,7 @@ Status ReadMapped(blockstore::BlockDevice& device, const std::vector<MappedBlock
     blockstore::IoOp op;
     op.kind = blockstore::IoKind::kRead;
     op.offset_bytes = blocks[i].physical.value * kBlockSize;
-    op.buffer = buf->data() + i * kBlockSize;
+    op.buffer = dst + i * kBlockSize;
     op.length_bytes = static_cast<uint32_t>(n * kBlockSize);
     ops.push_back(op);
     spans.emplace_back(i, n);
@@ -100,8 +105,8 @@ Status ReadMapped(blockstore::BlockDevice& device, const std::vector<MappedBlock
   for (const auto& [first, n] : spans) {
     expected.clear();
     for (size_t k = 0; k < n; ++k) expected.push_back(blocks[first + k].checksum);
-    HOODY_RETURN_IF_ERROR(blockstore::VerifyBlocks(buf->data() + first * kBlockSize, expected,
-                                                   blocks[first].physical.value));
+    HOODY_RETURN_IF_ERROR(
+        blockstore::VerifyBlocks(dst + first * kBlockSize, expected, blocks[first].physical.value));
   }
   return Status::OK();
 }
@@ -188,10 +193,34 @@ Result<size_t> FileSystem::Read(Ino ino, uint64_t offset, std::span<char> out, A
     return Status::OK();
   }));
   if (!blocks.empty()) {
-    AlignedBuffer buf(blocks.size() * kBlockSize);
-    HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), blocks, &buf));
+    const size_t skip = offset - first_block * kBlockSize;
+    const size_t whole_blocks = blocks.size() * kBlockSize;
+    auto* direct = reinterpret_cast<std::byte*>(out.data());
+    if (skip == 0 && whole_blocks <= out.size() &&
+        reinterpret_cast<uintptr_t>(direct) % blockstore::kIoAlign == 0) {
+      // Straight into the caller's buffer (a FUSE read's, a send's): no copy.
+      // A block that fails its checksum must not reach the caller, even in
+      // a buffer it is told not to use: a failed read clears what it wrote.
+      if (Status st = ReadMapped(internals().device(), blocks, direct); !st.ok()) {
+        std::memset(direct, 0, whole_blocks);
+        return st;
+      }
+    } else {
+      // One buffer per thread for reads of up to 1 MiB and their edges;
+      // a larger one (diff reads a whole file) lives for this read only.
+      thread_local AlignedBuffer scratch;
+      AlignedBuffer large;
+      AlignedBuffer* buf = &scratch;
+      if (whole_blocks > kScratchReadBytes) {
+        large = AlignedBuffer::ForReading(whole_blocks);
+        buf = &large;
+      } else if (scratch.size_bytes() < whole_blocks) {
+        scratch = AlignedBuffer::ForReading(kScratchReadBytes);
+      }
+      HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), blocks, buf->data()));
+      std::memcpy(out.data(), buf->data() + skip, length);
+    }
     guard.unlock();
-    std::memcpy(out.data(), buf.data() + (offset - first_block * kBlockSize), length);
   }
   if (touch) MarkAccessed(ino, atime);
   return length;
@@ -304,9 +333,8 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
     // A hole reads as zeros, as the new buffer holds already: the end of a
     // new file's last block costs nothing more.
     if (!e.physical.valid()) continue;
-    AlignedBuffer old(kBlockSize);
-    HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), {e}, &old));
-    std::memcpy(buf.data() + (e.logical - first) * kBlockSize, old.data(), kBlockSize);
+    HOODY_RETURN_IF_ERROR(
+        ReadMapped(internals().device(), {e}, buf.data() + (e.logical - first) * kBlockSize));
   }
   guard.unlock();
   std::memcpy(buf.data() + offset % kBlockSize, data.data(), data.size());
@@ -518,7 +546,7 @@ Status FileSystem::Truncate(WriteScope& s, Meta& meta, GenId g, Ino ino, InodeRe
       HOODY_RETURN_IF_ERROR(MapBlocks(s, meta, g, ino, keep - 1, 1, &tail));
       if (tail[0].physical.valid()) {
         AlignedBuffer buf(kBlockSize);
-        HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), tail, &buf));
+        HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), tail, buf.data()));
         std::memset(buf.data() + new_size % kBlockSize, 0, kBlockSize - new_size % kBlockSize);
         HOODY_ASSIGN_OR_RETURN(index::BlockRun run, internals().AllocateBlocks(s, 1));
         HOODY_RETURN_IF_ERROR(WriteRuns(internals(), {run}, buf));

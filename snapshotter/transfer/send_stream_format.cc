@@ -184,7 +184,11 @@ Status StreamWriter::End() {
 
 // ---- reader ----
 
-StreamReader::StreamReader(int fd) : fd_(fd), hash_(std::make_unique<Hash>()) {
+StreamReader::StreamReader(int fd)
+    : fd_(fd),
+      in_buf_(std::make_unique_for_overwrite<char[]>(kReadBufferBytes)),
+      payload_(std::make_unique_for_overwrite<char[]>(kMaxPayloadBytes)),
+      hash_(std::make_unique<Hash>()) {
   XXH3_64bits_reset(&hash_->state);
 }
 
@@ -198,14 +202,13 @@ Status StreamReader::Bad(const RawRecord& r, const std::string& what) {
 Result<bool> StreamReader::ReadExact(char* out, size_t n) {
   size_t got = 0;
   while (got < n) {
-    if (in_pos_ == in_buf_.size()) {
-      in_buf_.resize(kReadBufferBytes);
+    if (in_pos_ == in_len_) {
       ssize_t r;
       do {
-        r = ::read(fd_, in_buf_.data(), in_buf_.size());
+        r = ::read(fd_, in_buf_.get(), kReadBufferBytes);
       } while (r < 0 && errno == EINTR);
       if (r < 0) return FromErrno(errno, "reading the send stream");
-      in_buf_.resize(static_cast<size_t>(r));
+      in_len_ = static_cast<size_t>(r);
       in_pos_ = 0;
       if (r == 0) {
         if (got == 0) return false;
@@ -213,8 +216,8 @@ Result<bool> StreamReader::ReadExact(char* out, size_t n) {
                                   " bytes (in record " + std::to_string(next_index_) + ")");
       }
     }
-    const size_t take = std::min(n - got, in_buf_.size() - in_pos_);
-    std::memcpy(out + got, in_buf_.data() + in_pos_, take);
+    const size_t take = std::min(n - got, in_len_ - in_pos_);
+    std::memcpy(out + got, in_buf_.get() + in_pos_, take);
     in_pos_ += take;
     got += take;
   }
@@ -262,13 +265,12 @@ Result<RawRecord> StreamReader::Next() {
   }
   const uint32_t len = GetLe32(frame + 1);
   if (len > kMaxPayloadBytes) return Bad(r, "absurd length " + std::to_string(len));
-  payload_.resize(len);
   char sum[kChecksumBytes];
-  HOODY_ASSIGN_OR_RETURN(bool body, ReadExact(payload_.data(), len));
+  HOODY_ASSIGN_OR_RETURN(bool body, ReadExact(payload_.get(), len));
   if (len > 0 && !body) return Bad(r, "cut short");
   HOODY_ASSIGN_OR_RETURN(bool tail, ReadExact(sum, sizeof(sum)));
   if (!tail) return Bad(r, "cut short (no checksum)");
-  r.payload = payload_;
+  r.payload = std::string_view(payload_.get(), len);
   if (GetLe64(sum) != FrameChecksum(r.index, r.kind, r.payload)) {
     return Bad(r, "checksum mismatch (damaged, or out of order)");
   }
@@ -282,7 +284,7 @@ Result<RawRecord> StreamReader::Next() {
     ended_ = true;
   } else {
     XXH3_64bits_update(&hash_->state, frame, sizeof(frame));
-    XXH3_64bits_update(&hash_->state, payload_.data(), payload_.size());
+    XXH3_64bits_update(&hash_->state, r.payload.data(), r.payload.size());
     XXH3_64bits_update(&hash_->state, sum, sizeof(sum));
   }
   ++next_index_;

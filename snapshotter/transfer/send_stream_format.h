@@ -180,9 +180,13 @@ class StreamReader {
   // Reads exactly n bytes; false at a clean end of input before any.
   Result<bool> ReadExact(char* out, size_t n);
   int fd_;
-  std::string in_buf_;
+  // Both allocated once and never zeroed: a receive reads every byte of
+  // the stream through them, and a std::string resized up to its size
+  // again before each read cleared up to 1 MiB each time.
+  std::unique_ptr<char[]> in_buf_;  // what the last read(2) brought: [in_pos_, in_len_) unused
   size_t in_pos_ = 0;
-  std::string payload_;
+  size_t in_len_ = 0;
+  std::unique_ptr<char[]> payload_;  // the record Next() returned last (kMaxPayloadBytes)
   uint64_t next_index_ = 0;
   uint64_t bytes_in_ = 0;
   bool ended_ = false;

@@ -11,14 +11,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "base/testing/status_macros.h"
 #include "base/unique_fd.h"
+#include "blockstore/aligned_buffer.h"
 #include "blockstore/testing/faulty_device.h"
 #include "blockstore/testing/mem_device.h"
 #include "index/schema.h"
@@ -450,24 +453,35 @@ TEST_F(FaultTest, FailedWritebackStartLosesNothingAndClaimsNothing) {
 // ---- Rot: never wrong bytes ----
 
 // A bit flipped on its way from the device is a checksum mismatch: kCorruption
-// (EIO), and the caller's buffer is not touched. The next read is fine.
+// (EIO), and no byte of the damaged read reaches the caller's buffer: it is
+// untouched, or zeros where the engine read straight into it (a 4 KiB-aligned
+// buffer read at a block boundary). Both kinds of buffer, at a block boundary
+// and off it. The next read is fine.
 TEST_F(FaultTest, BitFlippedOnReadIsCorruptionNeverWrongBytes) {
   ASSERT_NO_FATAL_FAILURE(CreateStore());
   const Ino f = CreateFile("f");
   const std::string data = Bytes(40 * 1024, 'r');
   ASSERT_TRUE(fs_->Write(f, 0, data).ok());
-  for (uint64_t n = 1; n <= 3; ++n) {
-    SCOPED_TRACE("flip in read " + std::to_string(n));
+  blockstore::AlignedBuffer aligned = blockstore::AlignedBuffer::ForReading(data.size());
+  std::string unaligned;
+  for (uint64_t n = 1; n <= 6; ++n) {
+    const bool direct = n % 2 == 0;
+    const uint64_t offset = (n - 1) / 2 * 1000;  // 0 (a block boundary), 1000, 2000
+    SCOPED_TRACE("flip in read " + std::to_string(n) + (direct ? ", aligned buffer" : ""));
     FaultPlan plan;
     plan.seed = n;
     plan.flip_read_n = 1;
     const size_t faults = faulty_->Log().size();
     faulty_->SetPlan(plan);
-    std::string out(data.size(), '\x5a');
-    auto r = fs_->Read(f, (n - 1) * 1000, out);
+    unaligned.assign(data.size() + 1, '\x5a');
+    std::span<char> out(unaligned.data() + 1, data.size());  // never 4 KiB-aligned
+    if (direct) out = std::span<char>(reinterpret_cast<char*>(aligned.data()), data.size());
+    std::fill(out.begin(), out.end(), '\x5a');
+    auto r = fs_->Read(f, offset, out);
     EXPECT_CODE(Code::kCorruption, r.status());
     EXPECT_EQ(r.status().ErrnoValue(), EIO);
-    EXPECT_TRUE(out == std::string(data.size(), '\x5a')) << "a failed read wrote into the buffer";
+    EXPECT_TRUE(std::all_of(out.begin(), out.end(), [](char c) { return c == '\x5a' || c == 0; }))
+        << "a failed read left bytes in the buffer";
     ASSERT_EQ(faulty_->Log().size(), faults + 1);
   }
   faulty_->SetPlan({});
