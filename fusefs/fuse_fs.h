@@ -65,6 +65,11 @@ struct FuseFs {
   // at most max_threads - 1, so one worker is always left to serve the
   // requests the kernel may be waiting for (InvalidateDirectWrite).
   std::atomic<unsigned> notifying_handlers{0};
+  // The thread id of Session::FlushDirtyData's fdatasync through the mount,
+  // while it runs (0 otherwise): the FSYNC it sends only needs the writes it
+  // waited for to be in the engine, which they are once it arrives (the
+  // snapshot that follows makes them durable), so Fsync answers it at once.
+  std::atomic<pid_t> flushing_tid{0};
 
   // INIT has been answered (or the loop ended before it): Session::Mount waits.
   std::mutex init_mu;

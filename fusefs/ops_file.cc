@@ -252,6 +252,8 @@ void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) noexcept {
 
 void Fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) noexcept {
   Serve(req, "fsync", [&](Reply& r) {
+    const pid_t flushing = FsOf(req).flushing_tid.load();
+    if (flushing != 0 && fuse_req_ctx(req)->pid == flushing) return r.Error(Status::OK());
     OpenFile* h = HandleOf(fi);
     r.Error(h->view.Fsync(h->ino));
   });

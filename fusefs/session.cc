@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -23,6 +24,7 @@
 #include "base/unique_fd.h"
 #include "fusefs/backing_dev.h"
 #include "fusefs/fuse_fs.h"
+#include "fusefs/generation.h"
 #include "fusefs/invalidator.h"
 #include "fusefs/ops.h"
 #include "snapshotter/engine/changes_between.h"
@@ -30,6 +32,9 @@
 namespace hoodyfs::fusefs {
 
 namespace {
+
+// The type of the handles fuse_encode_fh makes without the parent's part.
+constexpr int kFuseFileHandleType = 0x81;
 
 // The options for libfuse's mount. The kernel flags libfuse 3.14 has no
 // words for (strictatime, lazytime) are set by a remount right after
@@ -206,6 +211,55 @@ struct Session::Impl {
     for (const auto& [parent, name] : names) note(InvalEntry(parent, name));
     for (Ino ino : inodes) note(InvalInode(ino, /*retry=*/true));
     return first;
+  }
+
+  // The mount's root, opened for open_by_handle_at (which refuses an O_PATH
+  // descriptor), or an invalid one when the mountpoint shows another
+  // superblock (a mount over it). Its OPENDIR is served by a worker; the
+  // caller is the invalidation thread, never one.
+  UniqueFd OwnRoot() const {
+    UniqueFd root(::open(mountpoint.c_str(), O_RDONLY | O_DIRECTORY | O_NOATIME | O_CLOEXEC));
+    struct stat st;
+    if (root.valid() && (::fstat(root.get(), &st) != 0 || st.st_dev != dev)) root.Reset();
+    return root;
+  }
+
+  // Writes back the dirty pages of `ino` and waits until the daemon has
+  // answered their WRITEs, keeping its clean pages cached: an fdatasync of
+  // the file through the mount, opened by its FUSE handle (fuse_fsync writes
+  // back with WB_SYNC_ALL, then waits for every write in flight). Dropping
+  // the pages instead (InvalInode) cost every create under a streaming
+  // writer the time to drop a gigabyte of them; syncfs keeps them but does
+  // not wait for the daemon (docs/design.md, "FUSE layer"). O_NOATIME: no
+  // atime update, so Open keeps the cache. The FSYNC it sends is answered
+  // without an engine sync (flushing_tid). False when the file cannot be
+  // opened that way (no root, no CAP_DAC_READ_SEARCH, the kernel dropped the
+  // inode): the caller invalidates it instead.
+  Result<bool> SyncThroughMount(const UniqueFd& root, Ino ino) {
+    if (!root.valid()) return false;
+    // The generation the kernel holds is the one the entry replies gave
+    // (generation.h); a file removed since has none to give.
+    Result<snapshotter::Entry> entry = fs->view.LookupInode(ino);
+    if (!entry.ok()) return false;
+    // What fuse_encode_fh writes: the nodeid's high and low words, the generation.
+    const uint32_t words[3] = {static_cast<uint32_t>(ino.value >> 32),
+                               static_cast<uint32_t>(ino.value),
+                               EntryGeneration(entry->attr, fs->inodes.Generation(ino))};
+    alignas(file_handle) unsigned char buf[sizeof(file_handle) + sizeof(words)];
+    auto* handle = reinterpret_cast<file_handle*>(buf);
+    handle->handle_bytes = sizeof(words);
+    handle->handle_type = kFuseFileHandleType;
+    std::memcpy(handle->f_handle, words, sizeof(words));
+    UniqueFd file(::open_by_handle_at(root.get(), handle, O_RDONLY | O_NOATIME | O_CLOEXEC));
+    if (!file.valid()) return false;
+    fs->flushing_tid.store(::gettid());
+    const int rc = ::fdatasync(file.get());
+    const int err = errno;
+    fs->flushing_tid.store(0);
+    if (rc != 0) {
+      return FromErrno(err, "write back inode " + std::to_string(ino.value) + " of " + mountpoint);
+    }
+    return true;
   }
 
   // Everything the kernel holds, root included; with the writeback cache
@@ -397,10 +451,14 @@ Status Session::FlushDirtyData() {
   if (!impl_->mounted) return Status::InvalidArgument(impl_->mountpoint + " is not mounted");
   Impl* impl = impl_.get();
   return impl->invalidator->Run([impl]() -> Status {
-    for (Ino ino : impl->fs->handles.OpenForWriting()) {
+    const std::vector<Ino> writing = impl->fs->handles.OpenForWriting();
+    if (writing.empty()) return Status::OK();
+    UniqueFd root = impl->OwnRoot();
+    for (Ino ino : writing) {
       // A failed writeback here is data an application thinks it wrote:
       // report it, do not retry it away.
-      HOODY_RETURN_IF_ERROR(impl->InvalInode(ino, /*retry=*/false));
+      HOODY_ASSIGN_OR_RETURN(const bool synced, impl->SyncThroughMount(root, ino));
+      if (!synced) HOODY_RETURN_IF_ERROR(impl->InvalInode(ino, /*retry=*/false));
     }
     return Status::OK();
   });
