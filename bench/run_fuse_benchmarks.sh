@@ -36,8 +36,9 @@
 #             container, SNAPSHOTS snapshot creates idle, then SNAPSHOTS while
 #             fio streams 1 MiB writes into a file of the same container;
 #             each whole command timed (hoodyfs-snap create / btrfs subvolume
-#             snapshot -r / zfs snapshot). hoodyfs also: restore and copy from
-#             the CLI, idle, 20 each.
+#             snapshot -r / zfs snapshot). hoodyfs also: SNAPSHOTS creates
+#             with --no-sync under the same writer (durable with the next
+#             commit), and restore and copy from the CLI, idle, 20 each.
 #   memory    a fresh hoodyfs store and mount; fs_mark creates empty files
 #             through it in steps of 100,000 (dirs of 1000) up to MEM_FILES;
 #             after each step the daemon's VmRSS/RssAnon/RssFile/VmHWM
@@ -310,9 +311,10 @@ if has_stage untar; then
 fi
 
 # --- snapshot create, idle and under a streaming writer ----------------------------
+HOODY_CREATE_FLAGS=()  # create_writer_nosync_ms: --no-sync
 snap_cmd() {  # snap_cmd TARGET I: one snapshot, whole command
   case $1 in
-    hoodyfs) "$SNAP" --store "$HOODY_STORE" create -c c > /dev/null ;;
+    hoodyfs) "$SNAP" --store "$HOODY_STORE" create -c c "${HOODY_CREATE_FLAGS[@]}" > /dev/null ;;
     btrfs) btrfs -q subvolume snapshot -r "${DIR[btrfs]}" "$BTRFS_MP/snaps/s$2" > /dev/null ;;
     zfs-fuse) zfs snapshot "$ZPOOL/c@s$2" ;;
   esac
@@ -344,6 +346,11 @@ if has_stage snapshot; then
     CLEANUP+=("kill $writer 2> /dev/null; wait $writer")
     sleep 3
     time_snapshots "$t" create_writer_ms 1000
+    if [[ $t == hoodyfs ]]; then
+      HOODY_CREATE_FLAGS=(--no-sync)
+      time_snapshots "$t" create_writer_nosync_ms 2000
+      HOODY_CREATE_FLAGS=()
+    fi
     kill -INT "$writer"
     wait "$writer"
     unset "CLEANUP[$((${#CLEANUP[@]} - 1))]"

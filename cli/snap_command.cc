@@ -90,6 +90,7 @@ struct Args {
   std::string expiry;
   bool json = false;
   bool discard_head = false;
+  bool no_sync = false;  // create --no-sync
   std::string from, to;
   std::string source_snapshot;
   std::string project;
@@ -173,6 +174,9 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
   add_container(create);
   create->add_option("--alias", a.alias, "a name of your own, unique in the container");
   create->add_option("--expiry", a.expiry, "delete the snapshot after DAYS days (or 'never')");
+  create->add_flag("--no-sync", a.no_sync,
+                   "return once the snapshot is taken, before it is durable (within a second; "
+                   "a crash before then loses it and everything after it)");
   add_json(create);
 
   CLI::App* list = app.add_subcommand("list", "list a container's snapshots, oldest first");
@@ -338,7 +342,8 @@ int RunSnapCommand(int argc, const char* const* argv, const ApiOpener& open, std
       api.SetProgress([&](const std::string& line) { progress.Update(line); });
 
     if (create->parsed()) {
-      auto r = api.CreateSnapshot(a.container, snapshotter::CreateSnapshotRequest{a.alias, expiry});
+      auto r = api.CreateSnapshot(
+          a.container, snapshotter::CreateSnapshotRequest{a.alias, expiry, /*sync=*/!a.no_sync});
       if (!r.ok()) return fail(r.status());
       if (a.json) {
         out << ToJson(*r).dump(2) << "\n";

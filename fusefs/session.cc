@@ -10,10 +10,12 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -21,6 +23,7 @@
 #include <thread>
 
 #include "base/log.h"
+#include "base/page_cache.h"
 #include "base/unique_fd.h"
 #include "fusefs/backing_dev.h"
 #include "fusefs/fuse_fs.h"
@@ -35,6 +38,17 @@ namespace {
 
 // The type of the handles fuse_encode_fh makes without the parent's part.
 constexpr int kFuseFileHandleType = 0x81;
+
+// Since 6.14 a FUSE page stays under writeback until the daemon has
+// answered its WRITE; before, the kernel copied it to a temporary page and
+// ended the writeback at once, so only an fsync (fuse_sync_writes) saw the
+// write still on its way.
+bool WritebackFlagCoversTheDaemon() {
+  utsname u;
+  unsigned major = 0, minor = 0;
+  if (::uname(&u) != 0 || std::sscanf(u.release, "%u.%u", &major, &minor) != 2) return false;
+  return major > 6 || (major == 6 && minor >= 14);
+}
 
 // The options for libfuse's mount. The kernel flags libfuse 3.14 has no
 // words for (strictatime, lazytime) are set by a remount right after
@@ -252,6 +266,16 @@ struct Session::Impl {
     std::memcpy(handle->f_handle, words, sizeof(words));
     UniqueFd file(::open_by_handle_at(root.get(), handle, O_RDONLY | O_NOATIME | O_CLOEXEC));
     if (!file.valid()) return false;
+    // Nothing dirty and nothing on its way: nothing to wait for. The usual
+    // case without the writeback cache (only a shared mapping dirties
+    // pages there), where the fsync would also wait for the inode lock,
+    // which a streaming writer's write holds until the engine has taken
+    // it (hundreds of milliseconds behind a commit's sync).
+    static const bool flag_covers_the_daemon = WritebackFlagCoversTheDaemon();
+    if (const std::optional<PageCacheState> cache = PageCacheOf(file.get());
+        flag_covers_the_daemon && cache && cache->dirty == 0 && cache->writeback == 0) {
+      return true;
+    }
     fs->flushing_tid.store(::gettid());
     const int rc = ::fdatasync(file.get());
     const int err = errno;

@@ -80,6 +80,7 @@ Result<SnapshotInfo> RemoteApi::CreateSnapshot(const std::string& container,
   json body = json::object();
   if (!request.alias.empty()) body["alias"] = request.alias;
   if (request.expiry_days) body["expiry"] = *request.expiry_days;
+  if (!request.sync) body["sync"] = false;
   HOODY_ASSIGN_OR_RETURN(json j, Call("POST", ContainerPath(container) + "/snapshots", body));
   return SnapshotFromJson(j);
 }

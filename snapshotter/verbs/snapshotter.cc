@@ -229,8 +229,9 @@ Result<SnapshotInfo> Snapshotter::CreateSnapshot(const std::string& container,
   // in one metadata log record after the data file's sync (Store::Sync), not
   // a commit of the whole memtable, whose LMDB syncs a streaming writer's
   // disk traffic makes slow (docs/design.md, "Writeback starts before the
-  // commit").
-  HOODY_RETURN_IF_ERROR(store_->Sync());
+  // commit"). Unasked, the next sync of anything carries them: Store::Sync
+  // and the group commit make everything done so far durable, never a part.
+  if (request.sync) HOODY_RETURN_IF_ERROR(store_->Sync());
   return Describe(container, name, rec, /*with_accounting=*/false);
 }
 

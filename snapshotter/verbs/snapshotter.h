@@ -88,6 +88,14 @@ struct SnapshotPage {
 struct CreateSnapshotRequest {
   std::string alias;                   // "" none
   std::optional<int64_t> expiry_days;  // positive; nullopt: permanent
+  // Durable on return (the default), or not yet: false returns once the
+  // snapshot is taken (point in time all the same) and leaves it to the
+  // next group commit (StoreOptions::flush_interval_ms) or the next fsync
+  // or verb that syncs, whichever comes first. A crash before then loses
+  // it, and with it everything done after it: every durable state later
+  // than the create holds the snapshot (docs/design.md, "Snapshots that
+  // are durable later").
+  bool sync = true;
 };
 
 struct SetSnapshotRequest {

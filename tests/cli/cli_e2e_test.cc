@@ -156,6 +156,12 @@ TEST_P(CliVerbTest, EveryVerbByNameAndByAlias) {
   const json third = OkJson(Snap({"create", "-c", "web1", "--expiry", "never", "--json"}));
   EXPECT_TRUE(third["expires"].is_null());
   Ok(Snap({"delete", "-c", "web1", "--name", third["name"].get<std::string>()}));
+  // --no-sync: taken and listed at once, durable with the next commit.
+  const json quick = OkJson(Snap({"create", "-c", "web1", "--no-sync", "--json"}));
+  EXPECT_EQ(OkJson(Snap({"show", "-c", "web1", "--name", quick["name"].get<std::string>(),
+                         "--json"}))["name"],
+            quick["name"]);
+  Ok(Snap({"delete", "-c", "web1", "--name", quick["name"].get<std::string>()}));
 
   // list: a table for people, JSON for programs.
   const std::string table = Ok(Snap({"list", "-c", "web1"}));

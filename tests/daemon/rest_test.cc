@@ -30,6 +30,10 @@ TEST_F(RestTest, EveryPathOfTheBrief) {
   EXPECT_FALSE(created["expires"].is_null());
   const std::string name = created["name"];
   Expect(201, "POST", kSnaps, "");  // an empty body: no alias, permanent
+  // Without waiting for durability: taken, listed, durable with the next commit.
+  const json unsynced = Expect(201, "POST", kSnaps, R"({"alias": "quick", "sync": false})");
+  EXPECT_EQ(Expect(200, "GET", std::string(kSnaps) + "/quick")["name"], unsynced["name"]);
+  Expect(204, "DELETE", std::string(kSnaps) + "/quick");
   // GET list, GET one (by name and alias).
   const json list = Expect(200, "GET", kSnaps);
   ASSERT_EQ(list.size(), 2u);
@@ -118,6 +122,8 @@ TEST_F(RestTest, ErrorsNameTheProblemAndChangeNothing) {
               R"({"expiry": 1.5})");
   ExpectError(400, "invalid_argument", "field 'alias' must be a string", "POST", kSnaps,
               R"({"alias": 7})");
+  ExpectError(400, "invalid_argument", "field 'sync' must be true or false", "POST", kSnaps,
+              R"({"sync": "no"})");
   ExpectError(400, "invalid_argument", "may hold only", "POST", kSnaps, R"({"alias": "a/b"})");
   ExpectError(400, "invalid_argument", "form of a snapshot name", "POST", kSnaps,
               R"({"alias": "snap-20260304-103000"})");

@@ -5,9 +5,10 @@
 // reopened store. Each runs with the writeback cache off (the default) and on.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/page_cache.h"
 #include "base/testing/status_macros.h"
 #include "base/unique_fd.h"
 #include "tests/fuse/mount_fixture.h"
@@ -146,26 +148,6 @@ TEST_P(SnapshotTest, FreezeHoldsEveryWriteThatReturnedBeforeIt) {
   }
 }
 
-// What the page cache holds of a file, from cachestat(2) (Linux 6.5; no
-// wrapper or syscall number in Debian 12's headers). On the descriptor the
-// test already holds: another open could drop the cache (keep_cache), and a
-// mapping of its own mount in this process, the daemon too, can deadlock
-// (docs/design.md, "FUSE layer").
-struct PageCacheState {
-  uint64_t cached = 0, dirty = 0, writeback = 0;
-};
-constexpr long kCachestatSyscall = 451;  // the same number on every architecture
-std::optional<PageCacheState> CachestatOf(int fd, uint64_t length) {
-  struct {
-    uint64_t offset, length;
-  } range{0, length};
-  struct {
-    uint64_t cache, dirty, writeback, evicted, recently_evicted;
-  } stat{};
-  if (::syscall(kCachestatSyscall, fd, &range, &stat, 0) != 0) return std::nullopt;
-  return PageCacheState{stat.cache, stat.dirty, stat.writeback};
-}
-
 // With the writeback cache, the flush writes the dirty pages of a file open
 // for writing back and leaves them cached: a streaming writer's file keeps
 // its cache across every snapshot (dropping it was what a create under such
@@ -179,11 +161,14 @@ TEST_P(SnapshotTest, FlushWritesBackAndKeepsThePagesOfAFileOpenForWriting) {
   ASSERT_TRUE(fd.valid());
   const std::string data(size, 's');
   ASSERT_EQ(::pwrite(fd.get(), data.data(), size, 0), static_cast<ssize_t>(size));
-  const std::optional<PageCacheState> before = CachestatOf(fd.get(), size);
+  // On the descriptor the test holds: another open could drop the cache
+  // (keep_cache), and a mapping of its own mount in this process, the
+  // daemon too, can deadlock (docs/design.md, "FUSE layer").
+  const std::optional<PageCacheState> before = PageCacheOf(fd.get(), size);
   if (!before) GTEST_SKIP() << "cachestat: " << std::strerror(errno);
   ASSERT_EQ(before->cached, pages);
   ASSERT_OK(session().FlushDirtyData());
-  const std::optional<PageCacheState> after = CachestatOf(fd.get(), size);
+  const std::optional<PageCacheState> after = PageCacheOf(fd.get(), size);
   ASSERT_TRUE(after.has_value()) << std::strerror(errno);
   EXPECT_EQ(after->dirty, 0u);
   EXPECT_EQ(after->writeback, 0u);
@@ -191,6 +176,53 @@ TEST_P(SnapshotTest, FlushWritesBackAndKeepsThePagesOfAFileOpenForWriting) {
   auto frozen = store().Freeze("c1");
   ASSERT_TRUE(frozen.ok()) << frozen.status().ToString();
   EXPECT_EQ(ReadEngineFile(store().AtGeneration(*frozen).value(), "stream"), data);
+}
+
+// Pages dirtied through a shared mapping that is still open when the
+// snapshot is taken are in it, with the writeback cache off (where they are
+// the only dirty pages there are, and the flush skips files with none) and
+// on. The mapping lives in a child: a mapping of its own mount in this
+// process, the daemon too, can deadlock (docs/design.md, "FUSE layer"). The
+// child only makes system calls after the fork (no allocation), and exits
+// when the parent closes its pipe, also when the test fails.
+TEST_P(SnapshotTest, FlushCarriesPagesDirtiedThroughAMappingStillOpen) {
+  const size_t size = 4 * 4096;
+  UniqueFd fd(::open(P("mapped").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  ASSERT_TRUE(fd.valid());
+  ASSERT_EQ(::ftruncate(fd.get(), size), 0);
+  int ready[2], done[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  UniqueFd ready_read(ready[0]), ready_write(ready[1]);
+  ASSERT_EQ(::pipe2(done, O_CLOEXEC), 0);
+  UniqueFd done_read(done[0]), done_write(done[1]);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0) << std::strerror(errno);
+  if (pid == 0) {
+    done_write.Reset();
+    void* map = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (map == MAP_FAILED) ::_exit(1);
+    std::memset(map, 'm', size);
+    char c = 1;
+    if (::write(ready_write.get(), &c, 1) != 1) ::_exit(2);
+    while (::read(done_read.get(), &c, 1) > 0) {
+    }
+    ::_exit(0);
+  }
+  ready_write.Reset();
+  done_read.Reset();
+  char c = 0;
+  ASSERT_EQ(::read(ready_read.get(), &c, 1), 1) << "the child could not map and write the file";
+  ASSERT_OK(session().FlushDirtyData());
+  auto frozen = store().Freeze("c1");
+  done_write.Reset();  // the child unmaps and exits
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ASSERT_TRUE(frozen.ok()) << frozen.status().ToString();
+  EXPECT_EQ(ReadEngineFile(store().AtGeneration(*frozen).value(), "mapped"),
+            std::string(size, 'm'));
 }
 
 // Unmounts what a test mounted over the mountpoint, also when it fails, so

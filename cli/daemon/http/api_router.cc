@@ -75,6 +75,16 @@ std::optional<std::string> OptString(const Body& b, const char* key, std::string
   return b.j[key].get<std::string>();
 }
 
+// Optional true/false field: nullopt when absent; error when mistyped.
+std::optional<bool> OptBool(const Body& b, const char* key, std::string* error) {
+  if (!b.j.contains(key)) return std::nullopt;
+  if (!b.j[key].is_boolean()) {
+    *error = std::string("field '") + key + "' must be true or false";
+    return std::nullopt;
+  }
+  return b.j[key].get<bool>();
+}
+
 // The optional "options" field of a mount request: an array of strings.
 // Returns the error, or "".
 std::string OptionsField(const Body& b, std::vector<std::string>* out) {
@@ -222,12 +232,13 @@ HttpResponse ApiRouter::Snapshots(const HttpRequest& r, const std::string& conta
   if (parts.empty()) {
     if (r.method == "GET") return ListSnapshots(r, container);
     if (r.method != "POST") return WrongMethod(r);
-    Body b = ParseBody(r.body, {"alias", "expiry"});
+    Body b = ParseBody(r.body, {"alias", "expiry", "sync"});
     std::string error = b.error;
     snapshotter::CreateSnapshotRequest req;
     req.alias = OptString(b, "alias", &error).value_or("");
     req.expiry_days = Expiry(b, /*never_ok=*/true, &error);
     if (req.expiry_days == 0) req.expiry_days.reset();  // "never": no expiry
+    req.sync = OptBool(b, "sync", &error).value_or(true);
     if (!error.empty()) return BadRequest(error);
     auto s = api_.CreateSnapshot(container, req);
     if (!s.ok()) return ErrorResponse(s.status());
@@ -256,14 +267,7 @@ HttpResponse ApiRouter::Snapshots(const HttpRequest& r, const std::string& conta
   if (r.method == "PATCH") {  // restore
     Body b = ParseBody(r.body, {"discard_head"});
     std::string error = b.error;
-    bool discard = false;
-    if (error.empty() && b.j.contains("discard_head")) {
-      if (!b.j["discard_head"].is_boolean()) {
-        error = "field 'discard_head' must be true or false";
-      } else {
-        discard = b.j["discard_head"].get<bool>();
-      }
-    }
+    const bool discard = OptBool(b, "discard_head", &error).value_or(false);
     if (!error.empty()) return BadRequest(error);
     auto restored = api_.Restore(container, name, snapshotter::RestoreRequest{discard});
     if (!restored.ok()) return ErrorResponse(restored.status());
@@ -416,13 +420,7 @@ HttpResponse ApiRouter::Mounts(const HttpRequest& r) {
   req.snapshot = OptString(b, "snapshot", &error).value_or("");
   req.mountpoint = OptString(b, "mountpoint", &error).value_or("");
   if (error.empty()) error = OptionsField(b, &req.options);
-  if (error.empty() && b.j.contains("create")) {
-    if (!b.j["create"].is_boolean()) {
-      error = "field 'create' must be true or false";
-    } else {
-      req.create = b.j["create"].get<bool>();
-    }
-  }
+  if (error.empty()) req.create = OptBool(b, "create", &error).value_or(req.create);
   if (error.empty() && req.container.empty()) error = "field 'container' is required";
   if (error.empty() && req.mountpoint.empty()) error = "field 'mountpoint' is required";
   if (!error.empty()) return BadRequest(error);
