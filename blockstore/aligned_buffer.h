@@ -21,9 +21,10 @@ class AlignedBuffer {
   // whole kIoAlign so a transfer of the last block stays inside it. Aborts
   // when memory is exhausted, as operator new would.
   explicit AlignedBuffer(size_t size_bytes);
-  // The same, not zeroed: only for a buffer whose bytes a read writes before
-  // anything reads them (clearing 1 MiB per FUSE read cost more than the
-  // read's copy). Never hand one to a write.
+  // The same, not zeroed: only for a buffer whose bytes a read, or the
+  // caller, writes before anything reads them (clearing 1 MiB per FUSE read
+  // or write cost more than the copy). Never hand one to a write before
+  // every byte it sends was written: it holds stale heap contents.
   static AlignedBuffer ForReading(size_t size_bytes);
 
   AlignedBuffer(AlignedBuffer&& other) noexcept;
