@@ -135,6 +135,19 @@ Status WriteRuns(const EngineInternals& store, const std::vector<index::BlockRun
   return Status::OK();
 }
 
+// The buffer a write stages its blocks in: one per thread, kept between
+// calls and never cleared (a fresh zeroed one per FUSE write, received piece
+// or small file cost a clear and its page faults; memset was 9% of a
+// receive's samples). Its callers write every byte they send, and never
+// nest: WritePiece and MakeWholeFile are done with it when they return.
+AlignedBuffer& WriteBuffer(size_t bytes) {
+  thread_local AlignedBuffer buf;
+  if (buf.size_bytes() < bytes) {
+    buf = AlignedBuffer::ForReading(std::max<size_t>(bytes, kWritePieceBytes));
+  }
+  return buf;
+}
+
 std::vector<BlockNo> Flatten(const std::vector<index::BlockRun>& runs) {
   std::vector<BlockNo> out;
   for (const auto& r : runs) {
@@ -328,17 +341,11 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
     HOODY_ASSIGN_OR_RETURN(bool written, WriteInline(ino, offset, data, after));
     if (written) return Status::OK();
   }
-  // One buffer per thread, kept between writes: a fresh zeroed one per
-  // FUSE write or received piece cost a 1 MiB clear and its page faults
-  // (memset was 9% of a receive's samples). Only what the data does not
-  // cover is cleared: the edge blocks' bytes around it, which a hole leaves
-  // as zeros and an old block's read below replaces.
-  thread_local AlignedBuffer scratch;
+  // Only what the data does not cover is cleared: the edge blocks' bytes
+  // around it, which a hole leaves as zeros and an old block's read below
+  // replaces.
   const size_t bytes = count * kBlockSize;
-  if (scratch.size_bytes() < bytes) {
-    scratch = AlignedBuffer::ForReading(std::max<size_t>(bytes, kWritePieceBytes));
-  }
-  AlignedBuffer& buf = scratch;
+  AlignedBuffer& buf = WriteBuffer(bytes);
   const size_t head = offset % kBlockSize;
   std::memset(buf.data(), 0, head);
   std::memset(buf.data() + head + data.size(), 0, bytes - head - data.size());
@@ -468,10 +475,7 @@ Result<Entry> FileSystem::MakeWholeFile(Ino parent, std::string_view name, const
   std::vector<index::BlockRun> runs;
   std::vector<uint64_t> sums(count);
   if (count > 0) {
-    // One buffer per thread, kept between files: a receive of many small
-    // files allocates it once instead of a zeroed one per file.
-    thread_local AlignedBuffer buf;
-    if (buf.size_bytes() < count * kBlockSize) buf = AlignedBuffer(count * kBlockSize);
+    AlignedBuffer& buf = WriteBuffer(count * kBlockSize);
     std::memcpy(buf.data(), file.data.data(), file.data.size());
     // The last block's tail reads as zeros, never as an earlier file's bytes.
     std::memset(buf.data() + file.data.size(), 0, count * kBlockSize - file.data.size());
