@@ -163,15 +163,17 @@ static Result<int64_t> MapFresh(WriteScope& s, Meta& meta, GenId gen, Ino ino, u
                                 const std::vector<BlockNo>& fresh,
                                 const std::vector<uint64_t>& sums) {
   int64_t delta = 0;
-  for (size_t i = 0; i < fresh.size(); ++i) meta.AddBlock(s, fresh[i], sums[i]);
   for (size_t i = 0; i < fresh.size();) {
     const uint64_t c = (first + i) / index::kChunkBlocks;
     HOODY_ASSIGN_OR_RETURN(VisibleChunk old, meta.GetChunk(s, gen, ino, c));
     ChunkBlocks blocks = old.blocks;
+    const size_t chunk_begin = i;
     for (; i < fresh.size() && (first + i) / index::kChunkBlocks == c; ++i) {
       blocks[(first + i) % index::kChunkBlocks] = fresh[i];
     }
-    HOODY_ASSIGN_OR_RETURN(int64_t d, meta.PutChunk(s, gen, ino, c, old, blocks));
+    const FreshSlots slots{static_cast<uint32_t>((first + chunk_begin) % index::kChunkBlocks),
+                           std::span<const uint64_t>(sums).subspan(chunk_begin, i - chunk_begin)};
+    HOODY_ASSIGN_OR_RETURN(int64_t d, meta.PutChunk(s, gen, ino, c, old, blocks, slots));
     delta += d;
   }
   return delta;

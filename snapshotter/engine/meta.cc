@@ -130,7 +130,8 @@ Result<VisibleChunk> Meta::GetChunk(const KvScope& s, GenId g, Ino ino, uint64_t
 }
 
 Result<int64_t> Meta::PutChunk(WriteScope& s, GenId g, Ino ino, uint64_t chunk,
-                               const VisibleChunk& old, const ChunkBlocks& blocks) {
+                               const VisibleChunk& old, const ChunkBlocks& blocks,
+                               FreshSlots fresh) {
   int64_t delta = 0;
   bool empty = true;
   for (uint32_t i = 0; i < blocks.size(); ++i) {
@@ -147,7 +148,17 @@ Result<int64_t> Meta::PutChunk(WriteScope& s, GenId g, Ino ino, uint64_t chunk,
   // References first, releases second: a block that only moves to another
   // slot never touches zero on the way.
   for (uint32_t i = 0; i < blocks.size(); ++i) {
-    if (blocks[i].valid() && changed(i)) HOODY_RETURN_IF_ERROR(Ref(s, blocks[i]));
+    if (fresh.Holds(i)) {
+      // Reserved moments ago, so no version (old or other) can hold it yet:
+      // its record is written once, with this chunk's reference, instead of
+      // a refcount-0 record that a Ref rewrites (half a receive's puts).
+      HOODY_ASSERT(blocks[i].valid() && blocks[i] != old.blocks[i],
+                   "a fresh slot without a fresh block");
+      s.Put(Table::kBlocks, index::BlockKey(blocks[i]),
+            index::BlockRecord{fresh.sums[i - fresh.first_slot], 1}.Encode());
+    } else if (blocks[i].valid() && changed(i)) {
+      HOODY_RETURN_IF_ERROR(Ref(s, blocks[i]));
+    }
   }
   if (replaces_own) {
     for (uint32_t i = 0; i < old.blocks.size(); ++i) {
@@ -161,10 +172,6 @@ Result<int64_t> Meta::PutChunk(WriteScope& s, GenId g, Ino ino, uint64_t chunk,
     HOODY_RETURN_IF_ERROR(chunks_.Put(s, logical, g, Compress(blocks).Encode()));
   }
   return delta;
-}
-
-void Meta::AddBlock(WriteScope& s, BlockNo block, uint64_t checksum) {
-  s.Put(Table::kBlocks, index::BlockKey(block), index::BlockRecord{checksum, 0}.Encode());
 }
 
 Result<index::BlockRecord> Meta::GetBlock(const KvScope& s, BlockNo block) {

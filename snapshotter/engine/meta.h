@@ -8,6 +8,7 @@
 
 #include <array>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,14 @@ index::ChunkMap Compress(const ChunkBlocks& blocks);
 struct VisibleChunk {
   ChunkBlocks blocks{};
   GenId owner;  // generation that wrote the visible version; invalid: none
+};
+
+// Blocks written moments ago that no record names yet: slots
+// [first_slot, first_slot + sums.size()) of a chunk, with their checksums.
+struct FreshSlots {
+  uint32_t first_slot = 0;
+  std::span<const uint64_t> sums;
+  bool Holds(uint32_t slot) const { return slot >= first_slot && slot - first_slot < sums.size(); }
 };
 
 class Meta {
@@ -59,12 +68,11 @@ class Meta {
   Result<VisibleChunk> GetChunk(const index::KvScope& s, GenId g, Ino ino, uint64_t chunk);
   // Replaces the visible chunk with `blocks`, moving refcounts: every block
   // of a new version gains a reference; blocks of a replaced own version lose
-  // one (freed at zero). Returns the change in mapped blocks.
+  // one (freed at zero). A fresh slot's block gets its record here, already
+  // holding its one reference. Returns the change in mapped blocks.
   Result<int64_t> PutChunk(index::WriteScope& s, GenId g, Ino ino, uint64_t chunk,
-                           const VisibleChunk& old, const ChunkBlocks& blocks);
-
-  // Adds a new data block's record (refcount 0 until a chunk references it).
-  void AddBlock(index::WriteScope& s, BlockNo block, uint64_t checksum);
+                           const VisibleChunk& old, const ChunkBlocks& blocks,
+                           FreshSlots fresh = {});
   Result<index::BlockRecord> GetBlock(const index::KvScope& s, BlockNo block);
   Status Ref(index::WriteScope& s, BlockNo block);
   // Drops one reference; at zero the block record goes and the block is freed
