@@ -15,6 +15,8 @@ namespace {
 
 constexpr size_t kWriteBufferBytes = 1u << 20;
 constexpr size_t kReadBufferBytes = 1u << 20;
+// A wanted span at least this long skips in_buf_ when in_buf_ is empty.
+constexpr size_t kDirectReadBytes = 64u << 10;
 
 const char* const kKindNames[] = {"?", "begin", "unlink", "node", "data", "link", "end"};
 
@@ -199,26 +201,37 @@ Status StreamReader::Bad(const RawRecord& r, const std::string& what) {
                             KindName(static_cast<uint8_t>(r.kind)) + "): " + what);
 }
 
+Result<size_t> StreamReader::ReadSome(char* dst, size_t cap) {
+  ssize_t r;
+  do {
+    r = ::read(fd_, dst, cap);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return FromErrno(errno, "reading the send stream");
+  return static_cast<size_t>(r);
+}
+
 Result<bool> StreamReader::ReadExact(char* out, size_t n) {
   size_t got = 0;
   while (got < n) {
-    if (in_pos_ == in_len_) {
-      ssize_t r;
-      do {
-        r = ::read(fd_, in_buf_.get(), kReadBufferBytes);
-      } while (r < 0 && errno == EINTR);
-      if (r < 0) return FromErrno(errno, "reading the send stream");
-      in_len_ = static_cast<size_t>(r);
-      in_pos_ = 0;
-      if (r == 0) {
-        if (got == 0) return false;
-        return Status::Corruption("send stream cut short after " + std::to_string(bytes_in_ + got) +
-                                  " bytes (in record " + std::to_string(next_index_) + ")");
+    size_t take = 0;
+    if (in_pos_ == in_len_ && n - got >= kDirectReadBytes) {
+      // A large payload goes straight to its destination, not through
+      // in_buf_ and a memcpy (a second copy of every data byte received).
+      HOODY_ASSIGN_OR_RETURN(take, ReadSome(out + got, n - got));
+    } else {
+      if (in_pos_ == in_len_) {
+        HOODY_ASSIGN_OR_RETURN(in_len_, ReadSome(in_buf_.get(), kReadBufferBytes));
+        in_pos_ = 0;
       }
+      take = std::min(n - got, in_len_ - in_pos_);
+      std::memcpy(out + got, in_buf_.get() + in_pos_, take);
+      in_pos_ += take;
     }
-    const size_t take = std::min(n - got, in_len_ - in_pos_);
-    std::memcpy(out + got, in_buf_.get() + in_pos_, take);
-    in_pos_ += take;
+    if (take == 0) {
+      if (got == 0) return false;
+      return Status::Corruption("send stream cut short after " + std::to_string(bytes_in_ + got) +
+                                " bytes (in record " + std::to_string(next_index_) + ")");
+    }
     got += take;
   }
   bytes_in_ += n;

@@ -179,6 +179,8 @@ class StreamReader {
  private:
   // Reads exactly n bytes; false at a clean end of input before any.
   Result<bool> ReadExact(char* out, size_t n);
+  // One read(2) of at most cap bytes (0 at the end of input).
+  Result<size_t> ReadSome(char* dst, size_t cap);
   int fd_;
   // Both allocated once and never zeroed: a receive reads every byte of
   // the stream through them, and a std::string resized up to its size

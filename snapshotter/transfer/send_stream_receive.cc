@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -237,6 +238,16 @@ class Applier {
           r, "data at " + std::to_string(d.offset) + "+" + std::to_string(d.bytes.size()) +
                  " overlaps earlier data or passes the size " + std::to_string(file_->node.size));
     }
+    if (file_->made_whole) return Status::OK();  // only an empty record passes the check above
+    if (file_->unmade && whole_.empty() && d.offset == 0 && !d.bytes.empty() &&
+        d.bytes.size() == file_->node.size && d.bytes.size() <= kWholeFileMaxDataBytes) {
+      // All of a new file in one record (every file up to kMaxDataBytes):
+      // made from the record itself, not from a copy in whole_.
+      file_->made_whole = true;
+      file_->written_end = d.offset + d.bytes.size();
+      data_bytes_ += d.bytes.size();
+      return MakeWhole({d.bytes.data(), d.bytes.size()});
+    }
     if (file_->unmade && d.offset == file_->written_end &&
         d.bytes.size() <= kWholeFileMaxDataBytes - whole_.size()) {
       whole_.append(d.bytes);
@@ -274,17 +285,30 @@ class Applier {
   // whole_; else sets its size (a trailing hole), xattrs and times.
   Status FinishFile(const RawRecord& r) {
     if (!file_) return Status::OK();
-    PendingFile f = std::move(*file_);
-    file_.reset();
-    if (f.unmade) {
-      const PendingFile::Place& at = *f.unmade;
-      Result<Ino> made = sink_.MakeFile(at.parent, at.name, f.attrs, whole_, f.node.size);
-      HOODY_RETURN_IF_ERROR(Wrap(at.record, made.status()));
-      if (*made != f.node.ino)
-        return StreamReader::Bad(at.record, "'" + at.name + "' exists already");
+    if (file_->made_whole) {
+      file_.reset();
       return Status::OK();
     }
+    if (file_->unmade) {
+      const Status made = MakeWhole(whole_);
+      file_.reset();
+      return made;
+    }
+    PendingFile f = std::move(*file_);
+    file_.reset();
     return Wrap(r, sink_.FinishFile(f.node.ino, f.written_end, f.node.size, f.attrs));
+  }
+
+  // Makes the pending new file with all its data and attributes in one call.
+  Status MakeWhole(std::span<const char> data) {
+    const PendingFile::Place at = std::move(*file_->unmade);
+    file_->unmade.reset();
+    Result<Ino> made = sink_.MakeFile(at.parent, at.name, file_->attrs, data, file_->node.size);
+    HOODY_RETURN_IF_ERROR(Wrap(at.record, made.status()));
+    if (*made != file_->node.ino) {
+      return StreamReader::Bad(at.record, "'" + at.name + "' exists already");
+    }
+    return Status::OK();
   }
 
   // Creates the pending file empty and writes what whole_ holds, for the
@@ -320,6 +344,7 @@ class Applier {
       RawRecord record;  // its node record, to name in errors (no payload)
     };
     std::optional<Place> unmade;
+    bool made_whole = false;  // made by MakeWhole: nothing is left to do
   };
 
   FileSystem& fs_;
