@@ -64,7 +64,7 @@ void KvIterator::Next() {
   // Copy: advancing the source that owns key_ invalidates it.
   std::string current(key_);
   for (auto& m : mems_) {
-    if (m.it != m.map->end() && m.it->first == current) ++m.it;
+    if (m.it != m.map->end() && std::string_view(m.it->first) == current) ++m.it;
   }
   if (cursor_valid_ && cursor_->key() == current) {
     Result<bool> r = cursor_->Next();
@@ -107,7 +107,7 @@ Status KvIterator::Settle() {
     // A tombstone hides this key in every older source: skip it everywhere.
     std::string hidden(min_key);
     for (auto& m : mems_) {
-      if (m.it != m.map->end() && m.it->first == hidden) ++m.it;
+      if (m.it != m.map->end() && std::string_view(m.it->first) == hidden) ++m.it;
     }
     if (cursor_valid_ && cursor_->key() == hidden) {
       HOODY_ASSIGN_OR_RETURN(cursor_valid_, cursor_->Next());
@@ -415,6 +415,9 @@ Status KvStore::Flush() {
       // A sealed memtable left by a failed flush is retried first, alone.
       if (!sealed_) {
         if (active_->empty()) {
+          // Nothing to commit, but what rolled-back scopes left in its arena
+          // goes (no scope is open: we hold the lock).
+          if (active_->ApproximateBytes() > 0) active_ = std::make_unique<MemTable>();
           durable_epoch_ = active_epoch_++;
           return Status::OK();
         }

@@ -1,16 +1,30 @@
 #include "index/memtable.h"
 
+#include <utility>
+
 namespace hoodyfs::index {
 namespace {
 // Node overhead of a std::map entry plus two std::string headers.
 constexpr size_t kEntryOverhead = 96;
+
+template <size_t... I>
+std::array<MemTable::Map, kTableCount> MapsIn(std::pmr::memory_resource* arena,
+                                              std::index_sequence<I...>) {
+  return {((void)I, MemTable::Map(arena))...};
+}
 }  // namespace
+
+MemTable::MemTable()
+    : maps_(MapsIn(&arena_, std::make_index_sequence<kTableCount>{})), unlogged_keys_(&arena_) {}
 
 MemEntry& MemTable::Slot(Table t, std::string_view key) {
   Map& m = maps_[TableIndex(t)];
   auto it = m.lower_bound(key);
   if (it == m.end() || it->first != key) {
-    it = m.emplace_hint(it, std::string(key), MemEntry{});
+    // The key is made in the arena by the map's allocator; the value is
+    // moved in with the arena as its allocator.
+    it = m.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(key),
+                        std::forward_as_tuple(MemEntry{std::pmr::string(&arena_)}));
     ++entries_;
     bytes_ += kEntryOverhead + key.size();
   }
@@ -20,7 +34,7 @@ MemEntry& MemTable::Slot(Table t, std::string_view key) {
 void MemTable::MarkUnlogged(Table t, std::string_view key, MemEntry& e) {
   if (e.unlogged) return;
   e.unlogged = true;
-  unlogged_keys_.emplace_back(t, std::string(key));
+  unlogged_keys_.emplace_back(t, key);
   bytes_ += kUnloggedOverhead + key.size();
 }
 

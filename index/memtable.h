@@ -7,18 +7,21 @@
 
 #include <array>
 #include <map>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "index/memtable_arena.h"
 #include "index/schema.h"
 
 namespace hoodyfs::index {
 
 struct MemEntry {
-  std::string value;
+  // In a MemTable, held in its arena; a copy (an undo record) is on the heap.
+  std::pmr::string value;
   bool tombstone = false;
   // Changed since the last DrainUnlogged: not yet in the write-ahead log.
   bool unlogged = false;
@@ -26,7 +29,12 @@ struct MemEntry {
 
 class MemTable {
  public:
-  using Map = std::map<std::string, MemEntry, std::less<>>;
+  using Map = std::pmr::map<std::pmr::string, MemEntry, std::less<>>;
+
+  MemTable();
+  // The maps point at arena_.
+  MemTable(const MemTable&) = delete;
+  MemTable& operator=(const MemTable&) = delete;
 
   void Put(Table t, std::string_view key, std::string_view value);
   void Delete(Table t, std::string_view key);
@@ -59,18 +67,22 @@ class MemTable {
   const Map& map(Table t) const { return maps_[TableIndex(t)]; }
   bool empty() const { return entries_ == 0; }
   size_t entries() const { return entries_; }
-  // Approximate heap footprint, for the flush trigger.
-  size_t ApproximateBytes() const { return bytes_; }
+  // Approximate memory footprint, for the flush trigger: what the entries
+  // hold plus what the arena holds and can no longer use (overwritten
+  // values, rolled-back entries).
+  size_t ApproximateBytes() const { return bytes_ + arena_.wasted_bytes(); }
 
  private:
   MemEntry& Slot(Table t, std::string_view key);
   void MarkUnlogged(Table t, std::string_view key, MemEntry& e);
   // A pair in unlogged_keys_: the table, a std::string header, vector slack.
   static constexpr size_t kUnloggedOverhead = 48;
+  // First: the members below allocate from it.
+  MemTableArena arena_;
   std::array<Map, kTableCount> maps_;
   // Keys changed since the last DrainUnlogged, each once per drain (an entry
   // a rollback removed and a later Put recreated may appear twice: harmless).
-  std::vector<std::pair<Table, std::string>> unlogged_keys_;
+  std::pmr::vector<std::pair<Table, std::pmr::string>> unlogged_keys_;
   size_t entries_ = 0;
   size_t bytes_ = 0;
 };
