@@ -305,7 +305,7 @@ Status Store::MaybeFlush() {
     return Status::OK();
   }
   if (pending <= options_.flush_pending_bytes) return Status::OK();
-  // A commit of 64 MiB of metadata takes 0.1-0.8 s: run in the caller it
+  // A commit of 64 MiB of metadata took 0.1-0.8 s: run in the caller it
   // stalled one file create in ~60,000 that long (issue 12). The flusher
   // commits while callers go on against the new memtable; only when it
   // cannot keep up does a caller wait (backpressure).
