@@ -170,13 +170,17 @@ WriteScope::~WriteScope() {
   for (auto it = on_rollback_.rbegin(); it != on_rollback_.rend(); ++it) (*it)();
   // Newest first, so a key touched twice ends at its first saved state.
   for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
-    active_->Restore(it->table, it->key, it->saved);
+    active_->RestoreAt(it->table, it->entry, it->saved);
   }
 }
 
-void WriteScope::Remember(Table t, std::string_view key) {
-  if (undo_.capacity() == 0) undo_.reserve(kUndoReserve);
-  undo_.push_back(Undo{t, std::string(key), active_->Save(t, key)});
+MemTable::Map::iterator WriteScope::Touch(Table t, std::string_view key) {
+  MemTable::Acquired a = active_->Acquire(t, key);
+  if (!committed_) {
+    if (undo_.capacity() == 0) undo_.reserve(kUndoReserve);
+    undo_.push_back(Undo{t, a.it, std::move(a.saved)});
+  }
+  return a.it;
 }
 
 // LMDB refuses empty keys and keys over 511 bytes; such a key would only fail
@@ -186,14 +190,12 @@ constexpr size_t kMaxKeyBytes = 511;
 void WriteScope::Put(Table t, std::string_view key, std::string_view value) {
   HOODY_ASSERT(!key.empty() && key.size() <= kMaxKeyBytes, "key LMDB cannot store");
   store_->mutations_.fetch_add(1, std::memory_order_relaxed);
-  if (!committed_) Remember(t, key);
-  active_->Put(t, key, value);
+  active_->PutAt(t, Touch(t, key), value);
 }
 
 void WriteScope::Delete(Table t, std::string_view key) {
   store_->mutations_.fetch_add(1, std::memory_order_relaxed);
-  if (!committed_) Remember(t, key);
-  active_->Delete(t, key);
+  active_->DeleteAt(t, Touch(t, key));
 }
 
 void WriteScope::OnCommit(std::function<void(WriteScope&)> action) {

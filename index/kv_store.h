@@ -176,10 +176,11 @@ class WriteScope : public KvScope {
  private:
   struct Undo {
     Table table;
-    std::string key;
-    std::optional<MemEntry> saved;
+    MemTable::Map::iterator entry;  // in active_, which no one swaps while the scope lives
+    std::optional<MemEntry> saved;  // nullopt: the scope made the entry
   };
-  void Remember(Table t, std::string_view key);
+  // The entry for key, with an undo record of it when the scope is open.
+  MemTable::Map::iterator Touch(Table t, std::string_view key);
   // A file system call puts a handful of keys: room for them at the first,
   // so the undo log does not regrow (and move its strings) on the way.
   static constexpr size_t kUndoReserve = 8;

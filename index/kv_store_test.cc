@@ -462,6 +462,59 @@ TEST_F(KvStoreTest, PendingBytesTrackTheMemtables) {
   EXPECT_EQ(store_->PendingBytes(), 0u);
 }
 
+TEST_F(KvStoreTest, AnAbandonedScopePutsBackEveryKeyItTouchedSeveralTimes) {
+  // "a" committed to LMDB, "b" logged but not committed, "d" neither.
+  {
+    WriteScope w(*store_);
+    w.Put(Table::kMeta, "a", "1");
+    w.Commit();
+  }
+  ASSERT_TRUE(store_->Flush().ok());
+  {
+    WriteScope w(*store_);
+    w.Put(Table::kMeta, "b", "2");
+    w.Commit();
+  }
+  ASSERT_TRUE(store_->Sync().ok());
+  {
+    WriteScope w(*store_);
+    w.Put(Table::kMeta, "d", "4");
+    w.Commit();
+  }
+  const size_t pending = store_->PendingBytes();
+  {
+    WriteScope w(*store_);
+    w.Put(Table::kMeta, "a", "x");
+    w.Put(Table::kMeta, "a", "y");
+    w.Delete(Table::kMeta, "a");
+    w.Put(Table::kMeta, "b", "x");
+    w.Delete(Table::kMeta, "b");
+    w.Put(Table::kMeta, "b", "z");
+    w.Put(Table::kMeta, "c", "x");  // created, deleted, created again
+    w.Delete(Table::kMeta, "c");
+    w.Put(Table::kMeta, "c", "w");
+    w.Put(Table::kMeta, "c", "v");
+    w.Delete(Table::kMeta, "d");
+    w.Put(Table::kMeta, "d", "q");
+  }  // abandoned
+  const Pairs before{{"a", "1"}, {"b", "2"}, {"d", "4"}};
+  {
+    ReadScope r(*store_);
+    EXPECT_EQ(Scan(r, Table::kMeta, ""), before);
+  }
+  // What the scope created and erased may stay in the arena, never less.
+  EXPECT_GE(store_->PendingBytes(), pending);
+  // The log gets "d" as it was (its unlogged mark came back with it), not
+  // "b" again, and nothing of the scope.
+  const uint64_t appends = store_->LogAppendCount();
+  ASSERT_TRUE(store_->Sync().ok());
+  EXPECT_EQ(store_->LogAppendCount(), appends + 1);
+  store_->DropPendingForTest();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  ReadScope r(*store_);
+  EXPECT_EQ(Scan(r, Table::kMeta, ""), before);
+}
+
 TEST_F(KvStoreTest, WhatRolledBackScopesLeftGoesWithTheNextFlush) {
   // Scopes that fail and roll back leave nothing to commit, but their keys
   // held memory in the memtable: it counts, and a flush lets it go.

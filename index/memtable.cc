@@ -17,10 +17,11 @@ std::array<MemTable::Map, kTableCount> MapsIn(std::pmr::memory_resource* arena,
 MemTable::MemTable()
     : maps_(MapsIn(&arena_, std::make_index_sequence<kTableCount>{})), unlogged_keys_(&arena_) {}
 
-MemEntry& MemTable::Slot(Table t, std::string_view key) {
+MemTable::Map::iterator MemTable::Slot(Table t, std::string_view key, bool* created) {
   Map& m = maps_[TableIndex(t)];
   auto it = m.lower_bound(key);
-  if (it == m.end() || it->first != key) {
+  *created = it == m.end() || it->first != key;
+  if (*created) {
     // The key is made in the arena by the map's allocator; the value is
     // moved in with the arena as its allocator.
     it = m.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(key),
@@ -28,7 +29,7 @@ MemEntry& MemTable::Slot(Table t, std::string_view key) {
     ++entries_;
     bytes_ += kEntryOverhead + key.size();
   }
-  return it->second;
+  return it;
 }
 
 void MemTable::MarkUnlogged(Table t, std::string_view key, MemEntry& e) {
@@ -38,21 +39,31 @@ void MemTable::MarkUnlogged(Table t, std::string_view key, MemEntry& e) {
   bytes_ += kUnloggedOverhead + key.size();
 }
 
-void MemTable::Put(Table t, std::string_view key, std::string_view value) {
-  MemEntry& e = Slot(t, key);
-  MarkUnlogged(t, key, e);
+void MemTable::PutAt(Table t, Map::iterator it, std::string_view value) {
+  MemEntry& e = it->second;
+  MarkUnlogged(t, it->first, e);
   bytes_ += value.size();
   bytes_ -= e.value.size();
   e.value.assign(value);
   e.tombstone = false;
 }
 
-void MemTable::Delete(Table t, std::string_view key) {
-  MemEntry& e = Slot(t, key);
-  MarkUnlogged(t, key, e);
+void MemTable::DeleteAt(Table t, Map::iterator it) {
+  MemEntry& e = it->second;
+  MarkUnlogged(t, it->first, e);
   bytes_ -= e.value.size();
   e.value.clear();
   e.tombstone = true;
+}
+
+void MemTable::Put(Table t, std::string_view key, std::string_view value) {
+  bool created;
+  PutAt(t, Slot(t, key, &created), value);
+}
+
+void MemTable::Delete(Table t, std::string_view key) {
+  bool created;
+  DeleteAt(t, Slot(t, key, &created));
 }
 
 const MemEntry* MemTable::Find(Table t, std::string_view key) const {
@@ -61,29 +72,27 @@ const MemEntry* MemTable::Find(Table t, std::string_view key) const {
   return it == m.end() ? nullptr : &it->second;
 }
 
-std::optional<MemEntry> MemTable::Save(Table t, std::string_view key) const {
-  const MemEntry* e = Find(t, key);
-  if (e == nullptr) return std::nullopt;
-  return *e;
+MemTable::Acquired MemTable::Acquire(Table t, std::string_view key) {
+  bool created;
+  Acquired out{Slot(t, key, &created), std::nullopt};
+  if (!created) out.saved = out.it->second;
+  return out;
 }
 
-void MemTable::Restore(Table t, std::string_view key, const std::optional<MemEntry>& saved) {
+void MemTable::RestoreAt(Table t, Map::iterator it, const std::optional<MemEntry>& saved) {
   if (saved) {
     // The saved flag is right as it is: no drain runs inside a scope (the
     // scope holds the state lock), so the log holds the saved state exactly
     // when it held it at the scope's start.
-    MemEntry& e = Slot(t, key);
+    MemEntry& e = it->second;
     bytes_ += saved->value.size();
     bytes_ -= e.value.size();
     e = *saved;
     return;
   }
-  Map& m = maps_[TableIndex(t)];
-  auto it = m.find(key);
-  if (it == m.end()) return;
   bytes_ -= kEntryOverhead + it->first.size() + it->second.value.size();
   --entries_;
-  m.erase(it);
+  maps_[TableIndex(t)].erase(it);
 }
 
 }  // namespace hoodyfs::index

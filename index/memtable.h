@@ -41,10 +41,20 @@ class MemTable {
   // nullptr when the table holds no entry (neither value nor tombstone) for key.
   const MemEntry* Find(Table t, std::string_view key) const;
 
-  // Undo support for WriteScope: the entry as it is now (nullopt: absent),
-  // and putting it back.
-  std::optional<MemEntry> Save(Table t, std::string_view key) const;
-  void Restore(Table t, std::string_view key, const std::optional<MemEntry>& saved);
+  // For WriteScope, which keeps an undo record per change: the entry for
+  // key in one tree search, made (empty, as if absent) when there was none,
+  // and what was there before (nullopt: nothing). Then PutAt or DeleteAt
+  // changes it, and RestoreAt puts the saved state back, erasing an entry
+  // Acquire made. Iterators stay valid: only RestoreAt erases, and the
+  // scope restores newest first.
+  struct Acquired {
+    Map::iterator it;
+    std::optional<MemEntry> saved;
+  };
+  Acquired Acquire(Table t, std::string_view key);
+  void PutAt(Table t, Map::iterator it, std::string_view value);
+  void DeleteAt(Table t, Map::iterator it);
+  void RestoreAt(Table t, Map::iterator it, const std::optional<MemEntry>& saved);
 
   // Calls `emit` once for every entry changed since the previous call (its
   // current value or tombstone), and marks them logged. O(entries changed):
@@ -73,7 +83,8 @@ class MemTable {
   size_t ApproximateBytes() const { return bytes_ + arena_.wasted_bytes(); }
 
  private:
-  MemEntry& Slot(Table t, std::string_view key);
+  // The entry for key, made when absent (*created says which).
+  Map::iterator Slot(Table t, std::string_view key, bool* created);
   void MarkUnlogged(Table t, std::string_view key, MemEntry& e);
   // A pair in unlogged_keys_: the table, a std::string header, vector slack.
   static constexpr size_t kUnloggedOverhead = 48;

@@ -29,7 +29,7 @@ void* MemTableArena::do_allocate(size_t bytes, size_t alignment) {
 
 void MemTableArena::do_deallocate(void* p, size_t bytes, size_t alignment) {
   reserved_ -= bytes;
-  ::operator delete(p, bytes, std::align_val_t(alignment));
+  ::operator delete(p, std::align_val_t(alignment));
 }
 #else
 namespace {
@@ -65,7 +65,7 @@ MemTableArena::~MemTableArena() {
     if (c.mapped) {
       munmap(c.base, c.size);
     } else {
-      ::operator delete(c.base, c.size);
+      ::operator delete(c.base);
     }
   }
 }
