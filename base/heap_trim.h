@@ -1,7 +1,8 @@
 // The process heap gives back what bulk frees left behind. glibc keeps the
 // memory of many small frees in its arenas (it returns only the top of a
 // heap by itself): after the kernel forgot a million inodes, or after a
-// commit freed a memtable, the daemon's RSS stayed where it peaked. Code
+// commit freed a memtable (memtables have an arena of their own since,
+// index/memtable_arena.h), the daemon's RSS stayed where it peaked. Code
 // that frees much at once says roughly how much (NoteHeapFreed); a periodic
 // caller (the store's flusher, every second) calls MaybeTrimHeap, which runs
 // malloc_trim(0) once the noted bytes reach a threshold and nothing more was

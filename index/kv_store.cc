@@ -8,7 +8,6 @@
 #include <utility>
 
 #include "base/coding.h"
-#include "base/heap_trim.h"
 #include "base/log.h"
 #include "base/test_hook.h"
 #include "base/unique_fd.h"
@@ -441,8 +440,9 @@ Status KvStore::Flush() {
       retired = std::move(sealed_);
       durable_epoch_ = sealed_epoch;
     }
-    // Freed outside the lock; many small frees glibc would keep.
-    NoteHeapFreed(retired->ApproximateBytes());
+    // Freed outside the lock. Its arena's chunks go back whole (the large
+    // ones straight to the system), so there is nothing for the heap
+    // trimmer (base/heap_trim.h) to find.
     retired.reset();
     if (hooks_.after_commit) hooks_.after_commit(sealed_epoch);
   }

@@ -4,7 +4,7 @@
 
 namespace hoodyfs::index {
 namespace {
-// Node overhead of a std::map entry plus two std::string headers.
+// Node overhead of a map entry plus two string headers.
 constexpr size_t kEntryOverhead = 96;
 
 template <size_t... I>
@@ -20,8 +20,9 @@ MemTable::MemTable()
 MemTable::Map::iterator MemTable::Slot(Table t, std::string_view key, bool* created) {
   Map& m = maps_[TableIndex(t)];
   auto it = m.lower_bound(key);
-  *created = it == m.end() || it->first != key;
-  if (*created) {
+  const bool absent = it == m.end() || it->first != key;
+  if (created != nullptr) *created = absent;
+  if (absent) {
     // The key is made in the arena by the map's allocator; the value is
     // moved in with the arena as its allocator.
     it = m.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(key),
@@ -57,14 +58,10 @@ void MemTable::DeleteAt(Table t, Map::iterator it) {
 }
 
 void MemTable::Put(Table t, std::string_view key, std::string_view value) {
-  bool created;
-  PutAt(t, Slot(t, key, &created), value);
+  PutAt(t, Slot(t, key), value);
 }
 
-void MemTable::Delete(Table t, std::string_view key) {
-  bool created;
-  DeleteAt(t, Slot(t, key, &created));
-}
+void MemTable::Delete(Table t, std::string_view key) { DeleteAt(t, Slot(t, key)); }
 
 const MemEntry* MemTable::Find(Table t, std::string_view key) const {
   const Map& m = maps_[TableIndex(t)];

@@ -83,8 +83,8 @@ class MemTable {
   size_t ApproximateBytes() const { return bytes_ + arena_.wasted_bytes(); }
 
  private:
-  // The entry for key, made when absent (*created says which).
-  Map::iterator Slot(Table t, std::string_view key, bool* created);
+  // The entry for key, made when absent (*created, when given, says which).
+  Map::iterator Slot(Table t, std::string_view key, bool* created = nullptr);
   void MarkUnlogged(Table t, std::string_view key, MemEntry& e);
   // A pair in unlogged_keys_: the table, a std::string header, vector slack.
   static constexpr size_t kUnloggedOverhead = 48;
