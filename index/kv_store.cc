@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -174,11 +175,12 @@ WriteScope::~WriteScope() {
 }
 
 MemTable::Map::iterator WriteScope::Touch(Table t, std::string_view key) {
-  MemTable::Acquired a = active_->Acquire(t, key);
-  if (!committed_) {
-    if (undo_.capacity() == 0) undo_.reserve(kUndoReserve);
-    undo_.push_back(Undo{t, a.it, std::move(a.saved)});
-  }
+  if (committed_) return active_->Acquire(t, key, /*save=*/false).it;
+  // Room first: nothing may fail between making an entry and recording
+  // the undo that erases it.
+  if (undo_.size() == undo_.capacity()) undo_.reserve(std::max(kUndoReserve, 2 * undo_.size()));
+  MemTable::Acquired a = active_->Acquire(t, key, /*save=*/true);
+  undo_.push_back(Undo{t, a.it, std::move(a.saved)});
   return a.it;
 }
 

@@ -4,8 +4,9 @@
 
 namespace hoodyfs::index {
 namespace {
-// Node overhead of a map entry plus two string headers.
-constexpr size_t kEntryOverhead = 96;
+// A map entry's own bytes: the tree node's links and colour (32), the
+// key's string (40 with its allocator) and MemEntry (48).
+constexpr size_t kEntryOverhead = 120;
 
 template <size_t... I>
 std::array<MemTable::Map, kTableCount> MapsIn(std::pmr::memory_resource* arena,
@@ -69,10 +70,10 @@ const MemEntry* MemTable::Find(Table t, std::string_view key) const {
   return it == m.end() ? nullptr : &it->second;
 }
 
-MemTable::Acquired MemTable::Acquire(Table t, std::string_view key) {
+MemTable::Acquired MemTable::Acquire(Table t, std::string_view key, bool save) {
   bool created;
   Acquired out{Slot(t, key, &created), std::nullopt};
-  if (!created) out.saved = out.it->second;
+  if (save && !created) out.saved = out.it->second;
   return out;
 }
 

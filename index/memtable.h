@@ -47,11 +47,12 @@ class MemTable {
   // changes it, and RestoreAt puts the saved state back, erasing an entry
   // Acquire made. Iterators stay valid: only RestoreAt erases, and the
   // scope restores newest first.
+  // Without `save` (a scope that committed keeps no undo) nothing is copied.
   struct Acquired {
     Map::iterator it;
     std::optional<MemEntry> saved;
   };
-  Acquired Acquire(Table t, std::string_view key);
+  Acquired Acquire(Table t, std::string_view key, bool save);
   void PutAt(Table t, Map::iterator it, std::string_view value);
   void DeleteAt(Table t, Map::iterator it);
   void RestoreAt(Table t, Map::iterator it, const std::optional<MemEntry>& saved);

@@ -3,7 +3,8 @@
 // fsync costs").
 //
 // KvStore commits its memtable to LMDB in group commits (once a second, or
-// when 64 MiB are pending); each memtable has an epoch. Between two such
+// when the store's flush trigger, 16 MiB, is pending); each memtable has an
+// epoch. Between two such
 // commits, an fsync appends the entries changed since the previous fsync to
 // this log as one record, with one pwrite and one fdatasync: an LMDB commit
 // would be three device flushes (its page writes' fdatasync, the meta page's
