@@ -7,7 +7,23 @@ namespace {
 
 bool Aligned(uint64_t value) { return value % kIoAlign == 0; }
 
+// A batch that ran to completion before Start returned.
+class CompletedIo final : public StartedIo {
+ public:
+  CompletedIo(std::vector<IoOp> ops, BlockDevice& device) : StartedIo(std::move(ops)) {
+    status_ = device.Execute(ops_);
+  }
+  Status Wait() override { return status_; }
+
+ private:
+  Status status_;
+};
+
 }  // namespace
+
+std::unique_ptr<StartedIo> BlockDevice::Start(std::vector<IoOp> ops) {
+  return std::make_unique<CompletedIo>(std::move(ops), *this);
+}
 
 Status ValidateIoOp(const IoOp& op, uint64_t device_size_bytes) {
   if (op.buffer == nullptr) return Status::InvalidArgument(DescribeOp(op) + ": null buffer");

@@ -12,8 +12,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -34,6 +36,24 @@ struct IoOp {
   Status result;              // set by Execute()
 };
 
+// A batch that BlockDevice::Start began: its ops may still be in flight.
+// Wait() returns when every op has completed, with what Execute would have
+// returned; the ops' results are then set. Destroying a batch that was not
+// waited for waits first, so the kernel never holds a buffer its owner may
+// free. The ops' buffers must outlive the batch.
+// Thread-safety: one thread at a time.
+class StartedIo {
+ public:
+  virtual ~StartedIo() = default;
+  // Idempotent: a second call returns the first one's status.
+  virtual Status Wait() = 0;
+  std::span<const IoOp> ops() const { return ops_; }
+
+ protected:
+  explicit StartedIo(std::vector<IoOp> ops) : ops_(std::move(ops)) {}
+  std::vector<IoOp> ops_;
+};
+
 class BlockDevice {
  public:
   virtual ~BlockDevice() = default;
@@ -45,6 +65,16 @@ class BlockDevice {
   // Errors: kInvalidArgument (misaligned op, or one reaching past SizeBytes()),
   // kNoSpace, kIoError, kBusy (the kernel kept refusing io_uring submissions).
   virtual Status Execute(std::span<IoOp> ops) = 0;
+
+  // Execute in two halves: starts the batch and returns while its ops may
+  // still run, so the caller can prepare the next one (a receive decodes the
+  // next file while this one's data is copied). Execute's rules and errors,
+  // reported by Wait(). The default runs the batch before returning (the
+  // devices without a queue: PosixDevice, the test devices); UringDevice
+  // submits the ops and returns, or, with every ring lent, leaves the batch
+  // to Wait(), which then takes a ring. So a caller holding several started
+  // batches waits for them in the order it started them.
+  virtual std::unique_ptr<StartedIo> Start(std::vector<IoOp> ops);
 
   // Makes every write that completed before the call durable (fdatasync).
   // Errors: kIoError (the writes must then be treated as lost).

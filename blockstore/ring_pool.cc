@@ -30,6 +30,15 @@ Result<RingPool::Lease> RingPool::Borrow() {
   return Lease(this, std::move(ring));
 }
 
+Result<std::optional<RingPool::Lease>> RingPool::TryBorrow() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (live_ == 0) return Status::IoError("no usable io_uring left: every ring broke");
+  if (free_.empty()) return std::optional<Lease>();
+  std::unique_ptr<Ring> ring = std::move(free_.back());
+  free_.pop_back();
+  return std::optional<Lease>(Lease(this, std::move(ring)));
+}
+
 void RingPool::Return(std::unique_ptr<Ring> ring) {
   if (ring->broken()) {
     // Destroying the ring discards the SQEs it could not submit; a fresh one

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "base/status.h"
@@ -51,6 +52,9 @@ class RingPool {
   // Waits until a ring is free and lends it.
   // Errors: kIoError when every ring broke and none could be replaced.
   Result<Lease> Borrow();
+  // Lends a ring if one is free now; nullopt when every ring is lent.
+  // Errors: as Borrow.
+  Result<std::optional<Lease>> TryBorrow();
 
   unsigned rings() const { return rings_; }
   unsigned queue_depth() const { return queue_depth_; }

@@ -10,6 +10,8 @@
 // Thread-safety: the ring must be used by one thread only (a pool lease).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "blockstore/block_device.h"
@@ -23,5 +25,40 @@ namespace hoodyfs::blockstore {
 // the remaining ops fail with the submission error and the ring is marked
 // broken (its owner must replace it).
 void RunBatch(Ring& ring, std::span<IoOp> ops);
+
+// RunBatch in two halves, for a batch the caller overlaps with other work:
+// Begin() prepares and submits the first wave without waiting; Run()
+// waits for it and runs the rest, with RunBatch's guarantees on return.
+// Run() alone is RunBatch. The ring and the ops must outlive the run, and
+// Run() must be called before either goes (UringDevice's started batch
+// does it in its destructor).
+class BatchRun {
+ public:
+  BatchRun(Ring& ring, std::span<IoOp> ops);
+  BatchRun(const BatchRun&) = delete;
+  BatchRun& operator=(const BatchRun&) = delete;
+
+  void Begin();
+  void Run();
+
+ private:
+  void Fill();
+  bool NextOp();
+  bool SubmitAndWait();
+  bool WaitForCompletion();
+  void Reap();
+  void Complete(uint32_t slot, int res);
+  void Requeue(uint32_t slot);
+  void Finish(uint32_t slot, Status result);
+  void Abandon();
+
+  Ring& ring_;
+  Ring::SlotTable& table_;
+  std::span<IoOp> ops_;
+  size_t next_op_ = 0;        // ops before this have been started or skipped
+  unsigned in_flight_ = 0;    // slots prepared or submitted, not yet completed
+  unsigned unsubmitted_ = 0;  // of those, prepared but not taken by the kernel
+  Status fatal_;              // why the ring stopped, once it has
+};
 
 }  // namespace hoodyfs::blockstore

@@ -1,6 +1,9 @@
 #include "blockstore/uring_device.h"
 
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "blockstore/ring.h"
 #include "blockstore/ring_pool.h"
@@ -47,13 +50,17 @@ UringDevice::UringDevice(UniqueFd fd, uint64_t size_bytes, UniqueFd direct_reads
 
 UringDevice::~UringDevice() = default;
 
-Status UringDevice::Execute(std::span<IoOp> ops) {
+bool UringDevice::CheckOps(std::span<IoOp> ops) const {
   bool any_valid = false;
   for (IoOp& op : ops) {
     op.result = file_.CheckOp(op);
     any_valid = any_valid || op.result.ok();
   }
-  if (!any_valid) return FirstFailure(ops);
+  return any_valid;
+}
+
+Status UringDevice::Execute(std::span<IoOp> ops) {
+  if (!CheckOps(ops)) return FirstFailure(ops);
   Result<RingPool::Lease> lease = pool_->Borrow();
   if (!lease.ok()) {
     for (IoOp& op : ops) {
@@ -63,6 +70,77 @@ Status UringDevice::Execute(std::span<IoOp> ops) {
   }
   RunBatch(lease->ring(), ops);
   return FirstFailure(ops);
+}
+
+namespace {
+
+// A batch submitted on a lent ring: Wait (or the destructor) reaps it and
+// gives the ring back. Without a ring it was deferred: Wait runs it.
+class UringStartedIo final : public StartedIo {
+ public:
+  UringStartedIo(std::vector<IoOp> ops, UringDevice& device, std::optional<RingPool::Lease> lease)
+      : StartedIo(std::move(ops)), device_(device), lease_(std::move(lease)) {
+    if (lease_) {
+      run_.emplace(lease_->ring(), std::span<IoOp>(ops_));
+      run_->Begin();
+    }
+  }
+  ~UringStartedIo() override { (void)Wait(); }
+
+  Status Wait() override {
+    if (done_) return status_;
+    done_ = true;
+    if (run_) {
+      run_->Run();
+      run_.reset();
+      lease_.reset();  // the ring goes back as soon as the kernel is done with it
+      status_ = FirstFailure(ops_);
+    } else {
+      status_ = device_.Execute(ops_);
+    }
+    return status_;
+  }
+
+ private:
+  UringDevice& device_;
+  std::optional<RingPool::Lease> lease_;
+  std::optional<BatchRun> run_;  // set while the batch may be in flight
+  bool done_ = false;
+  Status status_;
+};
+
+// A batch refused before anything was submitted.
+class FailedIo final : public StartedIo {
+ public:
+  FailedIo(std::vector<IoOp> ops, Status failed)
+      : StartedIo(std::move(ops)), status_(std::move(failed)) {}
+  Status Wait() override { return status_; }
+
+ private:
+  Status status_;
+};
+
+}  // namespace
+
+// Start never waits for a ring: a caller may hold one in a batch it has not
+// waited for yet (a receive keeps one file in flight while it starts the
+// next), and with every ring lent, waiting here could wait for itself.
+std::unique_ptr<StartedIo> UringDevice::Start(std::vector<IoOp> ops) {
+  if (!CheckOps(ops)) {
+    Status failed = FirstFailure(ops);
+    return std::make_unique<FailedIo>(std::move(ops), std::move(failed));
+  }
+  Result<std::optional<RingPool::Lease>> lease = pool_->TryBorrow();
+  if (!lease.ok()) {
+    for (IoOp& op : ops) {
+      if (op.result.ok()) op.result = lease.status();
+    }
+    Status failed = lease.status();
+    return std::make_unique<FailedIo>(std::move(ops), std::move(failed));
+  }
+  // No ring free: deferred to Wait, which runs it as Execute (and checks
+  // the ops again, against the size the device has then).
+  return std::make_unique<UringStartedIo>(std::move(ops), *this, std::move(*lease));
 }
 
 std::string UringDevice::Describe() const {

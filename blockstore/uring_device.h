@@ -20,10 +20,9 @@
 #include "base/unique_fd.h"
 #include "blockstore/backing_file.h"
 #include "blockstore/block_device.h"
+#include "blockstore/ring_pool.h"
 
 namespace hoodyfs::blockstore {
-
-class RingPool;
 
 struct UringOptions {
   unsigned rings = 4;         // 1..kMaxRings
@@ -53,6 +52,10 @@ class UringDevice final : public BlockDevice {
   ~UringDevice() override;
 
   Status Execute(std::span<IoOp> ops) override;
+  // Submits the batch on a ring lent to it until it is waited for, and
+  // returns. With every ring lent it returns at once and Wait runs the
+  // batch: it never waits for a ring the caller itself may hold.
+  std::unique_ptr<StartedIo> Start(std::vector<IoOp> ops) override;
   Status Sync() override { return file_.Sync(); }
   Status StartWriteback() override { return file_.StartWriteback(); }
   uint64_t SizeBytes() const override { return file_.SizeBytes(); }
@@ -63,6 +66,9 @@ class UringDevice final : public BlockDevice {
   std::string Describe() const override;
 
  private:
+  // Sets each op's result to its validation; whether any op is valid.
+  bool CheckOps(std::span<IoOp> ops) const;
+
   UringDevice(UniqueFd fd, uint64_t size_bytes, UniqueFd direct_reads,
               std::unique_ptr<RingPool> pool, bool direct_io);
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/testing/temp_dir.h"
@@ -98,6 +99,80 @@ TEST_F(UringDeviceTest, OneShallowRingServesManyThreads) {
   }
   for (std::thread& thread : threads) thread.join();
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
+}
+
+// Start: batches in flight on two rings at once, each waited for in any
+// order; a ring lent to a started batch comes back when it is waited for or
+// dropped; a bad op fails alone and is reported by Wait, every time.
+TEST_F(UringDeviceTest, StartedBatchesRunWhileTheCallerGoesOn) {
+  std::unique_ptr<UringDevice> dev = Open(UringOptions{2, 2, false});
+  ASSERT_NE(dev, nullptr);
+  ASSERT_OK(dev->Grow(4 * kMiB));
+  // Eight ops through a queue two deep: the batch runs in waves.
+  auto batch = [](AlignedBuffer& out, uint64_t base, uint64_t seed) {
+    testing::FillPattern(out.span(), base, seed);
+    std::vector<IoOp> ops;
+    for (uint64_t done = 0; done < kMiB; done += kMiB / 8) {
+      ops.push_back(IoOp{IoKind::kWrite, base + done, out.data() + done, kMiB / 8, Status()});
+    }
+    return ops;
+  };
+  AlignedBuffer a(kMiB), b(kMiB), c(kMiB);
+  std::unique_ptr<StartedIo> first = dev->Start(batch(a, 0, 21));
+  std::unique_ptr<StartedIo> second = dev->Start(batch(b, kMiB, 22));
+  ASSERT_OK(second->Wait());
+  ASSERT_OK(first->Wait());
+  EXPECT_OK(first->Wait());
+  for (const IoOp& op : first->ops()) EXPECT_OK(op.result);
+
+  // Dropped without a wait: it completes first, and its ring is back (two
+  // more batches at once would wait for a ring forever otherwise).
+  dev->Start(batch(c, 2 * kMiB, 23)).reset();
+  std::unique_ptr<StartedIo> third = dev->Start(batch(a, 0, 24));
+  std::unique_ptr<StartedIo> fourth = dev->Start(batch(b, kMiB, 25));
+  ASSERT_OK(third->Wait());
+  ASSERT_OK(fourth->Wait());
+  for (const auto& [offset, seed] :
+       {std::pair<uint64_t, uint64_t>{0, 24}, {kMiB, 25}, {2 * kMiB, 23}}) {
+    Result<AlignedBuffer> in = testing::ReadRange(*dev, offset, kMiB);
+    ASSERT_OK(in.status());
+    EXPECT_EQ(testing::CheckPattern(in->span(), offset, seed), "") << "at " << offset;
+  }
+
+  // A misaligned op fails alone; the others land.
+  std::vector<IoOp> mixed = batch(c, 3 * kMiB, 26);
+  mixed[3].offset_bytes += 512;
+  std::unique_ptr<StartedIo> bad = dev->Start(std::move(mixed));
+  EXPECT_EQ(bad->Wait().code(), Code::kInvalidArgument);
+  EXPECT_EQ(bad->Wait().code(), Code::kInvalidArgument);
+  EXPECT_OK(bad->ops()[2].result);
+  EXPECT_EQ(bad->ops()[3].result.code(), Code::kInvalidArgument);
+  Result<AlignedBuffer> in = testing::ReadRange(*dev, 3 * kMiB, kMiB / 8);
+  ASSERT_OK(in.status());
+  EXPECT_EQ(testing::CheckPattern(in->span(), 3 * kMiB, 26), "");
+}
+
+// With its only ring lent to a started batch, a second Start returns at
+// once (waiting for the ring would wait for its own caller) and its Wait,
+// after the first one's, runs it.
+TEST_F(UringDeviceTest, AStartWithEveryRingLentIsRunByItsWait) {
+  std::unique_ptr<UringDevice> dev = Open(UringOptions{1, 4, false});
+  ASSERT_NE(dev, nullptr);
+  ASSERT_OK(dev->Grow(2 * kMiB));
+  AlignedBuffer a(kMiB), b(kMiB);
+  testing::FillPattern(a.span(), 0, 31);
+  testing::FillPattern(b.span(), kMiB, 32);
+  std::unique_ptr<StartedIo> first =
+      dev->Start({IoOp{IoKind::kWrite, 0, a.data(), static_cast<uint32_t>(kMiB), Status()}});
+  std::unique_ptr<StartedIo> second =
+      dev->Start({IoOp{IoKind::kWrite, kMiB, b.data(), static_cast<uint32_t>(kMiB), Status()}});
+  ASSERT_OK(first->Wait());
+  ASSERT_OK(second->Wait());
+  for (const auto& [offset, seed] : {std::pair<uint64_t, uint64_t>{0, 31}, {kMiB, 32}}) {
+    Result<AlignedBuffer> in = testing::ReadRange(*dev, offset, kMiB);
+    ASSERT_OK(in.status());
+    EXPECT_EQ(testing::CheckPattern(in->span(), offset, seed), "") << "at " << offset;
+  }
 }
 
 [[noreturn]] void ExitWith(const std::string& failure) {
