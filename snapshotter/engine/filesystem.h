@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,6 +26,11 @@
 #include "base/status.h"
 #include "base/types.h"
 #include "index/records.h"
+
+namespace hoodyfs::blockstore {
+class AlignedBuffer;
+class StartedIo;
+}  // namespace hoodyfs::blockstore
 
 namespace hoodyfs::index {
 struct BlockRun;
@@ -129,6 +135,45 @@ struct WholeFile {
 // is made with Mknod, Write and SetAttr.
 inline constexpr size_t kWholeFileMaxDataBytes = size_t{1} << 20;
 
+class FileSystem;
+
+// A whole file between FileSystem::StartWholeFile and FinishWholeFile: its
+// fresh blocks reserved in memory and its data's write possibly still in
+// flight; no generation, freeze or crash sees any of it. Dropped unfinished
+// (an error elsewhere), it waits for the write and gives the blocks back.
+// Move-only; one thread at a time.
+class StartedWholeFile {
+ public:
+  StartedWholeFile() = default;
+  StartedWholeFile(StartedWholeFile&& other) noexcept;
+  StartedWholeFile& operator=(StartedWholeFile&& other) noexcept;
+  StartedWholeFile(const StartedWholeFile&) = delete;
+  StartedWholeFile& operator=(const StartedWholeFile&) = delete;
+  ~StartedWholeFile();
+
+  uint64_t data_bytes() const { return data_bytes_; }
+
+ private:
+  friend class FileSystem;
+  // Waits for the write and gives the blocks back, once.
+  void Abandon();
+
+  FileSystem* fs_ = nullptr;  // null: empty, or finished
+  std::unique_ptr<blockstore::StartedIo> io_;
+  std::vector<index::BlockRun> runs_;
+  std::vector<uint64_t> sums_;  // one checksum per block, in the runs' order
+  uint64_t data_bytes_ = 0;
+  // WholeFile's fields, owned (the caller's spans may go after the start).
+  uint32_t mode_ = 0;
+  Owner owner_;
+  uint64_t size_ = 0;
+  index::Timespec atime_, mtime_;
+  std::vector<std::pair<std::string, std::string>> xattrs_;
+  std::optional<Ino> ino_;
+  bool is_inline_ = false;
+  std::string inline_data_;
+};
+
 // The caller of a change as far as Linux's setgid rules ask
 // (in_group_or_capable): its filesystem gid and supplementary groups, and
 // whether it holds CAP_FSETID.
@@ -231,6 +276,18 @@ class FileSystem {
   // kRange (an xattr name over 255 bytes or value over 64 KiB), kFileTooBig,
   // kNoSpace, kIoError, kReadOnly, kStale. On an error nothing changed.
   Result<Entry> MakeWholeFile(Ino parent, std::string_view name, const WholeFile& file);
+  // MakeWholeFile in two halves, so that a caller making many files (a
+  // receive) prepares the next one while this one's data is written.
+  // StartWholeFile checks `file`, copies its data into `*staging` (grown
+  // when too small; the caller's, untouched until the result is finished
+  // or dropped), reserves fresh blocks and starts their write; nothing is
+  // visible yet. FinishWholeFile waits for the write and links and maps the
+  // file in one change. MakeWholeFile's errors: Start reports those of the
+  // data, size and xattrs and kNoSpace, Finish the rest and the write's.
+  // After an error of either, nothing changed and the blocks are free.
+  Result<StartedWholeFile> StartWholeFile(const WholeFile& file,
+                                          blockstore::AlignedBuffer* staging);
+  Result<Entry> FinishWholeFile(Ino parent, std::string_view name, StartedWholeFile started);
   Result<Entry> Symlink(Ino parent, std::string_view name, std::string_view target, Owner owner,
                         const CreateOptions& options = {});
   Result<std::string> ReadLink(Ino ino);
@@ -383,6 +440,7 @@ class FileSystem {
   Result<std::vector<index::BlockRun>> ReserveFreshBlocks(uint64_t count, bool for_new_file);
   // Gives reserved runs back (after a failed write).
   void UnreserveBlocks(const std::vector<index::BlockRun>& runs);
+  friend class StartedWholeFile;  // UnreserveBlocks when dropped
   Status Truncate(index::WriteScope& s, Meta& meta, GenId gen, Ino ino, index::InodeRecord* rec,
                   uint64_t new_size);
   // Moves an inline file's bytes into a data block.

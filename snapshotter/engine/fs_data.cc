@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <shared_mutex>
+#include <utility>
 
 #include "base/test_hook.h"
 #include "blockstore/aligned_buffer.h"
@@ -111,10 +112,9 @@ Status ReadMapped(blockstore::BlockDevice& device, const std::vector<MappedBlock
   return Status::OK();
 }
 
-// Writes consecutive blocks of `buf` to the runs, in order, and counts the
-// write for the next commit's data sync and the next fsync's log record.
-Status WriteRuns(const EngineInternals& store, const std::vector<index::BlockRun>& runs,
-                 const AlignedBuffer& buf) {
+// The ops that write consecutive blocks of `buf` to the runs, in order.
+std::vector<blockstore::IoOp> WriteOps(const std::vector<index::BlockRun>& runs,
+                                       const AlignedBuffer& buf) {
   std::vector<blockstore::IoOp> ops;
   size_t at = 0;
   for (const index::BlockRun& run : runs) {
@@ -126,12 +126,28 @@ Status WriteRuns(const EngineInternals& store, const std::vector<index::BlockRun
     ops.push_back(op);
     at += run.count;
   }
-  HOODY_RETURN_IF_ERROR(store.device().Execute(ops));
+  return ops;
+}
+
+// Counts completed writes for the next commit's data sync and the next
+// fsync's log record.
+void NoteWritten(const EngineInternals& store, std::span<const blockstore::IoOp> ops) {
+  uint64_t bytes = 0;
   for (const blockstore::IoOp& op : ops) {
     store.unsynced_data().Note(op.offset_bytes, op.length_bytes);
+    bytes += op.length_bytes;
   }
   store.data_writes().fetch_add(1, std::memory_order_release);
-  store.NoteDataWritten(at * kBlockSize);
+  store.NoteDataWritten(bytes);
+}
+
+// Writes consecutive blocks of `buf` to the runs, in order, and counts the
+// write (NoteWritten).
+Status WriteRuns(const EngineInternals& store, const std::vector<index::BlockRun>& runs,
+                 const AlignedBuffer& buf) {
+  std::vector<blockstore::IoOp> ops = WriteOps(runs, buf);
+  HOODY_RETURN_IF_ERROR(store.device().Execute(ops));
+  NoteWritten(store, ops);
   return Status::OK();
 }
 
@@ -448,6 +464,13 @@ void FileSystem::UnreserveBlocks(const std::vector<index::BlockRun>& runs) {
 // in the scope that links the file, so no generation ever sees the file
 // without its data or the blocks without their file.
 Result<Entry> FileSystem::MakeWholeFile(Ino parent, std::string_view name, const WholeFile& file) {
+  const size_t blocks_bytes = (file.data.size() + kBlockSize - 1) / kBlockSize * kBlockSize;
+  HOODY_ASSIGN_OR_RETURN(StartedWholeFile started,
+                         StartWholeFile(file, &WriteBuffer(blocks_bytes)));
+  return FinishWholeFile(parent, name, std::move(started));
+}
+
+Result<StartedWholeFile> FileSystem::StartWholeFile(const WholeFile& file, AlignedBuffer* staging) {
   if (read_only()) return Status::ReadOnly("a frozen generation is read-only");
   if (file.data.size() > kWholeFileMaxDataBytes) {
     return Status::InvalidArgument("a whole file's data over " +
@@ -468,41 +491,61 @@ Result<Entry> FileSystem::MakeWholeFile(Ino parent, std::string_view name, const
       return Status::Range("attribute value over 64 KiB");
     }
   }
+  StartedWholeFile out;
+  out.mode_ = file.mode;
+  out.owner_ = file.owner;
+  out.size_ = file.size;
+  out.atime_ = file.atime;
+  out.mtime_ = file.mtime;
+  out.xattrs_.assign(file.xattrs.begin(), file.xattrs.end());
+  out.ino_ = file.ino;
+  out.data_bytes_ = file.data.size();
+  out.is_inline_ = file.size <= index::kInlineMaxBytes;
+  if (out.is_inline_) {
+    out.inline_data_.assign(file.data.data(), file.data.size());
+    out.inline_data_.resize(file.size, '\0');
+    return out;
+  }
+  const uint64_t count = (file.data.size() + kBlockSize - 1) / kBlockSize;
+  if (count == 0) return out;
+  if (staging->size_bytes() < count * kBlockSize) {
+    *staging = AlignedBuffer::ForReading(std::max<size_t>(count * kBlockSize, kWritePieceBytes));
+  }
+  std::memcpy(staging->data(), file.data.data(), file.data.size());
+  // The last block's tail reads as zeros, never as an earlier file's bytes.
+  std::memset(staging->data() + file.data.size(), 0, count * kBlockSize - file.data.size());
+  out.sums_.resize(count);
+  blockstore::ChecksumBlocks(staging->data(), out.sums_);
+  HOODY_ASSIGN_OR_RETURN(out.runs_, ReserveFreshBlocks(count, /*for_new_file=*/true));
+  out.fs_ = this;  // from here on, a drop gives the blocks back
+  out.io_ = internals().device().Start(WriteOps(out.runs_, *staging));
+  return out;
+}
+
+Result<Entry> FileSystem::FinishWholeFile(Ino parent, std::string_view name,
+                                          StartedWholeFile started) {
+  if (started.io_) {
+    HOODY_RETURN_IF_ERROR(started.io_->Wait());
+    NoteWritten(internals(), started.io_->ops());
+  }
   CreateOptions options;
-  options.ino = file.ino;
+  options.ino = started.ino_;
   HOODY_RETURN_IF_ERROR(CheckNewNode(name, options));
 
-  const bool is_inline = file.size <= index::kInlineMaxBytes;
-  const uint64_t count = is_inline ? 0 : (file.data.size() + kBlockSize - 1) / kBlockSize;
-  std::vector<index::BlockRun> runs;
-  std::vector<uint64_t> sums(count);
-  if (count > 0) {
-    AlignedBuffer& buf = WriteBuffer(count * kBlockSize);
-    std::memcpy(buf.data(), file.data.data(), file.data.size());
-    // The last block's tail reads as zeros, never as an earlier file's bytes.
-    std::memset(buf.data() + file.data.size(), 0, count * kBlockSize - file.data.size());
-    blockstore::ChecksumBlocks(buf.data(), sums);
-    HOODY_ASSIGN_OR_RETURN(runs, ReserveFreshBlocks(count, /*for_new_file=*/true));
-    if (Status st = WriteRuns(internals(), runs, buf); !st.ok()) {
-      UnreserveBlocks(runs);
-      return st;
-    }
-  }
-
   InodeRecord rec;
-  rec.mode = S_IFREG | (file.mode & 07777);
-  rec.uid = file.owner.uid;
-  rec.gid = file.owner.gid;
+  rec.mode = S_IFREG | (started.mode_ & 07777);
+  rec.uid = started.owner_.uid;
+  rec.gid = started.owner_.gid;
   Entry out;
-  Status st = Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
+  HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
     HOODY_ASSIGN_OR_RETURN(Ino ino, LinkNewNode(s, meta, g, parent, name, &rec, options));
-    rec.has_inline = is_inline;
-    if (is_inline) {
-      rec.inline_data.assign(file.data.data(), file.data.size());
-      rec.inline_data.resize(file.size, '\0');
-    } else if (count > 0) {
-      for (const auto& r : runs) internals().allocator().Claim(s, r);
-      HOODY_ASSIGN_OR_RETURN(int64_t delta, MapFresh(s, meta, g, ino, 0, Flatten(runs), sums));
+    rec.has_inline = started.is_inline_;
+    if (started.is_inline_) {
+      rec.inline_data = started.inline_data_;
+    } else if (!started.runs_.empty()) {
+      for (const auto& r : started.runs_) internals().allocator().Claim(s, r);
+      HOODY_ASSIGN_OR_RETURN(int64_t delta,
+                             MapFresh(s, meta, g, ino, 0, Flatten(started.runs_), started.sums_));
       rec.blocks += delta;
       // The blocks drew on no reservation: the data file must still hold
       // the room reservations keep.
@@ -510,21 +553,50 @@ Result<Entry> FileSystem::MakeWholeFile(Ino parent, std::string_view name, const
         HOODY_RETURN_IF_ERROR(internals().BackReservations(s));
       }
     }
-    rec.size = file.size;
-    rec.atime = file.atime;
-    rec.mtime = file.mtime;
-    for (const auto& [xname, value] : file.xattrs) {
+    rec.size = started.size_;
+    rec.atime = started.atime_;
+    rec.mtime = started.mtime_;
+    for (const auto& [xname, value] : started.xattrs_) {
       HOODY_RETURN_IF_ERROR(meta.xattrs().Put(s, index::XattrLogical(ino, xname), g, value));
     }
     HOODY_RETURN_IF_ERROR(meta.PutInode(s, g, ino, rec));
     out = Entry{ino, internal::ToAttr(ino, rec)};
     return Status::OK();
-  });
-  if (!st.ok()) {
-    if (!runs.empty()) UnreserveBlocks(runs);
-    return st;
-  }
+  }));
+  started.fs_ = nullptr;  // claimed and mapped: the blocks are the file's now
   return out;
+}
+
+StartedWholeFile::StartedWholeFile(StartedWholeFile&& other) noexcept { *this = std::move(other); }
+
+StartedWholeFile& StartedWholeFile::operator=(StartedWholeFile&& other) noexcept {
+  if (this != &other) {
+    Abandon();
+    fs_ = std::exchange(other.fs_, nullptr);
+    io_ = std::move(other.io_);
+    runs_ = std::move(other.runs_);
+    sums_ = std::move(other.sums_);
+    data_bytes_ = other.data_bytes_;
+    mode_ = other.mode_;
+    owner_ = other.owner_;
+    size_ = other.size_;
+    atime_ = other.atime_;
+    mtime_ = other.mtime_;
+    xattrs_ = std::move(other.xattrs_);
+    ino_ = other.ino_;
+    is_inline_ = other.is_inline_;
+    inline_data_ = std::move(other.inline_data_);
+  }
+  return *this;
+}
+
+StartedWholeFile::~StartedWholeFile() { Abandon(); }
+
+void StartedWholeFile::Abandon() {
+  if (io_) (void)io_->Wait();  // the kernel must be done with the staging buffer
+  io_.reset();
+  if (fs_ != nullptr && !runs_.empty()) fs_->UnreserveBlocks(runs_);
+  fs_ = nullptr;
 }
 
 Status FileSystem::Truncate(WriteScope& s, Meta& meta, GenId g, Ino ino, InodeRecord* rec,

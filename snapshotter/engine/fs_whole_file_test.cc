@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/testing/temp_dir.h"
+#include "blockstore/aligned_buffer.h"
 #include "index/schema.h"
 #include "snapshotter/engine/filesystem.h"
 #include "snapshotter/engine/store.h"
@@ -240,6 +241,54 @@ TEST_F(WholeFileTest, RefusesWhatItCannotMakeAndLeavesNothingBehind) {
   EXPECT_FALSE(fs_->Lookup(kRootIno, "other").ok());
   EXPECT_EQ(store_->used_blocks(), used_before);
   EXPECT_EQ(fs_->StatFs().value().files, files_before);
+}
+
+// StartWholeFile and FinishWholeFile, the receive's two halves: nothing of a
+// started file shows before it is finished, not even in a freeze taken
+// meanwhile, and a started file dropped or refused at its finish gives its
+// blocks back.
+TEST_F(WholeFileTest, AStartedFileShowsOnlyOnceFinishedAndADroppedOneLeavesNothing) {
+  const std::string data = Pattern(9000, 's');
+  // A first file grows the data file: the counts below see no growth.
+  ASSERT_TRUE(fs_->MakeWholeFile(kRootIno, "first", Spec(data, data.size())).ok());
+  const uint64_t free_before = store_->allocatable_blocks();
+  blockstore::AlignedBuffer staging;
+  auto started = fs_->StartWholeFile(Spec(data, data.size() + 100), &staging);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(started->data_bytes(), data.size());
+  EXPECT_LT(store_->allocatable_blocks(), free_before);  // its 3 blocks are held
+  EXPECT_EQ(fs_->Lookup(kRootIno, "late").status().code(), Code::kNotFound);
+  auto frozen = store_->Freeze("c1");
+  ASSERT_TRUE(frozen.ok()) << frozen.status().ToString();
+
+  auto made = fs_->FinishWholeFile(kRootIno, "late", std::move(*started));
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  ExpectWhole("late", data, data.size() + 100);
+  FileSystem view = store_->AtGeneration(*frozen).value();
+  EXPECT_EQ(view.Lookup(kRootIno, "late").status().code(), Code::kNotFound);
+
+  // Dropped unfinished: its blocks are free again.
+  const uint64_t free_made = store_->allocatable_blocks();
+  {
+    auto dropped = fs_->StartWholeFile(Spec(data, data.size()), &staging);
+    ASSERT_TRUE(dropped.ok()) << dropped.status().ToString();
+    EXPECT_LT(store_->allocatable_blocks(), free_made);
+  }
+  EXPECT_EQ(store_->allocatable_blocks(), free_made);
+
+  // Refused at its finish (the name is taken): the same, and the file
+  // that holds the name keeps its bytes.
+  const std::string other = Pattern(5000, 'r');
+  auto refused = fs_->StartWholeFile(Spec(other, other.size()), &staging);
+  ASSERT_TRUE(refused.ok()) << refused.status().ToString();
+  EXPECT_EQ(fs_->FinishWholeFile(kRootIno, "late", std::move(*refused)).status().code(),
+            Code::kExists);
+  EXPECT_EQ(store_->allocatable_blocks(), free_made);
+  ExpectWhole("late", data, data.size() + 100);
+
+  // What Start checks itself is refused before any block is taken.
+  EXPECT_EQ(fs_->StartWholeFile(Spec(data, 10), &staging).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store_->allocatable_blocks(), free_made);
 }
 
 TEST_F(WholeFileTest, AFrozenGenerationIsReadOnlyAndKeepsTheFileMadeBeforeIt) {

@@ -237,6 +237,9 @@ class Store {
 
   uint64_t capacity_blocks() const;
   uint64_t used_blocks() const;
+  // Blocks of the data file an allocation can take now: neither used,
+  // quarantined nor reserved in memory by a write in flight.
+  uint64_t allocatable_blocks() const;
   // Blocks fallocate reserved in every container's head and nothing has
   // written since (store_reservations.cc; docs/design.md, "Reservations").
   uint64_t reserved_blocks() const;

@@ -65,4 +65,9 @@ uint64_t Store::used_blocks() const {
   return allocator_.used_blocks();
 }
 
+uint64_t Store::allocatable_blocks() const {
+  ReadScope s(*kv_);
+  return allocator_.free_blocks();
+}
+
 }  // namespace hoodyfs::snapshotter

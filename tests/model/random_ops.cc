@@ -8,6 +8,7 @@
 
 #include "base/coding.h"
 #include "base/testing/status_macros.h"
+#include "blockstore/aligned_buffer.h"
 
 namespace hoodyfs::testing {
 
@@ -303,39 +304,64 @@ void RandomOps::FileOp(int op) {
       n.uid = *req.uid;
       return;
     }
-    case kWholeFile: {  // a regular file made whole in one call
-      const uint64_t dir = RandomIno(true);
-      const std::string name = Name();
-      const Code want = model.CheckCreate(dir, name);
-      const std::string data = Pattern(Chance(60) ? Pick(3000) : Pick(mix_.max_write_bytes));
-      snapshotter::WholeFile file;
-      file.mode = static_cast<uint32_t>(Pick(07777));
-      file.owner =
-          snapshotter::Owner{static_cast<uint32_t>(Pick(3)), static_cast<uint32_t>(Pick(3))};
-      file.data = data;
-      file.size = data.size() + (Chance(25) ? Pick(3 * kBlockSize + 100) : 0);  // a trailing hole
-      file.atime = index::Timespec{static_cast<int64_t>(1 + Pick(1000)), 5};
-      file.mtime = index::Timespec{static_cast<int64_t>(1 + Pick(1000)), 7};
-      std::vector<std::pair<std::string, std::string>> xattrs;
-      if (Chance(50)) xattrs.emplace_back("user." + Name(), Pattern(Pick(200)));
-      file.xattrs = xattrs;
-      auto e = fs_->MakeWholeFile(Ino(dir), name, file);
+    case kWholeFile: {  // a regular file made whole in one change
+      // Half the time in two halves, as a receive makes them: started,
+      // then another file made whole while the first one's write may be in
+      // flight, then the first one linked; or started and dropped, which
+      // must leave nothing behind.
+      const uint64_t how = Pick(4);
+      if (how < 2) return MakeWholeFile(model);
+      RandomWholeFile first = NewWholeFile();
+      blockstore::AlignedBuffer staging;
+      auto started = fs_->StartWholeFile(first.View(), &staging);
+      ASSERT_TRUE(started.ok()) << started.status().ToString();
+      if (how == 3) return;  // dropped: the model stays as it was
+      MakeWholeFile(model);
+      if (::testing::Test::HasFatalFailure()) return;
+      const Code want = model.CheckCreate(first.dir, first.name);
+      auto e = fs_->FinishWholeFile(Ino(first.dir), first.name, std::move(*started));
       EXPECT_CODE(want, e.status());
-      if (!e.ok()) return;
-      EXPECT_EQ(e->attr.mtime.sec, file.mtime.sec);
-      EXPECT_EQ(e->attr.atime.sec, file.atime.sec);
-      model.ApplyCreate(dir, name, e->ino.value, S_IFREG | file.mode, 0);
-      auto& n = model.Mutable(e->ino.value);
-      n.uid = file.owner.uid;
-      n.gid = file.owner.gid;
-      n.data = data;
-      n.data.resize(file.size, '\0');
-      for (const auto& [xname, value] : xattrs) n.xattrs[xname] = value;
+      if (e.ok()) ApplyWholeFile(model, first, *e);
       return;
     }
     default:
       FAIL() << "unknown operation " << op;
   }
+}
+
+RandomOps::RandomWholeFile RandomOps::NewWholeFile() {
+  RandomWholeFile w;
+  w.dir = RandomIno(true);
+  w.name = Name();
+  w.data = Pattern(Chance(60) ? Pick(3000) : Pick(mix_.max_write_bytes));
+  w.file.mode = static_cast<uint32_t>(Pick(07777));
+  w.file.owner = snapshotter::Owner{static_cast<uint32_t>(Pick(3)), static_cast<uint32_t>(Pick(3))};
+  w.file.size = w.data.size() + (Chance(25) ? Pick(3 * kBlockSize + 100) : 0);  // a trailing hole
+  w.file.atime = index::Timespec{static_cast<int64_t>(1 + Pick(1000)), 5};
+  w.file.mtime = index::Timespec{static_cast<int64_t>(1 + Pick(1000)), 7};
+  if (Chance(50)) w.xattrs.emplace_back("user." + Name(), Pattern(Pick(200)));
+  return w;
+}
+
+void RandomOps::MakeWholeFile(ModelFs& model) {
+  const RandomWholeFile w = NewWholeFile();
+  const Code want = model.CheckCreate(w.dir, w.name);
+  auto e = fs_->MakeWholeFile(Ino(w.dir), w.name, w.View());
+  EXPECT_CODE(want, e.status());
+  if (e.ok()) ApplyWholeFile(model, w, *e);
+}
+
+void RandomOps::ApplyWholeFile(ModelFs& model, const RandomWholeFile& w,
+                               const snapshotter::Entry& e) {
+  EXPECT_EQ(e.attr.mtime.sec, w.file.mtime.sec);
+  EXPECT_EQ(e.attr.atime.sec, w.file.atime.sec);
+  model.ApplyCreate(w.dir, w.name, e.ino.value, S_IFREG | w.file.mode, 0);
+  auto& n = model.Mutable(e.ino.value);
+  n.uid = w.file.owner.uid;
+  n.gid = w.file.owner.gid;
+  n.data = w.data;
+  n.data.resize(w.file.size, '\0');
+  for (const auto& [xname, value] : w.xattrs) n.xattrs[xname] = value;
 }
 
 void RandomOps::Sync(SyncKind kind) {

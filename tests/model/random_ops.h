@@ -91,6 +91,25 @@ class RandomOps {
   void Sync(SyncKind kind);
   void FileOp(int op);
 
+  // A random regular file for MakeWholeFile and its two halves.
+  struct RandomWholeFile {
+    uint64_t dir = 0;
+    std::string name;
+    std::string data;
+    std::vector<std::pair<std::string, std::string>> xattrs;
+    snapshotter::WholeFile file;  // data and xattrs: see View
+    // `file` pointing at this object's own bytes.
+    snapshotter::WholeFile View() const {
+      snapshotter::WholeFile f = file;
+      f.data = data;
+      f.xattrs = xattrs;
+      return f;
+    }
+  };
+  RandomWholeFile NewWholeFile();
+  void MakeWholeFile(ModelFs& model);
+  void ApplyWholeFile(ModelFs& model, const RandomWholeFile& w, const snapshotter::Entry& e);
+
   std::mt19937_64 rng_;
   std::string container_;
   OpMix mix_;
