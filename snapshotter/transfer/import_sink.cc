@@ -21,6 +21,20 @@ CreateOptions Create(const NodeAttrs& attrs) {
   o.ino = attrs.ino;
   return o;
 }
+
+WholeFile WholeFileOf(const NodeAttrs& attrs, std::span<const char> data, uint64_t size) {
+  WholeFile file;
+  file.mode = attrs.mode & 07777;
+  file.owner = attrs.owner;
+  file.data = data;
+  file.size = size;
+  file.atime = attrs.atime;
+  file.mtime = attrs.mtime;
+  file.xattrs = attrs.xattrs;
+  file.ino = attrs.ino;
+  return file;
+}
+
 }  // namespace
 
 Status ImportSink::BeforeChange() {
@@ -85,18 +99,24 @@ Result<Ino> ImportSink::CreateFile(Ino parent, std::string_view name, const Node
 Result<Ino> ImportSink::MakeFile(Ino parent, std::string_view name, const NodeAttrs& attrs,
                                  std::span<const char> data, uint64_t size) {
   HOODY_RETURN_IF_ERROR(BeforeChange());
-  WholeFile file;
-  file.mode = attrs.mode & 07777;
-  file.owner = attrs.owner;
-  file.data = data;
-  file.size = size;
-  file.atime = attrs.atime;
-  file.mtime = attrs.mtime;
-  file.xattrs = attrs.xattrs;
-  file.ino = attrs.ino;
-  HOODY_ASSIGN_OR_RETURN(Entry e, fs_.MakeWholeFile(parent, name, file));
+  HOODY_ASSIGN_OR_RETURN(Entry e, fs_.MakeWholeFile(parent, name, WholeFileOf(attrs, data, size)));
   Count(&ImportStats::files);
   Count(&ImportStats::bytes, data.size());
+  return e.ino;
+}
+
+Result<StartedWholeFile> ImportSink::StartFile(const NodeAttrs& attrs, std::span<const char> data,
+                                               uint64_t size, blockstore::AlignedBuffer* staging) {
+  HOODY_RETURN_IF_ERROR(BeforeChange());
+  return fs_.StartWholeFile(WholeFileOf(attrs, data, size), staging);
+}
+
+Result<Ino> ImportSink::FinishStartedFile(Ino parent, std::string_view name,
+                                          StartedWholeFile started) {
+  const uint64_t bytes = started.data_bytes();
+  HOODY_ASSIGN_OR_RETURN(Entry e, fs_.FinishWholeFile(parent, name, std::move(started)));
+  Count(&ImportStats::files);
+  Count(&ImportStats::bytes, bytes);
   return e.ino;
 }
 

@@ -65,6 +65,11 @@ class ImportSink {
   // and FinishFile, which remain for larger files and for holes inside.
   Result<Ino> MakeFile(Ino parent, std::string_view name, const NodeAttrs& attrs,
                        std::span<const char> data, uint64_t size);
+  // MakeFile in two halves (FileSystem::StartWholeFile): the data's write
+  // runs while the caller reads the next file; `staging` as there.
+  Result<StartedWholeFile> StartFile(const NodeAttrs& attrs, std::span<const char> data,
+                                     uint64_t size, blockstore::AlignedBuffer* staging);
+  Result<Ino> FinishStartedFile(Ino parent, std::string_view name, StartedWholeFile started);
   // A regular file, empty: fill it with Write, then FinishFile.
   Result<Ino> CreateFile(Ino parent, std::string_view name, const NodeAttrs& attrs);
   // Writes all of `data` at `offset`: pieces that stay within one 1 MiB
