@@ -11,6 +11,17 @@ Result<uint64_t> BackingFile::ReadSize(int fd) {
   return size / kIoAlign * kIoAlign;
 }
 
+Status BackingFile::ExecuteWithSyscalls(std::span<IoOp> ops) const {
+  for (IoOp& op : ops) {
+    op.result = CheckOp(op);
+    if (!op.result.ok()) continue;
+    op.result = op.kind == IoKind::kRead
+                    ? PreadFull(fd(), op.buffer, op.length_bytes, op.offset_bytes)
+                    : PwriteFull(fd(), op.buffer, op.length_bytes, op.offset_bytes);
+  }
+  return FirstFailure(ops);
+}
+
 Status BackingFile::Grow(uint64_t new_size_bytes) {
   std::lock_guard<std::mutex> lock(grow_mu_);
   const uint64_t old_size = SizeBytes();

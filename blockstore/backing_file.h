@@ -38,6 +38,11 @@ class BackingFile {
   // ValidateIoOp against the current size. Errors: kInvalidArgument.
   Status CheckOp(const IoOp& op) const { return ValidateIoOp(op, SizeBytes()); }
 
+  // BlockDevice::Execute with pread and pwrite on the calling thread, op
+  // after op: PosixDevice's data path, and UringDevice's for a started
+  // batch when no ring is free. Same errors.
+  Status ExecuteWithSyscalls(std::span<IoOp> ops) const;
+
   // BlockDevice::Grow, Discard and Sync; same errors.
   Status Grow(uint64_t new_size_bytes);
   Status Discard(uint64_t offset_bytes, uint64_t length_bytes);

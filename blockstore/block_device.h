@@ -71,9 +71,8 @@ class BlockDevice {
   // next file while this one's data is copied). Execute's rules and errors,
   // reported by Wait(). The default runs the batch before returning (the
   // devices without a queue: PosixDevice, the test devices); UringDevice
-  // submits the ops and returns, or, with every ring lent, leaves the batch
-  // to Wait(), which then takes a ring. So a caller holding several started
-  // batches waits for them in the order it started them.
+  // submits the ops and returns (uring_device.h). Start never blocks on
+  // another batch: started batches may be waited for in any order.
   virtual std::unique_ptr<StartedIo> Start(std::vector<IoOp> ops);
 
   // Makes every write that completed before the call durable (fdatasync).

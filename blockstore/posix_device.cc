@@ -9,16 +9,7 @@ Result<std::unique_ptr<PosixDevice>> PosixDevice::Create(UniqueFd fd, PosixDevic
   return std::unique_ptr<PosixDevice>(new PosixDevice(std::move(fd), size, std::move(options)));
 }
 
-Status PosixDevice::Execute(std::span<IoOp> ops) {
-  for (IoOp& op : ops) {
-    op.result = file_.CheckOp(op);
-    if (!op.result.ok()) continue;
-    op.result = op.kind == IoKind::kRead
-                    ? PreadFull(file_.fd(), op.buffer, op.length_bytes, op.offset_bytes)
-                    : PwriteFull(file_.fd(), op.buffer, op.length_bytes, op.offset_bytes);
-  }
-  return FirstFailure(ops);
-}
+Status PosixDevice::Execute(std::span<IoOp> ops) { return file_.ExecuteWithSyscalls(ops); }
 
 std::string PosixDevice::Describe() const {
   std::string out = "pread/pwrite, ";

@@ -34,18 +34,24 @@ Result<std::unique_ptr<UringDevice>> UringDevice::Create(UniqueFd* fd, const Uri
                                                          UniqueFd direct_reads) {
   HOODY_RETURN_IF_ERROR(ValidateUringOptions(options));
   HOODY_ASSIGN_OR_RETURN(const uint64_t size, BackingFile::ReadSize(fd->get()));
-  HOODY_ASSIGN_OR_RETURN(std::unique_ptr<RingPool> pool,
-                         RingPool::Create(fd->get(), direct_reads.valid() ? direct_reads.get() : -1,
-                                          options.rings, options.queue_depth));
+  const int direct_fd = direct_reads.valid() ? direct_reads.get() : -1;
+  HOODY_ASSIGN_OR_RETURN(
+      std::unique_ptr<RingPool> pool,
+      RingPool::Create(fd->get(), direct_fd, options.rings, options.queue_depth));
+  HOODY_ASSIGN_OR_RETURN(std::unique_ptr<RingPool> start_pool,
+                         RingPool::Create(fd->get(), direct_fd, kStartRings, options.queue_depth));
   return std::unique_ptr<UringDevice>(new UringDevice(std::move(*fd), size, std::move(direct_reads),
-                                                      std::move(pool), options.direct_io));
+                                                      std::move(pool), std::move(start_pool),
+                                                      options.direct_io));
 }
 
 UringDevice::UringDevice(UniqueFd fd, uint64_t size_bytes, UniqueFd direct_reads,
-                         std::unique_ptr<RingPool> pool, bool direct_io)
+                         std::unique_ptr<RingPool> pool, std::unique_ptr<RingPool> start_pool,
+                         bool direct_io)
     : file_(std::move(fd), size_bytes),
       direct_reads_(std::move(direct_reads)),
       pool_(std::move(pool)),
+      start_pool_(std::move(start_pool)),
       direct_io_(direct_io) {}
 
 UringDevice::~UringDevice() = default;
@@ -75,45 +81,37 @@ Status UringDevice::Execute(std::span<IoOp> ops) {
 namespace {
 
 // A batch submitted on a lent ring: Wait (or the destructor) reaps it and
-// gives the ring back. Without a ring it was deferred: Wait runs it.
+// gives the ring back.
 class UringStartedIo final : public StartedIo {
  public:
-  UringStartedIo(std::vector<IoOp> ops, UringDevice& device, std::optional<RingPool::Lease> lease)
-      : StartedIo(std::move(ops)), device_(device), lease_(std::move(lease)) {
-    if (lease_) {
-      run_.emplace(lease_->ring(), std::span<IoOp>(ops_));
-      run_->Begin();
-    }
+  UringStartedIo(std::vector<IoOp> ops, RingPool::Lease lease)
+      : StartedIo(std::move(ops)), lease_(std::move(lease)) {
+    run_.emplace(lease_->ring(), std::span<IoOp>(ops_));
+    run_->Begin();
   }
   ~UringStartedIo() override { (void)Wait(); }
 
   Status Wait() override {
-    if (done_) return status_;
-    done_ = true;
     if (run_) {
       run_->Run();
       run_.reset();
       lease_.reset();  // the ring goes back as soon as the kernel is done with it
       status_ = FirstFailure(ops_);
-    } else {
-      status_ = device_.Execute(ops_);
     }
     return status_;
   }
 
  private:
-  UringDevice& device_;
   std::optional<RingPool::Lease> lease_;
   std::optional<BatchRun> run_;  // set while the batch may be in flight
-  bool done_ = false;
   Status status_;
 };
 
-// A batch refused before anything was submitted.
-class FailedIo final : public StartedIo {
+// A batch that ran (or failed) before Start returned.
+class FinishedIo final : public StartedIo {
  public:
-  FailedIo(std::vector<IoOp> ops, Status failed)
-      : StartedIo(std::move(ops)), status_(std::move(failed)) {}
+  FinishedIo(std::vector<IoOp> ops, Status status)
+      : StartedIo(std::move(ops)), status_(std::move(status)) {}
   Status Wait() override { return status_; }
 
  private:
@@ -122,25 +120,18 @@ class FailedIo final : public StartedIo {
 
 }  // namespace
 
-// Start never waits for a ring: a caller may hold one in a batch it has not
-// waited for yet (a receive keeps one file in flight while it starts the
-// next), and with every ring lent, waiting here could wait for itself.
 std::unique_ptr<StartedIo> UringDevice::Start(std::vector<IoOp> ops) {
   if (!CheckOps(ops)) {
     Status failed = FirstFailure(ops);
-    return std::make_unique<FailedIo>(std::move(ops), std::move(failed));
+    return std::make_unique<FinishedIo>(std::move(ops), std::move(failed));
   }
-  Result<std::optional<RingPool::Lease>> lease = pool_->TryBorrow();
-  if (!lease.ok()) {
-    for (IoOp& op : ops) {
-      if (op.result.ok()) op.result = lease.status();
-    }
-    Status failed = lease.status();
-    return std::make_unique<FailedIo>(std::move(ops), std::move(failed));
+  Result<std::optional<RingPool::Lease>> lease = start_pool_->TryBorrow();
+  if (lease.ok() && lease->has_value()) {
+    return std::make_unique<UringStartedIo>(std::move(ops), std::move(**lease));
   }
-  // No ring free: deferred to Wait, which runs it as Execute (and checks
-  // the ops again, against the size the device has then).
-  return std::make_unique<UringStartedIo>(std::move(ops), *this, std::move(*lease));
+  // No ring of Start's free (or none left): the batch runs here and now.
+  Status status = file_.ExecuteWithSyscalls(ops);
+  return std::make_unique<FinishedIo>(std::move(ops), std::move(status));
 }
 
 std::string UringDevice::Describe() const {

@@ -20,9 +20,10 @@
 #include "base/unique_fd.h"
 #include "blockstore/backing_file.h"
 #include "blockstore/block_device.h"
-#include "blockstore/ring_pool.h"
 
 namespace hoodyfs::blockstore {
+
+class RingPool;
 
 struct UringOptions {
   unsigned rings = 4;         // 1..kMaxRings
@@ -31,6 +32,9 @@ struct UringOptions {
 };
 inline constexpr unsigned kMaxRings = 64;
 inline constexpr unsigned kMaxQueueDepth = 4096;
+// Rings kept for started batches (Start), besides the pool's: a receive
+// keeps up to three files' writes in flight.
+inline constexpr unsigned kStartRings = 3;
 
 // Errors: kInvalidArgument when a limit above is broken.
 Status ValidateUringOptions(const UringOptions& options);
@@ -52,9 +56,13 @@ class UringDevice final : public BlockDevice {
   ~UringDevice() override;
 
   Status Execute(std::span<IoOp> ops) override;
-  // Submits the batch on a ring lent to it until it is waited for, and
-  // returns. With every ring lent it returns at once and Wait runs the
-  // batch: it never waits for a ring the caller itself may hold.
+  // Submits the batch on a ring of its own pool (kStartRings), lent to it
+  // until it is waited for, and returns. With every such ring lent it runs
+  // the batch with pwrite and pread before returning. It never waits for a
+  // ring: its caller may hold some in started batches. And the rings it
+  // lends are never the ones Execute waits for: a started batch's owner
+  // may block (on the store's locks) while it holds one, and a thread that
+  // holds such a lock may be waiting in Execute.
   std::unique_ptr<StartedIo> Start(std::vector<IoOp> ops) override;
   Status Sync() override { return file_.Sync(); }
   Status StartWriteback() override { return file_.StartWriteback(); }
@@ -70,11 +78,12 @@ class UringDevice final : public BlockDevice {
   bool CheckOps(std::span<IoOp> ops) const;
 
   UringDevice(UniqueFd fd, uint64_t size_bytes, UniqueFd direct_reads,
-              std::unique_ptr<RingPool> pool, bool direct_io);
+              std::unique_ptr<RingPool> pool, std::unique_ptr<RingPool> start_pool, bool direct_io);
 
   BackingFile file_;
-  UniqueFd direct_reads_;           // invalid: every read goes through file_
-  std::unique_ptr<RingPool> pool_;  // declared after the fds: rings go before they close
+  UniqueFd direct_reads_;                 // invalid: every read goes through file_
+  std::unique_ptr<RingPool> pool_;        // declared after the fds: rings go before they close
+  std::unique_ptr<RingPool> start_pool_;  // Start's rings
   const bool direct_io_;
 };
 

@@ -152,27 +152,41 @@ TEST_F(UringDeviceTest, StartedBatchesRunWhileTheCallerGoesOn) {
   EXPECT_EQ(testing::CheckPattern(in->span(), 3 * kMiB, 26), "");
 }
 
-// With its only ring lent to a started batch, a second Start returns at
-// once (waiting for the ring would wait for its own caller) and its Wait,
-// after the first one's, runs it.
-TEST_F(UringDeviceTest, AStartWithEveryRingLentIsRunByItsWait) {
+// Start has rings of its own: with all of them lent, a further Start runs
+// its batch before returning (waiting for a ring could wait for its own
+// caller), Execute still has the pool's ring while started batches hold
+// theirs, and started batches may be waited for in any order, also as a
+// receive does (two started, the first waited for, a third started).
+TEST_F(UringDeviceTest, StartNeverWaitsForARingAndLeavesExecuteItsOwn) {
   std::unique_ptr<UringDevice> dev = Open(UringOptions{1, 4, false});
   ASSERT_NE(dev, nullptr);
-  ASSERT_OK(dev->Grow(2 * kMiB));
-  AlignedBuffer a(kMiB), b(kMiB);
-  testing::FillPattern(a.span(), 0, 31);
-  testing::FillPattern(b.span(), kMiB, 32);
-  std::unique_ptr<StartedIo> first =
-      dev->Start({IoOp{IoKind::kWrite, 0, a.data(), static_cast<uint32_t>(kMiB), Status()}});
-  std::unique_ptr<StartedIo> second =
-      dev->Start({IoOp{IoKind::kWrite, kMiB, b.data(), static_cast<uint32_t>(kMiB), Status()}});
-  ASSERT_OK(first->Wait());
-  ASSERT_OK(second->Wait());
-  for (const auto& [offset, seed] : {std::pair<uint64_t, uint64_t>{0, 31}, {kMiB, 32}}) {
-    Result<AlignedBuffer> in = testing::ReadRange(*dev, offset, kMiB);
-    ASSERT_OK(in.status());
-    EXPECT_EQ(testing::CheckPattern(in->span(), offset, seed), "") << "at " << offset;
+  constexpr uint64_t kBatches = kStartRings + 2;
+  ASSERT_OK(dev->Grow((kBatches + 1) * kMiB));
+  std::vector<AlignedBuffer> buffers;
+  for (uint64_t i = 0; i < kBatches; ++i) {
+    buffers.emplace_back(kMiB);
+    testing::FillPattern(buffers[i].span(), i * kMiB, 40 + i);
   }
+  auto start = [&](uint64_t i) {
+    return dev->Start(
+        {IoOp{IoKind::kWrite, i * kMiB, buffers[i].data(), static_cast<uint32_t>(kMiB), Status()}});
+  };
+  std::vector<std::unique_ptr<StartedIo>> started;
+  started.push_back(start(0));
+  started.push_back(start(1));
+  ASSERT_OK(started[0]->Wait());
+  for (uint64_t i = 2; i < kBatches; ++i)
+    started.push_back(start(i));                                      // the last ones find no ring
+  ASSERT_OK(testing::WritePattern(*dev, kBatches * kMiB, kMiB, 49));  // Execute, meanwhile
+  for (uint64_t i = kBatches; i-- > 0;) ASSERT_OK(started[i]->Wait());  // newest first
+  for (uint64_t i = 0; i < kBatches; ++i) {
+    Result<AlignedBuffer> in = testing::ReadRange(*dev, i * kMiB, kMiB);
+    ASSERT_OK(in.status());
+    EXPECT_EQ(testing::CheckPattern(in->span(), i * kMiB, 40 + i), "") << "batch " << i;
+  }
+  Result<AlignedBuffer> in = testing::ReadRange(*dev, kBatches * kMiB, kMiB);
+  ASSERT_OK(in.status());
+  EXPECT_EQ(testing::CheckPattern(in->span(), kBatches * kMiB, 49), "");
 }
 
 [[noreturn]] void ExitWith(const std::string& failure) {

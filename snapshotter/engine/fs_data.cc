@@ -464,9 +464,13 @@ void FileSystem::UnreserveBlocks(const std::vector<index::BlockRun>& runs) {
 // in the scope that links the file, so no generation ever sees the file
 // without its data or the blocks without their file.
 Result<Entry> FileSystem::MakeWholeFile(Ino parent, std::string_view name, const WholeFile& file) {
-  const size_t blocks_bytes = (file.data.size() + kBlockSize - 1) / kBlockSize * kBlockSize;
-  HOODY_ASSIGN_OR_RETURN(StartedWholeFile started,
-                         StartWholeFile(file, &WriteBuffer(blocks_bytes)));
+  // An inline file stages nothing: no thread buffer for it.
+  AlignedBuffer none;
+  AlignedBuffer* staging = &none;
+  if (file.size > index::kInlineMaxBytes && !file.data.empty()) {
+    staging = &WriteBuffer((file.data.size() + kBlockSize - 1) / kBlockSize * kBlockSize);
+  }
+  HOODY_ASSIGN_OR_RETURN(StartedWholeFile started, StartWholeFile(file, staging));
   return FinishWholeFile(parent, name, std::move(started));
 }
 
@@ -571,6 +575,8 @@ StartedWholeFile::StartedWholeFile(StartedWholeFile&& other) noexcept { *this = 
 
 StartedWholeFile& StartedWholeFile::operator=(StartedWholeFile&& other) noexcept {
   if (this != &other) {
+    // A started file moved over waits for its write and gives its blocks
+    // back, as when dropped (the engine's callers only move into empty ones).
     Abandon();
     fs_ = std::exchange(other.fs_, nullptr);
     io_ = std::move(other.io_);

@@ -64,10 +64,6 @@ class Applier {
       : fs_(fs), sink_(fs, options_), begin_(begin) {
     options_.threads = 0;
   }
-  // Files still started (a failed receive) are dropped oldest first.
-  ~Applier() {
-    while (!started_.empty()) started_.pop_front();
-  }
   Applier(const Applier&) = delete;
   Applier& operator=(const Applier&) = delete;
 
@@ -333,8 +329,8 @@ class Applier {
         sink_.StartFile(file_->attrs, data, file_->node.size, &staging_[next_staging_]);
     HOODY_RETURN_IF_ERROR(Wrap(at.record, started.status()));
     next_staging_ = (next_staging_ + 1) % staging_.size();
-    // Queued before anything can fail, so that files go in, or are
-    // dropped, in the order they started (StartedIo's rule).
+    // Queued before anything can fail: a failure below drops it with the
+    // others (the Applier's destructor).
     started_.push_back(StartedFile{std::move(*started), std::move(at), file_->node.ino});
     // The oldest file holds the buffer the next start takes.
     if (started_.size() > kFilesInFlight) return FinishOldest();
