@@ -141,26 +141,30 @@ class FileSystem;
 // fresh blocks reserved in memory and its data's write possibly still in
 // flight; no generation, freeze or crash sees any of it. Dropped unfinished
 // (an error elsewhere), it waits for the write and gives the blocks back.
-// Move-only; one thread at a time.
+// Move-constructible only; one thread at a time.
 class StartedWholeFile {
  public:
-  StartedWholeFile() = default;
+  StartedWholeFile();
   StartedWholeFile(StartedWholeFile&& other) noexcept;
-  StartedWholeFile& operator=(StartedWholeFile&& other) noexcept;
-  StartedWholeFile(const StartedWholeFile&) = delete;
-  StartedWholeFile& operator=(const StartedWholeFile&) = delete;
+  StartedWholeFile& operator=(StartedWholeFile&&) = delete;
   ~StartedWholeFile();
 
   uint64_t data_bytes() const { return data_bytes_; }
 
  private:
   friend class FileSystem;
-  // Waits for the write and gives the blocks back, once.
-  void Abandon();
+  // The reserved runs, given back when dropped unless `fs` was cleared
+  // (the finishing change claimed them).
+  struct Reservation {
+    FileSystem* fs = nullptr;
+    std::vector<index::BlockRun> runs;
+    ~Reservation();
+  };
 
-  FileSystem* fs_ = nullptr;  // null: empty, or finished
+  // Declared before io_, so destroyed after it: the write is waited for
+  // before its blocks can go to another file.
+  std::unique_ptr<Reservation> blocks_;  // null: no blocks
   std::unique_ptr<blockstore::StartedIo> io_;
-  std::vector<index::BlockRun> runs_;
   std::vector<uint64_t> sums_;  // one checksum per block, in the runs' order
   uint64_t data_bytes_ = 0;
   // WholeFile's fields, owned (the caller's spans may go after the start).
@@ -440,7 +444,7 @@ class FileSystem {
   Result<std::vector<index::BlockRun>> ReserveFreshBlocks(uint64_t count, bool for_new_file);
   // Gives reserved runs back (after a failed write).
   void UnreserveBlocks(const std::vector<index::BlockRun>& runs);
-  friend class StartedWholeFile;  // UnreserveBlocks when dropped
+  friend struct StartedWholeFile::Reservation;  // UnreserveBlocks when dropped
   Status Truncate(index::WriteScope& s, Meta& meta, GenId gen, Ino ino, index::InodeRecord* rec,
                   uint64_t new_size);
   // Moves an inline file's bytes into a data block.

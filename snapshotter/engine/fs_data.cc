@@ -520,9 +520,11 @@ Result<StartedWholeFile> FileSystem::StartWholeFile(const WholeFile& file, Align
   std::memset(staging->data() + file.data.size(), 0, count * kBlockSize - file.data.size());
   out.sums_.resize(count);
   blockstore::ChecksumBlocks(staging->data(), out.sums_);
-  HOODY_ASSIGN_OR_RETURN(out.runs_, ReserveFreshBlocks(count, /*for_new_file=*/true));
-  out.fs_ = this;  // from here on, a drop gives the blocks back
-  out.io_ = internals().device().Start(WriteOps(out.runs_, *staging));
+  HOODY_ASSIGN_OR_RETURN(std::vector<index::BlockRun> runs,
+                         ReserveFreshBlocks(count, /*for_new_file=*/true));
+  // From here on, a drop gives the blocks back.
+  out.blocks_.reset(new StartedWholeFile::Reservation{this, std::move(runs)});
+  out.io_ = internals().device().Start(WriteOps(out.blocks_->runs, *staging));
   return out;
 }
 
@@ -546,10 +548,11 @@ Result<Entry> FileSystem::FinishWholeFile(Ino parent, std::string_view name,
     rec.has_inline = started.is_inline_;
     if (started.is_inline_) {
       rec.inline_data = started.inline_data_;
-    } else if (!started.runs_.empty()) {
-      for (const auto& r : started.runs_) internals().allocator().Claim(s, r);
+    } else if (started.blocks_) {
+      const std::vector<index::BlockRun>& runs = started.blocks_->runs;
+      for (const auto& r : runs) internals().allocator().Claim(s, r);
       HOODY_ASSIGN_OR_RETURN(int64_t delta,
-                             MapFresh(s, meta, g, ino, 0, Flatten(started.runs_), started.sums_));
+                             MapFresh(s, meta, g, ino, 0, Flatten(runs), started.sums_));
       rec.blocks += delta;
       // The blocks drew on no reservation: the data file must still hold
       // the room reservations keep.
@@ -567,42 +570,16 @@ Result<Entry> FileSystem::FinishWholeFile(Ino parent, std::string_view name,
     out = Entry{ino, internal::ToAttr(ino, rec)};
     return Status::OK();
   }));
-  started.fs_ = nullptr;  // claimed and mapped: the blocks are the file's now
+  if (started.blocks_) started.blocks_->fs = nullptr;  // claimed and mapped: the file's now
   return out;
 }
 
-StartedWholeFile::StartedWholeFile(StartedWholeFile&& other) noexcept { *this = std::move(other); }
+StartedWholeFile::StartedWholeFile() = default;
+StartedWholeFile::StartedWholeFile(StartedWholeFile&& other) noexcept = default;
+StartedWholeFile::~StartedWholeFile() = default;
 
-StartedWholeFile& StartedWholeFile::operator=(StartedWholeFile&& other) noexcept {
-  if (this != &other) {
-    // A started file moved over waits for its write and gives its blocks
-    // back, as when dropped (the engine's callers only move into empty ones).
-    Abandon();
-    fs_ = std::exchange(other.fs_, nullptr);
-    io_ = std::move(other.io_);
-    runs_ = std::move(other.runs_);
-    sums_ = std::move(other.sums_);
-    data_bytes_ = other.data_bytes_;
-    mode_ = other.mode_;
-    owner_ = other.owner_;
-    size_ = other.size_;
-    atime_ = other.atime_;
-    mtime_ = other.mtime_;
-    xattrs_ = std::move(other.xattrs_);
-    ino_ = other.ino_;
-    is_inline_ = other.is_inline_;
-    inline_data_ = std::move(other.inline_data_);
-  }
-  return *this;
-}
-
-StartedWholeFile::~StartedWholeFile() { Abandon(); }
-
-void StartedWholeFile::Abandon() {
-  if (io_) (void)io_->Wait();  // the kernel must be done with the staging buffer
-  io_.reset();
-  if (fs_ != nullptr && !runs_.empty()) fs_->UnreserveBlocks(runs_);
-  fs_ = nullptr;
+StartedWholeFile::Reservation::~Reservation() {
+  if (fs != nullptr) fs->UnreserveBlocks(runs);
 }
 
 Status FileSystem::Truncate(WriteScope& s, Meta& meta, GenId g, Ino ino, InodeRecord* rec,
