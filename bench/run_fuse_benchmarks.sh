@@ -33,8 +33,10 @@
 #             scratch directory, so gzip's CPU does not dilute the ratios),
 #             then `rm -rf` of the tree; seconds, wall clock, nothing synced
 #   snapshot  hoodyfs, btrfs, zfs-fuse: after an untar of /usr/include into the
-#             container, SNAPSHOTS snapshot creates idle, then SNAPSHOTS while
-#             fio streams 1 MiB writes into a file of the same container;
+#             container, SNAPSHOTS snapshot creates idle, then fio's 1 MiB
+#             writes into a file of the same container, WRITER_ALONE_S
+#             seconds alone (its rate: writer_alone_MBps), then SNAPSHOTS
+#             creates while it streams on (writer_MBps);
 #             each whole command timed (hoodyfs-snap create / btrfs subvolume
 #             snapshot -r / zfs snapshot). hoodyfs also: SNAPSHOTS creates
 #             with --no-sync under the same writer (durable with the next
@@ -49,7 +51,8 @@
 #
 # usage: bench/run_fuse_benchmarks.sh [BUILD_DIR [OUT_DIR]]
 #   env: REPS (3), TARGETS (all six above), STAGES (all), SEQ_SIZE (1G),
-#   RUNTIME (20), FSMARK_FILES (20000), SNAPSHOTS (50), MEM_FILES (1000000),
+#   RUNTIME (20), FSMARK_FILES (20000), SNAPSHOTS (50), WRITER_ALONE_S (10),
+#   MEM_FILES (1000000),
 #   HOODYFS_BENCH_DIR (scratch parent, default /var/tmp; a real disk),
 #   HOODYFS_MOUNT_OPTS (added to hoodyfs mount, e.g. "-o writeback_cache").
 # Writes to OUT_DIR: machine.txt, load.log (load average every 10 s, with
@@ -83,6 +86,7 @@ SEQ_SIZE=${SEQ_SIZE:-1G}
 RUNTIME=${RUNTIME:-20}
 FSMARK_FILES=${FSMARK_FILES:-20000}
 SNAPSHOTS=${SNAPSHOTS:-50}
+WRITER_ALONE_S=${WRITER_ALONE_S:-10}
 MEM_FILES=${MEM_FILES:-1000000}
 SCRATCH_PARENT=${HOODYFS_BENCH_DIR:-/var/tmp}
 ZPOOL=hoodybench$$
@@ -339,6 +343,13 @@ if has_stage snapshot; then
     untar_into "${DIR[$t]}/tree" > /dev/null
     sync
     time_snapshots "$t" create_idle_ms 0
+    # The writer alone first, so its rate under the creates has a baseline
+    # from the same file and mount (issue 12: cut by at most 10%).
+    fio --name=writer --filename="${DIR[$t]}/stream" --rw=write --bs=1M --size=1G \
+      --ioengine=psync --time_based --runtime="$WRITER_ALONE_S" --output-format=json \
+      --output="$OUT/raw/snapshot-writer-alone-$t.json" > /dev/null 2>&1
+    record snapshot writer_alone_MBps "$t" 0 \
+      "$(fio_value "$OUT/raw/snapshot-writer-alone-$t.json" write bw)" MB/s
     fio --name=writer --filename="${DIR[$t]}/stream" --rw=write --bs=1M --size=1G \
       --ioengine=psync --time_based --runtime=3600 --output-format=json \
       --output="$OUT/raw/snapshot-writer-$t.json" > /dev/null 2>&1 &
