@@ -1,5 +1,7 @@
 #include "base/heap_trim.h"
 
+#include <sched.h>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -29,6 +31,15 @@ bool HeapTrimmer::MaybeTrim(void (*trim)()) {
   (trim != nullptr ? trim : TrimProcessHeap)();
   trims_.fetch_add(1, std::memory_order_relaxed);
   return true;
+}
+
+void LimitHeapArenasToCpus() {
+#if defined(__GLIBC__)
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  const int n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 0;
+  (void)mallopt(M_ARENA_MAX, n > 1 ? n : 1);
+#endif
 }
 
 HeapTrimmer& ProcessHeapTrimmer() {

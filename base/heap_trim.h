@@ -41,10 +41,24 @@ class HeapTrimmer {
   std::atomic<uint64_t> trims_{0};
 };
 
-// What the process's trimmer counts towards its threshold of 16 MiB.
-inline constexpr size_t kHeapTrimThresholdBytes = 16u << 20;
+// What the process's trimmer counts towards: 1 MiB, one pooled I/O buffer.
+// A trim runs only after a quiet second, at most once per busy spell, so
+// the threshold only keeps a trickle of small frees from trimming; at 16
+// MiB a day of mixed work ended with 10 MiB of free heap never given back
+// (docs/benchmarks.md, "A day of work").
+inline constexpr size_t kHeapTrimThresholdBytes = 1u << 20;
 HeapTrimmer& ProcessHeapTrimmer();
 inline void NoteHeapFreed(size_t bytes) { ProcessHeapTrimmer().NoteFreed(bytes); }
 inline bool MaybeTrimHeap() { return ProcessHeapTrimmer().MaybeTrim(); }
+
+// Caps glibc's malloc arenas at one per CPU the process may run on, where
+// glibc's default is eight per CPU. Each arena keeps what its threads freed,
+// and trimming gives back only whole free pages of it, so a daemon whose
+// FUSE workers, HTTP connections and flusher each got an arena of their own
+// held 60-100 MiB of free heap after a busy spell (docs/benchmarks.md, "A
+// day of work"). More arenas than CPUs buy little: at most that many
+// threads run at once. Call before the process starts threads; a no-op
+// where glibc is not the allocator.
+void LimitHeapArenasToCpus();
 
 }  // namespace hoodyfs

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <new>
 
+#include "base/heap_trim.h"
+
 // Under AddressSanitizer every allocation is its own heap block, freed at
 // once, so a use after a rollback erased an entry is still caught.
 #if defined(__has_feature)
@@ -61,13 +63,19 @@ std::byte* MapHuge(size_t bytes) {
 }  // namespace
 
 MemTableArena::~MemTableArena() {
+  size_t heap_bytes = 0;
   for (const Chunk& c : chunks_) {
     if (c.mapped) {
       munmap(c.base, c.size);
     } else {
       ::operator delete(c.base);
+      heap_bytes += c.size;
     }
   }
+  // The small chunks went back to malloc, which keeps them: a busy spell
+  // retires a memtable a second, and the trimmer gives the pages back once
+  // the spell is over (base/heap_trim.h).
+  NoteHeapFreed(heap_bytes);
 }
 
 void MemTableArena::do_deallocate(void*, size_t bytes, size_t) { wasted_ += bytes; }

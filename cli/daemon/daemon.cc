@@ -10,6 +10,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "base/heap_trim.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
 #include "cli/api/snapshot_api.h"
@@ -112,6 +113,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
     }
     HOODY_ASSIGN_OR_RETURN(impl->token, ReadTokenFile(options.token_file));
   }
+  // The daemon is long-lived: few arenas, so a busy spell leaves little
+  // free heap behind (set before its threads take arenas).
+  LimitHeapArenasToCpus();
   // Signals go to the signalfd: block them before any thread exists, so
   // every thread inherits the mask.
   sigset_t mask;
