@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "blockstore/aligned_buffer.h"
+#include "blockstore/buffer_pool.h"
 #include "fusefs/data_ranges.h"
 #include "fusefs/limits.h"
 #include "fusefs/ops.h"
@@ -177,14 +178,13 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) noexcept {
   Serve(req, "read", [&](Reply& r) {
     OpenFile* h = HandleOf(fi);
-    // One buffer per worker thread, grown to the largest read seen (the
-    // kernel sends at most max_pages, 1 MiB), aligned so that the engine
-    // reads a page-aligned request straight into it, and rounded up to
-    // whole blocks so that a read's last block fits too.
-    thread_local blockstore::AlignedBuffer buffer;
+    // A pooled buffer (the kernel sends at most max_pages, 1 MiB), aligned
+    // so that the engine reads a page-aligned request straight into it,
+    // and rounded up to whole blocks so that a read's last block fits too.
+    // The reply sends only the bytes the read wrote.
     const size_t room = (size + kBlockSize - 1) / kBlockSize * kBlockSize;
-    if (buffer.size_bytes() < room) buffer = blockstore::AlignedBuffer::ForReading(room);
-    char* bytes = reinterpret_cast<char*>(buffer.data());
+    blockstore::BufferPool::Lease lease = blockstore::IoBuffers().Borrow(room);
+    char* bytes = reinterpret_cast<char*>(lease.buffer().data());
     Result<size_t> n = h->view.Read(h->ino, static_cast<uint64_t>(offset), std::span(bytes, room),
                                     AtimeFor(FsOf(req), *h));
     if (!n.ok()) return r.Error(n.status());

@@ -15,6 +15,7 @@
 
 #include "base/test_hook.h"
 #include "blockstore/aligned_buffer.h"
+#include "blockstore/buffer_pool.h"
 #include "blockstore/checksum.h"
 #include "snapshotter/engine/fs_internal.h"
 
@@ -27,9 +28,6 @@ using index::WriteScope;
 
 namespace {
 constexpr uint32_t kMaxRunBlocks = blockstore::kMaxIoBytes / kBlockSize;
-// A read's own buffer when it cannot read into the caller's: 1 MiB (the
-// largest FUSE read) and a block at each end for an unaligned one.
-constexpr size_t kScratchReadBytes = (1u << 20) + 2 * kBlockSize;
 // Writes are cut into pieces that never span more than this many bytes.
 constexpr uint64_t kWritePieceBytes = blockstore::kMaxIoBytes;
 
@@ -151,17 +149,13 @@ Status WriteRuns(const EngineInternals& store, const std::vector<index::BlockRun
   return Status::OK();
 }
 
-// The buffer a write stages its blocks in: one per thread, kept between
-// calls and never cleared (a fresh zeroed one per FUSE write, received piece
-// or small file cost a clear and its page faults; memset was 9% of a
-// receive's samples). Its callers write every byte they send, and never
-// nest: WritePiece and MakeWholeFile are done with it when they return.
-AlignedBuffer& WriteBuffer(size_t bytes) {
-  thread_local AlignedBuffer buf;
-  if (buf.size_bytes() < bytes) {
-    buf = AlignedBuffer::ForReading(std::max<size_t>(bytes, kWritePieceBytes));
-  }
-  return buf;
+// The buffer a write stages its blocks in: lent from the process's pool and
+// never cleared (a fresh zeroed one per FUSE write, received piece or small
+// file cost a clear and its page faults; memset was 9% of a receive's
+// samples). Its callers write every byte they send: a pooled buffer holds
+// whatever its last user left.
+blockstore::BufferPool::Lease WriteBuffer(size_t bytes) {
+  return blockstore::IoBuffers().Borrow(bytes);
 }
 
 std::vector<BlockNo> Flatten(const std::vector<index::BlockRun>& runs) {
@@ -237,19 +231,12 @@ Result<size_t> FileSystem::Read(Ino ino, uint64_t offset, std::span<char> out, A
         return st;
       }
     } else {
-      // One buffer per thread for reads of up to 1 MiB and their edges;
-      // a larger one (diff reads a whole file) lives for this read only.
-      thread_local AlignedBuffer scratch;
-      AlignedBuffer large;
-      AlignedBuffer* buf = &scratch;
-      if (whole_blocks > kScratchReadBytes) {
-        large = AlignedBuffer::ForReading(whole_blocks);
-        buf = &large;
-      } else if (scratch.size_bytes() < whole_blocks) {
-        scratch = AlignedBuffer::ForReading(kScratchReadBytes);
-      }
-      HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), blocks, buf->data()));
-      std::memcpy(out.data(), buf->data() + skip, length);
+      // A pooled buffer for reads of up to 1 MiB and their edges; a larger
+      // one (diff reads a whole file) lives for this read only.
+      blockstore::BufferPool::Lease lease = blockstore::IoBuffers().Borrow(whole_blocks);
+      std::byte* buf = lease.buffer().data();
+      HOODY_RETURN_IF_ERROR(ReadMapped(internals().device(), blocks, buf));
+      std::memcpy(out.data(), buf + skip, length);
     }
     guard.unlock();
   }
@@ -363,7 +350,8 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
   // around it, which a hole leaves as zeros and an old block's read below
   // replaces.
   const size_t bytes = count * kBlockSize;
-  AlignedBuffer& buf = WriteBuffer(bytes);
+  blockstore::BufferPool::Lease lease = WriteBuffer(bytes);
+  AlignedBuffer& buf = lease.buffer();
   const size_t head = offset % kBlockSize;
   std::memset(buf.data(), 0, head);
   std::memset(buf.data() + head + data.size(), 0, bytes - head - data.size());
@@ -464,11 +452,13 @@ void FileSystem::UnreserveBlocks(const std::vector<index::BlockRun>& runs) {
 // in the scope that links the file, so no generation ever sees the file
 // without its data or the blocks without their file.
 Result<Entry> FileSystem::MakeWholeFile(Ino parent, std::string_view name, const WholeFile& file) {
-  // An inline file stages nothing: no thread buffer for it.
+  // An inline file stages nothing: no pooled buffer for it.
   AlignedBuffer none;
   AlignedBuffer* staging = &none;
+  blockstore::BufferPool::Lease lease;
   if (file.size > index::kInlineMaxBytes && !file.data.empty()) {
-    staging = &WriteBuffer((file.data.size() + kBlockSize - 1) / kBlockSize * kBlockSize);
+    lease = WriteBuffer((file.data.size() + kBlockSize - 1) / kBlockSize * kBlockSize);
+    staging = &lease.buffer();
   }
   HOODY_ASSIGN_OR_RETURN(StartedWholeFile started, StartWholeFile(file, staging));
   return FinishWholeFile(parent, name, std::move(started));

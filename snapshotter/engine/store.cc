@@ -17,6 +17,7 @@
 #include "base/coding.h"
 #include "base/heap_trim.h"
 #include "base/log.h"
+#include "blockstore/buffer_pool.h"
 #include "index/keys.h"
 #include "snapshotter/engine/store_keys.h"
 
@@ -217,9 +218,11 @@ void Store::FlusherLoop() {
     // reserve sooner.
     ReturnFreeSpace(full() ? 1 : kBackgroundPunchBlocks);
     ReviewSpace();
-    // Once a second: the process's heap gives back what a burst of frees
-    // (committed memtables, inodes the kernel forgot) left, after the
-    // burst (base/heap_trim.h).
+    // Once a second: a quiet pool of I/O buffers frees them, and the
+    // process's heap gives back what a burst of frees (those buffers,
+    // committed memtables, inodes the kernel forgot) left, after the burst
+    // (base/heap_trim.h).
+    blockstore::IoBuffers().ReleaseIfIdle();
     MaybeTrimHeap();
     l.Lock();
   }
