@@ -1,6 +1,7 @@
 #include "base/heap_trim.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -35,10 +36,13 @@ bool HeapTrimmer::MaybeTrim(void (*trim)()) {
 
 void LimitHeapArenasToCpus() {
 #if defined(__GLIBC__)
+  // A host of more than 1024 CPUs fails sched_getaffinity with this set:
+  // then the CPUs online.
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
-  const int n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 0;
-  (void)mallopt(M_ARENA_MAX, n > 1 ? n : 1);
+  long n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 0;
+  if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n > 0) (void)mallopt(M_ARENA_MAX, static_cast<int>(n));
 #endif
 }
 

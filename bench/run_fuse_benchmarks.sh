@@ -51,7 +51,7 @@
 #
 # usage: bench/run_fuse_benchmarks.sh [BUILD_DIR [OUT_DIR]]
 #   env: REPS (3), TARGETS (all six above), STAGES (all), SEQ_SIZE (1G),
-#   RUNTIME (20), FSMARK_FILES (20000), SNAPSHOTS (50), WRITER_ALONE_S (10),
+#   RUNTIME (20), FSMARK_FILES (20000), SNAPSHOTS (50), WRITER_ALONE_S (10; 0: none),
 #   MEM_FILES (1000000),
 #   HOODYFS_BENCH_DIR (scratch parent, default /var/tmp; a real disk),
 #   HOODYFS_MOUNT_OPTS (added to hoodyfs mount, e.g. "-o writeback_cache").
@@ -345,11 +345,13 @@ if has_stage snapshot; then
     time_snapshots "$t" create_idle_ms 0
     # The writer alone first, so its rate under the creates has a baseline
     # from the same file and mount (issue 12: cut by at most 10%).
-    fio --name=writer --filename="${DIR[$t]}/stream" --rw=write --bs=1M --size=1G \
-      --ioengine=psync --time_based --runtime="$WRITER_ALONE_S" --output-format=json \
-      --output="$OUT/raw/snapshot-writer-alone-$t.json" > /dev/null 2>&1
-    record snapshot writer_alone_MBps "$t" 0 \
-      "$(fio_value "$OUT/raw/snapshot-writer-alone-$t.json" write bw)" MB/s
+    if ((WRITER_ALONE_S > 0)); then
+      fio --name=writer --filename="${DIR[$t]}/stream" --rw=write --bs=1M --size=1G \
+        --ioengine=psync --time_based --runtime="$WRITER_ALONE_S" --output-format=json \
+        --output="$OUT/raw/snapshot-writer-alone-$t.json" > /dev/null 2>&1
+      record snapshot writer_alone_MBps "$t" 0 \
+        "$(fio_value "$OUT/raw/snapshot-writer-alone-$t.json" write bw)" MB/s
+    fi
     fio --name=writer --filename="${DIR[$t]}/stream" --rw=write --bs=1M --size=1G \
       --ioengine=psync --time_based --runtime=3600 --output-format=json \
       --output="$OUT/raw/snapshot-writer-$t.json" > /dev/null 2>&1 &

@@ -1,10 +1,42 @@
 #include "blockstore/buffer_pool.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "base/heap_trim.h"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HOODYFS_POOL_POISON 1
+#endif
+#endif
+#ifdef __SANITIZE_ADDRESS__
+#define HOODYFS_POOL_POISON 1
+#endif
+#ifdef HOODYFS_POOL_POISON
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace hoodyfs::blockstore {
+
+namespace {
+// An idle buffer is poisoned under AddressSanitizer: a use through a lease
+// that ended is caught, as a use after free would be.
+void Poison(AlignedBuffer& b) {
+#ifdef HOODYFS_POOL_POISON
+  ASAN_POISON_MEMORY_REGION(b.data(), b.size_bytes());
+#else
+  (void)b;
+#endif
+}
+void Unpoison(AlignedBuffer& b) {
+#ifdef HOODYFS_POOL_POISON
+  ASAN_UNPOISON_MEMORY_REGION(b.data(), b.size_bytes());
+#else
+  (void)b;
+#endif
+}
+}  // namespace
 
 BufferPool::Lease::Lease(Lease&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)), buffer_(std::move(other.buffer_)) {}
@@ -18,39 +50,52 @@ BufferPool::Lease& BufferPool::Lease::operator=(Lease&& other) noexcept {
   return *this;
 }
 
-void BufferPool::Lease::GiveBack() {
-  if (pool_ != nullptr && buffer_.size_bytes() == pool_->buffer_bytes_) {
-    pool_->Return(std::move(buffer_));
-  }
+void BufferPool::Lease::GiveBack() noexcept {
+  if (pool_ != nullptr) pool_->Return(std::move(buffer_));
   pool_ = nullptr;
   buffer_ = AlignedBuffer();
 }
 
 BufferPool::Lease BufferPool::Borrow(size_t bytes) {
-  borrowed_since_check_.store(true, std::memory_order_relaxed);
-  if (bytes > buffer_bytes_) return Lease(this, AlignedBuffer::ForReading(bytes));
+  if (bytes > buffer_bytes_) return Lease(nullptr, AlignedBuffer::ForReading(bytes));
   {
     MutexLock l(mu_);
+    ++lent_;
+    most_lent_ = std::max(most_lent_, lent_);
     if (!idle_.empty()) {
       AlignedBuffer b = std::move(idle_.back());
       idle_.pop_back();
+      Unpoison(b);
       return Lease(this, std::move(b));
     }
   }
   return Lease(this, AlignedBuffer::ForReading(buffer_bytes_));
 }
 
-void BufferPool::Return(AlignedBuffer buffer) {
+void BufferPool::Return(AlignedBuffer buffer) noexcept {
   MutexLock l(mu_);
-  idle_.push_back(std::move(buffer));
+  --lent_;
+  if (buffer.size_bytes() != buffer_bytes_) return;  // replaced: freed here
+  try {
+    idle_.push_back(std::move(buffer));
+    Poison(idle_.back());
+  } catch (...) {
+    // No room to keep it: it is freed, and the next borrower makes one.
+  }
 }
 
-size_t BufferPool::ReleaseIfIdle() {
-  if (borrowed_since_check_.exchange(false, std::memory_order_relaxed)) return 0;
+size_t BufferPool::ReleaseUnneeded() {
   std::vector<AlignedBuffer> freed;
   {
     MutexLock l(mu_);
-    freed.swap(idle_);
+    const size_t held = lent_ + idle_.size();
+    const size_t excess = held > most_lent_ ? held - most_lent_ : 0;
+    for (size_t i = 0; i < excess && !idle_.empty(); ++i) {
+      freed.push_back(std::move(idle_.back()));
+      idle_.pop_back();
+      Unpoison(freed.back());
+    }
+    most_lent_ = lent_;
   }
   const size_t bytes = freed.size() * buffer_bytes_;
   freed.clear();  // outside the lock: a free of 1 MiB may unmap it

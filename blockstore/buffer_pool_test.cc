@@ -55,22 +55,34 @@ TEST(BufferPoolTest, AMovedLeaseGoesBackOnce) {
   EXPECT_EQ(pool.idle_buffers(), 2u);
 }
 
-TEST(BufferPoolTest, IdleBuffersAreFreedOnlyOnceBorrowingStopped) {
+TEST(BufferPoolTest, KeepsWhatThePeriodBeforeNeededAtOnce) {
   BufferPool pool(kBytes);
-  { BufferPool::Lease a = pool.Borrow(1), b = pool.Borrow(1); }
-  ASSERT_EQ(pool.idle_buffers(), 2u);
-  // Borrowed since the last check: the pool is busy, it keeps them.
-  EXPECT_EQ(pool.ReleaseIfIdle(), 0u);
-  EXPECT_EQ(pool.idle_buffers(), 2u);
-  // Nothing borrowed since: both go.
-  EXPECT_EQ(pool.ReleaseIfIdle(), 2 * kBytes);
+  { BufferPool::Lease a = pool.Borrow(1), b = pool.Borrow(1), c = pool.Borrow(1); }
+  ASSERT_EQ(pool.idle_buffers(), 3u);
+  // Three were lent at once in this period: all are kept.
+  EXPECT_EQ(pool.ReleaseUnneeded(), 0u);
+  EXPECT_EQ(pool.idle_buffers(), 3u);
+  // The next period lends one at a time (a trickle that never stops): two go.
+  for (int i = 0; i < 5; ++i) BufferPool::Lease one = pool.Borrow(1);
+  EXPECT_EQ(pool.ReleaseUnneeded(), 2 * kBytes);
+  EXPECT_EQ(pool.idle_buffers(), 1u);
+  // A period that lends nothing: the last goes.
+  EXPECT_EQ(pool.ReleaseUnneeded(), kBytes);
   EXPECT_EQ(pool.idle_buffers(), 0u);
-  // A lease held across the release still goes back afterwards.
+  // A lease held across releases is never counted out, and goes back after.
   BufferPool::Lease held = pool.Borrow(1);
-  EXPECT_EQ(pool.ReleaseIfIdle(), 0u);
-  EXPECT_EQ(pool.ReleaseIfIdle(), 0u);
+  EXPECT_EQ(pool.ReleaseUnneeded(), 0u);
+  EXPECT_EQ(pool.ReleaseUnneeded(), 0u);
   { BufferPool::Lease gone = std::move(held); }
   EXPECT_EQ(pool.idle_buffers(), 1u);
+  // A buffer of its own, or one a caller replaced, counts out as it goes.
+  {
+    BufferPool::Lease big = pool.Borrow(kBytes + 1);
+    BufferPool::Lease grown = pool.Borrow(1);
+    grown.buffer() = AlignedBuffer::ForReading(2 * kBytes);
+  }
+  EXPECT_EQ(pool.idle_buffers(), 0u);
+  EXPECT_EQ(pool.ReleaseUnneeded(), 0u);  // nothing idle; nothing lent
 }
 
 TEST(BufferPoolTest, HoldsNoMoreThanWereLentAtOnce) {

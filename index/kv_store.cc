@@ -442,9 +442,9 @@ Status KvStore::Flush() {
       retired = std::move(sealed_);
       durable_epoch_ = sealed_epoch;
     }
-    // Freed outside the lock. Its arena's chunks go back whole (the large
-    // ones straight to the system), so there is nothing for the heap
-    // trimmer (base/heap_trim.h) to find.
+    // Freed outside the lock. Its arena's chunks go back whole: the large
+    // ones straight to the system, the small ones to malloc, which the
+    // arena notes to the heap trimmer (base/heap_trim.h).
     retired.reset();
     if (hooks_.after_commit) hooks_.after_commit(sealed_epoch);
   }

@@ -148,8 +148,8 @@ TEST_F(WholeFileTest, MakesInlineAndBlockFilesWholeAndTheyStayAfterAReopen) {
 }
 
 TEST_F(WholeFileTest, ABlockBufferReusedForASmallerFileLeavesNoStaleBytes) {
-  // The per-thread buffer held 'x's from the larger file: the smaller file's
-  // last block must read as zeros past its data once the size grows.
+  // The pooled staging buffer held 'x's from the larger file: the smaller
+  // file's last block must read as zeros past its data once the size grows.
   const std::string big(3 * 4096, 'x');
   ASSERT_TRUE(fs_->MakeWholeFile(kRootIno, "big", Spec(big, big.size())).ok());
   const std::string small = Pattern(2000, 's');

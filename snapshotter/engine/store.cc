@@ -218,11 +218,12 @@ void Store::FlusherLoop() {
     // reserve sooner.
     ReturnFreeSpace(full() ? 1 : kBackgroundPunchBlocks);
     ReviewSpace();
-    // Once a second: a quiet pool of I/O buffers frees them, and the
-    // process's heap gives back what a burst of frees (those buffers,
-    // committed memtables, inodes the kernel forgot) left, after the burst
-    // (base/heap_trim.h).
-    blockstore::IoBuffers().ReleaseIfIdle();
+    // Once a second: the pool of I/O buffers frees those the last second
+    // did not need, and the process's heap gives back what a burst of frees
+    // (committed memtables, inodes the kernel forgot, those buffers: a tick
+    // later, since a free noted now makes this tick a busy one) left, after
+    // the burst (base/heap_trim.h).
+    blockstore::IoBuffers().ReleaseUnneeded();
     MaybeTrimHeap();
     l.Lock();
   }
