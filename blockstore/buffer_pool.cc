@@ -4,16 +4,9 @@
 #include <utility>
 
 #include "base/heap_trim.h"
+#include "base/sanitizers.h"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HOODYFS_POOL_POISON 1
-#endif
-#endif
-#ifdef __SANITIZE_ADDRESS__
-#define HOODYFS_POOL_POISON 1
-#endif
-#ifdef HOODYFS_POOL_POISON
+#ifdef HOODYFS_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
 
@@ -23,14 +16,14 @@ namespace {
 // An idle buffer is poisoned under AddressSanitizer: a use through a lease
 // that ended is caught, as a use after free would be.
 void Poison(AlignedBuffer& b) {
-#ifdef HOODYFS_POOL_POISON
+#ifdef HOODYFS_ASAN
   ASAN_POISON_MEMORY_REGION(b.data(), b.size_bytes());
 #else
   (void)b;
 #endif
 }
 void Unpoison(AlignedBuffer& b) {
-#ifdef HOODYFS_POOL_POISON
+#ifdef HOODYFS_ASAN
   ASAN_UNPOISON_MEMORY_REGION(b.data(), b.size_bytes());
 #else
   (void)b;

@@ -7,15 +7,11 @@
 #include <new>
 
 #include "base/heap_trim.h"
+#include "base/sanitizers.h"
 
 // Under AddressSanitizer every allocation is its own heap block, freed at
 // once, so a use after a rollback erased an entry is still caught.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HOODYFS_ARENA_PER_ALLOCATION 1
-#endif
-#endif
-#ifdef __SANITIZE_ADDRESS__
+#ifdef HOODYFS_ASAN
 #define HOODYFS_ARENA_PER_ALLOCATION 1
 #endif
 

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/sanitizers.h"
 #include "base/testing/temp_dir.h"
 #include "snapshotter/engine/filesystem.h"
 #include "snapshotter/engine/store.h"
@@ -32,15 +33,7 @@ constexpr int kWriters = 4;
 // operations still interleave every thread with every other. The same under
 // AddressSanitizer (CI's second pass), where the full count took 78 s, the
 // longest test of that pass; the full count runs in the first pass.
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define HOODYFS_UNDER_SANITIZER 1
-#endif
-#endif
-#ifdef __SANITIZE_ADDRESS__
-#define HOODYFS_UNDER_SANITIZER 1
-#endif
-#ifdef HOODYFS_UNDER_SANITIZER
+#ifdef HOODYFS_SANITIZED
 constexpr int kOpsPerWriter = 200;
 #else
 constexpr int kOpsPerWriter = 600;

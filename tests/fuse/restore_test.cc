@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/sanitizers.h"
 #include "base/testing/status_macros.h"
 #include "base/unique_fd.h"
 #include "tests/fuse/mount_fixture.h"
@@ -163,15 +164,7 @@ constexpr int kFilesPerDir = 100;
 // Issue 12's scale: 100,000 inodes cached. A tenth under a sanitizer (CI's
 // second and third passes), where the walks through the mount are several
 // times slower; the full count runs in the first pass.
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define HOODYFS_UNDER_SANITIZER 1
-#endif
-#endif
-#ifdef __SANITIZE_ADDRESS__
-#define HOODYFS_UNDER_SANITIZER 1
-#endif
-#ifdef HOODYFS_UNDER_SANITIZER
+#ifdef HOODYFS_SANITIZED
 constexpr int kManyDirs = 20;
 constexpr int kManyFilesPerDir = 500;
 #else
