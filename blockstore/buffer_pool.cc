@@ -1,35 +1,13 @@
 #include "blockstore/buffer_pool.h"
 
+#include <sanitizer/asan_interface.h>
+
 #include <algorithm>
 #include <utility>
 
 #include "base/heap_trim.h"
-#include "base/sanitizers.h"
-
-#ifdef HOODYFS_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
 
 namespace hoodyfs::blockstore {
-
-namespace {
-// An idle buffer is poisoned under AddressSanitizer: a use through a lease
-// that ended is caught, as a use after free would be.
-void Poison(AlignedBuffer& b) {
-#ifdef HOODYFS_ASAN
-  ASAN_POISON_MEMORY_REGION(b.data(), b.size_bytes());
-#else
-  (void)b;
-#endif
-}
-void Unpoison(AlignedBuffer& b) {
-#ifdef HOODYFS_ASAN
-  ASAN_UNPOISON_MEMORY_REGION(b.data(), b.size_bytes());
-#else
-  (void)b;
-#endif
-}
-}  // namespace
 
 BufferPool::Lease::Lease(Lease&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)), buffer_(std::move(other.buffer_)) {}
@@ -58,7 +36,7 @@ BufferPool::Lease BufferPool::Borrow(size_t bytes) {
     if (!idle_.empty()) {
       AlignedBuffer b = std::move(idle_.back());
       idle_.pop_back();
-      Unpoison(b);
+      ASAN_UNPOISON_MEMORY_REGION(b.data(), b.size_bytes());
       return Lease(this, std::move(b));
     }
   }
@@ -71,7 +49,9 @@ void BufferPool::Return(AlignedBuffer buffer) noexcept {
   if (buffer.size_bytes() != buffer_bytes_) return;  // replaced: freed here
   try {
     idle_.push_back(std::move(buffer));
-    Poison(idle_.back());
+    // An idle buffer is poisoned under AddressSanitizer (a no-op without
+    // it): a use through a lease that ended is caught.
+    ASAN_POISON_MEMORY_REGION(idle_.back().data(), idle_.back().size_bytes());
   } catch (...) {
     // No room to keep it: it is freed, and the next borrower makes one.
   }
@@ -86,7 +66,7 @@ size_t BufferPool::ReleaseUnneeded() {
     for (size_t i = 0; i < excess && !idle_.empty(); ++i) {
       freed.push_back(std::move(idle_.back()));
       idle_.pop_back();
-      Unpoison(freed.back());
+      ASAN_UNPOISON_MEMORY_REGION(freed.back().data(), freed.back().size_bytes());
     }
     most_lent_ = lent_;
   }
