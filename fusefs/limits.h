@@ -11,6 +11,15 @@ namespace hoodyfs::fusefs {
 // 1 MiB (one extent), so a request maps to at most two pieces.
 inline constexpr uint32_t kMaxWriteBytes = 1u << 20;
 
+// Requests the kernel keeps in flight without a caller waiting for each
+// (read-ahead READs, writeback of cached pages, O_DIRECT requests of an
+// asynchronous submitter), and the number past which its read-ahead holds
+// back ("congested"). The kernel's defaults, 12 and 9, let a cold
+// sequential reader keep about three READs in flight; these let it keep
+// six to eight (docs/benchmarks.md, "Background requests").
+inline constexpr unsigned kMaxBackgroundRequests = 64;
+inline constexpr unsigned kCongestionThreshold = kMaxBackgroundRequests * 3 / 4;
+
 // FUSE worker threads per session. Each blocks in at most one engine call,
 // and every engine call holds at most one LMDB read transaction.
 inline constexpr unsigned kDefaultFuseThreads = 8;

@@ -2,6 +2,8 @@
 //
 // What INIT negotiates, and why (docs/design.md, "FUSE layer"):
 //  - max_write 1 MiB: one engine write piece per request.
+//  - max_background 64 and congestion_threshold 48 (the kernel's 12 and 9
+//    kept a cold sequential read at about three READs in flight).
 //  - async read, parallel dirops, readdirplus (auto), cached symlinks.
 //  - writeback cache only when MountOptions asks (measured: off by default).
 //  - no splice: the engine copies into aligned buffers anyway.
@@ -42,6 +44,8 @@ void Init(void* userdata, fuse_conn_info* conn) noexcept {
   auto drop = [&](unsigned cap) { conn->want &= ~cap; };
   conn->max_write = kMaxWriteBytes;
   conn->time_gran = 1;
+  conn->max_background = kMaxBackgroundRequests;
+  conn->congestion_threshold = kCongestionThreshold;
   want(FUSE_CAP_ASYNC_READ);
   want(FUSE_CAP_PARALLEL_DIROPS);
   want(FUSE_CAP_READDIRPLUS);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "base/testing/status_macros.h"
 #include "base/unique_fd.h"
 #include "fusefs/backing_dev.h"
+#include "fusefs/limits.h"
 #include "tests/fuse/mount_fixture.h"
 
 namespace hoodyfs::testing {
@@ -103,6 +105,30 @@ TEST_F(MountTest, SequentialReadsGetAReadAheadWindowOfFourLargestRequests) {
   const std::string window = BdiValue(mountpoint(), "read_ahead_kb");
   if (window.empty()) GTEST_SKIP() << "no read_ahead_kb in sysfs";
   EXPECT_GE(std::stoul(window), fusefs::kReadAheadKiB);
+}
+
+// The kernel keeps up to kMaxBackgroundRequests READs of its read-ahead
+// (and writebacks, and asynchronous O_DIRECT requests) in flight, where its
+// default of 12 held a cold sequential read at about three (fusefs/limits.h).
+// The connection's settings show in the fusectl filesystem, named by the
+// kernel's number for the superblock's device.
+TEST_F(MountTest, TheKernelKeepsSixtyFourBackgroundRequestsInFlight) {
+  struct stat st;
+  ASSERT_EQ(::stat(mountpoint().c_str(), &st), 0);
+  const std::string connection =
+      "/sys/fs/fuse/connections/" + std::to_string((major(st.st_dev) << 20) | minor(st.st_dev));
+  std::ifstream max_background(connection + "/max_background");
+  std::ifstream congestion(connection + "/congestion_threshold");
+  if (!max_background || !congestion) {
+    GTEST_SKIP() << "no " << connection
+                 << " (fusectl is not mounted: mount -t fusectl none /sys/fs/fuse/connections)";
+  }
+  unsigned most = 0;
+  unsigned congested_at = 0;
+  max_background >> most;
+  congestion >> congested_at;
+  EXPECT_EQ(most, fusefs::kMaxBackgroundRequests);
+  EXPECT_EQ(congested_at, fusefs::kCongestionThreshold);
 }
 
 // With the writeback cache the kernel's strict dirty limit for FUSE (1% of
