@@ -251,7 +251,21 @@ Result<size_t> FileSystem::Write(Ino ino, uint64_t offset, std::span<const char>
     return Status::FileTooBig("write would end past the largest file size (2^63 - 1 bytes)");
   }
   if (data.empty()) return size_t{0};
-  std::lock_guard file_lock(internals().InodeLock(ino));
+  // A write of whole blocks reads none of the file's old contents, so the
+  // file's other such writes may run beside it (asynchronous O_DIRECT
+  // writers, several processes writing pages of one database file): each
+  // maps its blocks in its own scope, and where two overlap the later scope
+  // wins, block by block, as on a local filesystem's concurrent direct
+  // writes. A write with partial edge blocks, a truncate and an fallocate
+  // read what they keep of the old blocks, so they hold the lock alone.
+  const bool whole_blocks = offset % kBlockSize == 0 && data.size() % kBlockSize == 0;
+  std::shared_lock shared_file_lock(internals().InodeLock(ino), std::defer_lock);
+  std::unique_lock file_lock(internals().InodeLock(ino), std::defer_lock);
+  if (whole_blocks) {
+    shared_file_lock.lock();
+  } else {
+    file_lock.lock();
+  }
   size_t done = 0;
   while (done < data.size()) {
     const uint64_t at = offset + done;

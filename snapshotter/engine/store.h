@@ -359,10 +359,12 @@ class Store {
 
   // Per-inode write serialization (striped): a write's read-modify-write of
   // edge blocks and its chunk update must not interleave with another
-  // write or truncate of the same file.
+  // write or truncate of the same file. Held exclusively by those; a write
+  // of whole blocks reads nothing of the file, so it holds it shared and
+  // runs beside other such writes (fs_data.cc, FileSystem::Write).
   static constexpr size_t kInodeLockStripes = 256;
-  std::mutex& InodeLock(Ino ino) { return inode_locks_[ino.value % kInodeLockStripes]; }
-  std::array<std::mutex, kInodeLockStripes> inode_locks_;
+  std::shared_mutex& InodeLock(Ino ino) { return inode_locks_[ino.value % kInodeLockStripes]; }
+  std::array<std::shared_mutex, kInodeLockStripes> inode_locks_;
 
   // Open-file counts, so an unlinked open file keeps its data until release.
   // Keyed by container and inode: a copy shares inode numbers with the
