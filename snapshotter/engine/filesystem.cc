@@ -115,7 +115,7 @@ Result<Attr> FileSystem::SetAttr(Ino ino, const SetAttrRequest& req) {
   }
   Attr out;
   // A size change rewrites chunk maps: serialize it with writes to the file.
-  std::unique_lock<std::shared_mutex> file_lock(internals().InodeLock(ino), std::defer_lock);
+  std::unique_lock<index::StateMutex> file_lock(internals().InodeLock(ino), std::defer_lock);
   if (req.size) file_lock.lock();
   HOODY_RETURN_IF_ERROR(Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
     HOODY_ASSIGN_OR_RETURN(InodeRecord rec, meta.MustGetInode(s, g, ino));

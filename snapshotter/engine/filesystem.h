@@ -480,8 +480,11 @@ class FileSystem {
   Status AddReserved(const index::KvScope& s, Attr* attr) const;
   // Before a write of [offset, offset + length): kNoSpace when the blocks it
   // does not draw from a reservation would take room that reservations hold
-  // (or the store is full). REQUIRES: the inode lock.
+  // (or the store is full). REQUIRES: the inode lock, exclusively when
+  // the range holds reserved blocks (AnyReserved).
   Status CheckRoomForWrite(Ino ino, uint64_t offset, uint64_t length);
+  // Whether fallocate reserved any block of [offset, offset + length).
+  Result<bool> AnyReserved(Ino ino, uint64_t offset, uint64_t length);
 
   // The store's inside, as the engine sees it (store_internals.h).
   EngineInternals internals() const;

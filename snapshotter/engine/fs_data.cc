@@ -257,12 +257,22 @@ Result<size_t> FileSystem::Write(Ino ino, uint64_t offset, std::span<const char>
   // maps its blocks in its own scope, and where two overlap the later scope
   // wins, block by block, as on a local filesystem's concurrent direct
   // writes. A write with partial edge blocks, a truncate and an fallocate
-  // read what they keep of the old blocks, so they hold the lock alone.
+  // read what they keep of the old blocks, so they hold the lock alone. So
+  // does a write into blocks fallocate reserved: CheckRoomForWrite lets it
+  // skip the room check because it draws on the reservation, and two such
+  // writes at once would both count the same reserved blocks. Under the
+  // shared lock no reservation of this file can appear (fallocate holds the
+  // lock alone), so a range found without one stays without.
   const bool whole_blocks = offset % kBlockSize == 0 && data.size() % kBlockSize == 0;
-  std::shared_lock shared_file_lock(internals().InodeLock(ino), std::defer_lock);
-  std::unique_lock file_lock(internals().InodeLock(ino), std::defer_lock);
+  std::shared_lock<index::StateMutex> shared_file_lock(internals().InodeLock(ino), std::defer_lock);
+  std::unique_lock<index::StateMutex> file_lock(internals().InodeLock(ino), std::defer_lock);
   if (whole_blocks) {
     shared_file_lock.lock();
+    HOODY_ASSIGN_OR_RETURN(const bool reserved, AnyReserved(ino, offset, data.size()));
+    if (reserved) {
+      shared_file_lock.unlock();
+      file_lock.lock();
+    }
   } else {
     file_lock.lock();
   }
@@ -394,8 +404,9 @@ Status FileSystem::WritePiece(Ino ino, uint64_t offset, std::span<const char> da
   // 4. Claim the blocks and map them, in the head that is current now.
   Status st = Mutate([&](WriteScope& s, Meta& meta, GenId g) -> Status {
     // Freezes since step 1 give heads that start from the same contents
-    // (and the file lock kept this file's data still); a branch replaced the
-    // tree this write was aimed at.
+    // (and a write with edge blocks held the file's lock alone, so the old
+    // bytes it read are still the file's); a branch replaced the tree this
+    // write was aimed at.
     HOODY_ASSIGN_OR_RETURN(EngineInternals::HeadInfo now, internals().CurrentHeadInfo(*container_));
     if (now.lineage != lineage) {
       return Status::Stale("the container was restored to another generation during the write");

@@ -164,6 +164,18 @@ Status FileSystem::NoRoomToReserve(uint64_t blocks, uint64_t avail) {
                          std::to_string(avail) + " are free");
 }
 
+Result<bool> FileSystem::AnyReserved(Ino ino, uint64_t offset, uint64_t length) {
+  if (read_only() || length == 0) return false;
+  const uint64_t first = offset / kBlockSize;
+  const uint64_t end = (offset + length - 1) / kBlockSize + 1;
+  uint64_t reserved = 0;
+  HOODY_RETURN_IF_ERROR(Inspect([&](const KvScope& s, Meta&, GenId) -> Status {
+    HOODY_ASSIGN_OR_RETURN(reserved, CountReserved(s, ino, first, end));
+    return Status::OK();
+  }));
+  return reserved > 0;
+}
+
 Status FileSystem::CheckRoomForWrite(Ino ino, uint64_t offset, uint64_t length) {
   if (read_only()) return Status::OK();
   const uint64_t first = offset / kBlockSize;

@@ -361,10 +361,13 @@ class Store {
   // edge blocks and its chunk update must not interleave with another
   // write or truncate of the same file. Held exclusively by those; a write
   // of whole blocks reads nothing of the file, so it holds it shared and
-  // runs beside other such writes (fs_data.cc, FileSystem::Write).
+  // runs beside other such writes (fs_data.cc, FileSystem::Write). Writer-
+  // preferring (index::StateMutex), so a steady stream of such writes never
+  // keeps a truncate, an fallocate or a partial write waiting; a thread
+  // holds at most one stripe, once.
   static constexpr size_t kInodeLockStripes = 256;
-  std::shared_mutex& InodeLock(Ino ino) { return inode_locks_[ino.value % kInodeLockStripes]; }
-  std::array<std::shared_mutex, kInodeLockStripes> inode_locks_;
+  index::StateMutex& InodeLock(Ino ino) { return inode_locks_[ino.value % kInodeLockStripes]; }
+  std::array<index::StateMutex, kInodeLockStripes> inode_locks_;
 
   // Open-file counts, so an unlinked open file keeps its data until release.
   // Keyed by container and inode: a copy shares inode numbers with the

@@ -119,7 +119,7 @@ class EngineInternals : public StoreInternals {
   // The write lock of `ino`'s stripe: a write's read-modify-write of edge
   // blocks and its chunk update, and a truncate or fallocate, hold it
   // exclusively; a write of whole blocks holds it shared (store.h).
-  std::shared_mutex& InodeLock(Ino ino) const { return store_->InodeLock(ino); }
+  index::StateMutex& InodeLock(Ino ino) const { return store_->InodeLock(ino); }
 
   // Inode numbers and generation ids. REQUIRES: a scope held (a WriteScope
   // for NextIno). next_ino() and next_gen() are one past the highest
