@@ -15,10 +15,12 @@ inline constexpr uint32_t kMaxWriteBytes = 1u << 20;
 // (read-ahead READs, writeback of cached pages, O_DIRECT requests of an
 // asynchronous submitter), and the number past which its read-ahead holds
 // back ("congested"). The kernel's defaults, 12 and 9, let a cold
-// sequential reader keep about three READs in flight; these let it keep
-// six to eight (docs/benchmarks.md, "Background requests").
+// sequential reader keep about three READs in flight; these a mean of 5.4-6.8
+// (docs/benchmarks.md, "Background requests").
 inline constexpr unsigned kMaxBackgroundRequests = 64;
 inline constexpr unsigned kCongestionThreshold = kMaxBackgroundRequests * 3 / 4;
+// The INIT reply carries both in 16 bits (libfuse clamps larger values).
+static_assert(kCongestionThreshold <= kMaxBackgroundRequests && kMaxBackgroundRequests < 65536);
 
 // FUSE worker threads per session. Each blocks in at most one engine call,
 // and every engine call holds at most one LMDB read transaction.

@@ -121,7 +121,8 @@ TEST_F(MountTest, TheKernelKeepsSixtyFourBackgroundRequestsInFlight) {
   std::ifstream congestion(connection + "/congestion_threshold");
   if (!max_background || !congestion) {
     GTEST_SKIP() << "no " << connection
-                 << " (fusectl is not mounted: mount -t fusectl none /sys/fs/fuse/connections)";
+                 << " to read (fusectl not mounted, or not readable: mount -t fusectl none "
+                    "/sys/fs/fuse/connections as root)";
   }
   unsigned most = 0;
   unsigned congested_at = 0;
