@@ -63,6 +63,33 @@ void Snapshot(FileSystem& fs, Ino dir, const std::string& prefix,
   }
 }
 
+// What the threads of a test found wrong, reported on the test's thread
+// after they are joined (gtest's assertions are not for other threads).
+class Failures {
+ public:
+  void Add(const std::string& what) {
+    std::lock_guard l(mu_);
+    found_.push_back(what);
+  }
+  // Reports what was found so far, once. REQUIRES: every thread that adds
+  // has been joined.
+  void Report() {
+    for (const auto& f : found_) ADD_FAILURE() << f;
+    found_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> found_;
+};
+
+// Counts a writer thread out on every exit, failures included, so the
+// threads that run until every writer is done always stop.
+struct CountOnExit {
+  std::atomic<int>& done;
+  ~CountOnExit() { ++done; }
+};
+
 class EngineStressTest : public ::testing::Test {
  protected:
   testing::TempDir dir_ = testing::TempDir::Create().value();
@@ -84,22 +111,13 @@ TEST_F(EngineStressTest, ConcurrentWritersFreezerFlusherAndReaders) {
   std::atomic<int> writers_done{0};
   std::mutex frozen_mu;
   std::vector<GenId> frozen;
-  std::vector<std::string> failures;
-  std::mutex failures_mu;
-  auto fail = [&](const std::string& what) {
-    std::lock_guard l(failures_mu);
-    failures.push_back(what);
-  };
+  Failures failures;
+  auto fail = [&](const std::string& what) { failures.Add(what); };
 
   std::vector<std::thread> threads;
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
-      // Counted on every exit, failures included, so the freezer and the
-      // reader always stop.
-      struct Done {
-        std::atomic<int>& n;
-        ~Done() { ++n; }
-      } done{writers_done};
+      CountOnExit counted{writers_done};
       std::mt19937_64 rng(1000 + w);
       std::map<std::string, std::string> model;  // name -> bytes
       FileSystem mine = store->Head("c").value();
@@ -170,7 +188,7 @@ TEST_F(EngineStressTest, ConcurrentWritersFreezerFlusherAndReaders) {
     }
   });
   for (auto& t : threads) t.join();
-  for (const auto& f : failures) ADD_FAILURE() << f;
+  failures.Report();
 
   // Frozen generations read the same after a reopen as before it: at most
   // kReopenChecked of them, spread evenly from the first to the last. The
@@ -248,19 +266,12 @@ TEST_F(EngineStressTest, WholeBlockWritersOfOneFileNeverTearNorLoseABlock) {
   // The bytes partial writes put anywhere: 0xEE, never a byte of a stamp.
   constexpr char kPartialByte = static_cast<char>(0xEE);
   std::atomic<int> writers_done{0};
-  std::vector<std::string> failures;
-  std::mutex failures_mu;
-  auto fail = [&](const std::string& what) {
-    std::lock_guard l(failures_mu);
-    failures.push_back(what);
-  };
+  Failures failures;
+  auto fail = [&](const std::string& what) { failures.Add(what); };
   std::vector<std::thread> threads;
   for (int w = 0; w < kBlockWriters; ++w) {
     threads.emplace_back([&, w] {
-      struct Done {
-        std::atomic<int>& n;
-        ~Done() { ++n; }
-      } done{writers_done};
+      CountOnExit counted{writers_done};
       std::mt19937_64 rng(2000 + w);
       FileSystem mine = store->Head("c").value();
       for (int i = 0; i < kWritesEach; ++i) {
@@ -306,7 +317,7 @@ TEST_F(EngineStressTest, WholeBlockWritersOfOneFileNeverTearNorLoseABlock) {
     }
   });
   for (auto& t : threads) t.join();
-  for (const auto& f : failures) ADD_FAILURE() << f;
+  failures.Report();
 
   auto check_blocks = [&](FileSystem& view, const std::string& what) {
     auto attr = view.GetAttr(file);
@@ -371,7 +382,7 @@ TEST_F(EngineStressTest, WholeBlockWritersOfOneFileNeverTearNorLoseABlock) {
     });
   }
   for (auto& t : threads) t.join();
-  for (const auto& f : failures) ADD_FAILURE() << f;
+  failures.Report();
   auto attr = fs.GetAttr(file);
   ASSERT_TRUE(attr.ok()) << attr.status().ToString();
   EXPECT_EQ(attr->size,
