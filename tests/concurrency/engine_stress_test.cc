@@ -83,6 +83,21 @@ class Failures {
   std::vector<std::string> found_;
 };
 
+// The stamp of writer `w`'s write number `i`: odd below 2^16 and 1..4
+// above, so none of its bytes is 0 or 0xEE (the byte partial writes use).
+uint64_t Stamp(int w, int i) {
+  return (uint64_t{1} + static_cast<uint64_t>(w)) << 32 | (static_cast<uint64_t>(i) * 2 + 1);
+}
+
+// `blocks` whole blocks with `stamp` in every 8 bytes.
+std::string Stamped(uint64_t stamp, uint64_t blocks) {
+  std::string data(blocks * kBlockSize, '\0');
+  for (size_t at = 0; at < data.size(); at += sizeof(stamp)) {
+    std::memcpy(data.data() + at, &stamp, sizeof(stamp));
+  }
+  return data;
+}
+
 // Counts a writer thread out on every exit, failures included, so the
 // threads that run until every writer is done always stop.
 struct CountOnExit {
@@ -244,13 +259,8 @@ TEST_F(EngineStressTest, ConcurrentWritersFreezerFlusherAndReaders) {
 TEST_F(EngineStressTest, WholeBlockWritersOfOneFileNeverTearNorLoseABlock) {
   constexpr int kBlockWriters = 4;
   constexpr uint64_t kFileBlocks = 64;
-  // Fewer under a sanitizer, as kOpsPerWriter above: the freezer's
-  // generations pile up the longer the writers run.
-#ifdef HOODYFS_SANITIZED
-  constexpr int kWritesEach = 150;
-#else
-  constexpr int kWritesEach = 600;
-#endif
+  // As many as the test above, for the same reason (fewer under a sanitizer).
+  constexpr int kWritesEach = kOpsPerWriter;
   const std::string path = dir_.File("store");
   ASSERT_TRUE(Store::Init(path).ok());
   snapshotter::StoreOptions options;
@@ -277,16 +287,12 @@ TEST_F(EngineStressTest, WholeBlockWritersOfOneFileNeverTearNorLoseABlock) {
       for (int i = 0; i < kWritesEach; ++i) {
         const uint64_t first = rng() % kFileBlocks;
         const uint64_t count = 1 + rng() % std::min<uint64_t>(8, kFileBlocks - first);
-        // Odd below 2^16, and 1..4 above: no byte is kPartialByte.
-        const uint64_t stamp = (uint64_t{1} + w) << 32 | (static_cast<uint64_t>(i) * 2 + 1);
+        const uint64_t stamp = Stamp(w, i);
         {
           std::lock_guard l(stamps_mu);
           for (uint64_t b = first; b < first + count; ++b) stamps[b].push_back(stamp);
         }
-        std::string data(count * kBlockSize, '\0');
-        for (size_t at = 0; at < data.size(); at += sizeof(stamp)) {
-          std::memcpy(data.data() + at, &stamp, sizeof(stamp));
-        }
+        const std::string data = Stamped(stamp, count);
         auto n = mine.Write(file, first * kBlockSize, data);
         if (!n.ok() || *n != data.size()) return fail("whole-block write failed");
       }
@@ -369,11 +375,8 @@ TEST_F(EngineStressTest, WholeBlockWritersOfOneFileNeverTearNorLoseABlock) {
       FileSystem mine = store->Head("c").value();
       for (int i = 0; i < kWritesEach; ++i) {
         const uint64_t b = (rng() % (kOwnedBlocks / kBlockWriters)) * kBlockWriters + w;
-        const uint64_t stamp = (uint64_t{1} + w) << 32 | (static_cast<uint64_t>(i) * 2 + 1);
-        std::string data(kBlockSize, '\0');
-        for (size_t at = 0; at < data.size(); at += sizeof(stamp)) {
-          std::memcpy(data.data() + at, &stamp, sizeof(stamp));
-        }
+        const uint64_t stamp = Stamp(w, i);
+        const std::string data = Stamped(stamp, 1);
         auto n = mine.Write(file, b * kBlockSize, data);
         if (!n.ok() || *n != data.size()) return fail("owned write failed");
         last[b] = stamp;
