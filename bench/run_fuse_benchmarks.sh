@@ -32,6 +32,11 @@
 #   untar     `tar xf` of /usr/include (an uncompressed tar made once in the
 #             scratch directory, so gzip's CPU does not dilute the ratios),
 #             then `rm -rf` of the tree; seconds, wall clock, nothing synced
+#   smallfiles  `tar xf` of SMALL_FILES files of 512 bytes in directories of
+#             1000 (a tar made once in the scratch directory), then drop
+#             caches (the kernel forgets the tree: every name is looked up
+#             again) and `find -ls` of it (a stat of every entry), then
+#             `rm -rf`; seconds, wall clock, nothing synced
 #   snapshot  hoodyfs, btrfs, zfs-fuse: after an untar of /usr/include into the
 #             container, SNAPSHOTS snapshot creates idle, then fio's 1 MiB
 #             writes into a file of the same container, WRITER_ALONE_S
@@ -51,7 +56,7 @@
 #
 # usage: bench/run_fuse_benchmarks.sh [BUILD_DIR [OUT_DIR]]
 #   env: REPS (3), TARGETS (all six above), STAGES (all), SEQ_SIZE (1G),
-#   RUNTIME (20), FSMARK_FILES (20000), SNAPSHOTS (50), WRITER_ALONE_S (10; 0: none),
+#   RUNTIME (20), FSMARK_FILES (20000), SMALL_FILES (100000), SNAPSHOTS (50), WRITER_ALONE_S (10; 0: none),
 #   MEM_FILES (1000000),
 #   HOODYFS_BENCH_DIR (scratch parent, default /var/tmp; a real disk),
 #   HOODYFS_MOUNT_OPTS (added to hoodyfs mount, e.g. "-o writeback_cache").
@@ -81,10 +86,11 @@ HOODYFS=$BUILD/cli/hoodyfs
 SNAP=$BUILD/cli/hoodyfs-snap
 REPS=${REPS:-3}
 TARGETS=${TARGETS:-"ext4 hoodyfs bindfs fuse-overlayfs btrfs zfs-fuse"}
-STAGES=${STAGES:-"import fio fsmark untar snapshot memory"}
+STAGES=${STAGES:-"import fio fsmark untar smallfiles snapshot memory"}
 SEQ_SIZE=${SEQ_SIZE:-1G}
 RUNTIME=${RUNTIME:-20}
 FSMARK_FILES=${FSMARK_FILES:-20000}
+SMALL_FILES=${SMALL_FILES:-100000}
 SNAPSHOTS=${SNAPSHOTS:-50}
 WRITER_ALONE_S=${WRITER_ALONE_S:-10}
 MEM_FILES=${MEM_FILES:-1000000}
@@ -108,7 +114,7 @@ since_ms() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", (b - a) 
   echo "repetitions: $REPS; targets: $TARGETS; stages: $STAGES"
   echo "before: $("$PROBE" "$SCRATCH")"
   echo "seq size: $SEQ_SIZE; random runtime: ${RUNTIME}s; fs_mark files: $FSMARK_FILES;" \
-    "snapshots: $SNAPSHOTS; memory files: $MEM_FILES"
+    "small files: $SMALL_FILES; snapshots: $SNAPSHOTS; memory files: $MEM_FILES"
   echo "hoodyfs: $(git -C "$(dirname "$0")" rev-parse --short HEAD 2> /dev/null)" \
     "($(grep -m1 CMAKE_BUILD_TYPE: "$BUILD/CMakeCache.txt" | cut -d= -f2))"
   dpkg-query -W -f='${Package} ${Version}\n' fio fsmark hyperfine bindfs fuse-overlayfs \
@@ -312,6 +318,51 @@ if has_stage untar; then
       fi
     done
   done
+fi
+
+# --- small files -----------------------------------------------------------------
+SMALL_TARBALL=$SCRATCH/small.tar
+if has_stage smallfiles; then
+  # The tree, made once on the scratch directory's own filesystem: 512 bytes
+  # of one repeated letter per file, names as a package's files might be.
+  src=$SCRATCH/small-src
+  /usr/bin/python3 - "$src" "$SMALL_FILES" << 'PY'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    d = os.path.join(root, f"dir{i // 1000:04d}")
+    if i % 1000 == 0:
+        os.makedirs(d)
+    with open(os.path.join(d, f"file-{i:06d}.txt"), "wb") as f:
+        f.write(bytes([97 + i % 26]) * 512)
+PY
+  tar cf "$SMALL_TARBALL" -C "$src" .
+  rm -rf "$src"
+  for ((rep = 1; rep <= REPS; rep++)); do
+    for t in "${ACTIVE[@]}"; do
+      mark "smallfiles rep $rep $t"
+      d=${DIR[$t]}/small-$rep
+      mkdir -p "$d"
+      sync
+      start=$EPOCHREALTIME
+      if ! tar xf "$SMALL_TARBALL" -C "$d"; then
+        record smallfiles tar_xf_s "$t" "$rep" FAIL ""
+        rm -rf "$d"
+        continue
+      fi
+      record smallfiles tar_xf_s "$t" "$rep" "$(since "$start")" s
+      cold "$t"
+      start=$EPOCHREALTIME
+      n=$(find "$d" -ls | wc -l)
+      record smallfiles find_ls_s "$t" "$rep" "$(since "$start")" s
+      want=$((SMALL_FILES + (SMALL_FILES + 999) / 1000 + 1))  # files, directories, the top
+      ((n == want)) || log "!! find -ls on $t listed $n entries, not $want"
+      start=$EPOCHREALTIME
+      rm -rf "$d"
+      record smallfiles rm_rf_s "$t" "$rep" "$(since "$start")" s
+    done
+  done
+  rm -f "$SMALL_TARBALL"
 fi
 
 # --- snapshot create, idle and under a streaming writer ----------------------------

@@ -31,6 +31,9 @@ ROWS = [
     ("fsmark", "creates_4k", "fs_mark creates of 4 KiB files, no sync"),
     ("untar", "tar_xf_s", "tar xf /usr/include (lower is better)"),
     ("untar", "rm_rf_s", "rm -rf of that tree (lower is better)"),
+    ("smallfiles", "tar_xf_s", "tar xf of 100k files of 512 B (lower is better)"),
+    ("smallfiles", "find_ls_s", "cold find -ls of them (lower is better)"),
+    ("smallfiles", "rm_rf_s", "rm -rf of them (lower is better)"),
     ("import", "wall_s", "import /usr/include: hoodyfs import vs cp -a + sync (lower is better)"),
     ("import", "files_per_s", "  entries/s"),
     ("import", "MBps", "  MB/s of file data"),
@@ -90,7 +93,7 @@ def memory(samples):
 def stage_of(parts):
     """The stage a "TIME == ..." line of load.log starts: fio's repetitions and
     targets are one stage, the others are named by their first two words."""
-    if parts[2] in ("fio", "fs_mark", "untar"):
+    if parts[2] in ("fio", "fs_mark", "untar", "smallfiles"):
         return parts[2]
     return " ".join(parts[2:4])
 
