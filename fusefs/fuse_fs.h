@@ -48,8 +48,9 @@ struct FuseFs {
   std::atomic<AtimeMode> atime{AtimeMode::kRelatime};
 
   // The session's device I/O; whether the kernel left clearing setuid and
-  // setgid to us (FUSE_HANDLE_KILLPRIV_V2, negotiated at INIT).
-  KernelChannel channel{/*want_killpriv_v2=*/true};
+  // setgid to us (FUSE_HANDLE_KILLPRIV_V2, negotiated at INIT) and serves
+  // requests through io_uring (fuse_uring).
+  KernelChannel channel{/*want_killpriv_v2=*/true, options.fuse_uring};
 
   // Negotiated at INIT.
   std::atomic<bool> posix_acl{false};

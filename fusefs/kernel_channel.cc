@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "base/log.h"
 #include "fusefs/fuse_fs.h"
 
 namespace hoodyfs::fusefs {
@@ -20,11 +21,17 @@ ssize_t ReadHook(int fd, void* buf, size_t len, void* userdata) {
 }
 
 ssize_t WritevHook(int fd, iovec* iov, int count, void* userdata) {
+  ssize_t taken;
+  if (UringTransport::TakeReply(iov, count, &taken)) return taken;
+  KernelChannel& channel = ChannelOf(userdata);
   fuse_init_out patched;
-  const void* replacement = ChannelOf(userdata).PatchReply(iov, count, &patched, sizeof patched);
+  const void* replacement = channel.PatchReply(iov, count, &patched, sizeof patched);
   if (replacement == nullptr) return ::writev(fd, iov, count);
   iovec copy[2] = {iov[0], {const_cast<void*>(replacement), iov[1].iov_len}};
-  return ::writev(fd, copy, 2);
+  const ssize_t n = ::writev(fd, copy, 2);
+  // The kernel has taken the reply (and its flags) once writev returns.
+  if (n > 0) channel.AfterInitReply();
+  return n;
 }
 
 }  // namespace
@@ -37,15 +44,19 @@ bool KernelChannel::Install(fuse_session* se) {
 }
 
 void KernelChannel::NoteRequest(const void* buf, size_t len) {
-  if (!want_killpriv_v2_ || len < sizeof(fuse_in_header) + sizeof(fuse_init_in)) return;
+  if (!(want_killpriv_v2_ || want_uring_) || len < sizeof(fuse_in_header) + sizeof(fuse_init_in)) {
+    return;
+  }
   fuse_in_header in;
   std::memcpy(&in, buf, sizeof in);
   if (in.opcode != FUSE_INIT) return;
   fuse_init_in init;
   std::memcpy(&init, static_cast<const char*>(buf) + sizeof in, sizeof init);
-  if ((init.flags & FUSE_HANDLE_KILLPRIV_V2) != 0) {
-    init_unique_.store(in.unique, std::memory_order_release);
-  }
+  offer_killpriv_v2_ = want_killpriv_v2_ && (init.flags & FUSE_HANDLE_KILLPRIV_V2) != 0;
+  // flags2 counts only with FUSE_INIT_EXT.
+  offer_uring_ = want_uring_ && (init.flags & FUSE_INIT_EXT) != 0 &&
+                 (init.flags2 & UringTransport::kInitFlags2Bit) != 0;
+  if (offer_killpriv_v2_ || offer_uring_) init_unique_.store(in.unique, std::memory_order_release);
 }
 
 const void* KernelChannel::PatchReply(const iovec* iov, int count, void* scratch,
@@ -59,14 +70,43 @@ const void* KernelChannel::PatchReply(const iovec* iov, int count, void* scratch
   // is in every version of it.
   const size_t len = iov[1].iov_len;
   if (len > scratch_len || len < offsetof(fuse_init_out, flags) + sizeof(uint32_t)) return nullptr;
-  std::memcpy(scratch, iov[1].iov_base, len);
-  uint32_t flags;
-  std::memcpy(&flags, static_cast<char*>(scratch) + offsetof(fuse_init_out, flags), sizeof flags);
-  flags |= FUSE_HANDLE_KILLPRIV_V2;
-  std::memcpy(static_cast<char*>(scratch) + offsetof(fuse_init_out, flags), &flags, sizeof flags);
   init_unique_.store(0, std::memory_order_relaxed);
-  killpriv_v2_.store(true, std::memory_order_release);
+  char* reply = static_cast<char*>(scratch);
+  std::memcpy(reply, iov[1].iov_base, len);
+  uint32_t flags;
+  std::memcpy(&flags, reply + offsetof(fuse_init_out, flags), sizeof flags);
+  if (offer_killpriv_v2_) {
+    flags |= FUSE_HANDLE_KILLPRIV_V2;
+    killpriv_v2_.store(true, std::memory_order_release);
+  }
+  // The rings are made before agreeing: once agreed, the kernel holds every
+  // request until each queue has registered an entry.
+  if (offer_uring_ && len >= offsetof(fuse_init_out, flags2) + sizeof(uint32_t)) {
+    Result<std::unique_ptr<UringTransport>> made =
+        UringTransport::Create(se_, uring_threads_per_queue_);
+    if (made.ok()) {
+      uring_ = std::move(made).value();
+      uint32_t flags2;
+      std::memcpy(&flags2, reply + offsetof(fuse_init_out, flags2), sizeof flags2);
+      flags2 |= static_cast<uint32_t>(UringTransport::kInitFlags2Bit);
+      std::memcpy(reply + offsetof(fuse_init_out, flags2), &flags2, sizeof flags2);
+      flags |= FUSE_INIT_EXT;
+    } else {
+      Log(LogLevel::kWarning, "requests go through /dev/fuse: " + made.status().ToString());
+    }
+  }
+  std::memcpy(reply + offsetof(fuse_init_out, flags), &flags, sizeof flags);
   return scratch;
+}
+
+void KernelChannel::AfterInitReply() {
+  if (uring_ == nullptr || uring_started_.load(std::memory_order_relaxed)) return;
+  uring_->Start();
+  uring_started_.store(true, std::memory_order_release);
+}
+
+void KernelChannel::StopUring() {
+  if (uring_ != nullptr) uring_->Stop();
 }
 
 }  // namespace hoodyfs::fusefs

@@ -12,13 +12,19 @@
 // clearing setuid and setgid on write, truncate, fallocate and chown to
 // the daemon (setid.cc).
 //
-// Every read and write passes through unchanged, except the reply to the
-// kernel's INIT, which gains the flag when the kernel offered it and the
-// mount asked for it. Internal to fusefs/.
+// The second: FUSE over io_uring (fusefs/uring_transport.h), which libfuse
+// 3.14 cannot serve. The INIT reply agrees to it when the kernel offered it
+// and the mount asked for it and the rings could be made; from then on the
+// replies to ring requests go back through their ring (UringTransport::
+// TakeReply, the writev hook's first stop), everything else through
+// /dev/fuse.
 //
-// Thread-safety: the hooks run on every FUSE worker. The kernel sends
-// nothing else before INIT is answered, so the INIT state is written once
-// before any other request is read; it is atomic all the same.
+// Every other read and write passes through unchanged. Internal to fusefs/.
+//
+// Thread-safety: the hooks run on every FUSE worker and ring thread. The
+// kernel sends nothing else before INIT is answered, so the INIT state is
+// written once, on INIT's worker, before any other request is read; the
+// flags others read are atomic. StopUring runs after the loop has ended.
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +32,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+
+#include "fusefs/uring_transport.h"
 
 struct fuse_session;
 
@@ -33,7 +42,8 @@ namespace hoodyfs::fusefs {
 
 class KernelChannel {
  public:
-  explicit KernelChannel(bool want_killpriv_v2) : want_killpriv_v2_(want_killpriv_v2) {}
+  explicit KernelChannel(bool want_killpriv_v2, bool want_uring = false)
+      : want_killpriv_v2_(want_killpriv_v2), want_uring_(want_uring) {}
   KernelChannel(const KernelChannel&) = delete;
   KernelChannel& operator=(const KernelChannel&) = delete;
 
@@ -47,18 +57,41 @@ class KernelChannel {
   // and setgid itself.
   bool killpriv_v2() const { return killpriv_v2_.load(std::memory_order_acquire); }
 
+  // The session the rings serve and their threads per queue (CPU); call
+  // before the loop starts. Without it the transport is never agreed to.
+  void SetUringSession(fuse_session* se, unsigned threads_per_queue) {
+    se_ = se;
+    uring_threads_per_queue_ = threads_per_queue;
+  }
+  // The kernel agreed to FUSE over io_uring and the rings serve.
+  bool uring() const { return uring_started_.load(std::memory_order_acquire); }
+  // Requests served through the rings so far.
+  uint64_t uring_requests() const { return uring() ? uring_->requests_served() : 0; }
+  // After the INIT reply went out: starts the rings it agreed to.
+  void AfterInitReply();
+  // Joins the rings' threads; call once the connection has ended.
+  void StopUring();
+
   // The hooks' work, public for the hooks and the tests: `buf` is a request
   // just read, `iov` a reply about to be written (its first element the
   // fuse_out_header, as libfuse always sends it). PatchReply returns the
-  // replacement for iov[1] when the reply is INIT's and gains the flag
-  // (the caller writes that instead), else nullptr.
+  // replacement for iov[1] when the reply is INIT's and gains a flag (the
+  // caller writes that instead, then calls AfterInitReply), else nullptr.
   void NoteRequest(const void* buf, size_t len);
   const void* PatchReply(const iovec* iov, int count, void* scratch, size_t scratch_len);
 
  private:
   const bool want_killpriv_v2_;
+  const bool want_uring_;
   std::atomic<uint64_t> init_unique_{0};  // 0: INIT not seen, or not to patch
+  // What INIT offered that the mount wants (written before init_unique_).
+  bool offer_killpriv_v2_ = false;
+  bool offer_uring_ = false;
   std::atomic<bool> killpriv_v2_{false};
+  fuse_session* se_ = nullptr;
+  unsigned uring_threads_per_queue_ = 1;
+  std::unique_ptr<UringTransport> uring_;  // made by PatchReply, started by AfterInitReply
+  std::atomic<bool> uring_started_{false};
 };
 
 }  // namespace hoodyfs::fusefs

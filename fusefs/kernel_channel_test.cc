@@ -92,5 +92,34 @@ TEST(KernelChannelTest, OtherRepliesAndAFailedInitPassUnchanged) {
   EXPECT_EQ(ReplyFlags(other, 3) & FUSE_HANDLE_KILLPRIV_V2, 0u);
 }
 
+// FUSE over io_uring is agreed to only when the rings could be made: here
+// there is no session to serve, so the reply must not take the kernel up on
+// its offer (once agreed, the kernel would hold every request for rings that
+// never come).
+TEST(KernelChannelTest, RingsAreNotAgreedToWhenTheyCannotBeMade) {
+  KernelChannel channel(/*want_killpriv_v2=*/false, /*want_uring=*/true);
+  fuse_init_in offer = InitOffering(FUSE_INIT_EXT);
+  offer.flags2 = static_cast<uint32_t>(UringTransport::kInitFlags2Bit);
+  const std::vector<char> init = Request(FUSE_INIT, 5, offer);
+  channel.NoteRequest(init.data(), init.size());
+
+  fuse_out_header out{};
+  out.unique = 5;
+  fuse_init_out reply{};
+  reply.major = 7;
+  reply.flags = FUSE_ASYNC_READ;
+  out.len = sizeof out + sizeof reply;
+  iovec iov[2] = {{&out, sizeof out}, {&reply, sizeof reply}};
+  fuse_init_out scratch;
+  const void* sent = channel.PatchReply(iov, 2, &scratch, sizeof scratch);
+  fuse_init_out seen;
+  std::memcpy(&seen, sent != nullptr ? sent : &reply, sizeof seen);
+  EXPECT_EQ(seen.flags2 & UringTransport::kInitFlags2Bit, 0u);
+  EXPECT_NE(seen.flags & FUSE_ASYNC_READ, 0u) << "libfuse's own flags were lost";
+  channel.AfterInitReply();
+  EXPECT_FALSE(channel.uring());
+  EXPECT_EQ(channel.uring_requests(), 0u);
+}
+
 }  // namespace
 }  // namespace hoodyfs::fusefs

@@ -176,6 +176,8 @@ struct Session::Impl {
   void Stop() {
     invalidator.reset();
     if (loop.joinable()) loop.join();
+    // The connection has ended, so the kernel has ended every ring command.
+    fs->channel.StopUring();
     if (se != nullptr) {
       fuse_session_unmount(se);  // closes the device; the mount is gone already
       fuse_session_destroy(se);
@@ -343,6 +345,8 @@ Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 const std::string& Session::mountpoint() const { return impl_->mountpoint; }
 
+uint64_t Session::uring_requests() const { return impl_->fs->channel.uring_requests(); }
+
 bool Session::Ended() const {
   {
     std::lock_guard l(impl_->fs->init_mu);
@@ -397,6 +401,14 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
                                    " (it logged why on stderr)");
   }
   impl->fs->session.store(impl->se);
+  // The kernel decides what INIT offers when it mounts.
+  if (options.fuse_uring && !UringTransport::KernelAllows()) {
+    Status allowed = UringTransport::AllowInKernel();
+    Log(allowed.ok() ? LogLevel::kInfo : LogLevel::kWarning,
+        allowed.ok()
+            ? std::string("FUSE over io_uring allowed in the kernel (enable_uring=Y)")
+            : "FUSE over io_uring stays off for " + mountpoint + ": " + allowed.ToString());
+  }
   if (fuse_session_mount(impl->se, mountpoint.c_str()) != 0) {
     fuse_session_destroy(impl->se);
     impl->se = nullptr;
@@ -406,6 +418,9 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
   if (!KernelChannel::Install(impl->se)) {
     Log(LogLevel::kWarning, "libfuse refused the device I/O hooks of " + mountpoint +
                                 ": the kernel will ask for security.capability before every write");
+  } else if (options.fuse_uring) {
+    // As many ring threads in all as FUSE workers.
+    impl->fs->channel.SetUringSession(impl->se, std::max(1u, options.max_threads / 2));
   }
 
   Impl* raw = impl.get();
@@ -585,6 +600,7 @@ Status Session::Remount(const MountOptions& next) {
   HOODY_RETURN_IF_ERROR(
       fixed(next.default_permissions == now.default_permissions, "default_permissions"));
   HOODY_RETURN_IF_ERROR(fixed(next.writeback_cache == now.writeback_cache, "writeback_cache"));
+  HOODY_RETURN_IF_ERROR(fixed(next.fuse_uring == now.fuse_uring, "fuse_uring"));
   HOODY_RETURN_IF_ERROR(fixed(next.acl == now.acl, "acl/noacl"));
   if (impl_->frozen_view && !next.read_only) {
     return Status::ReadOnly(mp + " shows a snapshot, which is read-only");

@@ -73,6 +73,13 @@ struct MountOptions {
   // off by default). With it on, a point-in-time snapshot needs
   // FlushDirtyData first.
   bool writeback_cache = false;
+  // FUSE over io_uring (fusefs/uring_transport.h; Linux 6.14+): requests
+  // and replies through per-CPU rings instead of /dev/fuse, a round trip
+  // about half as long (docs/design.md, "FUSE over io_uring"). Lets the
+  // kernel offer it (module parameter enable_uring) when it does not yet;
+  // where the kernel lacks it, requests go through /dev/fuse. On by
+  // default; no_fuse_uring turns it off.
+  bool fuse_uring = true;
   std::vector<std::string> extra;              // raw -o options, passed to libfuse as given
   unsigned max_threads = kDefaultFuseThreads;  // 2..kMaxFuseThreads
   // Called from the session's loop thread when the loop ends without
@@ -159,6 +166,10 @@ class Session {
   // shows this mount. Not from a FUSE request handler (it may stat the
   // mountpoint).
   bool Ended() const;
+
+  // Requests served through FUSE over io_uring so far; 0 when the kernel did
+  // not agree to it (MountOptions::fuse_uring).
+  uint64_t uring_requests() const;
 
   struct Impl;
 

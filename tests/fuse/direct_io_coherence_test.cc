@@ -66,7 +66,14 @@ class Aio {
     iocb* list[1] = {&cb};
     if (::syscall(SYS_io_submit, ctx_, 1, list) != 1) return -errno;
     io_event ev = {};
-    if (::syscall(SYS_io_getevents, ctx_, 1, 1, &ev, nullptr) != 1) return -errno;
+    // EINTR reaps nothing; a signal-like wake-up can reach this thread, as
+    // it can any program's: the test is also the daemon, whose io_uring
+    // threads run in this process.
+    long got;
+    do {
+      got = ::syscall(SYS_io_getevents, ctx_, 1, 1, &ev, nullptr);
+    } while (got < 0 && errno == EINTR);
+    if (got != 1) return -errno;
     return static_cast<long>(ev.res);
   }
 

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 #include "base/testing/status_macros.h"
@@ -64,7 +65,13 @@ void MountTest::SetUp() {
 
 void MountTest::MountView(std::optional<snapshotter::FileSystem> view) {
   if (!view) view = Head();
-  auto s = fusefs::Session::Mount(*store_, *view, mountpoint_, Options());
+  fusefs::MountOptions options = Options();
+  // The FUSE suites run a second time through /dev/fuse alone
+  // (tests/CMakeLists.txt registers them again with this set to 0).
+  if (const char* e = std::getenv("HOODYFS_TEST_FUSE_URING"); e != nullptr && e[0] == '0') {
+    options.fuse_uring = false;
+  }
+  auto s = fusefs::Session::Mount(*store_, *view, mountpoint_, options);
   if (!s.ok() && s.status().code() == Code::kPermission) {
     GTEST_SKIP() << "no permission to mount FUSE: " << s.status().ToString();
   }

@@ -1,0 +1,381 @@
+#include "fusefs/uring_transport.h"
+
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <liburing.h>
+#include <linux/fuse.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "base/log.h"
+#include "fusefs/limits.h"
+
+namespace hoodyfs::fusefs {
+namespace {
+
+// The kernel's side of the protocol (include/uapi/linux/fuse.h, 7.42+; the
+// Debian 12 headers predate it).
+constexpr uint32_t kCmdRegister = 1;        // FUSE_IO_URING_CMD_REGISTER
+constexpr uint32_t kCmdCommitAndFetch = 2;  // FUSE_IO_URING_CMD_COMMIT_AND_FETCH
+constexpr size_t kOpInBytes = 128;          // FUSE_URING_OP_IN_OUT_SZ
+struct EntryInOut {                         // struct fuse_uring_ent_in_out
+  uint64_t flags;
+  uint64_t commit_id;  // the request's unique, to name it in the commit
+  uint32_t payload_sz;
+  uint32_t padding;
+  uint64_t reserved;
+};
+struct RingHeader {  // struct fuse_uring_req_header
+  char in_out[128];  // fuse_in_header of a request, fuse_out_header of a reply
+  char op_in[kOpInBytes];
+  EntryInOut ent;
+};
+static_assert(sizeof(RingHeader) == 288);
+struct CmdReq {  // struct fuse_uring_cmd_req, in the SQE's command area
+  uint64_t flags;
+  uint64_t commit_id;
+  uint16_t qid;
+  uint8_t padding[6];
+};
+constexpr size_t kSqeCmdOffset = 48;  // io_uring_sqe::cmd of an SQE128
+static_assert(kSqeCmdOffset + sizeof(CmdReq) <= 128);
+
+// The payload buffer must hold the largest request or reply: the kernel
+// refuses a registration smaller than max(8 KiB, max_write, max_pages pages).
+constexpr size_t kPayloadBytes = kMaxWriteBytes;
+// In front of the payload, room for a request's fuse_in_header and
+// per-opcode struct, so the request is contiguous as /dev/fuse delivers it.
+constexpr size_t kFrontBytes = 4096;
+static_assert(kFrontBytes >= sizeof(fuse_in_header) + kOpInBytes);
+
+constexpr char kEnableParameter[] = "/sys/module/fuse/parameters/enable_uring";
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+// The kernel makes one queue per possible CPU id (nr_cpu_ids), and uses
+// none of the rings until every queue has an entry.
+unsigned PossibleCpus() {
+  std::ifstream in("/sys/devices/system/cpu/possible");
+  std::string ranges;
+  unsigned highest = 0;
+  bool any = false;
+  if (std::getline(in, ranges)) {
+    std::stringstream s(ranges);
+    std::string part;
+    while (std::getline(s, part, ',')) {
+      const size_t dash = part.find('-');
+      const std::string last = dash == std::string::npos ? part : part.substr(dash + 1);
+      char* end = nullptr;
+      const unsigned long v = std::strtoul(last.c_str(), &end, 10);
+      if (end == last.c_str()) continue;
+      highest = std::max(highest, static_cast<unsigned>(v));
+      any = true;
+    }
+  }
+  if (any) return highest + 1;
+  const int n = ::get_nprocs_conf();
+  return n > 0 ? static_cast<unsigned>(n) : 1;
+}
+
+}  // namespace
+
+// One thread's ring and its one entry: a thread serves one request at a time.
+struct UringTransport::Worker {
+  unsigned qid = 0;
+  io_uring ring{};          // made, used and closed by its thread only
+  bool ring_ready = false;  // the thread's own
+  std::unique_ptr<RingHeader, FreeDeleter> header;
+  std::unique_ptr<char, FreeDeleter> block;  // kFrontBytes, then the payload
+  char* payload = nullptr;
+  iovec iov[2]{};
+  // The request being served: its unique, and whether TakeReply stored the
+  // answer. A request with a payload (a name, a write's data) has its reply
+  // staged in `reply` first: a handler may still read the request after
+  // answering, and the reply would overwrite it.
+  uint64_t unique = 0;
+  bool replied = false;
+  bool stage_reply = false;
+  fuse_out_header staged_out{};
+  std::vector<char> reply;
+  std::atomic<uint64_t> served{0};
+};
+
+namespace {
+thread_local UringTransport::Worker* t_serving = nullptr;
+}  // namespace
+
+bool UringTransport::KernelAllows() {
+  std::ifstream in(kEnableParameter);
+  std::string v;
+  return static_cast<bool>(std::getline(in, v)) && v == "Y";
+}
+
+Status UringTransport::AllowInKernel() {
+  const int fd = ::open(kEnableParameter, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return FromErrno(errno, std::string("open ") + kEnableParameter);
+  const ssize_t n = ::write(fd, "Y", 1);
+  const int err = errno;
+  ::close(fd);
+  if (n != 1) return FromErrno(err, std::string("write Y to ") + kEnableParameter);
+  return Status::OK();
+}
+
+Result<std::unique_ptr<UringTransport>> UringTransport::Create(fuse_session* se,
+                                                               unsigned threads_per_queue) {
+  if (se == nullptr) return Status::NotSupported("FUSE over io_uring: no session");
+  const unsigned queues = PossibleCpus();
+  std::unique_ptr<UringTransport> t(new UringTransport(se));
+  for (unsigned q = 0; q < queues; ++q) {
+    for (unsigned i = 0; i < std::max(1u, threads_per_queue); ++i) {
+      t->workers_.push_back(std::make_unique<Worker>());
+      t->workers_.back()->qid = q;
+    }
+  }
+  for (const std::unique_ptr<Worker>& w : t->workers_) {
+    t->threads_.emplace_back([raw_t = t.get(), raw = w.get()] { raw_t->Run(raw); });
+  }
+  std::string failure;
+  {
+    MutexLock l(t->gate_mu_);
+    while (t->made_ < t->workers_.size()) l.Wait(t->gate_cv_);
+    failure = t->failure_;
+  }
+  if (!failure.empty()) return Status::NotSupported("FUSE over io_uring: " + failure);
+  return t;
+}
+
+UringTransport::UringTransport(fuse_session* se) : se_(se) {}
+
+UringTransport::~UringTransport() { Stop(); }
+
+void UringTransport::Start() {
+  {
+    MutexLock l(gate_mu_);
+    gate_ = Gate::kGo;
+  }
+  gate_cv_.notify_all();
+}
+
+void UringTransport::Stop() {
+  {
+    MutexLock l(gate_mu_);
+    if (gate_ == Gate::kWait) gate_ = Gate::kCancel;
+  }
+  gate_cv_.notify_all();
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+void UringTransport::Run(Worker* w) {
+  ::pthread_setname_np(::pthread_self(), "hoodyfs-uring");
+  std::string failure;
+  io_uring_params params{};
+  params.flags = IORING_SETUP_SQE128;
+  if (const int rc = io_uring_queue_init_params(4, &w->ring, &params); rc < 0) {
+    failure = std::string("io_uring_setup: ") + std::strerror(-rc);
+  } else {
+    w->ring_ready = true;
+    w->header.reset(static_cast<RingHeader*>(std::aligned_alloc(4096, 4096)));
+    w->block.reset(static_cast<char*>(std::aligned_alloc(4096, kFrontBytes + kPayloadBytes)));
+    if (w->header == nullptr || w->block == nullptr) {
+      failure = "no memory for the ring entries";
+    } else {
+      std::memset(static_cast<void*>(w->header.get()), 0, sizeof(RingHeader));
+      w->payload = w->block.get() + kFrontBytes;
+      w->iov[0] = {w->header.get(), sizeof(RingHeader)};
+      w->iov[1] = {w->payload, kPayloadBytes};
+    }
+  }
+  bool go;
+  {
+    MutexLock l(gate_mu_);
+    if (!failure.empty() && failure_.empty()) failure_ = failure;
+    ++made_;
+    gate_cv_.notify_all();
+    while (gate_ == Gate::kWait && failure_.empty()) l.Wait(gate_cv_);
+    go = gate_ == Gate::kGo && failure_.empty();
+  }
+  if (go) Serve(w);
+  // Closed by the thread that made and used it (see the header).
+  if (w->ring_ready) io_uring_queue_exit(&w->ring);
+  w->ring_ready = false;
+}
+
+uint64_t UringTransport::requests_served() const {
+  uint64_t n = 0;
+  for (const std::unique_ptr<Worker>& w : workers_) n += w->served.load(std::memory_order_relaxed);
+  return n;
+}
+
+namespace {
+
+// Queues one command of `w`'s entry; false (logged) if the ring refused.
+bool Submit(UringTransport::Worker* w, int fuse_fd, uint32_t op, uint64_t commit_id) {
+  io_uring_sqe* sqe = io_uring_get_sqe(&w->ring);
+  if (sqe == nullptr) {
+    Log(LogLevel::kError, "FUSE over io_uring: no free submission slot");
+    return false;
+  }
+  std::memset(static_cast<void*>(sqe), 0, 128);
+  sqe->opcode = IORING_OP_URING_CMD;
+  sqe->fd = fuse_fd;
+  sqe->cmd_op = op;
+  if (op == kCmdRegister) {
+    sqe->addr = reinterpret_cast<uint64_t>(w->iov);
+    sqe->len = 2;
+  }
+  CmdReq req{};
+  req.commit_id = commit_id;
+  req.qid = static_cast<uint16_t>(w->qid);
+  std::memcpy(reinterpret_cast<char*>(sqe) + kSqeCmdOffset, &req, sizeof req);
+  sqe->user_data = w->qid;
+  int rc;
+  do {
+    rc = io_uring_submit(&w->ring);
+  } while (rc == -EINTR);
+  if (rc < 0) {
+    Log(LogLevel::kError, std::string("FUSE over io_uring: submit: ") + std::strerror(-rc));
+    return false;
+  }
+  return true;
+}
+
+// Stores an error answer for the request in the entry.
+void AnswerError(UringTransport::Worker* w, uint64_t unique, int err) {
+  fuse_out_header out{};
+  out.len = sizeof out;
+  out.error = -err;
+  out.unique = unique;
+  std::memcpy(w->header->in_out, &out, sizeof out);
+  w->header->ent.payload_sz = 0;
+}
+
+}  // namespace
+
+void UringTransport::Serve(Worker* w) {
+  // The kernel queues a request on the caller's CPU: serve it there.
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  CPU_SET(w->qid, &cpus);
+  (void)::pthread_setaffinity_np(::pthread_self(), sizeof cpus, &cpus);  // best effort
+
+  const int fd = fuse_session_fd(se_);
+  if (!Submit(w, fd, kCmdRegister, 0)) return;
+  bool registered = false;
+  for (int busy_retries = 0;;) {
+    io_uring_cqe* cqe = nullptr;
+    const int rc = io_uring_wait_cqe(&w->ring, &cqe);
+    if (rc == -EINTR) continue;
+    if (rc < 0) {
+      Log(LogLevel::kError, std::string("FUSE over io_uring: wait: ") + std::strerror(-rc));
+      return;
+    }
+    const int res = cqe->res;
+    io_uring_cqe_seen(&w->ring, cqe);
+    if (res == -EAGAIN && !registered && busy_retries++ < 100) {
+      // The kernel had not yet taken the INIT reply. It takes it before the
+      // writev that sent it returns, so this is not expected; retry briefly.
+      const timespec pause{0, 1'000'000};
+      ::nanosleep(&pause, nullptr);
+      if (!Submit(w, fd, kCmdRegister, 0)) return;
+      continue;
+    }
+    if (res < 0) {
+      // The connection ended (ENOTCONN, ECANCELED), or a registration failed,
+      // after which the kernel serves the connection through /dev/fuse.
+      if (res != -ENOTCONN && res != -ECANCELED && res != -ENODEV) {
+        Log(LogLevel::kWarning, std::string("FUSE over io_uring: queue ") + std::to_string(w->qid) +
+                                    " ends: " + std::strerror(-res));
+      }
+      return;
+    }
+    registered = true;
+
+    // A request: lay it out as /dev/fuse would, in front of its payload.
+    fuse_in_header in;
+    std::memcpy(&in, w->header->in_out, sizeof in);
+    const uint64_t commit_id = w->header->ent.commit_id;
+    const uint32_t payload = w->header->ent.payload_sz;
+    if (in.len < sizeof in + payload || in.len - sizeof in - payload > kOpInBytes ||
+        payload > kPayloadBytes) {
+      Log(LogLevel::kError, "FUSE over io_uring: request " + std::to_string(in.unique) +
+                                " has a framing this daemon does not know (length " +
+                                std::to_string(in.len) + ", payload " + std::to_string(payload) +
+                                "): answered EIO");
+      AnswerError(w, in.unique, EIO);
+    } else {
+      const size_t op_bytes = in.len - sizeof in - payload;
+      char* start = w->payload - sizeof in - op_bytes;
+      std::memcpy(start, &in, sizeof in);
+      std::memcpy(start + sizeof in, w->header->op_in, op_bytes);
+      fuse_buf buf{};
+      buf.mem = start;
+      buf.size = in.len;
+      w->unique = in.unique;
+      w->replied = false;
+      w->stage_reply = payload > 0;
+      t_serving = w;
+      fuse_session_process_buf(se_, &buf);
+      t_serving = nullptr;
+      if (!w->replied) {
+        Log(LogLevel::kError, "FUSE over io_uring: opcode " + std::to_string(in.opcode) +
+                                  " was not answered on its thread: answered EIO");
+        AnswerError(w, in.unique, EIO);
+      } else if (w->stage_reply) {
+        std::memcpy(w->header->in_out, &w->staged_out, sizeof w->staged_out);
+        std::memcpy(w->payload, w->reply.data(), w->reply.size());
+        w->header->ent.payload_sz = static_cast<uint32_t>(w->reply.size());
+      }
+      w->served.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (!Submit(w, fd, kCmdCommitAndFetch, commit_id)) return;
+  }
+}
+
+bool UringTransport::TakeReply(const iovec* iov, int count, ssize_t* written) {
+  Worker* w = t_serving;
+  if (w == nullptr || count < 1 || iov[0].iov_len != sizeof(fuse_out_header)) return false;
+  fuse_out_header out;
+  std::memcpy(&out, iov[0].iov_base, sizeof out);
+  if (out.unique != w->unique || w->replied) return false;
+  size_t bytes = 0;
+  for (int i = 1; i < count; ++i) bytes += iov[i].iov_len;
+  if (bytes > kPayloadBytes) {
+    // Larger than any request the kernel may send: refuse it as /dev/fuse would.
+    *written = -1;
+    errno = EINVAL;
+    return true;
+  }
+  char* to = w->payload;
+  if (w->stage_reply) {
+    w->staged_out = out;
+    w->reply.resize(bytes);
+    to = w->reply.data();
+  } else {
+    std::memcpy(w->header->in_out, &out, sizeof out);
+    w->header->ent.payload_sz = static_cast<uint32_t>(bytes);
+  }
+  for (int i = 1; i < count; ++i) {
+    std::memcpy(to, iov[i].iov_base, iov[i].iov_len);
+    to += iov[i].iov_len;
+  }
+  w->replied = true;
+  *written = static_cast<ssize_t>(sizeof out + bytes);
+  return true;
+}
+
+}  // namespace hoodyfs::fusefs

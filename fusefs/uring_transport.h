@@ -1,0 +1,117 @@
+// UringTransport: FUSE requests and replies through io_uring instead of
+// read(2) and writev(2) on /dev/fuse (the kernel's FUSE-over-io_uring,
+// Linux 6.14+, CONFIG_FUSE_IO_URING, module parameter enable_uring).
+//
+// Why: on this project's hosts a request through /dev/fuse costs 17-29 us of
+// round trip, most of it the wake-ups of a worker on whichever CPU and of the
+// caller. The kernel queues a ring request on the caller's CPU, to a thread
+// pinned there, and one io_uring_enter both commits a reply and waits for the
+// next request: 8-9 us per round trip on the same host (docs/benchmarks.md,
+// "FUSE over io_uring").
+//
+// How: after INIT (which, like FORGET, INTERRUPT and every notification,
+// still goes through /dev/fuse and libfuse's own loop), one set of threads
+// per possible CPU ("queue") registers ring entries: a 288-byte header
+// buffer and a payload buffer each. A request arrives as a completion of the
+// entry's command: its fuse_in_header and per-opcode struct in the header
+// buffer, the rest in the payload. The thread lays the request out as
+// /dev/fuse would have delivered it (header, struct, payload, contiguous: it
+// copies the two headers in front of the payload, which is never moved) and
+// hands it to libfuse (fuse_session_process_buf), whose handlers answer
+// synchronously on that thread (fusefs/reply.h). The answer reaches
+// KernelChannel's writev hook, which gives it to TakeReply: the reply's
+// header goes into the header buffer, its data into the payload buffer. The
+// thread then commits the entry and fetches the next request with one
+// submission.
+//
+// Failure rules: the rings and their buffers are made before the INIT reply
+// (Create), so a host without io_uring never agrees to the transport. Each
+// thread makes, uses and closes its own ring: io_uring tells every task that
+// made or used a ring when it closes, with a signal-like wake-up that makes
+// that task's interruptible waits return EINTR, so no other thread may touch
+// one. A
+// queue whose registration fails makes the kernel fall back to /dev/fuse for
+// the whole connection, and the threads end. A request a handler did not
+// answer synchronously (none should) is answered EIO, so no caller hangs.
+// The threads end when the connection ends: the kernel completes every
+// parked command with an error.
+//
+// Thread-safety: Create and Start from one thread (the INIT reply's), Stop
+// from the session's owner after the connection ended; TakeReply from any
+// thread (it acts only on a thread serving a ring request). The start gate's
+// state is guarded by gate_mu_.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/mutex.h"
+#include "base/status.h"
+#include "base/thread_annotations.h"
+
+struct fuse_session;
+
+namespace hoodyfs::fusefs {
+
+class UringTransport {
+ public:
+  // FUSE_OVER_IO_URING, a flag of INIT's flags2 (bit 41 of the 64-bit flags).
+  static constexpr uint64_t kInitFlags2Bit = uint64_t{1} << (41 - 32);
+
+  // Whether the kernel lets a daemon ask for it (enable_uring is Y).
+  static bool KernelAllows();
+  // Sets enable_uring to Y (root only). The parameter only lets a daemon
+  // ask: a FUSE daemon that does not ask is served as before.
+  static Status AllowInKernel();
+
+  // The threads of every queue, `threads_per_queue` each, with their rings
+  // and buffers made; they wait for Start. kNotSupported naming why (no
+  // io_uring, no memory).
+  static Result<std::unique_ptr<UringTransport>> Create(fuse_session* se,
+                                                        unsigned threads_per_queue);
+  ~UringTransport();  // Stop()
+  UringTransport(const UringTransport&) = delete;
+  UringTransport& operator=(const UringTransport&) = delete;
+
+  // Lets the threads go: each registers its entry and serves. Call once the
+  // kernel has taken the INIT reply that agreed to the transport.
+  void Start();
+  // Joins the threads. Once started they end on their own when the
+  // connection has ended (unmounted and aborted); call only then.
+  void Stop();
+
+  // Requests served through the rings so far (for tests and benchmarks).
+  uint64_t requests_served() const;
+
+  // The writev hook's first stop: when the calling thread is serving a ring
+  // request and `iov` (fuse_out_header first) answers it, stores the reply
+  // in the request's entry, sets *written and returns true.
+  static bool TakeReply(const iovec* iov, int count, ssize_t* written);
+
+  struct Worker;  // one thread's ring and entry (uring_transport.cc)
+
+ private:
+  explicit UringTransport(fuse_session* se);
+  // A thread's life: make its ring, report, wait for the gate, serve.
+  void Run(Worker* w);
+  void Serve(Worker* w);
+
+  fuse_session* const se_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+
+  Mutex gate_mu_;
+  std::condition_variable gate_cv_;
+  unsigned made_ GUARDED_BY(gate_mu_) = 0;  // threads that made their ring (or failed)
+  std::string failure_ GUARDED_BY(gate_mu_);
+  enum class Gate { kWait, kGo, kCancel } gate_ GUARDED_BY(gate_mu_) = Gate::kWait;
+};
+
+}  // namespace hoodyfs::fusefs
