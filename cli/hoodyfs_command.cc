@@ -240,7 +240,7 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
       "mount asks the store's daemon, starting one (hoodyfs serve --exit-when-idle, logging to "
       "STORE/daemon.log) when none runs; it returns once the mount is live. Container roots "
       "mount with allow_other, default_permissions, suid, dev; -o adds or overrides (ro, nosuid, "
-      "nodev, writeback_cache, ...). As mount.fuse.hoodyfs it is mount(8)'s helper: "
+      "nodev, writeback_cache, fuse_uring, ...). As mount.fuse.hoodyfs it is mount(8)'s helper: "
       "mount -t fuse.hoodyfs CONTAINER@STORE DIR.\n"
       "import and export carry modes, owners, ns times, xattrs and ACLs, hard links, devices, "
       "holes; - is a tar stream on stdin or stdout.\n" +
@@ -280,8 +280,9 @@ int RunHoodyfsCommand(int argc, const char* const* argv, std::ostream& out, std:
   mount->add_flag("--create", mount_args.create, "create the container first");
   mount->add_option("--snapshot", mount_args.snapshot,
                     "mount this snapshot (name or alias) read-only instead of the head");
-  mount->add_option("-o", mount_args.options,
-                    "mount options, comma-separated: ro, nosuid, nodev, writeback_cache, ...");
+  mount->add_option(
+      "-o", mount_args.options,
+      "mount options, comma-separated: ro, nosuid, nodev, writeback_cache, fuse_uring, ...");
   mount->add_flag("-f,--foreground", mount_args.foreground,
                   "serve in this process until unmounted");
   mount->add_option("MOUNTPOINT", mount_args.mountpoint, "an existing directory")->required();

@@ -50,7 +50,7 @@ struct FuseFs {
   // The session's device I/O; whether the kernel left clearing setuid and
   // setgid to us (FUSE_HANDLE_KILLPRIV_V2, negotiated at INIT) and serves
   // requests through io_uring (fuse_uring).
-  KernelChannel channel{/*want_killpriv_v2=*/true, options.fuse_uring};
+  KernelChannel channel{/*want_killpriv_v2=*/true};
 
   // Negotiated at INIT.
   std::atomic<bool> posix_acl{false};

@@ -33,6 +33,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "fusefs/uring_transport.h"
 
@@ -42,8 +43,7 @@ namespace hoodyfs::fusefs {
 
 class KernelChannel {
  public:
-  explicit KernelChannel(bool want_killpriv_v2, bool want_uring = false)
-      : want_killpriv_v2_(want_killpriv_v2), want_uring_(want_uring) {}
+  explicit KernelChannel(bool want_killpriv_v2) : want_killpriv_v2_(want_killpriv_v2) {}
   KernelChannel(const KernelChannel&) = delete;
   KernelChannel& operator=(const KernelChannel&) = delete;
 
@@ -57,9 +57,11 @@ class KernelChannel {
   // and setgid itself.
   bool killpriv_v2() const { return killpriv_v2_.load(std::memory_order_acquire); }
 
-  // The session the rings serve and their threads per queue (CPU); call
-  // before the loop starts. Without it the transport is never agreed to.
+  // Asks for FUSE over io_uring: the session the rings serve and their
+  // threads per queue (CPU). Call before the loop starts; without it the
+  // transport is never agreed to.
   void SetUringSession(fuse_session* se, unsigned threads_per_queue) {
+    want_uring_ = true;
     se_ = se;
     uring_threads_per_queue_ = threads_per_queue;
   }
@@ -67,6 +69,9 @@ class KernelChannel {
   bool uring() const { return uring_started_.load(std::memory_order_acquire); }
   // Requests served through the rings so far.
   uint64_t uring_requests() const { return uring() ? uring_->requests_served() : 0; }
+  std::vector<uint64_t> uring_requests_by_queue() const {
+    return uring() ? uring_->requests_served_by_queue() : std::vector<uint64_t>();
+  }
   // After the INIT reply went out: starts the rings it agreed to.
   void AfterInitReply();
   // Joins the rings' threads; call once the connection has ended.
@@ -82,7 +87,7 @@ class KernelChannel {
 
  private:
   const bool want_killpriv_v2_;
-  const bool want_uring_;
+  bool want_uring_ = false;               // SetUringSession
   std::atomic<uint64_t> init_unique_{0};  // 0: INIT not seen, or not to patch
   // What INIT offered that the mount wants (written before init_unique_).
   bool offer_killpriv_v2_ = false;

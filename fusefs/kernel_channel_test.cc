@@ -97,7 +97,8 @@ TEST(KernelChannelTest, OtherRepliesAndAFailedInitPassUnchanged) {
 // its offer (once agreed, the kernel would hold every request for rings that
 // never come).
 TEST(KernelChannelTest, RingsAreNotAgreedToWhenTheyCannotBeMade) {
-  KernelChannel channel(/*want_killpriv_v2=*/false, /*want_uring=*/true);
+  KernelChannel channel(/*want_killpriv_v2=*/false);
+  channel.SetUringSession(nullptr, 4);  // no session: nothing to serve
   fuse_init_in offer = InitOffering(FUSE_INIT_EXT);
   offer.flags2 = static_cast<uint32_t>(UringTransport::kInitFlags2Bit);
   const std::vector<char> init = Request(FUSE_INIT, 5, offer);

@@ -29,8 +29,12 @@ inline constexpr unsigned kMaxFuseThreads = 64;
 // LMDB reader slots (index::EnvOptions::max_readers), shared by every
 // session of a store and the engine's own readers.
 inline constexpr unsigned kLmdbReaderSlots = 1024;
+// FUSE over io_uring: threads per session, over all CPUs (each serves one
+// request at a time, like a worker). A host whose CPUs need more than this
+// at two threads each mounts without the rings.
+inline constexpr unsigned kMaxRingThreadsPerSession = 128;
 static_assert(kDefaultFuseThreads >= 2 && kDefaultFuseThreads <= kMaxFuseThreads);
-static_assert(kMaxFuseThreads * 4 <= kLmdbReaderSlots,
+static_assert((kMaxFuseThreads + kMaxRingThreadsPerSession) * 4 <= kLmdbReaderSlots,
               "several sessions at their thread maximum must still find reader slots");
 
 // Names the inode table remembers per inode (hard links the kernel caches);

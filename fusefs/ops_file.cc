@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "fusefs/data_ranges.h"
 #include "fusefs/limits.h"
 #include "fusefs/ops.h"
+#include "fusefs/uring_transport.h"
 
 namespace hoodyfs::fusefs {
 
@@ -77,22 +79,29 @@ bool Writable(const fuse_file_info* fi) { return (fi->flags & O_ACCMODE) != O_RD
 // the Invalidator, because it must land before the reply: the kernel's
 // invalidation waits for pages locked by reads and buffered writes in
 // flight, which other workers answer, so at most max_threads - 1 handlers
-// wait here at once and one worker always stays free for those. A write
-// that finds every slot taken is answered without it (logged: pages cached
-// meanwhile may be stale until evicted or invalidated).
+// wait here at once and one worker always stays free for those. On a ring
+// thread (FUSE over io_uring) those requests come to the queue of the
+// thread's own CPU, so the count is per queue (TryEnterNotification). A
+// write that finds every slot taken is answered without it (logged: pages
+// cached meanwhile may be stale until evicted or invalidated).
 void InvalidateDirectWrite(FuseFs& fs, Ino ino, off_t offset, size_t length) {
   fuse_session* se = fs.session.load();
   if (se == nullptr || length == 0) return;
+  const std::optional<bool> ring = UringTransport::TryEnterNotification();
   const unsigned slots = fs.options.max_threads - 1;
-  if (fs.notifying_handlers.fetch_add(1) >= slots) {
-    fs.notifying_handlers.fetch_sub(1);
+  if (ring.has_value() ? !*ring : fs.notifying_handlers.fetch_add(1) >= slots) {
+    if (!ring.has_value()) fs.notifying_handlers.fetch_sub(1);
     Log(LogLevel::kWarning, "direct write to inode " + std::to_string(ino.value) +
                                 ": every worker busy; its range left in the page cache");
     return;
   }
   const int rc =
       fuse_lowlevel_notify_inval_inode(se, ino.value, offset, static_cast<off_t>(length));
-  fs.notifying_handlers.fetch_sub(1);
+  if (ring.has_value()) {
+    UringTransport::LeaveNotification();
+  } else {
+    fs.notifying_handlers.fetch_sub(1);
+  }
   if (rc != 0 && rc != -ENOENT) {  // ENOENT: the kernel caches nothing of it
     Log(LogLevel::kWarning, "invalidating the direct write to inode " + std::to_string(ino.value) +
                                 ": " + std::to_string(rc));

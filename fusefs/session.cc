@@ -347,6 +347,10 @@ const std::string& Session::mountpoint() const { return impl_->mountpoint; }
 
 uint64_t Session::uring_requests() const { return impl_->fs->channel.uring_requests(); }
 
+std::vector<uint64_t> Session::uring_requests_by_cpu() const {
+  return impl_->fs->channel.uring_requests_by_queue();
+}
+
 bool Session::Ended() const {
   {
     std::lock_guard l(impl_->fs->init_mu);
@@ -402,13 +406,17 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
   }
   impl->fs->session.store(impl->se);
   // The kernel decides what INIT offers when it mounts.
-  if (options.fuse_uring && !UringTransport::KernelAllows()) {
+  if (options.fuse_uring == MountOptions::FuseUring::kOn && !UringTransport::KernelAllows()) {
     Status allowed = UringTransport::AllowInKernel();
-    Log(allowed.ok() ? LogLevel::kInfo : LogLevel::kWarning,
+    Log(LogLevel::kWarning,
         allowed.ok()
-            ? std::string("FUSE over io_uring allowed in the kernel (enable_uring=Y)")
+            ? "FUSE over io_uring allowed in the kernel for every FUSE daemon of this "
+              "host (fuse module parameter enable_uring=Y), as " +
+                  mountpoint + " asked (fuse_uring)"
             : "FUSE over io_uring stays off for " + mountpoint + ": " + allowed.ToString());
   }
+  const bool want_rings =
+      options.fuse_uring != MountOptions::FuseUring::kOff && UringTransport::KernelAllows();
   if (fuse_session_mount(impl->se, mountpoint.c_str()) != 0) {
     fuse_session_destroy(impl->se);
     impl->se = nullptr;
@@ -418,9 +426,9 @@ Result<std::unique_ptr<Session>> Session::Mount(snapshotter::Store& store,
   if (!KernelChannel::Install(impl->se)) {
     Log(LogLevel::kWarning, "libfuse refused the device I/O hooks of " + mountpoint +
                                 ": the kernel will ask for security.capability before every write");
-  } else if (options.fuse_uring) {
-    // As many ring threads in all as FUSE workers.
-    impl->fs->channel.SetUringSession(impl->se, std::max(1u, options.max_threads / 2));
+  } else if (want_rings) {
+    // Half as many per CPU as FUSE workers (UringTransport::Create bounds it).
+    impl->fs->channel.SetUringSession(impl->se, options.max_threads / 2);
   }
 
   Impl* raw = impl.get();

@@ -75,11 +75,16 @@ struct MountOptions {
   bool writeback_cache = false;
   // FUSE over io_uring (fusefs/uring_transport.h; Linux 6.14+): requests
   // and replies through per-CPU rings instead of /dev/fuse, a round trip
-  // about half as long (docs/design.md, "FUSE over io_uring"). Lets the
-  // kernel offer it (module parameter enable_uring) when it does not yet;
-  // where the kernel lacks it, requests go through /dev/fuse. On by
-  // default; no_fuse_uring turns it off.
-  bool fuse_uring = true;
+  // about half as long (docs/design.md, "FUSE over io_uring"). The kernel
+  // offers it only while the fuse module's enable_uring parameter is Y, a
+  // host-wide setting that lets every FUSE daemon ask for it:
+  //  kIfAllowed (default): the rings when the host allows them already;
+  //  kOn (fuse_uring): sets enable_uring when it is not (logged as a
+  //    warning), then the rings;
+  //  kOff (no_fuse_uring): /dev/fuse alone.
+  // Where the kernel lacks it, every mode goes through /dev/fuse.
+  enum class FuseUring { kOff, kIfAllowed, kOn };
+  FuseUring fuse_uring = FuseUring::kIfAllowed;
   std::vector<std::string> extra;              // raw -o options, passed to libfuse as given
   unsigned max_threads = kDefaultFuseThreads;  // 2..kMaxFuseThreads
   // Called from the session's loop thread when the loop ends without
@@ -170,6 +175,8 @@ class Session {
   // Requests served through FUSE over io_uring so far; 0 when the kernel did
   // not agree to it (MountOptions::fuse_uring).
   uint64_t uring_requests() const;
+  // The same per queue, that is per CPU the callers ran on.
+  std::vector<uint64_t> uring_requests_by_cpu() const;
 
   struct Impl;
 

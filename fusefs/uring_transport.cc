@@ -15,6 +15,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <new>
 #include <sstream>
 
 #include "base/log.h"
@@ -64,8 +65,11 @@ struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
 };
 
-// The kernel makes one queue per possible CPU id (nr_cpu_ids), and uses
-// none of the rings until every queue has an entry.
+// The kernel makes one queue per possible CPU and takes none of them until
+// every queue has an entry: a count too small would hold every request, so
+// the list must be read, not guessed (0: unreadable). Queues are numbered by
+// CPU id; a count too large only makes a registration fail, and the kernel
+// then serves the connection through /dev/fuse.
 unsigned PossibleCpus() {
   std::ifstream in("/sys/devices/system/cpu/possible");
   std::string ranges;
@@ -79,21 +83,25 @@ unsigned PossibleCpus() {
       const std::string last = dash == std::string::npos ? part : part.substr(dash + 1);
       char* end = nullptr;
       const unsigned long v = std::strtoul(last.c_str(), &end, 10);
-      if (end == last.c_str()) continue;
+      if (end == last.c_str()) return 0;
       highest = std::max(highest, static_cast<unsigned>(v));
       any = true;
     }
   }
-  if (any) return highest + 1;
-  const int n = ::get_nprocs_conf();
-  return n > 0 ? static_cast<unsigned>(n) : 1;
+  return any ? highest + 1 : 0;
 }
+
+// A queue id no kernel has: a registration naming it fails, and a failed
+// registration makes the kernel give up the rings for the connection.
+constexpr uint16_t kNoSuchQueue = 0xffff;
 
 }  // namespace
 
 // One thread's ring and its one entry: a thread serves one request at a time.
 struct UringTransport::Worker {
+  UringTransport* owner = nullptr;
   unsigned qid = 0;
+  bool pinned = false;      // runs on its queue's CPU only
   io_uring ring{};          // made, used and closed by its thread only
   bool ring_ready = false;  // the thread's own
   std::unique_ptr<RingHeader, FreeDeleter> header;
@@ -132,31 +140,51 @@ Status UringTransport::AllowInKernel() {
   return Status::OK();
 }
 
-Result<std::unique_ptr<UringTransport>> UringTransport::Create(fuse_session* se,
-                                                               unsigned threads_per_queue) {
+Result<std::unique_ptr<UringTransport>> UringTransport::Create(
+    fuse_session* se, unsigned threads_per_queue) noexcept {
   if (se == nullptr) return Status::NotSupported("FUSE over io_uring: no session");
   const unsigned queues = PossibleCpus();
-  std::unique_ptr<UringTransport> t(new UringTransport(se));
-  for (unsigned q = 0; q < queues; ++q) {
-    for (unsigned i = 0; i < std::max(1u, threads_per_queue); ++i) {
-      t->workers_.push_back(std::make_unique<Worker>());
-      t->workers_.back()->qid = q;
+  if (queues == 0) {
+    return Status::NotSupported("FUSE over io_uring: /sys/devices/system/cpu/possible unreadable");
+  }
+  const unsigned per_queue =
+      std::min(std::max(2u, threads_per_queue), kMaxRingThreadsPerSession / queues);
+  if (per_queue < 2) {
+    return Status::NotSupported("FUSE over io_uring: " + std::to_string(queues) +
+                                " CPUs need more than " +
+                                std::to_string(kMaxRingThreadsPerSession) + " ring threads");
+  }
+  try {
+    std::unique_ptr<UringTransport> t(new UringTransport(se, queues, per_queue));
+    for (unsigned q = 0; q < queues; ++q) {
+      for (unsigned i = 0; i < per_queue; ++i) {
+        t->workers_.push_back(std::make_unique<Worker>());
+        t->workers_.back()->owner = t.get();
+        t->workers_.back()->qid = q;
+      }
     }
+    // A thread that cannot start fails Create; the ones started are joined
+    // by t's destructor (the gate says cancel).
+    for (const std::unique_ptr<Worker>& w : t->workers_) {
+      t->threads_.emplace_back([raw_t = t.get(), raw = w.get()] { raw_t->Run(raw); });
+    }
+    std::string failure;
+    {
+      MutexLock l(t->gate_mu_);
+      while (t->made_ < t->workers_.size()) l.Wait(t->gate_cv_);
+      failure = t->failure_;
+    }
+    if (!failure.empty()) return Status::NotSupported("FUSE over io_uring: " + failure);
+    return t;
+  } catch (const std::exception& e) {
+    return Status::NotSupported(std::string("FUSE over io_uring: ") + e.what());
   }
-  for (const std::unique_ptr<Worker>& w : t->workers_) {
-    t->threads_.emplace_back([raw_t = t.get(), raw = w.get()] { raw_t->Run(raw); });
-  }
-  std::string failure;
-  {
-    MutexLock l(t->gate_mu_);
-    while (t->made_ < t->workers_.size()) l.Wait(t->gate_cv_);
-    failure = t->failure_;
-  }
-  if (!failure.empty()) return Status::NotSupported("FUSE over io_uring: " + failure);
-  return t;
 }
 
-UringTransport::UringTransport(fuse_session* se) : se_(se) {}
+UringTransport::UringTransport(fuse_session* se, unsigned queues, unsigned threads_per_queue)
+    : se_(se),
+      threads_per_queue_(threads_per_queue),
+      notifying_(new std::atomic<unsigned>[queues]()) {}
 
 UringTransport::~UringTransport() { Stop(); }
 
@@ -221,12 +249,41 @@ uint64_t UringTransport::requests_served() const {
   return n;
 }
 
+std::vector<uint64_t> UringTransport::requests_served_by_queue() const {
+  std::vector<uint64_t> by_queue;
+  for (const std::unique_ptr<Worker>& w : workers_) {
+    if (by_queue.size() <= w->qid) by_queue.resize(w->qid + 1, 0);
+    by_queue[w->qid] += w->served.load(std::memory_order_relaxed);
+  }
+  return by_queue;
+}
+
+std::optional<bool> UringTransport::TryEnterNotification() {
+  Worker* w = t_serving;
+  if (w == nullptr) return std::nullopt;
+  // A thread that could not be pinned sends its requests to whichever
+  // queue its CPU of the moment has: no count can say that one stays free.
+  if (!w->pinned) return false;
+  std::atomic<unsigned>& n = w->owner->notifying_[w->qid];
+  if (n.fetch_add(1) >= w->owner->threads_per_queue_ - 1) {
+    n.fetch_sub(1);
+    return false;
+  }
+  return true;
+}
+
+void UringTransport::LeaveNotification() {
+  Worker* w = t_serving;
+  if (w != nullptr) w->owner->notifying_[w->qid].fetch_sub(1);
+}
+
 namespace {
 
-// Queues one command of `w`'s entry; false (logged) if the ring refused.
-bool Submit(UringTransport::Worker* w, int fuse_fd, uint32_t op, uint64_t commit_id) {
+// Queues one command of `w`'s entry for queue `qid` (the entry's own, or
+// kNoSuchQueue); false (logged) if the ring refused it even after retries.
+bool Submit(UringTransport::Worker* w, int fuse_fd, uint32_t op, uint64_t commit_id, uint16_t qid) {
   io_uring_sqe* sqe = io_uring_get_sqe(&w->ring);
-  if (sqe == nullptr) {
+  if (sqe == nullptr) {  // one command at a time in a ring of four: never
     Log(LogLevel::kError, "FUSE over io_uring: no free submission slot");
     return false;
   }
@@ -240,18 +297,29 @@ bool Submit(UringTransport::Worker* w, int fuse_fd, uint32_t op, uint64_t commit
   }
   CmdReq req{};
   req.commit_id = commit_id;
-  req.qid = static_cast<uint16_t>(w->qid);
+  req.qid = qid;
   std::memcpy(reinterpret_cast<char*>(sqe) + kSqeCmdOffset, &req, sizeof req);
-  sqe->user_data = w->qid;
-  int rc;
-  do {
-    rc = io_uring_submit(&w->ring);
-  } while (rc == -EINTR);
-  if (rc < 0) {
+  sqe->user_data = qid;
+  // Transient refusals (memory, a full completion queue) pass; anything
+  // else is reported.
+  for (int attempt = 0;; ++attempt) {
+    const int rc = io_uring_submit(&w->ring);
+    if (rc >= 0) return true;
+    if ((rc == -EINTR || rc == -EAGAIN || rc == -EBUSY || rc == -ENOMEM) && attempt < 1000) {
+      if (rc != -EINTR) {
+        const timespec pause{0, 1'000'000};
+        ::nanosleep(&pause, nullptr);
+      }
+      continue;
+    }
     Log(LogLevel::kError, std::string("FUSE over io_uring: submit: ") + std::strerror(-rc));
     return false;
   }
-  return true;
+}
+
+// The connection has ended: the kernel's answers to a parked or late command.
+bool ConnectionEnded(int res) {
+  return res == -ENOTCONN || res == -ECONNABORTED || res == -ECANCELED || res == -ENODEV;
 }
 
 // Stores an error answer for the request in the entry.
@@ -271,39 +339,52 @@ void UringTransport::Serve(Worker* w) {
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
   CPU_SET(w->qid, &cpus);
-  (void)::pthread_setaffinity_np(::pthread_self(), sizeof cpus, &cpus);  // best effort
+  w->pinned = ::pthread_setaffinity_np(::pthread_self(), sizeof cpus, &cpus) == 0;
 
   const int fd = fuse_session_fd(se_);
-  if (!Submit(w, fd, kCmdRegister, 0)) return;
-  bool registered = false;
+  const uint16_t qid = static_cast<uint16_t>(w->qid);
+  // Until this thread has served a request, its queue may have no other
+  // entry, and the kernel holds every request until each queue has one: a
+  // failure here must make the kernel give up the rings instead.
+  bool serving = false;
+  auto give_up = [&](const std::string& why) {
+    Log(LogLevel::kError, "FUSE over io_uring: queue " + std::to_string(qid) + ": " + why +
+                              (serving ? "; its requests wait for the queue's other threads"
+                                       : "; the connection goes on through /dev/fuse"));
+    if (!serving) (void)Submit(w, fd, kCmdRegister, 0, kNoSuchQueue);
+  };
+  if (!Submit(w, fd, kCmdRegister, 0, qid)) return give_up("the registration was not submitted");
   for (int busy_retries = 0;;) {
     io_uring_cqe* cqe = nullptr;
     const int rc = io_uring_wait_cqe(&w->ring, &cqe);
     if (rc == -EINTR) continue;
-    if (rc < 0) {
-      Log(LogLevel::kError, std::string("FUSE over io_uring: wait: ") + std::strerror(-rc));
-      return;
-    }
+    if (rc < 0) return give_up(std::string("wait: ") + std::strerror(-rc));
     const int res = cqe->res;
+    const uint16_t for_queue = static_cast<uint16_t>(cqe->user_data);
     io_uring_cqe_seen(&w->ring, cqe);
-    if (res == -EAGAIN && !registered && busy_retries++ < 100) {
+    if (for_queue == kNoSuchQueue) return;  // the refusal asked for: done
+    if (res == -EAGAIN && !serving && busy_retries++ < 100) {
       // The kernel had not yet taken the INIT reply. It takes it before the
       // writev that sent it returns, so this is not expected; retry briefly.
       const timespec pause{0, 1'000'000};
       ::nanosleep(&pause, nullptr);
-      if (!Submit(w, fd, kCmdRegister, 0)) return;
+      if (!Submit(w, fd, kCmdRegister, 0, qid)) return give_up("a registration was not submitted");
       continue;
     }
+    if (ConnectionEnded(res)) return;
     if (res < 0) {
-      // The connection ended (ENOTCONN, ECANCELED), or a registration failed,
-      // after which the kernel serves the connection through /dev/fuse.
-      if (res != -ENOTCONN && res != -ECANCELED && res != -ENODEV) {
-        Log(LogLevel::kWarning, std::string("FUSE over io_uring: queue ") + std::to_string(w->qid) +
-                                    " ends: " + std::strerror(-res));
-      }
-      return;
+      // A refused registration (the kernel gives up the rings after some
+      // refusals, not all: give_up makes sure). A refused commit: its
+      // request was ended with the error and the entry is gone; register a
+      // new one.
+      if (!serving) return give_up(std::string("registration refused: ") + std::strerror(-res));
+      Log(LogLevel::kError, "FUSE over io_uring: queue " + std::to_string(qid) +
+                                ": a reply was refused (" + std::strerror(-res) +
+                                "); registering the entry again");
+      if (!Submit(w, fd, kCmdRegister, 0, qid)) return give_up("a registration was not submitted");
+      continue;
     }
-    registered = true;
+    serving = true;
 
     // A request: lay it out as /dev/fuse would, in front of its payload.
     fuse_in_header in;
@@ -342,7 +423,10 @@ void UringTransport::Serve(Worker* w) {
       }
       w->served.fetch_add(1, std::memory_order_relaxed);
     }
-    if (!Submit(w, fd, kCmdCommitAndFetch, commit_id)) return;
+    if (!Submit(w, fd, kCmdCommitAndFetch, commit_id, qid)) {
+      return give_up("the reply to request " + std::to_string(in.unique) +
+                     " was not submitted (its caller waits until the connection ends)");
+    }
   }
 }
 
@@ -356,14 +440,22 @@ bool UringTransport::TakeReply(const iovec* iov, int count, ssize_t* written) {
   for (int i = 1; i < count; ++i) bytes += iov[i].iov_len;
   if (bytes > kPayloadBytes) {
     // Larger than any request the kernel may send: refuse it as /dev/fuse would.
+    Log(LogLevel::kError, "FUSE over io_uring: a reply of " + std::to_string(bytes) +
+                              " bytes does not fit its entry: answered EIO");
     *written = -1;
     errno = EINVAL;
     return true;
   }
   char* to = w->payload;
   if (w->stage_reply) {
+    try {
+      w->reply.resize(bytes);
+    } catch (const std::bad_alloc&) {
+      *written = -1;  // left unanswered: Serve answers EIO
+      errno = ENOMEM;
+      return true;
+    }
     w->staged_out = out;
-    w->reply.resize(bytes);
     to = w->reply.data();
   } else {
     std::memcpy(w->header->in_out, &out, sizeof out);

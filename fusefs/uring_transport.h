@@ -24,8 +24,19 @@
 // thread then commits the entry and fetches the next request with one
 // submission.
 //
-// Failure rules: the rings and their buffers are made before the INIT reply
-// (Create), so a host without io_uring never agrees to the transport. Each
+// Failure rules. The kernel holds every request of the connection until
+// each queue has an entry, so nothing may leave a queue without one:
+//  - the rings and buffers are made before the INIT reply (Create), so a
+//    host without io_uring, memory or threads never agrees to the transport;
+//  - a thread that cannot register before serving its first request makes
+//    the kernel give up the rings for the connection (a registration it
+//    must refuse), which then goes on through /dev/fuse;
+//  - once serving, a thread whose entry is lost registers a new one, and
+//    ends only with the connection (ENOTCONN, ECONNABORTED, ECANCELED).
+// A handler that waits for the kernel inside a notification (a direct
+// write's invalidation) may wait for requests queued on its own CPU's
+// queue: at most threads_per_queue - 1 of a queue's threads do so at once
+// (TryEnterNotification), so one entry of each queue stays free. Each
 // thread makes, uses and closes its own ring: io_uring tells every task that
 // made or used a ring when it closes, with a signal-like wake-up that makes
 // that task's interruptible waits return EINTR, so no other thread may touch
@@ -45,9 +56,11 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,11 +84,13 @@ class UringTransport {
   // ask: a FUSE daemon that does not ask is served as before.
   static Status AllowInKernel();
 
-  // The threads of every queue, `threads_per_queue` each, with their rings
-  // and buffers made; they wait for Start. kNotSupported naming why (no
-  // io_uring, no memory).
+  // The threads of every queue (possible CPU), `threads_per_queue` each (at
+  // least 2, fewer when the queues would exceed kMaxRingThreadsPerSession),
+  // with their rings and buffers made; they wait for Start. kNotSupported
+  // naming why (no io_uring, no memory or threads, too many CPUs, an
+  // unreadable CPU list). Never throws.
   static Result<std::unique_ptr<UringTransport>> Create(fuse_session* se,
-                                                        unsigned threads_per_queue);
+                                                        unsigned threads_per_queue) noexcept;
   ~UringTransport();  // Stop()
   UringTransport(const UringTransport&) = delete;
   UringTransport& operator=(const UringTransport&) = delete;
@@ -87,8 +102,16 @@ class UringTransport {
   // connection has ended (unmounted and aborted); call only then.
   void Stop();
 
-  // Requests served through the rings so far (for tests and benchmarks).
+  // Requests served through the rings so far, in all and per queue (for
+  // tests and benchmarks).
   uint64_t requests_served() const;
+  std::vector<uint64_t> requests_served_by_queue() const;
+
+  // Before a handler waits for the kernel inside a notification: on a ring
+  // thread, whether it may (true: call LeaveNotification after); nullopt on
+  // any other thread (libfuse's workers count their own slots).
+  static std::optional<bool> TryEnterNotification();
+  static void LeaveNotification();
 
   // The writev hook's first stop: when the calling thread is serving a ring
   // request and `iov` (fuse_out_header first) answers it, stores the reply
@@ -98,12 +121,15 @@ class UringTransport {
   struct Worker;  // one thread's ring and entry (uring_transport.cc)
 
  private:
-  explicit UringTransport(fuse_session* se);
+  UringTransport(fuse_session* se, unsigned queues, unsigned threads_per_queue);
   // A thread's life: make its ring, report, wait for the gate, serve.
   void Run(Worker* w);
   void Serve(Worker* w);
 
   fuse_session* const se_;
+  const unsigned threads_per_queue_;
+  // Per queue: its threads now inside a notification.
+  std::unique_ptr<std::atomic<unsigned>[]> notifying_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
 

@@ -59,7 +59,8 @@ Result<fusefs::MountOptions> ParseMountOptions(const std::vector<std::string>& w
     } else if (w == "no_writeback_cache") {
       o.writeback_cache = false;
     } else if (w == "fuse_uring" || w == "no_fuse_uring") {
-      o.fuse_uring = w == "fuse_uring";
+      o.fuse_uring = w == "fuse_uring" ? fusefs::MountOptions::FuseUring::kOn
+                                       : fusefs::MountOptions::FuseUring::kOff;
     } else if (w.find_first_of(" \t\n") != std::string::npos) {
       return Status::InvalidArgument("mount option '" + w + "' holds white space");
     } else {

@@ -89,7 +89,7 @@ _hoodyfs() {
     --store | --token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     -c | --container) COMPREPLY=($(compgen -W "$(_hoodyfs_containers)" -- "$cur")); return ;;
     --snapshot) COMPREPLY=($(compgen -W "$(_hoodyfs_snapshots)" -- "$cur")); return ;;
-    -o) COMPREPLY=($(compgen -W "ro rw nosuid nodev noexec writeback_cache" -- "$cur")); return ;;
+    -o) COMPREPLY=($(compgen -W "ro rw nosuid nodev noexec writeback_cache fuse_uring no_fuse_uring" -- "$cur")); return ;;
   esac
   local opts
   case $cmd in

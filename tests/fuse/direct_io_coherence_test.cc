@@ -66,9 +66,9 @@ class Aio {
     iocb* list[1] = {&cb};
     if (::syscall(SYS_io_submit, ctx_, 1, list) != 1) return -errno;
     io_event ev = {};
-    // EINTR reaps nothing; a signal-like wake-up can reach this thread, as
-    // it can any program's: the test is also the daemon, whose io_uring
-    // threads run in this process.
+    // EINTR reaps nothing: wait again, as any AIO program must. (Seen here
+    // only with FUSE over io_uring, once in a few runs, in this process that
+    // is also the daemon; its source is not known.)
     long got;
     do {
       got = ::syscall(SYS_io_getevents, ctx_, 1, 1, &ev, nullptr);

@@ -66,10 +66,14 @@ void MountTest::SetUp() {
 void MountTest::MountView(std::optional<snapshotter::FileSystem> view) {
   if (!view) view = Head();
   fusefs::MountOptions options = Options();
-  // The FUSE suites run a second time through /dev/fuse alone
-  // (tests/CMakeLists.txt registers them again with this set to 0).
-  if (const char* e = std::getenv("HOODYFS_TEST_FUSE_URING"); e != nullptr && e[0] == '0') {
-    options.fuse_uring = false;
+  // The suites run through FUSE over io_uring where the kernel has it
+  // (kOn sets the host's enable_uring), and a second time through
+  // /dev/fuse alone (tests/CMakeLists.txt sets HOODYFS_TEST_FUSE_URING=0).
+  // A test's own choice stands.
+  if (options.fuse_uring == fusefs::MountOptions::FuseUring::kIfAllowed) {
+    const char* e = std::getenv("HOODYFS_TEST_FUSE_URING");
+    options.fuse_uring = e != nullptr && e[0] == '0' ? fusefs::MountOptions::FuseUring::kOff
+                                                     : fusefs::MountOptions::FuseUring::kOn;
   }
   auto s = fusefs::Session::Mount(*store_, *view, mountpoint_, options);
   if (!s.ok() && s.status().code() == Code::kPermission) {
@@ -96,6 +100,10 @@ void MountTest::Remount() {
 }
 
 void MountTest::TearDown() {
+  if (const char* e = std::getenv("HOODYFS_TEST_FUSE_URING");
+      session_ && e != nullptr && e[0] == '0' && !HasFailure()) {
+    EXPECT_EQ(session_->uring_requests(), 0u) << "the /dev/fuse run went through the rings";
+  }
   Unmount();
   if (store_) {
     EXPECT_OK(store_->CheckInvariants());
