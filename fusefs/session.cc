@@ -655,7 +655,10 @@ Session::~Session() {
 
 bool IsDeadMount(const std::string& path) {
   struct statfs st;
-  return ::statfs(path.c_str(), &st) != 0 && errno == ENOTCONN;
+  if (::statfs(path.c_str(), &st) == 0) return false;
+  // ECONNABORTED: a request the dead daemon's rings held when the kernel
+  // tore them down (FUSE over io_uring); later ones get ENOTCONN.
+  return errno == ENOTCONN || errno == ECONNABORTED;
 }
 
 Status ClearDeadMount(const std::string& mountpoint) {
