@@ -418,7 +418,7 @@ void UringTransport::Serve(Worker* w) {
         AnswerError(w, in.unique, EIO);
       } else if (w->stage_reply) {
         std::memcpy(w->header->in_out, &w->staged_out, sizeof w->staged_out);
-        std::memcpy(w->payload, w->reply.data(), w->reply.size());
+        if (!w->reply.empty()) std::memcpy(w->payload, w->reply.data(), w->reply.size());
         w->header->ent.payload_sz = static_cast<uint32_t>(w->reply.size());
       }
       w->served.fetch_add(1, std::memory_order_relaxed);
@@ -462,6 +462,7 @@ bool UringTransport::TakeReply(const iovec* iov, int count, ssize_t* written) {
     w->header->ent.payload_sz = static_cast<uint32_t>(bytes);
   }
   for (int i = 1; i < count; ++i) {
+    if (iov[i].iov_len == 0) continue;  // its base may be null
     std::memcpy(to, iov[i].iov_base, iov[i].iov_len);
     to += iov[i].iov_len;
   }
