@@ -101,8 +101,10 @@ const void* KernelChannel::PatchReply(const iovec* iov, int count, void* scratch
 
 void KernelChannel::AfterInitReply() {
   if (uring_ == nullptr || uring_started_.load(std::memory_order_relaxed)) return;
-  uring_->Start();
+  // Published before the gate opens: a request the rings serve at once must
+  // already count (uring_requests).
   uring_started_.store(true, std::memory_order_release);
+  uring_->Start();
 }
 
 void KernelChannel::StopUring() {
