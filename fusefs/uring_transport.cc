@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "blockstore/aligned_buffer.h"
 #include "fusefs/limits.h"
 
 namespace hoodyfs::fusefs {
@@ -60,10 +61,6 @@ constexpr size_t kFrontBytes = 4096;
 static_assert(kFrontBytes >= sizeof(fuse_in_header) + kOpInBytes);
 
 constexpr char kEnableParameter[] = "/sys/module/fuse/parameters/enable_uring";
-
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
 
 // The kernel makes one queue per possible CPU and takes none of them until
 // every queue has an entry: a count too small would hold every request, so
@@ -107,11 +104,12 @@ constexpr uint16_t kNoSuchQueue = 0xffff;
 struct UringTransport::Worker {
   UringTransport* owner = nullptr;
   unsigned qid = 0;
-  bool pinned = false;      // runs on its queue's CPU only
-  io_uring ring{};          // made, used and closed by its thread only
-  bool ring_ready = false;  // the thread's own
-  std::unique_ptr<RingHeader, FreeDeleter> header;
-  std::unique_ptr<char, FreeDeleter> block;  // kFrontBytes, then the payload
+  bool pinned = false;                     // runs on its queue's CPU only
+  io_uring ring{};                         // made, used and closed by its thread only
+  bool ring_ready = false;                 // the thread's own
+  blockstore::AlignedBuffer header_bytes;  // holds *header
+  RingHeader* header = nullptr;
+  blockstore::AlignedBuffer block;  // kFrontBytes, then the payload
   char* payload = nullptr;
   iovec iov[2]{};
   // The request being served: its unique, and whether TakeReply stored the
@@ -228,16 +226,13 @@ void UringTransport::Run(Worker* w) {
     failure = std::string("io_uring_setup: ") + std::strerror(-rc);
   } else {
     w->ring_ready = true;
-    w->header.reset(static_cast<RingHeader*>(std::aligned_alloc(4096, 4096)));
-    w->block.reset(static_cast<char*>(std::aligned_alloc(4096, kFrontBytes + kPayloadBytes)));
-    if (w->header == nullptr || w->block == nullptr) {
-      failure = "no memory for the ring entries";
-    } else {
-      std::memset(static_cast<void*>(w->header.get()), 0, sizeof(RingHeader));
-      w->payload = w->block.get() + kFrontBytes;
-      w->iov[0] = {w->header.get(), sizeof(RingHeader)};
-      w->iov[1] = {w->payload, kPayloadBytes};
-    }
+    w->header_bytes = blockstore::AlignedBuffer(sizeof(RingHeader));
+    w->header = new (w->header_bytes.data()) RingHeader{};
+    // Not zeroed: the kernel fills the payload, Serve the front room.
+    w->block = blockstore::AlignedBuffer::ForReading(kFrontBytes + kPayloadBytes);
+    w->payload = reinterpret_cast<char*>(w->block.data()) + kFrontBytes;
+    w->iov[0] = {w->header, sizeof(RingHeader)};
+    w->iov[1] = {w->payload, kPayloadBytes};
   }
   bool go;
   {

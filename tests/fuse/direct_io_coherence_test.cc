@@ -12,14 +12,13 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "blockstore/aligned_buffer.h"
 #include "tests/fuse/mount_fixture.h"
 
 namespace hoodyfs::testing {
@@ -28,17 +27,6 @@ namespace {
 constexpr size_t kBlock = 4096;
 constexpr int kBlocks = 16;
 constexpr int kRounds = 300;
-
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-using AlignedBuf = std::unique_ptr<char, FreeDeleter>;
-
-AlignedBuf Aligned(size_t bytes) {
-  void* p = nullptr;
-  if (::posix_memalign(&p, kBlock, bytes) != 0) return nullptr;
-  return AlignedBuf(static_cast<char*>(p));
-}
 
 // Every byte of block `b` in round `round` holds the same stamp.
 char Stamp(int round, int b) { return static_cast<char>('A' + (round * 7 + b) % 50); }
@@ -89,10 +77,9 @@ class DirectIoTest : public MountTest, public ::testing::WithParamInterface<bool
 TEST_P(DirectIoTest, BufferedReadsSeeEveryCompletedDirectWrite) {
   const std::string path = P("f");
   {
-    AlignedBuf init = Aligned(kBlock * kBlocks);
-    ASSERT_NE(init, nullptr);
-    for (int b = 0; b < kBlocks; ++b) std::memset(init.get() + b * kBlock, Stamp(0, b), kBlock);
-    WriteFile(path, std::string(init.get(), kBlock * kBlocks));
+    std::string init;
+    for (int b = 0; b < kBlocks; ++b) init.append(kBlock, Stamp(0, b));
+    WriteFile(path, init);
   }
   UniqueFd direct(::open(path.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC));
   ASSERT_TRUE(direct.valid()) << std::strerror(errno);
@@ -134,14 +121,14 @@ TEST_P(DirectIoTest, BufferedReadsSeeEveryCompletedDirectWrite) {
     }
   });
 
-  AlignedBuf block = Aligned(kBlock);
-  ASSERT_NE(block, nullptr);
+  blockstore::AlignedBuffer aligned(kBlock);
+  char* const block = reinterpret_cast<char*>(aligned.data());
   for (int round = 1; round <= kRounds && stale.load() == 0; ++round) {
     for (int b = 0; b < kBlocks; ++b) {
-      std::memset(block.get(), Stamp(round, b), kBlock);
+      std::memset(block, Stamp(round, b), kBlock);
       const off_t at = static_cast<off_t>(b * kBlock);
-      const long n = async() ? aio.Pwrite(direct.get(), block.get(), kBlock, at)
-                             : ::pwrite(direct.get(), block.get(), kBlock, at);
+      const long n = async() ? aio.Pwrite(direct.get(), block, kBlock, at)
+                             : ::pwrite(direct.get(), block, kBlock, at);
       ASSERT_EQ(n, static_cast<long>(kBlock))
           << std::strerror(n < 0 ? static_cast<int>(-n) : errno);
     }

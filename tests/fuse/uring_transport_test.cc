@@ -14,18 +14,17 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <memory>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "blockstore/aligned_buffer.h"
 #include "tests/fuse/mount_fixture.h"
 
 namespace hoodyfs::testing {
@@ -52,10 +51,6 @@ int RingThreads() {
   }
   return n;
 }
-
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
 
 class UringMountTest : public MountTest {
  protected:
@@ -106,15 +101,14 @@ TEST_F(UringMountTest, EveryKindOfRequestIsServedThroughTheRings) {
     UniqueFd fd(::open(file.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC));
     ASSERT_TRUE(fd.valid()) << std::strerror(errno);
     constexpr size_t kChunk = 1u << 20;
-    void* raw = nullptr;
-    ASSERT_EQ(::posix_memalign(&raw, 4096, kChunk), 0);
-    std::unique_ptr<char, FreeDeleter> buf(static_cast<char*>(raw));
+    blockstore::AlignedBuffer aligned = blockstore::AlignedBuffer::ForReading(kChunk);
+    char* const buf = reinterpret_cast<char*>(aligned.data());
     size_t at = 0;
     while (at < total) {
-      const ssize_t n = ::pread(fd.get(), buf.get(), kChunk, static_cast<off_t>(at));
+      const ssize_t n = ::pread(fd.get(), buf, kChunk, static_cast<off_t>(at));
       ASSERT_GT(n, 0) << "at " << at << ": " << std::strerror(errno);
       for (ssize_t i = 0; i < n; ++i) {
-        ASSERT_EQ(buf.get()[i], PatternAt(at + static_cast<size_t>(i))) << "byte " << at + i;
+        ASSERT_EQ(buf[i], PatternAt(at + static_cast<size_t>(i))) << "byte " << at + i;
       }
       at += static_cast<size_t>(n);
     }
@@ -249,21 +243,20 @@ TEST_F(UringMountTest, DirectWritesAndBufferedReadsOnOneCpuAllFinish) {
       const bool writer = i % 4 != 0;
       UniqueFd fd(
           ::open(P("shared").c_str(), (writer ? O_WRONLY | O_DIRECT : O_RDONLY) | O_CLOEXEC));
-      void* raw = nullptr;
-      if (!fd.valid() || ::posix_memalign(&raw, kBlock, kBlock) != 0) {
+      if (!fd.valid()) {
         failures.fetch_add(1);
         return;
       }
-      std::unique_ptr<char, FreeDeleter> buf(static_cast<char*>(raw));
-      std::memset(buf.get(), 'a' + i, kBlock);
+      blockstore::AlignedBuffer aligned(kBlock);
+      char* const buf = reinterpret_cast<char*>(aligned.data());
+      std::memset(buf, 'a' + i, kBlock);
       for (int n = 0; n < 1000; ++n) {
         const off_t at = static_cast<off_t>(((n * 7 + i) % kBlocks) * kBlock);
-        const ssize_t done = writer ? ::pwrite(fd.get(), buf.get(), kBlock, at)
-                                    : ::pread(fd.get(), buf.get(), kBlock, at);
+        const ssize_t done =
+            writer ? ::pwrite(fd.get(), buf, kBlock, at) : ::pread(fd.get(), buf, kBlock, at);
         if (done != static_cast<ssize_t>(kBlock)) failures.fetch_add(1);
         // A block holds one writer's stamp whole, or zeros.
-        if (!writer &&
-            std::any_of(buf.get(), buf.get() + kBlock, [&](char c) { return c != buf.get()[0]; })) {
+        if (!writer && std::any_of(buf, buf + kBlock, [&](char c) { return c != buf[0]; })) {
           failures.fetch_add(1);
         }
       }
