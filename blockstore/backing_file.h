@@ -40,7 +40,8 @@ class BackingFile {
 
   // BlockDevice::Execute with pread and pwrite on the calling thread, op
   // after op: PosixDevice's data path, and UringDevice's for a started
-  // batch when no ring is free. Same errors.
+  // batch when no ring is free and for batches of writes with
+  // UringOptions::inline_writes. Same errors.
   Status ExecuteWithSyscalls(std::span<IoOp> ops) const;
 
   // BlockDevice::Grow, Discard and Sync; same errors.

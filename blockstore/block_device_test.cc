@@ -45,6 +45,7 @@ struct DeviceParam {
   Backend backend;
   bool direct_io;
   bool direct_reads = false;  // io_uring: large reads through a second, O_DIRECT descriptor
+  bool inline_writes = false;  // io_uring: batches of writes made by the caller
 };
 
 class BlockDeviceTest : public ::testing::TestWithParam<DeviceParam> {
@@ -88,8 +89,10 @@ class BlockDeviceTest : public ::testing::TestWithParam<DeviceParam> {
         }
         ASSERT_TRUE(direct_reads.valid()) << path_ << ": " << errno;
       }
+      UringOptions options{4, 64, p.direct_io};
+      options.inline_writes = p.inline_writes;
       Result<std::unique_ptr<UringDevice>> dev =
-          UringDevice::Create(&fd, UringOptions{4, 64, p.direct_io}, std::move(direct_reads));
+          UringDevice::Create(&fd, options, std::move(direct_reads));
       ASSERT_OK(dev.status());
       device_ = std::move(dev).value();
     } else {
@@ -272,6 +275,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(DeviceParam{"UringDirect", Backend::kUring, true},
                       DeviceParam{"UringBuffered", Backend::kUring, false},
                       DeviceParam{"UringBufferedDirectReads", Backend::kUring, false, true},
+                      DeviceParam{"UringBufferedInlineWrites", Backend::kUring, false, true, true},
                       DeviceParam{"PosixDirect", Backend::kPosix, true},
                       DeviceParam{"PosixBuffered", Backend::kPosix, false},
                       DeviceParam{"Mem", Backend::kMem, false},

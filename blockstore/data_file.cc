@@ -3,9 +3,11 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <string>
 
 #include "base/log.h"
 #include "base/unique_fd.h"
+#include "blockstore/file_ops.h"
 #include "blockstore/posix_device.h"
 #include "blockstore/uring_device.h"
 
@@ -35,6 +37,13 @@ Result<UniqueFd> OpenWithFallback(const std::string& path, bool create, bool* di
   return OpenFd(path, flags);
 }
 
+// The directory holding `path` ("." for a bare file name).
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<BlockDevice>> OpenDataFile(const std::string& path,
@@ -49,6 +58,10 @@ Result<std::unique_ptr<BlockDevice>> OpenDataFile(const std::string& path,
   if (options.kind == DeviceOptions::Kind::kUring) {
     UringOptions chosen = uring_options;
     chosen.direct_io = direct_io;
+    // Buffered, where io_uring would hand every write to a worker thread,
+    // the caller makes it itself (docs/blockstore.md).
+    chosen.inline_writes = options.inline_writes && !direct_io &&
+                           ProbeNowaitBufferedWrites(DirectoryOf(path)) == NowaitWrites::kRefused;
     // Buffered, large reads still go around the page cache, through a second
     // descriptor, where the filesystem allows O_DIRECT (docs/blockstore.md).
     UniqueFd direct_reads;

@@ -27,6 +27,10 @@ struct DeviceOptions {
   bool direct_io = false;
   unsigned rings = 4;         // io_uring only; see UringOptions for limits
   unsigned queue_depth = 64;  // io_uring only
+  // io_uring, buffered only: batches of writes are made by the caller where
+  // the filesystem refuses non-blocking buffered writes (UringOptions::
+  // inline_writes). false keeps every write on the rings (tests use it).
+  bool inline_writes = true;
 };
 
 // Opens `path` read-write (creating it with mode 0600 when `create`; an

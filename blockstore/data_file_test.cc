@@ -10,6 +10,7 @@
 
 #include "base/testing/temp_dir.h"
 #include "base/unique_fd.h"
+#include "blockstore/file_ops.h"
 #include "blockstore/testing/gtest_util.h"
 #include "blockstore/testing/pattern.h"
 #include "blockstore/testing/syscall_filter.h"
@@ -72,7 +73,22 @@ TEST(OpenDataFileTest, DefaultsToBufferedIoUringAndDataSurvivesReopen) {
   if (ProbeIoUring().ok()) {
     EXPECT_EQ(Contains(describe, "O_DIRECT reads of 64 KiB and more"), AcceptsODirect(dir->path()))
         << describe;
+    // Writes leave the rings exactly where the filesystem would make
+    // io_uring hand every buffered write to a worker thread.
+    EXPECT_EQ(Contains(describe, "writes made by the caller"),
+              ProbeNowaitBufferedWrites(dir->path()) == NowaitWrites::kRefused)
+        << describe;
   }
+}
+
+TEST(OpenDataFileTest, InlineWritesCanBeTurnedOff) {
+  Result<TempDir> dir = TempDir::Create();
+  ASSERT_OK(dir.status());
+  DeviceOptions options;
+  options.inline_writes = false;
+  std::string describe;
+  EXPECT_EQ(OpenWriteReopenRead(dir->File("data"), options, &describe), "");
+  EXPECT_FALSE(Contains(describe, "writes made by the caller")) << describe;
 }
 
 TEST(OpenDataFileTest, UsesODirectAndIoUringWhereAvailableAndDataSurvivesReopen) {
@@ -84,6 +100,9 @@ TEST(OpenDataFileTest, UsesODirectAndIoUringWhereAvailableAndDataSurvivesReopen)
   const bool uring = ProbeIoUring().ok();
   EXPECT_EQ(Contains(describe, "O_DIRECT"), direct) << describe;
   EXPECT_EQ(Contains(describe, "io_uring,"), uring) << describe;
+  if (direct) {
+    EXPECT_FALSE(Contains(describe, "writes made by the caller")) << describe;
+  }
   if (!direct || !uring) {
     GTEST_SKIP() << "ran the fallback path (" << describe << ") on " << dir->path();
   }

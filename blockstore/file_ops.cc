@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -127,6 +128,20 @@ Result<UniqueFd> ReopenForWriteback(int fd) {
   UniqueFd own(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!own.valid()) return FromErrno(errno, "reopen data file for writeback");
   return own;
+}
+
+NowaitWrites ProbeNowaitBufferedWrites(const std::string& dir) {
+  const UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (!fd.valid()) return NowaitWrites::kUnknown;
+  char byte = 0;
+  iovec iov{&byte, 1};
+  ssize_t n;
+  do {
+    n = ::pwritev2(fd.get(), &iov, 1, 0, RWF_NOWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n == 1 || (n < 0 && errno == EAGAIN)) return NowaitWrites::kTaken;
+  if (n < 0 && errno == EOPNOTSUPP) return NowaitWrites::kRefused;
+  return NowaitWrites::kUnknown;
 }
 
 }  // namespace hoodyfs::blockstore

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "base/status.h"
 #include "base/unique_fd.h"
@@ -59,5 +60,17 @@ Status StartFileWriteback(int fd);
 // /proc/self/fd), with a writeback error mark of its own.
 // Errors: what FromErrno maps for open.
 Result<UniqueFd> ReopenForWriteback(int fd);
+
+// Whether the filesystem holding the directory `dir` completes a buffered
+// write without blocking when asked to (pwritev2 with RWF_NOWAIT). Tried
+// once, on an unnamed O_TMPFILE there: no data file is touched and nothing
+// is left behind. io_uring first asks each buffered write that way and hands
+// a refused one to a worker thread, which makes the blocking call; where the
+// filesystem refuses them all (ext4 and tmpfs up to Linux 6.18 at least),
+// that is every write (docs/blockstore.md, "Small buffered writes").
+// kTaken: the write went in, or would have had to wait (EAGAIN).
+// kRefused: EOPNOTSUPP. kUnknown: the probe could not run (no O_TMPFILE).
+enum class NowaitWrites { kTaken, kRefused, kUnknown };
+NowaitWrites ProbeNowaitBufferedWrites(const std::string& dir);
 
 }  // namespace hoodyfs::blockstore

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "base/testing/temp_dir.h"
@@ -43,6 +44,20 @@ TEST(FileOpsTest, PreadPastTheEndIsAnIoError) {
 
 // tmpfs checks a fallocate against its whole size before allocating, so a
 // request larger than the filesystem fails at once, without filling it.
+// The probe answers for a real filesystem and leaves nothing behind; where
+// it cannot run, it says so rather than guess.
+TEST(FileOpsTest, NowaitProbeAnswersAndLeavesNoFile) {
+  Result<TempDir> dir = TempDir::Create();
+  ASSERT_OK(dir.status());
+  const NowaitWrites answer = ProbeNowaitBufferedWrites(dir->path());
+  if (answer == NowaitWrites::kUnknown) {
+    const UniqueFd tmp(::open(dir->path().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    EXPECT_FALSE(tmp.valid()) << "O_TMPFILE works in " << dir->path() << " yet no answer";
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir->path()));
+  EXPECT_EQ(ProbeNowaitBufferedWrites(dir->File("absent")), NowaitWrites::kUnknown);
+}
+
 TEST(FileOpsTest, GrowBeyondTheFilesystemIsNoSpaceAndKeepsTheSize) {
   Result<TempDir> dir = TempDir::Create("/dev/shm");
   if (!dir.ok()) GTEST_SKIP() << "no /dev/shm here: " << dir.status().ToString();

@@ -1,5 +1,6 @@
 #include "blockstore/uring_device.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -42,17 +43,18 @@ Result<std::unique_ptr<UringDevice>> UringDevice::Create(UniqueFd* fd, const Uri
                          RingPool::Create(fd->get(), direct_fd, kStartRings, options.queue_depth));
   return std::unique_ptr<UringDevice>(new UringDevice(std::move(*fd), size, std::move(direct_reads),
                                                       std::move(pool), std::move(start_pool),
-                                                      options.direct_io));
+                                                      options));
 }
 
 UringDevice::UringDevice(UniqueFd fd, uint64_t size_bytes, UniqueFd direct_reads,
                          std::unique_ptr<RingPool> pool, std::unique_ptr<RingPool> start_pool,
-                         bool direct_io)
+                         const UringOptions& options)
     : file_(std::move(fd), size_bytes),
       direct_reads_(std::move(direct_reads)),
       pool_(std::move(pool)),
       start_pool_(std::move(start_pool)),
-      direct_io_(direct_io) {}
+      direct_io_(options.direct_io),
+      inline_writes_(options.inline_writes) {}
 
 UringDevice::~UringDevice() = default;
 
@@ -67,6 +69,12 @@ bool UringDevice::CheckOps(std::span<IoOp> ops) const {
 
 Status UringDevice::Execute(std::span<IoOp> ops) {
   if (!CheckOps(ops)) return FirstFailure(ops);
+  // A batch with a read in it keeps the ring, where reads of cached pages
+  // complete without a worker thread.
+  if (inline_writes_ && std::all_of(ops.begin(), ops.end(),
+                                    [](const IoOp& op) { return op.kind == IoKind::kWrite; })) {
+    return file_.ExecuteWithSyscalls(ops);
+  }
   Result<RingPool::Lease> lease = pool_->Borrow();
   if (!lease.ok()) {
     for (IoOp& op : ops) {
@@ -143,6 +151,7 @@ std::string UringDevice::Describe() const {
   out += ", " + std::to_string(pool_->rings()) + " rings x " +
          std::to_string(pool_->queue_depth()) + " deep";
   out += pool_->fixed_file() ? ", fixed file" : ", plain fd";
+  if (inline_writes_) out += ", writes made by the caller (no non-blocking buffered writes here)";
   return out;
 }
 

@@ -8,6 +8,10 @@
 // calling thread is simpler than a ring round trip. Grow and Discard share
 // PosixDevice's code (BackingFile).
 //
+// With UringOptions::inline_writes, Execute makes a batch of writes itself
+// (pwrite), as io_uring would in a worker; reads and started batches still
+// go through the rings.
+//
 // Ownership: owns the descriptor and the rings. Thread-safety: every method
 // may be called from many threads at once; at most `rings` batches run at a
 // time and further callers wait for a ring.
@@ -29,6 +33,12 @@ struct UringOptions {
   unsigned rings = 4;         // 1..kMaxRings
   unsigned queue_depth = 64;  // 1..kMaxQueueDepth ops in flight per ring
   bool direct_io = false;     // whether the descriptor was opened O_DIRECT; for Describe()
+  // Execute makes a batch of writes only with pwrite on the calling thread.
+  // For a buffered descriptor on a filesystem that refuses non-blocking
+  // buffered writes (ProbeNowaitBufferedWrites, file_ops.h): io_uring would
+  // hand each write to a worker thread making the same call, and the caller
+  // would sleep until it woke with the answer (docs/blockstore.md).
+  bool inline_writes = false;
 };
 inline constexpr unsigned kMaxRings = 64;
 inline constexpr unsigned kMaxQueueDepth = 4096;
@@ -78,13 +88,15 @@ class UringDevice final : public BlockDevice {
   bool CheckOps(std::span<IoOp> ops) const;
 
   UringDevice(UniqueFd fd, uint64_t size_bytes, UniqueFd direct_reads,
-              std::unique_ptr<RingPool> pool, std::unique_ptr<RingPool> start_pool, bool direct_io);
+              std::unique_ptr<RingPool> pool, std::unique_ptr<RingPool> start_pool,
+              const UringOptions& options);
 
   BackingFile file_;
   UniqueFd direct_reads_;                 // invalid: every read goes through file_
   std::unique_ptr<RingPool> pool_;        // declared after the fds: rings go before they close
   std::unique_ptr<RingPool> start_pool_;  // Start's rings
   const bool direct_io_;
+  const bool inline_writes_;
 };
 
 }  // namespace hoodyfs::blockstore

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/testing/temp_dir.h"
+#include "blockstore/file_ops.h"
 #include "blockstore/testing/gtest_util.h"
 #include "blockstore/testing/pattern.h"
 #include "blockstore/testing/syscall_filter.h"
@@ -216,6 +217,43 @@ std::string SubmissionFailsWith(int error, Code want) {
     if (s.code() != want) return "attempt " + std::to_string(attempt) + ": " + s.ToString();
   }
   return "";
+}
+
+// With inline_writes, a batch of writes never enters a ring: with every
+// io_uring_enter refused, writes still land (and read back through pread),
+// while a read, which keeps the ring, fails cleanly.
+std::string InlineWritesNeedNoRing() {
+  Result<TempDir> dir = TempDir::Create();
+  if (!dir.ok()) return dir.status().ToString();
+  UniqueFd fd(::open(dir->File("data").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  UringOptions options{1, 4, false};
+  options.inline_writes = true;
+  Result<std::unique_ptr<UringDevice>> dev = UringDevice::Create(&fd, options);
+  if (!dev.ok()) return dev.status().ToString();
+  const std::string describe = (*dev)->Describe();
+  if (describe.find("writes made by the caller") == std::string::npos) {
+    return "Describe() does not say so: " + describe;
+  }
+  if (Status s = (*dev)->Grow(kMiB); !s.ok()) return s.ToString();
+
+  const testing::SyscallRule rules[] = {{SYS_io_uring_enter, EBADF}};
+  if (Status s = testing::DenySyscalls(rules); !s.ok()) return "filter: " + s.ToString();
+  if (Status s = testing::WritePattern(**dev, 0, kMiB, 5); !s.ok()) return "write: " + s.ToString();
+  Result<AlignedBuffer> ring_read = testing::ReadRange(**dev, 0, kIoAlign);
+  if (ring_read.status().code() != Code::kIoError) {
+    return "a read through the refused ring gave " + ring_read.status().ToString();
+  }
+  const UniqueFd reader(::open(dir->File("data").c_str(), O_RDONLY | O_CLOEXEC));
+  AlignedBuffer in(kMiB);
+  if (Status s = PreadFull(reader.get(), in.data(), kMiB, 0); !s.ok()) {
+    return "pread: " + s.ToString();
+  }
+  return testing::CheckPattern(in.span(), 0, 5);
+}
+
+TEST(UringDeviceDeathTest, InlineWritesNeedNoRing) {
+  if (!ProbeIoUring().ok()) GTEST_SKIP() << "io_uring unavailable here";
+  EXPECT_EXIT(ExitWith(InlineWritesNeedNoRing()), ::testing::ExitedWithCode(0), "child ok");
 }
 
 TEST(UringDeviceDeathTest, SubmissionErrorFailsTheBatchAndReplacesTheRing) {

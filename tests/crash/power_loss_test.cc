@@ -155,6 +155,8 @@ TEST_P(PowerLossTest, ReopensWithEverySyncedChangeAndEveryFrozenGeneration) {
       device.kind = blockstore::DeviceOptions::Kind::kPosix;
     } else if (seed % 4 == 2) {
       device.direct_io = true;  // O_DIRECT, as a store may be opened
+    } else if (seed % 8 == 4) {
+      device.inline_writes = false;  // every write through the rings
     }
     auto file = blockstore::OpenDataFile(dir_.File("data.img"), device, /*create=*/true);
     ASSERT_TRUE(file.ok()) << file.status().ToString();
