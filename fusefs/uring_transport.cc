@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "blockstore/aligned_buffer.h"
+#include "fusefs/idle_while_committing.h"
 #include "fusefs/limits.h"
 
 namespace hoodyfs::fusefs {
@@ -188,6 +189,7 @@ Result<std::unique_ptr<UringTransport>> UringTransport::Create(
 UringTransport::UringTransport(fuse_session* se, unsigned queues, unsigned threads_per_queue)
     : se_(se),
       threads_per_queue_(threads_per_queue),
+      commit_as_idle_(MayLeaveIdlePolicy()),
       notifying_(new std::atomic<unsigned>[queues]()) {}
 
 UringTransport::~UringTransport() { Stop(); }
@@ -432,6 +434,8 @@ void UringTransport::Serve(Worker* w) {
       }
       w->served.fetch_add(1, std::memory_order_relaxed);
     }
+    // The commit wakes the caller; under SCHED_IDLE it stays on this CPU.
+    const IdleWhileCommitting idle(commit_as_idle_);
     if (!Submit(w, fd, kCmdCommitAndFetch, commit_id, qid)) {
       return give_up("the reply to request " + std::to_string(in.unique) +
                      " was not submitted (its caller waits until the connection ends)");

@@ -128,6 +128,9 @@ class UringTransport {
 
   fuse_session* const se_;
   const unsigned threads_per_queue_;
+  // Replies are committed under SCHED_IDLE (idle_while_committing.h) where
+  // the threads may return from it.
+  const bool commit_as_idle_;
   // Per queue: its threads now inside a notification.
   std::unique_ptr<std::atomic<unsigned>[]> notifying_;
   std::vector<std::unique_ptr<Worker>> workers_;
