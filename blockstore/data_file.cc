@@ -60,8 +60,9 @@ Result<std::unique_ptr<BlockDevice>> OpenDataFile(const std::string& path,
     chosen.direct_io = direct_io;
     // Buffered, where io_uring would hand every write to a worker thread,
     // the caller makes it itself (docs/blockstore.md).
-    chosen.inline_writes = options.inline_writes && !direct_io &&
-                           ProbeNowaitBufferedWrites(DirectoryOf(path)) == NowaitWrites::kRefused;
+    chosen.inline_writes =
+        options.inline_writes && !direct_io &&
+        ProbeNowaitBufferedWrites(fd.get(), DirectoryOf(path)) == NowaitWrites::kRefused;
     // Buffered, large reads still go around the page cache, through a second
     // descriptor, where the filesystem allows O_DIRECT (docs/blockstore.md).
     UniqueFd direct_reads;

@@ -5,6 +5,10 @@
 //     durability still comes from fdatasync in Sync().
 //   - io_uring unavailable (io_uring_queue_init fails: ENOSYS, EPERM, ...):
 //     PosixDevice.
+// And one choice that is not a fallback: buffered, on a filesystem that
+// refuses non-blocking buffered writes (ProbeNowaitBufferedWrites, asked
+// once here), batches of writes are made by the caller rather than by an
+// io_uring worker (UringOptions::inline_writes).
 // Describe() on the result tells what was chosen.
 //
 // Thread-safety: a free function; the device it returns is thread-safe.

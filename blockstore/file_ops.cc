@@ -130,17 +130,22 @@ Result<UniqueFd> ReopenForWriteback(int fd) {
   return own;
 }
 
-NowaitWrites ProbeNowaitBufferedWrites(const std::string& dir) {
-  const UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-  if (!fd.valid()) return NowaitWrites::kUnknown;
+NowaitWrites ProbeNowaitBufferedWrites(int fd, const std::string& dir) {
+  const UniqueFd probe(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  struct stat file_st {};
+  struct stat probe_st {};
+  if (!probe.valid() || ::fstat(fd, &file_st) != 0 || ::fstat(probe.get(), &probe_st) != 0 ||
+      file_st.st_dev != probe_st.st_dev) {
+    return NowaitWrites::kUnknown;
+  }
   char byte = 0;
   iovec iov{&byte, 1};
   ssize_t n;
   do {
-    n = ::pwritev2(fd.get(), &iov, 1, 0, RWF_NOWAIT);
+    n = ::pwritev2(probe.get(), &iov, 1, 0, RWF_NOWAIT);
   } while (n < 0 && errno == EINTR);
   if (n == 1 || (n < 0 && errno == EAGAIN)) return NowaitWrites::kTaken;
-  if (n < 0 && errno == EOPNOTSUPP) return NowaitWrites::kRefused;
+  if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL)) return NowaitWrites::kRefused;
   return NowaitWrites::kUnknown;
 }
 

@@ -61,16 +61,20 @@ Status StartFileWriteback(int fd);
 // Errors: what FromErrno maps for open.
 Result<UniqueFd> ReopenForWriteback(int fd);
 
-// Whether the filesystem holding the directory `dir` completes a buffered
-// write without blocking when asked to (pwritev2 with RWF_NOWAIT). Tried
-// once, on an unnamed O_TMPFILE there: no data file is touched and nothing
-// is left behind. io_uring first asks each buffered write that way and hands
-// a refused one to a worker thread, which makes the blocking call; where the
-// filesystem refuses them all (ext4 and tmpfs up to Linux 6.18 at least),
-// that is every write (docs/blockstore.md, "Small buffered writes").
+// Whether the filesystem holding the file behind `fd` completes a buffered
+// write without blocking when asked to (pwritev2 with RWF_NOWAIT), tried
+// once on an unnamed O_TMPFILE in `dir`, which must be on the same
+// filesystem (the file's directory): the file itself is never written and
+// nothing is left behind. A filesystem that refuses such writes (ext4 and
+// tmpfs up to Linux 6.18 at least) makes io_uring hand every buffered write
+// to a worker thread, which makes the blocking call (docs/blockstore.md,
+// "Small buffered writes").
 // kTaken: the write went in, or would have had to wait (EAGAIN).
-// kRefused: EOPNOTSUPP. kUnknown: the probe could not run (no O_TMPFILE).
+// kRefused: EOPNOTSUPP (the filesystem's own refusal) or EINVAL (the VFS's,
+// for a filesystem without non-blocking buffered writes).
+// kUnknown: the probe could not run (no O_TMPFILE there, `dir` on another
+// filesystem than `fd`, or an answer not listed here).
 enum class NowaitWrites { kTaken, kRefused, kUnknown };
-NowaitWrites ProbeNowaitBufferedWrites(const std::string& dir);
+NowaitWrites ProbeNowaitBufferedWrites(int fd, const std::string& dir);
 
 }  // namespace hoodyfs::blockstore

@@ -9,7 +9,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <string>
 
 #include "base/testing/temp_dir.h"
@@ -42,22 +41,30 @@ TEST(FileOpsTest, PreadPastTheEndIsAnIoError) {
   EXPECT_EQ(s.code(), Code::kIoError) << s.ToString();
 }
 
-// tmpfs checks a fallocate against its whole size before allocating, so a
-// request larger than the filesystem fails at once, without filling it.
-// The probe answers for a real filesystem and leaves nothing behind; where
-// it cannot run, it says so rather than guess.
-TEST(FileOpsTest, NowaitProbeAnswersAndLeavesNoFile) {
+// The probe answers for a real filesystem and leaves the file it asks for
+// untouched; where it cannot ask truthfully (no directory, or a directory
+// on another filesystem than the file) it says so rather than guess.
+TEST(FileOpsTest, NowaitProbeAnswersOnlyForTheFilesFilesystem) {
   Result<TempDir> dir = TempDir::Create();
   ASSERT_OK(dir.status());
-  const NowaitWrites answer = ProbeNowaitBufferedWrites(dir->path());
+  UniqueFd file = CreateFile(dir->File("data"));
+  ASSERT_TRUE(file.valid());
+  ASSERT_OK(PwriteFull(file.get(), "abc", 3, 0));
+  const NowaitWrites answer = ProbeNowaitBufferedWrites(file.get(), dir->path());
   if (answer == NowaitWrites::kUnknown) {
     const UniqueFd tmp(::open(dir->path().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
     EXPECT_FALSE(tmp.valid()) << "O_TMPFILE works in " << dir->path() << " yet no answer";
   }
-  EXPECT_TRUE(std::filesystem::is_empty(dir->path()));
-  EXPECT_EQ(ProbeNowaitBufferedWrites(dir->File("absent")), NowaitWrites::kUnknown);
+  Result<uint64_t> size = FileSizeBytes(file.get());
+  ASSERT_OK(size.status());
+  EXPECT_EQ(*size, 3u) << "the probe wrote into the file it asked for";
+  EXPECT_EQ(ProbeNowaitBufferedWrites(file.get(), dir->File("absent")), NowaitWrites::kUnknown);
+  // /proc is never the filesystem of a temp dir.
+  EXPECT_EQ(ProbeNowaitBufferedWrites(file.get(), "/proc"), NowaitWrites::kUnknown);
 }
 
+// tmpfs checks a fallocate against its whole size before allocating, so a
+// request larger than the filesystem fails at once, without filling it.
 TEST(FileOpsTest, GrowBeyondTheFilesystemIsNoSpaceAndKeepsTheSize) {
   Result<TempDir> dir = TempDir::Create("/dev/shm");
   if (!dir.ok()) GTEST_SKIP() << "no /dev/shm here: " << dir.status().ToString();

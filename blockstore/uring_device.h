@@ -13,8 +13,9 @@
 // go through the rings.
 //
 // Ownership: owns the descriptor and the rings. Thread-safety: every method
-// may be called from many threads at once; at most `rings` batches run at a
-// time and further callers wait for a ring.
+// may be called from many threads at once; at most `rings` batches run on
+// the rings at a time and further callers wait for a ring (batches of inline
+// writes need none: they are bounded by the threads that call).
 #pragma once
 
 #include <memory>

@@ -243,6 +243,14 @@ std::string InlineWritesNeedNoRing() {
   if (ring_read.status().code() != Code::kIoError) {
     return "a read through the refused ring gave " + ring_read.status().ToString();
   }
+  // A batch with a read in it stays on the ring, writes and all.
+  AlignedBuffer one(kIoAlign);
+  AlignedBuffer other(kIoAlign);
+  IoOp mixed[] = {{IoKind::kWrite, 0, one.data(), kIoAlign, Status()},
+                  {IoKind::kRead, kIoAlign, other.data(), kIoAlign, Status()}};
+  if (Status s = (*dev)->Execute(mixed); s.code() != Code::kIoError) {
+    return "a mixed batch through the refused ring gave " + s.ToString();
+  }
   const UniqueFd reader(::open(dir->File("data").c_str(), O_RDONLY | O_CLOEXEC));
   AlignedBuffer in(kMiB);
   if (Status s = PreadFull(reader.get(), in.data(), kMiB, 0); !s.ok()) {
