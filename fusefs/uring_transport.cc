@@ -20,7 +20,6 @@
 
 #include "base/log.h"
 #include "blockstore/aligned_buffer.h"
-#include "fusefs/idle_while_committing.h"
 #include "fusefs/limits.h"
 
 namespace hoodyfs::fusefs {
@@ -189,7 +188,7 @@ Result<std::unique_ptr<UringTransport>> UringTransport::Create(
 UringTransport::UringTransport(fuse_session* se, unsigned queues, unsigned threads_per_queue)
     : se_(se),
       threads_per_queue_(threads_per_queue),
-      commit_as_idle_(MayLeaveIdlePolicy()),
+      commit_as_idle_(IdlePolicyRoundTripWorks()),
       notifying_(new std::atomic<unsigned>[queues]()) {}
 
 UringTransport::~UringTransport() { Stop(); }
@@ -292,7 +291,10 @@ namespace {
 
 // Queues one command of `w`'s entry for queue `qid` (the entry's own, or
 // kNoSuchQueue); false (logged) if the ring refused it even after retries.
-bool Submit(UringTransport::Worker* w, int fuse_fd, uint32_t op, uint64_t commit_id, uint16_t qid) {
+// `idle`, when given, is left before any retry: retries and reports run
+// under the thread's own policy.
+bool Submit(UringTransport::Worker* w, int fuse_fd, uint32_t op, uint64_t commit_id, uint16_t qid,
+            IdleWhileCommitting* idle = nullptr) {
   io_uring_sqe* sqe = io_uring_get_sqe(&w->ring);
   if (sqe == nullptr) {  // one command at a time in a ring of four: never
     Log(LogLevel::kError, "FUSE over io_uring: no free submission slot");
@@ -316,6 +318,7 @@ bool Submit(UringTransport::Worker* w, int fuse_fd, uint32_t op, uint64_t commit
   for (int attempt = 0;; ++attempt) {
     const int rc = io_uring_submit(&w->ring);
     if (rc >= 0) return true;
+    if (idle != nullptr) idle->Leave();
     if ((rc == -EINTR || rc == -EAGAIN || rc == -EBUSY || rc == -ENOMEM) && attempt < 1000) {
       if (rc != -EINTR) {
         const timespec pause{0, 1'000'000};
@@ -400,6 +403,7 @@ void UringTransport::Serve(Worker* w) {
     // A request: lay it out as /dev/fuse would, in front of its payload.
     fuse_in_header in;
     std::memcpy(&in, w->header->in_out, sizeof in);
+    idle_replies_.Begin(in.pid);
     const uint64_t commit_id = w->header->ent.commit_id;
     const uint32_t payload = w->header->ent.payload_sz;
     if (in.len < sizeof in + payload || in.len - sizeof in - payload > kOpInBytes ||
@@ -435,8 +439,9 @@ void UringTransport::Serve(Worker* w) {
       w->served.fetch_add(1, std::memory_order_relaxed);
     }
     // The commit wakes the caller; under SCHED_IDLE it stays on this CPU.
-    const IdleWhileCommitting idle(commit_as_idle_);
-    if (!Submit(w, fd, kCmdCommitAndFetch, commit_id, qid)) {
+    IdleWhileCommitting idle(commit_as_idle_,
+                             idle_replies_.Decide(in.pid, qid, in.opcode == FUSE_READ));
+    if (!Submit(w, fd, kCmdCommitAndFetch, commit_id, qid, &idle)) {
       return give_up("the reply to request " + std::to_string(in.unique) +
                      " was not submitted (its caller waits until the connection ends)");
     }

@@ -27,7 +27,8 @@
 // Failure rules. The kernel holds every request of the connection until
 // each queue has an entry, so nothing may leave a queue without one:
 //  - the rings and buffers are made before the INIT reply (Create), so a
-//    host without io_uring, memory or threads never agrees to the transport;
+//    host without io_uring or threads never agrees to the transport (a
+//    failed allocation aborts the daemon, as everywhere in it);
 //  - a thread that cannot register before serving its first request makes
 //    the kernel give up the rings for the connection (a registration it
 //    must refuse), which then goes on through /dev/fuse;
@@ -68,6 +69,7 @@
 #include "base/mutex.h"
 #include "base/status.h"
 #include "base/thread_annotations.h"
+#include "fusefs/idle_while_committing.h"
 
 struct fuse_session;
 
@@ -87,8 +89,8 @@ class UringTransport {
   // The threads of every queue (possible CPU), `threads_per_queue` each (at
   // least 2, fewer when the queues would exceed kMaxRingThreadsPerSession),
   // with their rings and buffers made; they wait for Start. kNotSupported
-  // naming why (no io_uring, no memory or threads, too many CPUs, an
-  // unreadable CPU list). Never throws.
+  // naming why (no io_uring or threads, too many CPUs, an unreadable CPU
+  // list). Never throws (memory exhausted aborts, as operator new would).
   static Result<std::unique_ptr<UringTransport>> Create(fuse_session* se,
                                                         unsigned threads_per_queue) noexcept;
   ~UringTransport();  // Stop()
@@ -128,9 +130,10 @@ class UringTransport {
 
   fuse_session* const se_;
   const unsigned threads_per_queue_;
-  // Replies are committed under SCHED_IDLE (idle_while_committing.h) where
-  // the threads may return from it.
-  const bool commit_as_idle_;
+  // Replies are committed under SCHED_IDLE (idle_while_committing.h): set
+  // where the way back works, cleared if it ever fails.
+  std::atomic<bool> commit_as_idle_;
+  IdleCommitPolicy idle_replies_;  // which replies
   // Per queue: its threads now inside a notification.
   std::unique_ptr<std::atomic<unsigned>[]> notifying_;
   std::vector<std::unique_ptr<Worker>> workers_;
