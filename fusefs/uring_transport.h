@@ -22,7 +22,9 @@
 // KernelChannel's writev hook, which gives it to TakeReply: the reply's
 // header goes into the header buffer, its data into the payload buffer. The
 // thread then commits the entry and fetches the next request with one
-// submission.
+// submission, under SCHED_IDLE when the reply goes to a caller that moved
+// between CPUs lately, so the wake-up keeps it on this one
+// (idle_while_committing.h).
 //
 // Failure rules. The kernel holds every request of the connection until
 // each queue has an entry, so nothing may leave a queue without one:
