@@ -12,8 +12,12 @@ Result<uint64_t> BackingFile::ReadSize(int fd) {
 }
 
 Status BackingFile::ExecuteWithSyscalls(std::span<IoOp> ops) const {
+  for (IoOp& op : ops) op.result = CheckOp(op);
+  return RunCheckedWithSyscalls(ops);
+}
+
+Status BackingFile::RunCheckedWithSyscalls(std::span<IoOp> ops) const {
   for (IoOp& op : ops) {
-    op.result = CheckOp(op);
     if (!op.result.ok()) continue;
     op.result = op.kind == IoKind::kRead
                     ? PreadFull(fd(), op.buffer, op.length_bytes, op.offset_bytes)

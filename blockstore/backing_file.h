@@ -39,10 +39,13 @@ class BackingFile {
   Status CheckOp(const IoOp& op) const { return ValidateIoOp(op, SizeBytes()); }
 
   // BlockDevice::Execute with pread and pwrite on the calling thread, op
-  // after op: PosixDevice's data path, and UringDevice's for a started
-  // batch when no ring is free and for batches of writes with
-  // UringOptions::inline_writes. Same errors.
+  // after op: PosixDevice's data path. Same errors.
   Status ExecuteWithSyscalls(std::span<IoOp> ops) const;
+  // The same for ops the caller has validated already (each op's result
+  // set to CheckOp's): a failed op is skipped, not checked again.
+  // UringDevice's for a started batch when no ring is free and for batches
+  // of writes with UringOptions::inline_writes.
+  Status RunCheckedWithSyscalls(std::span<IoOp> ops) const;
 
   // BlockDevice::Grow, Discard and Sync; same errors.
   Status Grow(uint64_t new_size_bytes);

@@ -73,7 +73,7 @@ Status UringDevice::Execute(std::span<IoOp> ops) {
   // complete without a worker thread.
   if (inline_writes_ && std::all_of(ops.begin(), ops.end(),
                                     [](const IoOp& op) { return op.kind == IoKind::kWrite; })) {
-    return file_.ExecuteWithSyscalls(ops);
+    return file_.RunCheckedWithSyscalls(ops);
   }
   Result<RingPool::Lease> lease = pool_->Borrow();
   if (!lease.ok()) {
@@ -138,7 +138,7 @@ std::unique_ptr<StartedIo> UringDevice::Start(std::vector<IoOp> ops) {
     return std::make_unique<UringStartedIo>(std::move(ops), std::move(**lease));
   }
   // No ring of Start's free (or none left): the batch runs here and now.
-  Status status = file_.ExecuteWithSyscalls(ops);
+  Status status = file_.RunCheckedWithSyscalls(ops);
   return std::make_unique<FinishedIo>(std::move(ops), std::move(status));
 }
 
