@@ -656,9 +656,10 @@ Session::~Session() {
 bool IsDeadMount(const std::string& path) {
   struct statfs st;
   if (::statfs(path.c_str(), &st) == 0) return false;
-  // ECONNABORTED: a request the dead daemon's rings held when the kernel
-  // tore them down (FUSE over io_uring); later ones get ENOTCONN.
-  return errno == ENOTCONN || errno == ECONNABORTED;
+  // ECONNABORTED or ECANCELED: a request that met the dead daemon's rings
+  // while the kernel tore them down (FUSE over io_uring; which of the two
+  // depends on how far the teardown got); later ones get ENOTCONN.
+  return errno == ENOTCONN || errno == ECONNABORTED || errno == ECANCELED;
 }
 
 Status ClearDeadMount(const std::string& mountpoint) {

@@ -189,8 +189,8 @@ class Session {
 // killed, or the connection aborted). Asked with statfs(2), which always
 // goes to the daemon: stat(2) of a mount's root is answered from the
 // kernel's attribute cache while it is valid (an hour here), even after the
-// connection died. The answer is ENOTCONN, or ECONNABORTED while the kernel
-// tears down a dead daemon's FUSE rings.
+// connection died. The answer is ENOTCONN, or ECONNABORTED or ECANCELED
+// while the kernel tears down a dead daemon's FUSE rings.
 bool IsDeadMount(const std::string& path);
 
 // The abort file of the FUSE connection of the superblock `dev` in fusectl
