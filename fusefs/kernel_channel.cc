@@ -15,8 +15,10 @@ namespace {
 KernelChannel& ChannelOf(void* userdata) { return static_cast<FuseFs*>(userdata)->channel; }
 
 ssize_t ReadHook(int fd, void* buf, size_t len, void* userdata) {
+  KernelChannel& channel = ChannelOf(userdata);
+  channel.forgets().WaitForTurn();
   const ssize_t n = ::read(fd, buf, len);
-  if (n > 0) ChannelOf(userdata).NoteRequest(buf, static_cast<size_t>(n));
+  if (n > 0) channel.NoteRequest(buf, static_cast<size_t>(n));
   return n;
 }
 
@@ -44,11 +46,11 @@ bool KernelChannel::Install(fuse_session* se) {
 }
 
 void KernelChannel::NoteRequest(const void* buf, size_t len) {
-  if (!(want_killpriv_v2_ || want_uring_) || len < sizeof(fuse_in_header) + sizeof(fuse_init_in)) {
-    return;
-  }
+  if (len < sizeof(fuse_in_header)) return;
   fuse_in_header in;
   std::memcpy(&in, buf, sizeof in);
+  forgets_.Noted(in.opcode, uring(), ForgetBatching::Clock::now());
+  if (!(want_killpriv_v2_ || want_uring_) || len < sizeof in + sizeof(fuse_init_in)) return;
   if (in.opcode != FUSE_INIT) return;
   fuse_init_in init;
   std::memcpy(&init, static_cast<const char*>(buf) + sizeof in, sizeof init);

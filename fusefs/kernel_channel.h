@@ -19,6 +19,10 @@
 // TakeReply, the writev hook's first stop), everything else through
 // /dev/fuse.
 //
+// The third: while the rings serve, a read of /dev/fuse after a FORGET
+// waits a moment, so that the next FORGETs come in one batch
+// (forget_batching.h).
+//
 // Every other read and write passes through unchanged. Internal to fusefs/.
 //
 // Thread-safety: the hooks run on every FUSE worker and ring thread. The
@@ -35,6 +39,7 @@
 #include <memory>
 #include <vector>
 
+#include "fusefs/forget_batching.h"
 #include "fusefs/uring_transport.h"
 
 struct fuse_session;
@@ -77,6 +82,9 @@ class KernelChannel {
   // Joins the rings' threads; call once the connection has ended.
   void StopUring();
 
+  // When the read hook may read /dev/fuse next (forget_batching.h).
+  const ForgetBatching& forgets() const { return forgets_; }
+
   // The hooks' work, public for the hooks and the tests: `buf` is a request
   // just read, `iov` a reply about to be written (its first element the
   // fuse_out_header, as libfuse always sends it). PatchReply returns the
@@ -97,6 +105,7 @@ class KernelChannel {
   unsigned uring_threads_per_queue_ = 1;
   std::unique_ptr<UringTransport> uring_;  // made by PatchReply, started by AfterInitReply
   std::atomic<bool> uring_started_{false};
+  ForgetBatching forgets_;
 };
 
 }  // namespace hoodyfs::fusefs
