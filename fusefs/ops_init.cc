@@ -4,7 +4,12 @@
 //  - max_write 1 MiB: one engine write piece per request.
 //  - max_background 64 and congestion_threshold 48 (the kernel's 12 and 9
 //    kept a cold sequential read at about three READs in flight).
-//  - async read, parallel dirops, readdirplus (auto), cached symlinks.
+//  - async read, parallel dirops, cached symlinks.
+//  - readdirplus for every listing, not only the first request of one
+//    (READDIRPLUS_AUTO off): find, du and rm read a whole directory before
+//    they stat its entries, so with the kernel's heuristic all but the
+//    first few hundred entries of each directory cost a LOOKUP each
+//    (docs/benchmarks.md, "Every listing with its attributes").
 //  - writeback cache only when MountOptions asks (measured: off by default).
 //  - no splice: the engine copies into aligned buffers anyway.
 //  - explicit page-cache invalidation instead of auto_inval_data: the kernel
@@ -49,7 +54,7 @@ void Init(void* userdata, fuse_conn_info* conn) noexcept {
   want(FUSE_CAP_ASYNC_READ);
   want(FUSE_CAP_PARALLEL_DIROPS);
   want(FUSE_CAP_READDIRPLUS);
-  want(FUSE_CAP_READDIRPLUS_AUTO);
+  drop(FUSE_CAP_READDIRPLUS_AUTO);  // libfuse asks for it by default
   want(FUSE_CAP_CACHE_SYMLINKS);
   want(FUSE_CAP_EXPORT_SUPPORT);
   drop(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);

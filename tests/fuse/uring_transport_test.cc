@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/testing/status_macros.h"
 #include "base/unique_fd.h"
 #include "blockstore/aligned_buffer.h"
 #include "tests/fuse/mount_fixture.h"
@@ -209,6 +210,43 @@ TEST_F(UringMountTest, EachCpusRequestsAreServedByItsOwnQueue) {
     EXPECT_GE(after[static_cast<size_t>(cpu)] - before[static_cast<size_t>(cpu)], 50u)
         << "cpu " << cpu;
   }
+}
+
+// find, du and rm read a whole directory before they stat its entries.
+// Every listing request carries the entries' attributes (READDIRPLUS for
+// all of them, not only a listing's first request as the kernel's
+// READDIRPLUS_AUTO heuristic would), so the stats that follow cost no
+// LOOKUP each. Counted through the rings, which count every request.
+TEST_F(UringMountTest, AListingReadToItsEndBringsEveryEntrysAttributes) {
+  constexpr int kFiles = 2000;
+  ASSERT_EQ(::mkdir(P("big").c_str(), 0755), 0) << std::strerror(errno);
+  for (int i = 0; i < kFiles; ++i) {
+    UniqueFd fd(
+        ::open(P("big/file-" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+    ASSERT_TRUE(fd.valid()) << std::strerror(errno);
+  }
+  // The creates left every entry and its attributes in the kernel's caches.
+  ASSERT_OK(session().InvalidateAll());
+  const uint64_t before = session().uring_requests();
+  std::vector<std::string> names;
+  {
+    DIR* dir = ::opendir(P("big").c_str());
+    ASSERT_NE(dir, nullptr) << std::strerror(errno);
+    while (const dirent* e = ::readdir(dir)) {
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+        names.emplace_back(e->d_name);
+      }
+    }
+    ::closedir(dir);
+  }
+  ASSERT_EQ(names.size(), static_cast<size_t>(kFiles));
+  for (const std::string& name : names) {
+    struct stat st;
+    ASSERT_EQ(::lstat(P("big/" + name).c_str(), &st), 0) << name << ": " << std::strerror(errno);
+    ASSERT_TRUE(S_ISREG(st.st_mode)) << name;
+  }
+  // About a dozen listing requests; a LOOKUP per entry would be thousands.
+  EXPECT_LT(session().uring_requests() - before, static_cast<uint64_t>(kFiles / 10));
 }
 
 // More callers on one CPU than its queue has threads, direct writes among
