@@ -46,7 +46,8 @@ class Env {
   // Opens (creating if absent) the environment in file `path` (MDB_NOSUBDIR,
   // lock file at path + "-lock"). Commits are synced (no MDB_NOSYNC, no
   // MDB_WRITEMAP: a full disk must be an error, not SIGBUS). Stale reader
-  // slots of dead processes are cleared (mdb_reader_check).
+  // slots of dead processes are cleared (mdb_reader_check). The map is read
+  // with the kernel's read-around (no MDB_NORDAHEAD).
   // Errors: kIoError, kCorruption, kPermission.
   static Result<std::unique_ptr<Env>> Open(const std::string& path, const EnvOptions& options);
 

@@ -103,6 +103,14 @@ class LmdbEnvTest : public ::testing::Test {
   TableHandle table_;
 };
 
+TEST_F(LmdbEnvTest, OpensWithTheKernelsReadAroundAndSyncedCommits) {
+  unsigned flags = 0;
+  ASSERT_EQ(mdb_env_get_flags(env_->raw(), &flags), MDB_SUCCESS);
+  EXPECT_EQ(flags & MDB_NORDAHEAD, 0u) << "a cold walk of the map would fault 4 KiB at a time";
+  EXPECT_EQ(flags & (MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP), 0u);
+  EXPECT_NE(flags & MDB_NOTLS, 0u);
+}
+
 TEST_F(LmdbEnvTest, PutGetDeleteCommitRoundTrip) {
   {
     auto txn = WriteTxn::Begin(*env_);
