@@ -85,9 +85,15 @@ void Readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
     if (!st.ok()) return r.Error(st);
     std::vector<char> buf(size);
     size_t used = 0;
+    // The lookups this reply hands the kernel, taken back if it never
+    // arrives (an error, or the kernel no longer waited).
+    std::vector<Ino> counted;
+    auto take_back = [&] {
+      for (Ino i : counted) fs.inodes.Forget(i, 1);
+    };
     for (const DirEntry& e : entries) {
       fuse_entry_param param = {};
-      bool counted = false;
+      bool counts = false;
       if (IsDotOrDotDot(e.name)) {
         // The kernel takes no reference for . and ..: inode 0, attributes
         // only for the type.
@@ -95,10 +101,16 @@ void Readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
         param.attr.st_mode = static_cast<mode_t>(e.type) << 12;
       } else {
         Result<snapshotter::Attr> a = h->view.GetAttr(e.ino);
-        if (!a.ok() && a.status().code() != Code::kNotFound) return r.Error(a.status());
+        if (!a.ok() && a.status().code() != Code::kNotFound) {
+          take_back();
+          return r.Error(a.status());
+        }
         if (a.ok()) {
-          param = ToEntryParam(snapshotter::Entry{e.ino, *a}, fs.inodes.Generation(e.ino));
-          counted = true;
+          // Counted before the entry is built, so it carries the
+          // generation the table answers with (as ReplyEntry does).
+          const uint64_t generation = fs.inodes.Remember(Ino(ino), e.name, e.ino);
+          param = ToEntryParam(snapshotter::Entry{e.ino, *a}, generation);
+          counts = true;
         } else {
           // Removed since the listing: a plain entry, no reference.
           param.attr.st_ino = e.ino.value;
@@ -108,11 +120,14 @@ void Readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
       const size_t need =
           fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &param,
                                  static_cast<off_t>(e.cookie));
-      if (need > size - used) break;
+      if (need > size - used) {
+        if (counts) fs.inodes.Forget(e.ino, 1);
+        break;
+      }
       used += need;
-      if (counted) fs.inodes.Remember(Ino(ino), e.name, e.ino);
+      if (counts) counted.push_back(e.ino);
     }
-    r.Buf(buf.data(), used);
+    if (!r.Buf(buf.data(), used)) take_back();
   });
 }
 

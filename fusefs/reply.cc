@@ -100,9 +100,9 @@ void Reply::Write(size_t count) {
   fuse_reply_write(req_, count);
 }
 
-void Reply::Buf(const char* data, size_t size) {
+bool Reply::Buf(const char* data, size_t size) {
   Done();
-  fuse_reply_buf(req_, data, size);
+  return fuse_reply_buf(req_, data, size) == 0;
 }
 
 void Reply::Statfs(const struct statvfs& st) {

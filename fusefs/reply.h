@@ -55,7 +55,9 @@ class Reply {
   // False when the kernel no longer waited: the caller closes the handle.
   bool Open(const fuse_file_info* fi);
   void Write(size_t count);
-  void Buf(const char* data, size_t size);
+  // False when the kernel no longer waited: a readdirplus takes back the
+  // lookups its entries counted.
+  bool Buf(const char* data, size_t size);
   void Statfs(const struct statvfs& st);
   void Xattr(size_t size);
   void Lseek(off_t offset);
