@@ -88,8 +88,8 @@ Result<std::unique_ptr<Env>> Env::Open(const std::string& path, const EnvOptions
   // The kernel's read-around stays on (no MDB_NORDAHEAD, which LMDB meant
   // for databases larger than memory): a cold walk of the tables faults the
   // map in one 4 KiB page at a time without it. A cold `find -ls` of
-  // 100,000 files took 18,000 major faults and 2.0-2.1 s, against 0.9 s
-  // with it; random 4 KiB reads of a file did not move (docs/benchmarks.md,
+  // 100,000 files took 17,400-18,400 major faults and 2.0-2.5 s, against
+  // 0.9-1.0 s with it; random 4 KiB reads of a file did not move (docs/benchmarks.md,
   // "The metadata file with the kernel's read-around").
   rc = mdb_env_open(raw, path.c_str(), MDB_NOSUBDIR | MDB_NOTLS, 0600);
   if (rc != 0) return FromMdb(rc, "open LMDB environment " + path);
