@@ -4,11 +4,13 @@ results.tsv files of bench/run_fuse_benchmarks.sh or run_db_benchmarks.sh.
 
 usage: bench/plot_ratios.py OUT.png RESULTS.tsv[:TARGET=LABEL,...] ...
 
-Each bar is the target's median divided by ext4's median in the first file
-that has ext4 (for times, where lower is better, ext4's divided by the
-target's), so every bar reads "higher is better, 1.0 = as fast as ext4".
-A file of one target only (a run of an older build) is compared with that
-ext4; `:hoodyfs=hoodyfs 01f5dfa` renames its target in the legend.
+Each bar is the target's median divided by ext4's median in the same file
+(for times, where lower is better, ext4's divided by the target's), so
+every bar reads "higher is better, 1.0 = as fast as ext4 in that run".
+A file without ext4 (a run of an older build alone) is compared with the
+first file's ext4. `:hoodyfs=hoodyfs 01f5dfa` renames a target in the
+legend, and a file given renames contributes only the targets it renames
+(the other targets of an older run would otherwise mix with this one's).
 """
 import statistics
 import sys
@@ -38,6 +40,7 @@ WORKLOADS = [
 
 
 def load(spec):
+    """(medians by (stage, metric, target), renames) of one results.tsv."""
     path, _, renames = spec.partition(":")
     rename = dict(r.split("=", 1) for r in renames.split(",") if "=" in r)
     samples = defaultdict(list)
@@ -48,24 +51,37 @@ def load(spec):
                 continue
             stage, metric, target, _rep, value = fields[:5]
             try:
-                samples[(stage, metric, rename.get(target, target))].append(float(value))
+                samples[(stage, metric, target)].append(float(value))
             except ValueError:
                 continue  # FAIL
-    return {k: statistics.median(v) for k, v in samples.items()}
+    return {k: statistics.median(v) for k, v in samples.items()}, rename
 
 
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     out, specs = sys.argv[1], sys.argv[2:]
-    medians = {}
-    for spec in specs:
-        medians.update(load(spec))
+    lower_is_better = {(w[0], w[1]): w[3] for w in WORKLOADS}
+    ratios = {}  # (stage, metric, label) -> speed relative to ext4
     targets = []
-    for (_, _, t) in medians:
-        if t != "ext4" and t not in targets:
-            targets.append(t)
-    rows = [w for w in WORKLOADS if (w[0], w[1], "ext4") in medians]
+    first_base = None
+    for spec in specs:
+        medians, rename = load(spec)
+        base = {(st, m): v for (st, m, t), v in medians.items() if t == "ext4"}
+        if base and first_base is None:
+            first_base = base
+        base = base or first_base or {}
+        for (stage, metric, target), value in medians.items():
+            if target == "ext4" or (rename and target not in rename):
+                continue
+            b = base.get((stage, metric))
+            if (stage, metric) not in lower_is_better or b is None or b <= 0 or value <= 0:
+                continue
+            label = rename.get(target, target)
+            ratios[(stage, metric, label)] = b / value if lower_is_better[(stage, metric)] else value / b
+            if label not in targets:
+                targets.append(label)
+    rows = [w for w in WORKLOADS if any((w[0], w[1], t) in ratios for t in targets)]
     if not rows:
         sys.exit("no workload with an ext4 median in " + " ".join(specs))
     import matplotlib
@@ -76,13 +92,12 @@ def main():
     height = 0.8 / max(1, len(targets))
     for ti, target in enumerate(targets):
         ys, xs = [], []
-        for ri, (stage, metric, _label, lower) in enumerate(rows):
-            value = medians.get((stage, metric, target))
-            base = medians[(stage, metric, "ext4")]
-            if value is None or value <= 0 or base <= 0:
+        for ri, (stage, metric, _label, _lower) in enumerate(rows):
+            ratio = ratios.get((stage, metric, target))
+            if ratio is None:
                 continue
             ys.append(ri + ti * height)
-            xs.append(base / value if lower else value / base)
+            xs.append(ratio)
         ax.barh(ys, xs, height=height, label=target)
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_yticks([ri + height * (len(targets) - 1) / 2 for ri in range(len(rows))])
