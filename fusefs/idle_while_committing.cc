@@ -62,12 +62,9 @@ IdleWhileCommitting::IdleWhileCommitting(std::atomic<bool>& allowed, bool wants)
 
 void IdleWhileCommitting::Leave() {
   if (!idle_) return;
-  if (SetPolicy(SCHED_OTHER)) {
-    idle_ = false;
-    return;
-  }
+  idle_ = false;  // back, or nothing more to try
+  if (SetPolicy(SCHED_OTHER)) return;
   const int err = errno;
-  idle_ = false;  // nothing more to try
   if (allowed_.exchange(false, std::memory_order_relaxed)) {
     Log(LogLevel::kError,
         std::string("FUSE over io_uring: a ring thread could not leave SCHED_IDLE (") +

@@ -49,7 +49,8 @@ void KernelChannel::NoteRequest(const void* buf, size_t len) {
   if (len < sizeof(fuse_in_header)) return;
   fuse_in_header in;
   std::memcpy(&in, buf, sizeof in);
-  forgets_.Noted(in.opcode, uring(), ForgetBatching::Clock::now());
+  // Through /dev/fuse alone every request comes here: no clock read for them.
+  if (uring()) forgets_.Noted(in.opcode, /*rings_serve=*/true, ForgetBatching::Clock::now());
   if (!(want_killpriv_v2_ || want_uring_) || len < sizeof in + sizeof(fuse_init_in)) return;
   if (in.opcode != FUSE_INIT) return;
   fuse_init_in init;
