@@ -74,6 +74,7 @@ class KernelChannel {
   bool uring() const { return uring_started_.load(std::memory_order_acquire); }
   // Requests served through the rings so far.
   uint64_t uring_requests() const { return uring() ? uring_->requests_served() : 0; }
+  uint64_t uring_replies_in_place() const { return uring() ? uring_->replies_in_place() : 0; }
   std::vector<uint64_t> uring_requests_by_queue() const {
     return uring() ? uring_->requests_served_by_queue() : std::vector<uint64_t>();
   }

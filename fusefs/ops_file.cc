@@ -187,13 +187,21 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) noexcept {
   Serve(req, "read", [&](Reply& r) {
     OpenFile* h = HandleOf(fi);
-    // A pooled buffer (the kernel sends at most max_pages, 1 MiB), aligned
-    // so that the engine reads a page-aligned request straight into it,
-    // and rounded up to whole blocks so that a read's last block fits too.
-    // The reply sends only the bytes the read wrote.
+    // Aligned, so that the engine reads a page-aligned request straight
+    // into it, and rounded up to whole blocks so that a read's last block
+    // fits too (the kernel asks for at most max_pages, 1 MiB). On a ring
+    // thread it is the ring entry's own buffer, which the reply is then
+    // committed from without a copy (a 1 MiB memmove per cold READ; see
+    // docs/design.md, "Reads into the ring's buffer"); elsewhere a pooled
+    // one. Either may hold another request's bytes: the reply sends only
+    // the bytes the read wrote.
     const size_t room = (size + kBlockSize - 1) / kBlockSize * kBlockSize;
-    blockstore::BufferPool::Lease lease = blockstore::IoBuffers().Borrow(room);
-    char* bytes = reinterpret_cast<char*>(lease.buffer().data());
+    std::optional<blockstore::BufferPool::Lease> lease;
+    char* bytes = UringTransport::ReplyRoom(room);
+    if (bytes == nullptr) {
+      lease.emplace(blockstore::IoBuffers().Borrow(room));
+      bytes = reinterpret_cast<char*>(lease->buffer().data());
+    }
     Result<size_t> n = h->view.Read(h->ino, static_cast<uint64_t>(offset), std::span(bytes, room),
                                     AtimeFor(FsOf(req), *h));
     if (!n.ok()) return r.Error(n.status());

@@ -347,6 +347,10 @@ const std::string& Session::mountpoint() const { return impl_->mountpoint; }
 
 uint64_t Session::uring_requests() const { return impl_->fs->channel.uring_requests(); }
 
+uint64_t Session::uring_replies_in_place() const {
+  return impl_->fs->channel.uring_replies_in_place();
+}
+
 std::vector<uint64_t> Session::uring_requests_by_cpu() const {
   return impl_->fs->channel.uring_requests_by_queue();
 }

@@ -177,6 +177,9 @@ class Session {
   uint64_t uring_requests() const;
   // The same per queue, that is per CPU the callers ran on.
   std::vector<uint64_t> uring_requests_by_cpu() const;
+  // Of those, the replies whose data was read straight into the ring
+  // entry's buffer (READs), with no copy in the daemon.
+  uint64_t uring_replies_in_place() const;
 
   struct Impl;
 

@@ -122,6 +122,7 @@ struct UringTransport::Worker {
   fuse_out_header staged_out{};
   std::vector<char> reply;
   std::atomic<uint64_t> served{0};
+  std::atomic<uint64_t> in_place{0};  // replies whose data was built in the payload
 };
 
 namespace {
@@ -266,6 +267,20 @@ std::vector<uint64_t> UringTransport::requests_served_by_queue() const {
     by_queue[w->qid] += w->served.load(std::memory_order_relaxed);
   }
   return by_queue;
+}
+
+uint64_t UringTransport::replies_in_place() const {
+  uint64_t n = 0;
+  for (const std::unique_ptr<Worker>& w : workers_) {
+    n += w->in_place.load(std::memory_order_relaxed);
+  }
+  return n;
+}
+
+char* UringTransport::ReplyRoom(size_t bytes) {
+  Worker* w = t_serving;
+  if (w == nullptr || w->stage_reply || w->replied || bytes > kPayloadBytes) return nullptr;
+  return w->payload;
 }
 
 std::optional<bool> UringTransport::TryEnterNotification() {
@@ -479,11 +494,19 @@ bool UringTransport::TakeReply(const iovec* iov, int count, ssize_t* written) {
     std::memcpy(w->header->in_out, &out, sizeof out);
     w->header->ent.payload_sz = static_cast<uint32_t>(bytes);
   }
+  // Data a handler built in the payload (ReplyRoom) is already where the
+  // kernel reads it; anything else is copied there (memmove: a handler may
+  // also have left it elsewhere in the payload).
+  bool in_place = bytes > 0;
   for (int i = 1; i < count; ++i) {
     if (iov[i].iov_len == 0) continue;  // its base may be null
-    std::memcpy(to, iov[i].iov_base, iov[i].iov_len);
+    if (iov[i].iov_base != to) {
+      std::memmove(to, iov[i].iov_base, iov[i].iov_len);
+      in_place = false;
+    }
     to += iov[i].iov_len;
   }
+  if (in_place && !w->stage_reply) w->in_place.fetch_add(1, std::memory_order_relaxed);
   w->replied = true;
   *written = static_cast<ssize_t>(sizeof out + bytes);
   return true;

@@ -110,12 +110,25 @@ class UringTransport {
   // tests and benchmarks).
   uint64_t requests_served() const;
   std::vector<uint64_t> requests_served_by_queue() const;
+  // Replies whose data a handler built in its entry's payload (ReplyRoom),
+  // so that TakeReply copied none of it.
+  uint64_t replies_in_place() const;
 
   // Before a handler waits for the kernel inside a notification: on a ring
   // thread, whether it may (true: call LeaveNotification after); nullopt on
   // any other thread (libfuse's workers count their own slots).
   static std::optional<bool> TryEnterNotification();
   static void LeaveNotification();
+
+  // Room for a reply's data of `bytes` bytes, built in place: on a ring
+  // thread serving a request that carries no payload of its own (a READ) and
+  // is not answered yet, the start of its entry's payload buffer, aligned to
+  // 4 KiB (O_DIRECT) and kPayloadBytes long; a reply whose data starts there
+  // is committed without copying it. nullptr on any other thread, for a
+  // request with a payload (the handler may still read it), or when `bytes`
+  // does not fit. What the buffer held before is another request's: send
+  // only bytes the handler wrote.
+  static char* ReplyRoom(size_t bytes);
 
   // The writev hook's first stop: when the calling thread is serving a ring
   // request and `iov` (fuse_out_header first) answers it, stores the reply

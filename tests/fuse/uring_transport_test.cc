@@ -186,6 +186,44 @@ bool RunOnCpu(int cpu, const std::function<void()>& fn) {
 
 // The kernel queues a request on its caller's CPU: a caller on each CPU in
 // turn must be served by that CPU's queue, so no queue is dead.
+// A READ on a ring is read straight into the ring entry's buffer and
+// committed from there (UringTransport::ReplyRoom). That buffer still holds
+// the previous request's bytes, so a hole, and the end of a file, must come
+// back as the file has them: zeros, and a short read.
+TEST_F(UringMountTest, ReadsAreAnsweredFromTheRingEntrysOwnBuffer) {
+  constexpr size_t kMiB = size_t{1} << 20;
+  constexpr size_t kTail = 5000;  // the file ends 5000 bytes into its fourth MiB
+  const std::string file = P("holey");
+  {
+    UniqueFd fd(::open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+    ASSERT_TRUE(fd.valid()) << std::strerror(errno);
+    std::string chunk(kMiB, '\0');
+    for (size_t i = 0; i < kMiB; ++i) chunk[i] = PatternAt(i);
+    // MiB 0 and 2 hold data, MiB 1 is a hole, MiB 3 holds kTail bytes.
+    ASSERT_EQ(::pwrite(fd.get(), chunk.data(), kMiB, 0), static_cast<ssize_t>(kMiB));
+    ASSERT_EQ(::pwrite(fd.get(), chunk.data(), kMiB, 2 * kMiB), static_cast<ssize_t>(kMiB));
+    ASSERT_EQ(::pwrite(fd.get(), chunk.data(), kTail, 3 * kMiB), static_cast<ssize_t>(kTail));
+  }
+  const uint64_t before = session().uring_replies_in_place();
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid()) << std::strerror(errno);
+  blockstore::AlignedBuffer aligned = blockstore::AlignedBuffer::ForReading(kMiB);
+  char* const buf = reinterpret_cast<char*>(aligned.data());
+  // Data, then the hole, then data, then the tail: each read follows one
+  // whose reply filled the buffer with the pattern.
+  for (size_t mib = 0; mib < 4; ++mib) {
+    std::memset(buf, 'X', kMiB);
+    const ssize_t n = ::pread(fd.get(), buf, kMiB, static_cast<off_t>(mib * kMiB));
+    const size_t want = mib == 3 ? kTail : kMiB;
+    ASSERT_EQ(n, static_cast<ssize_t>(want)) << "MiB " << mib << ": " << std::strerror(errno);
+    for (size_t i = 0; i < want; ++i) {
+      ASSERT_EQ(buf[i], mib == 1 ? '\0' : PatternAt(i)) << "MiB " << mib << ", byte " << i;
+    }
+  }
+  EXPECT_GE(session().uring_replies_in_place(), before + 4)
+      << "the READs' data was copied into the ring entries";
+}
+
 TEST_F(UringMountTest, EachCpusRequestsAreServedByItsOwnQueue) {
   {
     UniqueFd fd(::open(P("f").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
