@@ -191,10 +191,10 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
     // into it, and rounded up to whole blocks so that a read's last block
     // fits too (the kernel asks for at most max_pages, 1 MiB). On a ring
     // thread it is the ring entry's own buffer, which the reply is then
-    // committed from without a copy (a 1 MiB memmove per cold READ; see
-    // docs/design.md, "Reads into the ring's buffer"); elsewhere a pooled
-    // one. Either may hold another request's bytes: the reply sends only
-    // the bytes the read wrote.
+    // committed from, sparing a copy of up to 1 MiB per READ (docs/
+    // design.md, "Reads into the ring's buffer"); elsewhere a pooled one.
+    // Either may hold another request's bytes: the reply sends only the
+    // bytes the read wrote.
     const size_t room = (size + kBlockSize - 1) / kBlockSize * kBlockSize;
     std::optional<blockstore::BufferPool::Lease> lease;
     char* bytes = UringTransport::ReplyRoom(room);

@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "blockstore/aligned_buffer.h"
+#include "blockstore/block_device.h"
 #include "fusefs/limits.h"
 
 namespace hoodyfs::fusefs {
@@ -59,6 +60,9 @@ constexpr size_t kPayloadBytes = kMaxWriteBytes;
 // per-opcode struct, so the request is contiguous as /dev/fuse delivers it.
 constexpr size_t kFrontBytes = 4096;
 static_assert(kFrontBytes >= sizeof(fuse_in_header) + kOpInBytes);
+// The payload starts aligned for O_DIRECT, so a READ's data can be read
+// into it straight from the data file (ReplyRoom).
+static_assert(kFrontBytes % blockstore::kIoAlign == 0);
 
 constexpr char kEnableParameter[] = "/sys/module/fuse/parameters/enable_uring";
 
@@ -495,8 +499,9 @@ bool UringTransport::TakeReply(const iovec* iov, int count, ssize_t* written) {
     w->header->ent.payload_sz = static_cast<uint32_t>(bytes);
   }
   // Data a handler built in the payload (ReplyRoom) is already where the
-  // kernel reads it; anything else is copied there (memmove: a handler may
-  // also have left it elsewhere in the payload).
+  // kernel reads it; anything else is copied there. memmove: a reply of one
+  // data iovec may also lie elsewhere in the payload, overlapping where it
+  // goes (ReplyRoom's one user sends one iovec, from the payload's start).
   bool in_place = bytes > 0;
   for (int i = 1; i < count; ++i) {
     if (iov[i].iov_len == 0) continue;  // its base may be null

@@ -407,6 +407,9 @@ Status KvStore::Flush() {
     ReaderLock l(state_mu_);
     wanted = active_epoch_;
   }
+  // Where a caller may start waiting for a commit in flight (the
+  // backpressure test lets a held flusher go on from here).
+  HOODY_TEST_HOOK("kv.flush.before_lock");
   MutexLock flush_lock(flush_mu_);
   for (;;) {
     uint64_t sealed_epoch;

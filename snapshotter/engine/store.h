@@ -226,6 +226,9 @@ class Store {
 
   // Metadata mutations made since open (KvStore::MutationCount).
   uint64_t MutationCount() const { return kv_->MutationCount(); }
+  // Metadata changed and not yet committed, in the memtables
+  // (KvStore::PendingBytes): what flush_hard_pending_bytes bounds.
+  size_t PendingMetadataBytes() const { return kv_->PendingBytes(); }
   // Write scopes committed since open (KvStore::CommitCount): one per
   // FileSystem change.
   uint64_t CommitCount() const { return kv_->CommitCount(); }
