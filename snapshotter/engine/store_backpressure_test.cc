@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
