@@ -258,11 +258,21 @@ void UringTransport::Run(Worker* w) {
   w->ring_ready = false;
 }
 
-uint64_t UringTransport::requests_served() const {
+namespace {
+
+// One of the workers' counters, summed over them all.
+uint64_t Sum(const std::vector<std::unique_ptr<UringTransport::Worker>>& workers,
+             std::atomic<uint64_t> UringTransport::Worker::*counter) {
   uint64_t n = 0;
-  for (const std::unique_ptr<Worker>& w : workers_) n += w->served.load(std::memory_order_relaxed);
+  for (const std::unique_ptr<UringTransport::Worker>& w : workers) {
+    n += ((*w).*counter).load(std::memory_order_relaxed);
+  }
   return n;
 }
+
+}  // namespace
+
+uint64_t UringTransport::requests_served() const { return Sum(workers_, &Worker::served); }
 
 std::vector<uint64_t> UringTransport::requests_served_by_queue() const {
   std::vector<uint64_t> by_queue;
@@ -273,13 +283,7 @@ std::vector<uint64_t> UringTransport::requests_served_by_queue() const {
   return by_queue;
 }
 
-uint64_t UringTransport::replies_in_place() const {
-  uint64_t n = 0;
-  for (const std::unique_ptr<Worker>& w : workers_) {
-    n += w->in_place.load(std::memory_order_relaxed);
-  }
-  return n;
-}
+uint64_t UringTransport::replies_in_place() const { return Sum(workers_, &Worker::in_place); }
 
 char* UringTransport::ReplyRoom(size_t bytes) {
   Worker* w = t_serving;
